@@ -1,0 +1,45 @@
+"""User-facing errors.
+
+A :class:`NeocusError` is a problem with what the user gave neocus (a file, a field, an option), not a
+bug. The CLI prints it as one line -- ``neocus: error: <where>: <what> (<hint>)`` -- and exits non-zero,
+never with a traceback. Library callers catch it like any exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NeocusError(Exception):
+    """A problem with the user's input: where it is, what is wrong, and what to do about it."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, *, where: str | Path | None = None, hint: str | None = None):
+        self.what = what
+        self.where = str(where) if where is not None else None
+        self.hint = hint
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class InputFileError(NeocusError):
+    """A file that cannot be read as what it claims to be (missing, corrupt, wrong kind, empty)."""
+
+    exit_code = 3
+
+
+class DatasetError(NeocusError):
+    """A dataset folder that does not follow the neocus dataset format."""
+
+    exit_code = 4
+
+
+class StatsInputError(NeocusError, ValueError):
+    """Arrays given to neocus.stats that cannot be analysed (NaN, one class, mismatched lengths...)."""
+
+    exit_code = 5

@@ -1,0 +1,429 @@
+"""Freehand and blind sweeps through the anterior fontanelle: a list of image planes plus motion.
+
+Pure geometry: nothing here renders. A sweep is the probe resting on the anterior fontanelle and
+tilting, frame by frame, through the brain:
+
+* coronal sweep: the imaging plane is coronal (image +x = head +x, toward the patient's left) and the
+  probe tilts about the left-right axis; ``tilt`` > 0 aims the beam POSTERIOR, < 0 ANTERIOR;
+* sagittal sweep: the imaging plane is sagittal (image +x = head -y, toward posterior) and the probe
+  tilts about the antero-posterior axis; ``tilt`` > 0 aims the beam toward the patient's LEFT.
+
+Besides the tilt, a hand adds motion out of the intended sweep (all angles in degrees, lengths in mm):
+
+* ``twist``: rotation about the beam axis (the plane turns oblique);
+* ``rock``: rotation within the image plane (heel-toe / side-to-side rocking of the footprint);
+* ``slide_lateral_mm`` / ``slide_elevation_mm``: the footprint slides on the skin along the image's
+  lateral direction or across the plane.
+
+Motion is built from a smooth random speed profile (uneven angular speed), pauses (a freehand
+operator slows and stops near the standard views, a blind operator does not), hand tremor
+(6-12 Hz angle and position noise), slow drift of twist / rock / slide, occasional motion-blurred
+frames (rendered as the mean over the planes swept during the exposure) and dropped frames (frames
+that never reached the recording; the next frame reports how many were lost before it).
+
+Everything is drawn from the ``numpy.random.Generator`` given, in a fixed order: same seed, same sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from neocus.phantom.types import ImagePlane
+from neocus.vocab import Plane, View
+
+
+class SweepDirection(StrEnum):
+    """Which way the probe tilts over the sweep (the order in which the views appear)."""
+
+    ANTERIOR_TO_POSTERIOR = "anterior_to_posterior"
+    POSTERIOR_TO_ANTERIOR = "posterior_to_anterior"
+    RIGHT_TO_LEFT = "right_to_left"
+    LEFT_TO_RIGHT = "left_to_right"
+
+
+DIRECTIONS: dict[Plane, tuple[SweepDirection, SweepDirection]] = {
+    # (direction of increasing tilt, direction of decreasing tilt)
+    Plane.CORONAL: (SweepDirection.ANTERIOR_TO_POSTERIOR, SweepDirection.POSTERIOR_TO_ANTERIOR),
+    Plane.SAGITTAL: (SweepDirection.RIGHT_TO_LEFT, SweepDirection.LEFT_TO_RIGHT),
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Plane geometry
+# --------------------------------------------------------------------------------------------------
+
+# Untilted probe: the beam runs straight down (-z). Lateral directions follow the display conventions
+# of neocus.phantom.types; the tilt axis is the lateral direction itself.
+_BASE_LATERAL: dict[Plane, np.ndarray] = {
+    Plane.CORONAL: np.array([1.0, 0.0, 0.0]),
+    Plane.SAGITTAL: np.array([0.0, -1.0, 0.0]),
+}
+_DOWN = np.array([0.0, 0.0, -1.0])
+# Direction the beam swings toward for positive tilt: posterior (coronal), patient's left (sagittal).
+_TILT_TOWARD: dict[Plane, np.ndarray] = {
+    Plane.CORONAL: np.array([0.0, -1.0, 0.0]),
+    Plane.SAGITTAL: np.array([1.0, 0.0, 0.0]),
+}
+
+
+def _rotate(v: np.ndarray, axis: np.ndarray, deg: float) -> np.ndarray:
+    """Rodrigues rotation of ``v`` about unit ``axis`` by ``deg`` degrees (right-hand rule)."""
+    t = np.deg2rad(deg)
+    axis = axis / np.linalg.norm(axis)
+    return v * np.cos(t) + np.cross(axis, v) * np.sin(t) + axis * float(axis @ v) * (1.0 - np.cos(t))
+
+
+def plane_at(
+    apex: np.ndarray,
+    plane: Plane,
+    tilt_deg: float,
+    *,
+    twist_deg: float = 0.0,
+    rock_deg: float = 0.0,
+    slide_lateral_mm: float = 0.0,
+    slide_elevation_mm: float = 0.0,
+) -> ImagePlane:
+    """The image plane of a probe at ``apex`` (head mm) tilted by ``tilt_deg`` in a coronal/sagittal sweep.
+
+    Order of operations: tilt about the lateral axis, then twist about the (tilted) beam axis, then rock
+    within the plane; the apex slides along the untilted lateral direction and across the plane.
+    """
+    plane = Plane(plane)
+    lat0 = _BASE_LATERAL[plane]
+    toward = _TILT_TOWARD[plane]
+    t = np.deg2rad(tilt_deg)
+    axial = _DOWN * np.cos(t) + toward * np.sin(t)
+    lateral = lat0.copy()
+    if twist_deg:
+        lateral = _rotate(lateral, axial, twist_deg)
+    if rock_deg:
+        normal = np.cross(lateral, axial)
+        lateral = _rotate(lateral, normal, rock_deg)
+        axial = _rotate(axial, normal, rock_deg)
+    elevation = np.cross(lat0, _DOWN)
+    apex = np.asarray(apex, dtype=np.float64) + slide_lateral_mm * lat0 + slide_elevation_mm * elevation
+    return ImagePlane(apex=apex, lateral=lateral, axial=axial)
+
+
+def tilt_of(plane_obj: ImagePlane, plane: Plane) -> float:
+    """The sweep tilt (degrees) of an image plane: the beam's angle from vertical toward the tilt direction."""
+    plane = Plane(plane)
+    ax = plane_obj.axial
+    return float(np.rad2deg(np.arctan2(float(ax @ _TILT_TOWARD[plane]), float(ax @ _DOWN))))
+
+
+# --------------------------------------------------------------------------------------------------
+# Operator behaviour
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepStyle:
+    """How an operator sweeps. Angles in degrees, lengths in mm, times in seconds.
+
+    ``tilt_range_deg`` is the nominal extent (start and end drawn around it by ``range_jitter_deg``);
+    ``aim_error_deg`` is a per-sweep systematic error of twist and rock (and of the range centre);
+    ``speed_variation`` the log-std of the smooth speed profile; ``linger_depth`` how much the operator
+    slows near the standard views (0 = not at all, blind sweeps); ``pauses`` the mean number of stops.
+    """
+
+    name: str
+    duration_s: float
+    fps: float
+    tilt_range_deg: tuple[float, float]
+    range_jitter_deg: float
+    aim_error_deg: float
+    speed_variation: float
+    speed_correlation_s: float
+    linger_depth: float
+    linger_width_deg: float
+    pauses: float
+    pause_s: tuple[float, float]
+    tremor_deg: float
+    tremor_mm: float
+    drift_deg: float
+    drift_mm: float
+    blur_probability: float
+    drop_probability: float
+    persistence_frames: float
+
+    def with_frames(self, n_frames: int) -> SweepStyle:
+        """The same style with the duration set so that about ``n_frames`` frames are recorded."""
+        if n_frames < 2:
+            raise ValueError(f"a sweep needs at least 2 frames, got {n_frames}")
+        return replace(self, duration_s=n_frames / self.fps)
+
+
+FREEHAND_CORONAL = SweepStyle(
+    name="freehand",
+    duration_s=4.2,
+    fps=28.0,
+    tilt_range_deg=(-45.0, 45.0),
+    range_jitter_deg=4.0,
+    aim_error_deg=2.0,
+    speed_variation=0.45,
+    speed_correlation_s=0.35,
+    linger_depth=0.7,
+    linger_width_deg=4.0,
+    pauses=1.0,
+    pause_s=(0.15, 0.5),
+    tremor_deg=0.35,
+    tremor_mm=0.15,
+    drift_deg=2.0,
+    drift_mm=0.8,
+    blur_probability=0.03,
+    drop_probability=0.015,
+    persistence_frames=2.0,
+)
+FREEHAND_SAGITTAL = replace(FREEHAND_CORONAL, tilt_range_deg=(-35.0, 35.0), duration_s=3.9)
+
+BLIND_CORONAL = replace(
+    FREEHAND_CORONAL,
+    name="blind",
+    duration_s=2.8,
+    range_jitter_deg=9.0,
+    aim_error_deg=7.0,
+    speed_variation=0.6,
+    linger_depth=0.0,
+    pauses=0.2,
+    tremor_deg=0.8,
+    tremor_mm=0.35,
+    drift_deg=5.0,
+    drift_mm=2.0,
+    blur_probability=0.09,
+    drop_probability=0.04,
+    persistence_frames=3.0,
+)
+BLIND_SAGITTAL = replace(BLIND_CORONAL, tilt_range_deg=(-35.0, 35.0), duration_s=2.6)
+
+STYLES: dict[str, dict[Plane, SweepStyle]] = {
+    "freehand": {Plane.CORONAL: FREEHAND_CORONAL, Plane.SAGITTAL: FREEHAND_SAGITTAL},
+    "blind": {Plane.CORONAL: BLIND_CORONAL, Plane.SAGITTAL: BLIND_SAGITTAL},
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Sweep plan
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrameMotion:
+    """Probe pose and motion of one recorded frame (angles in degrees, lengths in mm)."""
+
+    index: int  # frame index in the recorded sequence
+    time_s: float  # seconds from the first recorded frame
+    tilt_deg: float
+    twist_deg: float
+    rock_deg: float
+    slide_lateral_mm: float
+    slide_elevation_mm: float
+    angular_speed_deg_s: float  # signed d(tilt)/dt, tremor included
+    paused: bool  # the operator holds the probe still (nominal speed ~0)
+    blur_deg: float  # tilt span swept during the exposure (0 = sharp frame)
+    dropped_before: int  # frames lost between the previous recorded frame and this one
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A sweep ready to render: one plane (plus motion metadata) per recorded frame."""
+
+    plane: Plane
+    direction: SweepDirection
+    style: str
+    fps: float
+    apex: np.ndarray
+    motion: tuple[FrameMotion, ...]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.motion)
+
+    def frame_plane(self, i: int) -> ImagePlane:
+        """The (central) image plane of recorded frame ``i``."""
+        m = self.motion[i]
+        return plane_at(
+            self.apex,
+            self.plane,
+            m.tilt_deg,
+            twist_deg=m.twist_deg,
+            rock_deg=m.rock_deg,
+            slide_lateral_mm=m.slide_lateral_mm,
+            slide_elevation_mm=m.slide_elevation_mm,
+        )
+
+    @property
+    def planes(self) -> list[ImagePlane]:
+        return [self.frame_plane(i) for i in range(self.n_frames)]
+
+    def exposure_planes(self, i: int, n: int = 3) -> list[ImagePlane]:
+        """Planes to average for frame ``i``: the central plane alone when sharp, ``n`` planes over the blur span."""
+        m = self.motion[i]
+        if m.blur_deg <= 0:
+            return [self.frame_plane(i)]
+        offsets = np.linspace(-0.5, 0.5, n) * m.blur_deg
+        return [
+            plane_at(
+                self.apex,
+                self.plane,
+                m.tilt_deg + float(o),
+                twist_deg=m.twist_deg,
+                rock_deg=m.rock_deg,
+                slide_lateral_mm=m.slide_lateral_mm,
+                slide_elevation_mm=m.slide_elevation_mm,
+            )
+            for o in offsets
+        ]
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float) -> np.ndarray:
+    """Gaussian-filtered white noise with unit standard deviation (0 when ``n`` < 2)."""
+    raw = rng.standard_normal(n + 8 * int(sigma_frames + 1))
+    s = gaussian_filter1d(raw, max(sigma_frames, 1e-3), mode="wrap")[: n]
+    sd = float(s.std())
+    return (s - s.mean()) / sd if sd > 0 and n > 1 else np.zeros(n)
+
+
+def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.ndarray:
+    """Physiological hand tremor: a few 6-12 Hz sinusoids plus white jitter, RMS ~ ``amplitude``."""
+    out = np.zeros_like(t)
+    for _ in range(3):
+        f = rng.uniform(6.0, 12.0)
+        out += np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * rng.uniform(0.5, 1.0)
+    out += 0.5 * rng.standard_normal(len(t))
+    rms = float(np.sqrt(np.mean(out**2))) or 1.0
+    return out / rms * amplitude
+
+
+def plan_sweep(
+    rng: np.random.Generator,
+    plane: Plane,
+    apex: np.ndarray,
+    *,
+    style: SweepStyle | str = "freehand",
+    direction: SweepDirection | None = None,
+    view_tilts: Mapping[View, float] | None = None,
+    n_frames: int | None = None,
+) -> SweepPlan:
+    """Plan one sweep: the probe pose of every recorded frame.
+
+    ``view_tilts`` (standard view -> its ideal tilt in this sweep, e.g. from the anatomy's ideal planes
+    through :func:`tilt_of`) tells a freehand operator where to slow down and pause; the sweep range is
+    widened, if needed, to pass every one of them by a few degrees (unless the style's aim error
+    pushes it past them: blind sweeps may miss views). ``n_frames`` sets the duration (about that
+    many recorded frames; dropped frames make it slightly fewer). ``direction`` is drawn when None.
+    """
+    plane = Plane(plane)
+    if isinstance(style, str):
+        style = STYLES[style][plane]
+    if n_frames is not None:
+        style = style.with_frames(n_frames)
+    view_tilts = dict(view_tilts or {})
+    inc, dec = DIRECTIONS[plane]
+    if direction is None:
+        direction = inc if rng.random() < 0.5 else dec
+    if direction not in (inc, dec):
+        raise ValueError(f"direction {direction} does not belong to a {plane} sweep")
+
+    # Range: nominal extent, widened to include every view, jittered (and off-centre for aim errors).
+    lo, hi = style.tilt_range_deg
+    if view_tilts:
+        lo = min(lo, min(view_tilts.values()) - 6.0)
+        hi = max(hi, max(view_tilts.values()) + 6.0)
+    centre_error = rng.normal(0.0, style.aim_error_deg)
+    lo = lo + rng.normal(0.0, style.range_jitter_deg) + centre_error
+    hi = hi + rng.normal(0.0, style.range_jitter_deg) + centre_error
+    start, end = (lo, hi) if direction is inc else (hi, lo)
+
+    n_total = max(2, int(round(style.duration_s * style.fps)))
+    fps = style.fps
+    t = np.arange(n_total) / fps
+    corr = style.speed_correlation_s * fps
+
+    # Smooth random speed profile, slowed near the views a freehand operator is looking for.
+    speed = np.exp(style.speed_variation * _smooth_noise(rng, n_total, corr))
+    progress = np.concatenate([[0.0], np.cumsum(speed[:-1])])
+    progress /= progress[-1]
+    tilt_nominal = start + progress * (end - start)
+    if style.linger_depth > 0 and view_tilts:
+        slow = np.ones(n_total)
+        for vt in view_tilts.values():
+            slow *= 1.0 - style.linger_depth * np.exp(-0.5 * ((tilt_nominal - vt) / style.linger_width_deg) ** 2)
+        speed = speed * np.clip(slow, 0.05, 1.0)
+    # Pauses: a freehand operator stops at a view; a blind one anywhere.
+    paused = np.zeros(n_total, dtype=bool)
+    n_pauses = int(rng.poisson(style.pauses))
+    targets = list(view_tilts.values())
+    for _ in range(n_pauses):
+        if targets and style.linger_depth > 0:
+            at = int(np.argmin(np.abs(tilt_nominal - targets[int(rng.integers(len(targets)))])))
+        else:
+            at = int(rng.integers(n_total))
+        length = max(1, int(round(rng.uniform(*style.pause_s) * fps)))
+        paused[at : at + length] = True
+    speed = np.where(paused, 0.0, speed)
+    if speed[:-1].sum() <= 0:
+        speed[:] = 1.0
+        paused[:] = False
+    progress = np.concatenate([[0.0], np.cumsum(speed[:-1])])
+    progress /= progress[-1]
+    tilt_nominal = start + progress * (end - start)
+
+    # Hand: tremor on every degree of freedom, slow drift and a systematic aim error out of plane.
+    drift_sigma = 1.2 * fps
+    tilt = tilt_nominal + _tremor(rng, t, style.tremor_deg)
+    twist = rng.normal(0.0, style.aim_error_deg) + style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
+    twist = twist + _tremor(rng, t, 0.5 * style.tremor_deg)
+    rock = rng.normal(0.0, 0.5 * style.aim_error_deg) + 0.5 * style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
+    rock = rock + _tremor(rng, t, 0.5 * style.tremor_deg)
+    slide_lat = style.drift_mm * _smooth_noise(rng, n_total, drift_sigma) + _tremor(rng, t, style.tremor_mm)
+    slide_elev = style.drift_mm * _smooth_noise(rng, n_total, drift_sigma) + _tremor(rng, t, style.tremor_mm)
+    omega = np.gradient(tilt, t) if n_total > 1 else np.zeros(1)
+
+    # Blurred frames: more likely when moving fast; span = tilt covered over the persistence time.
+    mean_speed = float(np.mean(np.abs(omega))) or 1.0
+    p_blur = np.clip(style.blur_probability * np.abs(omega) / mean_speed, 0.0, 0.5)
+    blurred = rng.random(n_total) < p_blur
+    blur_deg = np.where(blurred, np.maximum(np.abs(omega) / fps * style.persistence_frames, 1.0), 0.0)
+    # Dropped frames never reach the recording (never the first or the last).
+    dropped = rng.random(n_total) < style.drop_probability
+    dropped[0] = dropped[-1] = False
+
+    motion: list[FrameMotion] = []
+    lost = 0
+    for k in range(n_total):
+        if dropped[k]:
+            lost += 1
+            continue
+        motion.append(
+            FrameMotion(
+                index=len(motion),
+                time_s=float(t[k]),
+                tilt_deg=float(tilt[k]),
+                twist_deg=float(twist[k]),
+                rock_deg=float(rock[k]),
+                slide_lateral_mm=float(slide_lat[k]),
+                slide_elevation_mm=float(slide_elev[k]),
+                angular_speed_deg_s=float(omega[k]),
+                paused=bool(paused[k]),
+                blur_deg=float(blur_deg[k]),
+                dropped_before=lost,
+            )
+        )
+        lost = 0
+    return SweepPlan(
+        plane=plane,
+        direction=direction,
+        style=style.name,
+        fps=fps,
+        apex=np.asarray(apex, dtype=np.float64),
+        motion=tuple(motion),
+    )

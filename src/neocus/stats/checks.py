@@ -72,3 +72,35 @@ def require_both_classes(y: np.ndarray, name: str = "labels") -> None:
 
 def warn_degenerate(message: str) -> None:
     warnings.warn(message, DegenerateDataWarning, stacklevel=3)
+
+
+def as_score_matrix(s, name: str = "scores") -> np.ndarray:
+    """Scores of one model (1-D, n cases) or several (2-D, k models x n cases) as a finite float64
+    array of shape (k, n). A NaN/inf names the model row and the case index."""
+    arr = np.asarray(s)
+    if arr.ndim == 1:
+        return as_scores(arr, name)[np.newaxis, :]
+    if arr.ndim != 2:
+        raise StatsInputError(f"{name} must be 1-D (n cases) or 2-D (k models x n cases), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise StatsInputError(f"{name} is empty (shape {arr.shape})")
+    try:
+        num = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise StatsInputError(f"{name} must be numbers") from None
+    bad = ~np.isfinite(num)
+    if bad.any():
+        row, col = (int(v[0]) for v in np.nonzero(bad))
+        raise StatsInputError(f"{name} contains a non-finite value ({num[row, col]}) for model {row} at case index {col}")
+    return num
+
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+def as_alternative(alternative: str) -> str:
+    """'two-sided', 'greater' or 'less' (R's 'two.sided' is accepted too)."""
+    alt = str(alternative).replace(".", "-")
+    if alt not in ALTERNATIVES:
+        raise StatsInputError(f"alternative must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
+    return alt

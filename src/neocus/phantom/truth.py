@@ -1,0 +1,285 @@
+"""Exact ground truth of phantom frames: structure boxes, lesion boxes, view quality, findings, labels.
+
+Everything here reads the renderer's per-pixel label maps (``part``: anatomical part id per pixel,
+``lesion``: index into :data:`neocus.phantom.types.LESION_KINDS` + 1 per pixel, 0 = none) and the
+anatomy's view-quality scores; nothing looks at the rendered image itself.
+
+Conventions and thresholds (documented here, used everywhere):
+
+* **Structure boxes.** Pixels of parts that map to the same vocabulary structure *and side* form a
+  mask; each 8-connected component of it becomes one rotated box (the minimum-area rectangle around
+  the component's pixel footprints, :func:`neocus.geometry.corners_to_rbox`, long-edge convention).
+  Left and right structures therefore always give separate boxes. Components smaller than
+  :data:`MIN_BOX_AREA_MM2` (mm^2, through the frame's pixel spacing) or :data:`MIN_BOX_AREA_PX`
+  pixels are dropped: these are slivers where the plane grazes a structure, which no reader would
+  box.
+* **View quality.** Each frame gets the anatomy's quality score (0..1) for every standard view of
+  the sweep's plane. The frame *shows* the view with the highest score when that score is at least
+  :data:`VIEW_QUALITY_THRESHOLD`. The *acceptable window* of a view is the run of consecutive frames
+  whose score stays at or above the threshold around the view's best frame (so it always contains
+  the best frame); a view whose best score stays below the threshold is missing from the sweep.
+* **Findings of a still.** The lesion kinds visible in the still's lesion map over at least
+  :data:`MIN_LESION_AREA_MM2`, mapped through :data:`neocus.vocab.LESION_FINDING`, plus ventricular
+  dilation / hydrocephalus when the subject's *measured* ventricular state says so and the still
+  shows a ventricle (ventricle pixels present); ``normal`` when none.
+* **Case labels.** :meth:`neocus.data.schema.CaseLabels.derive` from the subject's Papile grade
+  (:func:`neocus.vocab.lesion_ivh_grade` of its lesion kinds) and the findings of the six stills, so
+  ``severe`` / ``tier`` / ``binary`` follow the vocabulary's rules by construction.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from neocus.geometry import RotatedBox, corners_to_rbox
+from neocus.phantom.types import LESION_KINDS
+from neocus.vocab import LESION_FINDING, Finding, LesionKind, Side, Structure, View, check_findings
+
+MIN_BOX_AREA_MM2 = 3.0
+"""Smallest structure / lesion cross-section (mm^2) that gets a box; smaller components are slivers."""
+
+MIN_BOX_AREA_PX = 8
+"""...and never fewer pixels than this, whatever the pixel spacing."""
+
+MIN_LESION_AREA_MM2 = 1.5
+"""Smallest visible lesion area (mm^2) in a still for its finding to count (a few pixels are not a finding)."""
+
+VIEW_QUALITY_THRESHOLD = 0.6
+"""A frame shows a standard view when its quality score (0..1) for that view reaches this value."""
+
+VENTRICLE_STRUCTURES: frozenset[Structure] = frozenset(
+    {
+        Structure.ANTERIOR_HORN,
+        Structure.LATERAL_VENTRICLE_BODY,
+        Structure.LATERAL_VENTRICLE,
+        Structure.THIRD_VENTRICLE,
+        Structure.FOURTH_VENTRICLE,
+    }
+)
+"""Structures whose pixels make the ventricle mask."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Boxes
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StructureBox:
+    """One visible cross-section of one structure on one side (pixels of the frame as stored)."""
+
+    structure: Structure
+    side: Side
+    box: RotatedBox
+    area_px: int
+
+
+@dataclass(frozen=True)
+class LesionBox:
+    """One visible cross-section of one lesion kind."""
+
+    kind: LesionKind
+    box: RotatedBox
+    area_px: int
+
+
+def _min_area_px(spacing_mm: tuple[float, float], min_mm2: float) -> int:
+    px_area = float(spacing_mm[0]) * float(spacing_mm[1])
+    return max(MIN_BOX_AREA_PX, int(np.ceil(min_mm2 / px_area))) if px_area > 0 else MIN_BOX_AREA_PX
+
+
+def mask_box(mask: np.ndarray) -> RotatedBox:
+    """Minimum-area rotated box around the pixel footprints (unit squares) of a non-empty boolean mask."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pts = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+    corners = (pts[:, None, :] + np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])).reshape(-1, 2)
+    return RotatedBox(*corners_to_rbox(corners))
+
+
+def _components(mask: np.ndarray, min_px: int) -> list[np.ndarray]:
+    """8-connected components of ``mask`` with at least ``min_px`` pixels, in a fixed (label) order."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return [labels == k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= min_px]
+
+
+def structure_masks(
+    part_map: np.ndarray,
+    part_structure: Callable[[int], Structure | None],
+    part_side: Callable[[int], Side],
+) -> dict[tuple[Structure, Side], np.ndarray]:
+    """Boolean mask per (structure, side) present in a part map, in vocabulary order."""
+    groups: dict[tuple[Structure, Side], list[int]] = {}
+    for part in np.unique(part_map):
+        part = int(part)
+        if part == 0:
+            continue
+        structure = part_structure(part)
+        if structure is None:
+            continue
+        groups.setdefault((structure, Side(part_side(part))), []).append(part)
+    order = {s: i for i, s in enumerate(Structure)}
+    sides = {s: i for i, s in enumerate(Side)}
+    out = {}
+    for key in sorted(groups, key=lambda k: (order[k[0]], sides[k[1]])):
+        out[key] = np.isin(part_map, groups[key])
+    return out
+
+
+def structure_boxes(
+    part_map: np.ndarray,
+    part_structure: Callable[[int], Structure | None],
+    part_side: Callable[[int], Side],
+    spacing_mm: tuple[float, float],
+    *,
+    min_area_mm2: float = MIN_BOX_AREA_MM2,
+) -> list[StructureBox]:
+    """Rotated boxes of every visible structure cross-section in one frame's part map."""
+    min_px = _min_area_px(spacing_mm, min_area_mm2)
+    out: list[StructureBox] = []
+    for (structure, side), mask in structure_masks(part_map, part_structure, part_side).items():
+        for comp in _components(mask, min_px):
+            out.append(StructureBox(structure, side, mask_box(comp), int(comp.sum())))
+    return out
+
+
+def lesion_boxes(
+    lesion_map: np.ndarray, spacing_mm: tuple[float, float], *, min_area_mm2: float = MIN_BOX_AREA_MM2
+) -> list[LesionBox]:
+    """Rotated boxes of every visible lesion cross-section (one per connected component per kind)."""
+    min_px = _min_area_px(spacing_mm, min_area_mm2)
+    out: list[LesionBox] = []
+    for value in np.unique(lesion_map):
+        if value == 0:
+            continue
+        kind = LESION_KINDS[int(value) - 1]
+        for comp in _components(lesion_map == value, min_px):
+            out.append(LesionBox(kind, mask_box(comp), int(comp.sum())))
+    return out
+
+
+def ventricle_mask(part_map: np.ndarray, part_structure: Callable[[int], Structure | None]) -> np.ndarray:
+    """Pixels of the ventricular system (:data:`VENTRICLE_STRUCTURES`) in a part map."""
+    parts = [int(p) for p in np.unique(part_map) if p and part_structure(int(p)) in VENTRICLE_STRUCTURES]
+    return np.isin(part_map, parts) if parts else np.zeros(part_map.shape, dtype=bool)
+
+
+# --------------------------------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewWindow:
+    """Frames ``start..end`` (inclusive) of a sweep acceptable as ``view``; ``best_frame`` lies inside."""
+
+    view: View
+    best_frame: int
+    best_quality: float
+    start: int
+    end: int
+
+    def __contains__(self, frame: int) -> bool:
+        return self.start <= frame <= self.end
+
+
+def view_windows(
+    quality: Mapping[View, Sequence[float] | np.ndarray], threshold: float = VIEW_QUALITY_THRESHOLD
+) -> dict[View, ViewWindow | None]:
+    """The acceptable window of every view from its per-frame quality (None: the sweep misses the view).
+
+    The best frame is the first frame of highest quality; the window grows from it in both directions
+    while the quality stays at or above ``threshold``.
+    """
+    out: dict[View, ViewWindow | None] = {}
+    for view, q in quality.items():
+        q = np.asarray(q, dtype=np.float64)
+        if q.size == 0:
+            out[view] = None
+            continue
+        best = int(np.argmax(q))
+        if q[best] < threshold:
+            out[view] = None
+            continue
+        start = best
+        while start > 0 and q[start - 1] >= threshold:
+            start -= 1
+        end = best
+        while end < len(q) - 1 and q[end + 1] >= threshold:
+            end += 1
+        out[view] = ViewWindow(view, best, float(q[best]), start, end)
+    return out
+
+
+def frame_views(
+    quality: Mapping[View, Sequence[float] | np.ndarray], threshold: float = VIEW_QUALITY_THRESHOLD
+) -> list[tuple[View | None, float]]:
+    """Per frame: the view it shows (highest score, if >= ``threshold``) and that score (best score if none)."""
+    views = list(quality)
+    q = np.stack([np.asarray(quality[v], dtype=np.float64) for v in views])  # [V, T]
+    best = np.argmax(q, axis=0)
+    out: list[tuple[View | None, float]] = []
+    for t, k in enumerate(best):
+        score = float(q[k, t])
+        out.append((views[k] if score >= threshold else None, score))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Findings and labels
+# --------------------------------------------------------------------------------------------------
+
+
+def visible_lesion_kinds(
+    lesion_map: np.ndarray, spacing_mm: tuple[float, float], *, min_area_mm2: float = MIN_LESION_AREA_MM2
+) -> frozenset[LesionKind]:
+    """Lesion kinds covering at least ``min_area_mm2`` of an image's lesion map."""
+    px_area = float(spacing_mm[0]) * float(spacing_mm[1])
+    min_px = max(1, int(np.ceil(min_area_mm2 / px_area))) if px_area > 0 else 1
+    values, counts = np.unique(lesion_map, return_counts=True)
+    return frozenset(LESION_KINDS[int(v) - 1] for v, c in zip(values, counts) if v and c >= min_px)
+
+
+def still_findings(
+    visible: Iterable[LesionKind],
+    state_findings: Iterable[Finding],
+    shows_ventricles: bool,
+) -> frozenset[Finding]:
+    """Image findings of one standard-view still.
+
+    ``visible``: lesion kinds visible in the still; ``state_findings``: findings the subject's measured
+    ventricular state implies (ventricular dilation and/or hydrocephalus), which count when the still
+    shows a ventricle. Returns ``{normal}`` when nothing abnormal is seen.
+    """
+    found = {LESION_FINDING[k] for k in visible}
+    if shows_ventricles:
+        found |= {Finding(f) for f in state_findings} & {Finding.VENTRICULAR_DILATION, Finding.HYDROCEPHALUS}
+    return check_findings(found or {Finding.NORMAL})
+
+
+# --------------------------------------------------------------------------------------------------
+# Deterministic compressed arrays (masks of whole sweeps)
+# --------------------------------------------------------------------------------------------------
+
+
+def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """A compressed ``.npz`` (readable by ``numpy.load``) whose bytes depend only on the arrays.
+
+    ``numpy.savez_compressed`` stamps the current time into the zip; this writer uses a fixed date.
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name in sorted(arrays):
+            arr = np.ascontiguousarray(arrays[name])
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, arr, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, npy.getvalue(), compresslevel=6)
+    return buf.getvalue()

@@ -50,6 +50,7 @@ class SweepMeta:
     photometric: str | None = None  # the source's colour model before conversion to greyscale
     transfer_syntax: str | None = None
     kept_tags: dict[str, str | float | int] = field(default_factory=dict)  # de-identified header fields kept
+    crop: CropRecord | None = None  # set by neocus.io.roi.apply_roi: where these frames sit in the source frame
 
 
 @dataclass(frozen=True)

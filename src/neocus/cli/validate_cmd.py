@@ -1,0 +1,46 @@
+"""``neocus validate DATASET``: check a dataset folder and list every problem (file, field, message)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from neocus.cli.app import app, console
+from neocus.data.validate import validate_dataset
+from neocus.errors import DatasetError
+
+EXIT_PROBLEMS = 1
+
+
+@app.command("validate")
+def validate(
+    dataset: Path = typer.Argument(..., help="Dataset folder (holding dataset.json and cases/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON instead of a table."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Do not open sweep files (only check that they exist)."),
+) -> None:
+    """Check DATASET against the neocus dataset format; exit 0 when clean, 1 when problems were found."""
+    if not dataset.is_dir():
+        what = "not a folder" if dataset.exists() else "dataset folder not found"
+        raise DatasetError(what, where=dataset, hint="give the folder that holds dataset.json and cases/")
+    with console.status(f"validating {dataset}", spinner="dots") if not as_json else nullcontext():
+        problems = validate_dataset(dataset, probe_sweeps=not no_probe)
+    if as_json:
+        payload = {"dataset": str(dataset), "ok": not problems, "problems": [p.as_dict() for p in problems]}
+        typer.echo(json.dumps(payload, indent=2))
+    elif not problems:
+        console.print(f"[green]{dataset}: valid[/] (no problems)")
+    else:
+        table = Table(title=f"{dataset}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", show_lines=False)
+        table.add_column("file", overflow="fold")
+        table.add_column("field", overflow="fold")
+        table.add_column("problem", overflow="fold")
+        for p in problems:
+            table.add_row(p.file, p.field or "-", p.message)
+        console.print(table)
+    if problems:
+        raise typer.Exit(EXIT_PROBLEMS)
+

@@ -1,0 +1,730 @@
+"""A Table-2-style evaluation report from a model's predictions (and optionally readers' calls).
+
+:func:`build_report` computes everything (plain typed objects); :func:`write_report` writes it into a
+folder atomically (a temporary sibling folder renamed into place, nothing partial on failure):
+
+* ``report.md``: the tables for people (percentages with 95 % intervals, like the NCLS paper);
+* ``table2.csv``: one row per model / reader group, fractions with interval bounds;
+* ``readers.csv``: one row per reader and condition (with / without AI);
+* ``conditions.csv`` + ``conditions.png``: calls per condition (the paper's Fig. 2b);
+* ``subgroups.csv``: AUC per subgroup and pairwise unpaired DeLong tests with BH-adjusted p-values;
+* ``report.json``: all of the above, machine-readable (NaN as null);
+* ``roc.png``: the model's ROC curve with each reader's operating point.
+
+What the numbers mean (see docs/evaluation.md): the model row is computed on all cases at the chosen
+operating threshold (``score >= threshold`` is severe); a reader-group row gives the mean over its
+readers, with the Clopper-Pearson interval of the pooled reads for proportions (as the paper's Table 2)
+and a Student-t interval over readers for F1 and AUC. ``P`` against the model is a one-sided Wilcoxon
+signed-rank test of the per-reader ΔAUC (model minus reader, on that reader's cases); ``P*`` compares
+the same readers with and without AI (ΔAUC with minus without). Outputs never carry case ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neocus.errors import NeocusError, StatsInputError
+from neocus.stats.agreement import FleissKappaResult, KappaResult, cohens_kappa, fleiss_kappa
+from neocus.stats.checks import DegenerateDataWarning
+from neocus.stats.conditions import ConditionRow, condition_rows, conditions_of
+from neocus.stats.inputs import Predictions, ReaderReads
+from neocus.stats.proportions import BinaryMetrics, binary_metrics
+from neocus.stats.readers import (
+    METRIC_NAMES,
+    ReaderGroupSummary,
+    ReaderResult,
+    binarize_calls,
+    chi_square_test,
+    delta_auc_test,
+    reader_result,
+    summarize_readers,
+    welch_t_test,
+)
+from neocus.stats.results import AucResult, ComparisonResult
+from neocus.stats.roc import RocCurve, plot_roc, roc_auc, roc_curve
+from neocus.stats.subgroups import SubgroupAnalysis, subgroup_analysis
+from neocus.stats.thresholds import youden_threshold
+
+MODEL_NAME = "model"
+DEFAULT_THRESHOLD = 0.5
+
+
+# --------------------------------------------------------------------------------------------------
+# result objects
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """The model on all cases: binary metrics at the operating point and the AUC of its scores."""
+
+    threshold: float | None  # None when the file's own prediction column was used
+    threshold_rule: str
+    metrics: BinaryMetrics
+    auc: AucResult
+
+
+@dataclass(frozen=True)
+class CorrectionSummary:
+    """Reads of the same reader and case without and with AI.
+
+    ``corrected`` of ``wrong_without`` reads that were wrong without AI became right with AI;
+    ``broken`` of ``right_without`` right reads became wrong. ``test`` is the two-sided Pearson
+    chi-square test of right / wrong reads without vs with AI.
+    """
+
+    n_pairs: int
+    wrong_without: int
+    corrected: int
+    right_without: int
+    broken: int
+    test: ComparisonResult
+
+
+@dataclass(frozen=True)
+class ReaderGroupEvaluation:
+    """One reader group in one condition, with its tests."""
+
+    summary: ReaderGroupSummary
+    fleiss: FleissKappaResult | None
+    vs_model: ComparisonResult | None
+    vs_without_ai: ComparisonResult | None = None
+    mean_time_s: float = math.nan
+    time_test: ComparisonResult | None = None
+    corrections: CorrectionSummary | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.summary.group} ({'with AI' if self.summary.with_ai else 'without AI'})"
+
+
+@dataclass(frozen=True)
+class ReaderAgreement:
+    """Cohen's kappa between the model's calls and one reader's (binary) calls on that reader's cases."""
+
+    reader_id: str
+    group: str
+    with_ai: bool
+    kappa: KappaResult
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Everything :func:`write_report` writes. ``warnings`` lists degenerate-data warnings raised."""
+
+    source: str
+    readers_source: str | None
+    n_cases: int
+    n_pos: int
+    n_neg: int
+    level: float
+    model: ModelEvaluation
+    roc: RocCurve
+    readers: tuple[ReaderResult, ...] = ()
+    groups: tuple[ReaderGroupEvaluation, ...] = ()
+    agreements: tuple[ReaderAgreement, ...] = ()
+    conditions: dict[str, tuple[ConditionRow, ...]] = field(default_factory=dict)
+    subgroups: tuple[SubgroupAnalysis, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# building
+# --------------------------------------------------------------------------------------------------
+
+
+def model_calls(pred: Predictions, threshold: float | None = None, youden: bool = False) -> tuple[np.ndarray, float | None, str]:
+    """The model's 0/1 calls and how they were made: ``--youden``, ``--threshold``, the file's
+    ``prediction`` column, or ``score >= 0.5`` (in that order of precedence)."""
+    if youden and threshold is not None:
+        raise NeocusError("give either a threshold or Youden's rule, not both")
+    if youden:
+        t = youden_threshold(pred.label, pred.score).threshold
+        return (pred.score >= t).astype(np.int8), t, "Youden (maximises sensitivity + specificity - 1 on these cases)"
+    if threshold is not None:
+        if not math.isfinite(threshold):
+            raise NeocusError(f"threshold must be a finite number, got {threshold}")
+        return (pred.score >= threshold).astype(np.int8), float(threshold), "fixed threshold"
+    if pred.prediction is not None:
+        return pred.prediction.copy(), None, "prediction column of the file"
+    return (pred.score >= DEFAULT_THRESHOLD).astype(np.int8), DEFAULT_THRESHOLD, "default threshold 0.5"
+
+
+def _where(source: str, exc: StatsInputError) -> NeocusError:
+    return NeocusError(exc.what, where=source, hint=exc.hint)
+
+
+def build_report(
+    pred: Predictions,
+    reads: ReaderReads | None = None,
+    *,
+    threshold: float | None = None,
+    youden: bool = False,
+    subgroups: Sequence[str] = (),
+    positive_from: float | None = None,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int | None = 0,
+) -> EvaluationReport:
+    """Compute the report (see module docstring). Degenerate-data warnings are collected in
+    ``report.warnings`` instead of being raised."""
+    for col in subgroups:
+        if col not in pred.metadata:
+            known = ", ".join(sorted(pred.metadata)) or "none"
+            raise NeocusError(f"no metadata column {col!r} for --subgroup", where=pred.source, hint=f"metadata columns: {known}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateDataWarning)
+        report = _build(pred, reads, threshold, youden, tuple(subgroups), positive_from, level, n_boot, seed)
+    seen: list[str] = []
+    for w in caught:
+        if issubclass(w.category, DegenerateDataWarning):
+            if str(w.message) not in seen:
+                seen.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return dataclasses.replace(report, warnings=tuple(seen))
+
+
+def _build(pred, reads, threshold, youden, subgroups, positive_from, level, n_boot, seed) -> EvaluationReport:
+    try:
+        calls, t, rule = model_calls(pred, threshold, youden)
+        model = ModelEvaluation(
+            t, rule, binary_metrics(pred.label, calls, level=level, n_boot=n_boot, seed=seed),
+            roc_auc(pred.label, pred.score, level=level),
+        )
+        curve = roc_curve(pred.label, pred.score)
+    except StatsInputError as exc:
+        raise _where(pred.source, exc) from None
+    conds = conditions_of(pred)
+    conditions: dict[str, tuple[ConditionRow, ...]] = {}
+    if conds:
+        conditions[MODEL_NAME] = condition_rows(conds, calls)
+    subs = []
+    for col in subgroups:
+        keep = pred.metadata[col] != ""
+        try:
+            subs.append(subgroup_analysis(pred.label[keep], pred.score[keep], pred.metadata[col][keep], column=col, level=level))
+        except StatsInputError as exc:
+            raise _where(pred.source, exc) from None
+    readers: tuple[ReaderResult, ...] = ()
+    groups: tuple[ReaderGroupEvaluation, ...] = ()
+    agreements: tuple[ReaderAgreement, ...] = ()
+    if reads is not None:
+        readers, groups, agreements, reader_conditions = _readers_part(
+            pred, reads, calls, conds, positive_from, level, n_boot, seed
+        )
+        conditions.update(reader_conditions)
+    n_pos = int(pred.label.sum())
+    return EvaluationReport(
+        source=Path(pred.source).name,
+        readers_source=Path(reads.source).name if reads is not None else None,
+        n_cases=pred.n, n_pos=n_pos, n_neg=pred.n - n_pos, level=level,
+        model=model, roc=curve, readers=readers, groups=groups, agreements=agreements,
+        conditions=conditions, subgroups=tuple(subs),
+    )
+
+
+def _ordered_unique(values) -> list:
+    out: list = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray, conds, positive_from, level, n_boot, seed):
+    results: list[ReaderResult] = []
+    agreements: list[ReaderAgreement] = []
+    binary_by_read = np.zeros(reads.n, dtype=np.int8)
+    vs_model_delta: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+    for rid in _ordered_unique(reads.reader_id.tolist()):
+        for ai in (0, 1):
+            sel = (reads.reader_id == rid) & (reads.with_ai == ai)
+            if not sel.any():
+                continue
+            idx = reads.case_index[sel]
+            y = pred.label[idx]
+            group = str(reads.group[sel][0])
+            try:
+                bin_calls = binarize_calls(reads.call[sel], positive_from)
+                res = reader_result(
+                    y, reads.call[sel], reader_id=rid, group=group, with_ai=bool(ai), positive_from=positive_from,
+                    times_s=reads.time_s[sel], level=level, n_boot=n_boot, seed=seed,
+                )
+                model_auc = roc_auc(y, pred.score[idx], level=level).auc
+            except StatsInputError as exc:
+                raise NeocusError(f"reader {rid!r} ({'with' if ai else 'without'} AI): {exc.what}", where=reads.source) from None
+            binary_by_read[sel] = bin_calls
+            results.append(res)
+            vs_model_delta.setdefault((group, bool(ai)), []).append((model_auc, res.auc.auc))
+            agreements.append(ReaderAgreement(rid, group, bool(ai), cohens_kappa(model_call[idx], bin_calls, categories=(0, 1), level=level)))
+    groups: list[ReaderGroupEvaluation] = []
+    conditions: dict[str, tuple[ConditionRow, ...]] = {}
+    by_key: dict[tuple[str, bool], list[ReaderResult]] = {}
+    for r in results:
+        by_key.setdefault((r.group, r.with_ai), []).append(r)
+    for (group, ai), members in sorted(by_key.items(), key=lambda kv: (_ordered_unique(reads.group.tolist()).index(kv[0][0]), kv[0][1])):
+        summary = summarize_readers(members, level=level, n_boot=n_boot, seed=seed)
+        sel = (reads.group == group) & (reads.with_ai == int(ai))
+        fleiss = _group_fleiss(reads, sel, binary_by_read)
+        deltas = vs_model_delta[(group, ai)]
+        vs_model = ai_vs_readers_test_pairs(deltas)
+        vs_without = timing = corrections = None
+        mean_time = float(np.nanmean(reads.time_s[sel])) if np.isfinite(reads.time_s[sel]).any() else math.nan
+        if ai:
+            without = {r.reader_id: r for r in by_key.get((group, False), [])}
+            paired = [(r.auc.auc, without[r.reader_id].auc.auc) for r in members if r.reader_id in without]
+            if paired:
+                vs_without = delta_auc_test([p[0] for p in paired], [p[1] for p in paired], alternative="greater")
+            sel0 = (reads.group == group) & (reads.with_ai == 0)
+            t1, t0 = reads.time_s[sel], reads.time_s[sel0]
+            t1, t0 = t1[np.isfinite(t1)], t0[np.isfinite(t0)]
+            if t1.size >= 2 and t0.size >= 2:
+                timing = welch_t_test(t1, t0, alternative="less")
+            corrections = _corrections(pred, reads, group, binary_by_read)
+        groups.append(ReaderGroupEvaluation(summary, fleiss, vs_model, vs_without, mean_time, timing, corrections))
+        if conds:
+            conditions[f"{group} ({'with AI' if ai else 'without AI'})"] = condition_rows(
+                conds, binary_by_read[sel], reads.case_index[sel]
+            )
+    return tuple(results), tuple(groups), tuple(agreements), conditions
+
+
+def ai_vs_readers_test_pairs(pairs: list[tuple[float, float]]) -> ComparisonResult | None:
+    """One-sided Wilcoxon of model AUC minus reader AUC, each pair on that reader's cases."""
+    if not pairs:
+        return None
+    return delta_auc_test([p[0] for p in pairs], [p[1] for p in pairs], alternative="greater")
+
+
+def _group_fleiss(reads: ReaderReads, sel: np.ndarray, binary_calls: np.ndarray) -> FleissKappaResult | None:
+    """Fleiss' kappa of the group's binary calls over the cases read by every reader of the group."""
+    rids = _ordered_unique(reads.reader_id[sel].tolist())
+    if len(rids) < 2:
+        return None
+    per_reader = {}
+    for rid in rids:
+        m = sel & (reads.reader_id == rid)
+        per_reader[rid] = dict(zip(reads.case_index[m].tolist(), binary_calls[m].tolist()))
+    common = set.intersection(*(set(d) for d in per_reader.values()))
+    if not common:
+        return None
+    cases = sorted(common)
+    matrix = np.array([[per_reader[r][c] for r in rids] for c in cases])
+    return fleiss_kappa(matrix, categories=(0, 1))
+
+
+def _corrections(pred: Predictions, reads: ReaderReads, group: str, binary_calls: np.ndarray) -> CorrectionSummary | None:
+    sel = reads.group == group
+    before: dict[tuple[str, int], int] = {}
+    after: dict[tuple[str, int], int] = {}
+    for i in np.flatnonzero(sel):
+        key = (reads.reader_id[i], int(reads.case_index[i]))
+        (after if reads.with_ai[i] else before)[key] = int(binary_calls[i] == pred.label[reads.case_index[i]])
+    keys = [k for k in before if k in after]
+    if not keys:
+        return None
+    right0 = sum(before[k] for k in keys)
+    right1 = sum(after[k] for k in keys)
+    n = len(keys)
+    corrected = sum(1 for k in keys if not before[k] and after[k])
+    broken = sum(1 for k in keys if before[k] and not after[k])
+    test = chi_square_test([[right0, n - right0], [right1, n - right1]])
+    return CorrectionSummary(n, n - right0, corrected, right0, broken, test)
+
+
+# --------------------------------------------------------------------------------------------------
+# rendering
+# --------------------------------------------------------------------------------------------------
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON values: dataclasses to dicts, numpy to Python, NaN / inf to None."""
+    if hasattr(obj, "to_dict") and not isinstance(obj, type):
+        obj = obj.to_dict()
+    elif hasattr(obj, "__dataclass_fields__"):
+        obj = {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _pct(value: float) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"
+
+
+def _pct_ci(est: float, low: float, high: float) -> str:
+    if not math.isfinite(est):
+        return "n/a"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return _pct(est)
+    return f"{_pct(est)} ({_pct(low)}-{_pct(high)})"
+
+
+def _p(p: float | None) -> str:
+    if p is None or not math.isfinite(p):
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class Table2Row:
+    """One row of Table 2: estimates and interval bounds (fractions) per metric, plus tests."""
+
+    name: str
+    n_readers: int
+    values: dict[str, tuple[float, float, float]]
+    p_vs_model: float | None = None
+    p_vs_without_ai: float | None = None
+    fleiss_kappa: float | None = None
+    fleiss_p: float | None = None
+
+
+def table2_rows(report: EvaluationReport) -> list[Table2Row]:
+    """The model row, then one row per reader group and condition."""
+    m = report.model
+    values = {k: _triple(getattr(m.metrics, k)) for k in ("sensitivity", "specificity", "ppv", "npv", "accuracy")}
+    values["f1"] = (m.metrics.f1.estimate, m.metrics.f1.ci.low, m.metrics.f1.ci.high)
+    values["auc"] = (m.auc.auc, m.auc.ci.low, m.auc.ci.high)
+    rows = [Table2Row(MODEL_NAME, 0, values)]
+    for g in report.groups:
+        s = g.summary
+        vals = {}
+        for k in METRIC_NAMES:
+            mean = s.mean[k]
+            if k in ("f1", "auc"):
+                vals[k] = (mean.estimate, mean.ci.low, mean.ci.high)
+            else:
+                pooled = getattr(s.pooled, k)
+                vals[k] = (mean.estimate, pooled.ci.low, pooled.ci.high)
+        rows.append(
+            Table2Row(
+                g.label, s.n_readers, vals,
+                g.vs_model.p_value if g.vs_model else None,
+                g.vs_without_ai.p_value if g.vs_without_ai else None,
+                g.fleiss.kappa if g.fleiss else None,
+                g.fleiss.p_value if g.fleiss else None,
+            )
+        )
+    return rows
+
+
+def _triple(res) -> tuple[float, float, float]:
+    return (res.estimate, res.ci.low, res.ci.high)
+
+
+_LABELS = {"sensitivity": "SEN", "specificity": "SPE", "ppv": "PPV", "npv": "NPV", "accuracy": "ACC", "f1": "F1", "auc": "AUC"}
+
+
+def render_markdown(report: EvaluationReport) -> str:
+    """The report as Markdown (percentages with 95 % intervals)."""
+    lv = f"{100 * report.level:g}%"
+    out = io.StringIO()
+    w = out.write
+    w("# Evaluation report\n\n")
+    w(f"Predictions: `{report.source}`" + (f"; reads: `{report.readers_source}`" if report.readers_source else "") + "\n\n")
+    w(f"Cases: {report.n_cases} ({report.n_pos} severe, {report.n_neg} non-severe). ")
+    m = report.model
+    rule = m.threshold_rule + (f", score >= {m.threshold:.4g}" if m.threshold is not None else "")
+    w(f"Model operating point: {rule}.\n\n")
+    w(f"## Table 2: diagnostic performance ({lv} CI)\n\n")
+    cols = list(_LABELS.values())
+    w("| | Readers | " + " | ".join(cols) + " | P | P* | Fleiss' kappa |\n")
+    w("|---|---|" + "---|" * len(cols) + "---|---|---|\n")
+    for row in table2_rows(report):
+        cells = [_pct_ci(*row.values[k]) for k in _LABELS]
+        fk = "-" if row.fleiss_kappa is None or not math.isfinite(row.fleiss_kappa) else f"{row.fleiss_kappa:.4f} (P {_p(row.fleiss_p)})"
+        w(f"| {row.name} | {row.n_readers or '-'} | " + " | ".join(cells) + f" | {_p(row.p_vs_model)} | {_p(row.p_vs_without_ai)} | {fk} |\n")
+    w(
+        "\nValues in percent. Model: on all cases; intervals Clopper-Pearson (proportions), bootstrap (F1), "
+        "DeLong (AUC). Reader groups: mean over readers; intervals Clopper-Pearson of the pooled reads "
+        "(proportions) or Student t over readers (F1, AUC). P: model vs each reader, one-sided Wilcoxon "
+        "signed-rank on reader-level ΔAUC. P*: the same readers with vs without AI, one-sided Wilcoxon "
+        "signed-rank on ΔAUC. No adjustment for multiple comparisons.\n\n"
+    )
+    cm = m.metrics.confusion
+    w(f"Model confusion matrix: TP {cm.tp}, FP {cm.fp}, FN {cm.fn}, TN {cm.tn}.\n\n")
+    if report.groups:
+        w("## Reading time and corrections with AI\n\n")
+        w("| Group | Mean time (s) | Welch t (with < without AI) | Wrong without AI → corrected | Right without AI → wrong | χ² (right reads, without vs with AI) |\n")
+        w("|---|---|---|---|---|---|\n")
+        for g in report.groups:
+            t = "-" if not math.isfinite(g.mean_time_s) else f"{g.mean_time_s:.1f}"
+            tt = f"t = {g.time_test.statistic:.2f}, P {_p(g.time_test.p_value)}" if g.time_test else "-"
+            c = g.corrections
+            corr = f"{c.corrected} / {c.wrong_without}" if c else "-"
+            brk = f"{c.broken} / {c.right_without}" if c else "-"
+            chi = f"χ² = {c.test.statistic:.2f}, P {_p(c.test.p_value)}" if c else "-"
+            w(f"| {g.label} | {t} | {tt} | {corr} | {brk} | {chi} |\n")
+        w("\n## Readers\n\n| Reader | Group | AI | SEN | SPE | AUC | Cohen's kappa with model |\n|---|---|---|---|---|---|---|\n")
+        kappas = {(a.reader_id, a.with_ai): a.kappa for a in report.agreements}
+        for r in report.readers:
+            k = kappas.get((r.reader_id, r.with_ai))
+            ks = "-" if k is None or not math.isfinite(k.kappa) else f"{k.kappa:.3f} ({k.ci.low:.3f}-{k.ci.high:.3f})"
+            w(
+                f"| {r.reader_id} | {r.group} | {'with' if r.with_ai else 'without'} | "
+                f"{_pct_ci(*_triple(r.metrics.sensitivity))} | {_pct_ci(*_triple(r.metrics.specificity))} | "
+                f"{_pct_ci(r.auc.auc, r.auc.ci.low, r.auc.ci.high)} | {ks} |\n"
+            )
+        w("\n")
+    if report.conditions:
+        w("## Calls per condition (Fig. 2b)\n\nEach cell: called severe / called non-severe (correct calls in bold).\n\n")
+        names = _ordered_unique([r.condition for rows in report.conditions.values() for r in rows])
+        w("| Condition | Expected | " + " | ".join(report.conditions) + " |\n")
+        w("|---|---|" + "---|" * len(report.conditions) + "\n")
+        for name in names:
+            cells = []
+            expected = "-"
+            for rows in report.conditions.values():
+                row = next((r for r in rows if r.condition == name), None)
+                if row is None:
+                    cells.append("-")
+                    continue
+                expected = {True: "severe", False: "non-severe", None: "mixed"}[row.expected_severe]
+                sev, non = str(row.called_severe), str(row.called_non_severe)
+                if row.expected_severe is True:
+                    sev = f"**{sev}**"
+                elif row.expected_severe is False:
+                    non = f"**{non}**"
+                cells.append(f"{sev} / {non}")
+            w(f"| {name} | {expected} | " + " | ".join(cells) + " |\n")
+        w("\n")
+    for sub in report.subgroups:
+        w(f"## Subgroups by `{sub.column}`\n\n| {sub.column} | Cases | Severe | AUC ({lv} CI) |\n|---|---|---|---|\n")
+        for g in sub.groups:
+            auc = _pct_ci(g.auc.auc, g.auc.ci.low, g.auc.ci.high) if g.auc else f"n/a ({g.note})"
+            w(f"| {g.group} | {g.n} | {g.n_pos} | {auc} |\n")
+        if sub.comparisons:
+            w("\n| Comparison | ΔAUC | D | df | P | P (BH) |\n|---|---|---|---|---|---|\n")
+            for c in sub.comparisons:
+                t = c.test
+                w(f"| {c.group_a} vs {c.group_b} | {_pct(t.difference)} | {t.statistic:.3f} | {t.df:.1f} | {_p(t.p_value)} | {_p(c.p_adjusted)} |\n")
+        w("\nUnpaired two-sided DeLong tests; P (BH): Benjamini-Hochberg adjusted.\n\n")
+    if report.warnings:
+        w("## Warnings\n\n" + "".join(f"- {msg}\n" for msg in report.warnings) + "\n")
+    return out.getvalue()
+
+
+def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v for v in row])
+    return buf.getvalue()
+
+
+def table2_csv(report: EvaluationReport) -> str:
+    header = ["row", "n_readers"]
+    for k in METRIC_NAMES:
+        header += [k, f"{k}_low", f"{k}_high"]
+    header += ["p_vs_model", "p_vs_without_ai", "fleiss_kappa", "fleiss_p"]
+    rows = []
+    for r in table2_rows(report):
+        line: list[Any] = [r.name, r.n_readers]
+        for k in METRIC_NAMES:
+            line += list(r.values[k])
+        line += [r.p_vs_model, r.p_vs_without_ai, r.fleiss_kappa, r.fleiss_p]
+        rows.append(line)
+    return _csv_text(header, rows)
+
+
+def readers_csv(report: EvaluationReport) -> str:
+    kappas = {(a.reader_id, a.with_ai): a.kappa for a in report.agreements}
+    header = ["reader_id", "group", "with_ai", "n_cases"]
+    for k in METRIC_NAMES:
+        header += [k, f"{k}_low", f"{k}_high"]
+    header += ["mean_time_s", "kappa_with_model", "kappa_low", "kappa_high"]
+    rows = []
+    for r in report.readers:
+        line: list[Any] = [r.reader_id, r.group, int(r.with_ai), r.n_cases]
+        for k in METRIC_NAMES:
+            if k == "auc":
+                line += [r.auc.auc, r.auc.ci.low, r.auc.ci.high]
+            elif k == "f1":
+                line += [r.metrics.f1.estimate, r.metrics.f1.ci.low, r.metrics.f1.ci.high]
+            else:
+                line += list(_triple(getattr(r.metrics, k)))
+        kap = kappas.get((r.reader_id, r.with_ai))
+        line += [r.mean_time_s] + ([kap.kappa, kap.ci.low, kap.ci.high] if kap else [None, None, None])
+        rows.append(line)
+    return _csv_text(header, rows)
+
+
+def conditions_csv(report: EvaluationReport) -> str:
+    rows = [
+        [rater, r.condition, {True: "severe", False: "non_severe", None: ""}[r.expected_severe], r.n, r.called_severe, r.called_non_severe, r.correct]
+        for rater, rs in report.conditions.items()
+        for r in rs
+    ]
+    return _csv_text(["rater", "condition", "expected", "n", "called_severe", "called_non_severe", "correct"], rows)
+
+
+def subgroups_csv(report: EvaluationReport) -> str:
+    rows = []
+    for sub in report.subgroups:
+        for g in sub.groups:
+            a = g.auc
+            rows.append([sub.column, "auc", g.group, "", g.n, g.n_pos, a.auc if a else None, a.ci.low if a else None,
+                         a.ci.high if a else None, None, None, None, None, g.note])
+        for c in sub.comparisons:
+            t = c.test
+            rows.append([sub.column, "delong_unpaired", c.group_a, c.group_b, None, None, t.difference, t.ci.low if t.ci else None,
+                         t.ci.high if t.ci else None, t.statistic, t.df, t.p_value, c.p_adjusted, ""])
+    header = ["column", "kind", "group", "versus", "n", "n_pos", "estimate", "low", "high", "statistic", "df", "p_value", "p_adjusted", "note"]
+    return _csv_text(header, rows)
+
+
+def report_json(report: EvaluationReport) -> str:
+    data = {
+        "source": report.source,
+        "readers_source": report.readers_source,
+        "n_cases": report.n_cases,
+        "n_pos": report.n_pos,
+        "n_neg": report.n_neg,
+        "level": report.level,
+        "model": to_jsonable(report.model),
+        "roc": to_jsonable(report.roc),
+        "table2": to_jsonable(table2_rows(report)),
+        "readers": to_jsonable(report.readers),
+        "groups": [
+            {
+                "label": g.label,
+                "summary": {
+                    "group": g.summary.group, "with_ai": g.summary.with_ai, "n_readers": g.summary.n_readers,
+                    "mean": to_jsonable(g.summary.mean), "pooled": to_jsonable(g.summary.pooled),
+                },
+                "fleiss": to_jsonable(g.fleiss), "vs_model": to_jsonable(g.vs_model),
+                "vs_without_ai": to_jsonable(g.vs_without_ai), "mean_time_s": to_jsonable(g.mean_time_s),
+                "time_test": to_jsonable(g.time_test), "corrections": to_jsonable(g.corrections),
+            }
+            for g in report.groups
+        ],
+        "agreements": to_jsonable(report.agreements),
+        "conditions": to_jsonable(report.conditions),
+        "subgroups": to_jsonable(report.subgroups),
+        "warnings": list(report.warnings),
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------------------------------
+
+
+def roc_figure(report: EvaluationReport):
+    """The model's ROC curve with each reader's operating point (colour = group and condition)."""
+    fig = plot_roc({MODEL_NAME: report.roc}, aucs={MODEL_NAME: report.model.auc}, title="ROC curve")
+    ax = fig.axes[0]
+    by_label: dict[str, list[ReaderResult]] = {}
+    for r in report.readers:
+        by_label.setdefault(f"{r.group} ({'with AI' if r.with_ai else 'without AI'})", []).append(r)
+    for label, members in by_label.items():
+        fpr = [1 - r.metrics.specificity.estimate for r in members]
+        tpr = [r.metrics.sensitivity.estimate for r in members]
+        ax.scatter(fpr, tpr, s=18, marker="^" if "with AI" in label else "o", label=f"{label}, n = {len(members)}")
+    if by_label:
+        ax.legend(loc="lower right", fontsize="x-small")
+    return fig
+
+
+def conditions_figure(report: EvaluationReport):
+    """Fig. 2b-style panels: per rater, conditions x (severe, non-severe) counts; green = correct call."""
+    from matplotlib.figure import Figure
+
+    raters = list(report.conditions)
+    names = _ordered_unique([r.condition for rows in report.conditions.values() for r in rows])
+    fig = Figure(figsize=(2.2 * len(raters) + 1.5, 0.45 * len(names) + 1.5), dpi=150)
+    for k, rater in enumerate(raters):
+        ax = fig.add_subplot(1, len(raters), k + 1)
+        rows = {r.condition: r for r in report.conditions[rater]}
+        grid = np.full((len(names), 2), np.nan)
+        for i, name in enumerate(names):
+            r = rows.get(name)
+            if r is None:
+                continue
+            for j, (count, severe_col) in enumerate(((r.called_severe, True), (r.called_non_severe, False))):
+                right = None if r.expected_severe is None else (r.expected_severe == severe_col)
+                grid[i, j] = 0.5 if right is None else (1.0 if right else 0.0)
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+        ax.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=-0.3, vmax=1.3, aspect="auto")
+        ax.set_xticks([0, 1], ["severe", "non-severe"], fontsize=7)
+        ax.set_yticks(range(len(names)), names if k == 0 else [""] * len(names), fontsize=7)
+        ax.set_title(rater, fontsize=8)
+    fig.suptitle("Calls per condition (green: correct, red: wrong)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------------
+
+
+def write_report(report: EvaluationReport, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write every output into ``out_dir`` atomically; returns the written paths (in ``out_dir``).
+
+    The files are written into a temporary sibling folder which is renamed to ``out_dir`` only when
+    everything succeeded. An existing non-empty ``out_dir`` is an error unless ``overwrite``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        texts = {
+            "report.md": render_markdown(report),
+            "table2.csv": table2_csv(report),
+            "report.json": report_json(report),
+        }
+        if report.readers:
+            texts["readers.csv"] = readers_csv(report)
+        if report.conditions:
+            texts["conditions.csv"] = conditions_csv(report)
+        if report.subgroups:
+            texts["subgroups.csv"] = subgroups_csv(report)
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        figures = {"roc.png": roc_figure(report)}
+        if report.conditions:
+            figures["conditions.png"] = conditions_figure(report)
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, bbox_inches="tight")
+        names = sorted([*texts, *figures])
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, old / "previous")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / n for n in names]

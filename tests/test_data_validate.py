@@ -252,3 +252,57 @@ def test_no_probe_only_checks_existence(good):
     (good / "cases/a01/coronal.mp4").write_text("not a video")
     assert validate_dataset(good, probe_sweeps=False) == []
     assert validate_dataset(good) != []
+
+
+def test_a_broken_label_does_not_hide_file_problems(good):
+    MUTATIONS["finding not in vocab"][0](good)
+    MUTATIONS["sweep missing"][0](good)
+    MUTATIONS["annotation frame beyond sweep"][0](good)  # coronal.mp4 gone: its length is unknown now
+    (good / "cases/a01/annotations/sagittal.jsonl").write_text(json.dumps({"frame": 99}) + "\n")
+    found = _where(validate_dataset(good))
+    assert {(CASE, "labels.findings.AHV[0]"), (CASE, "sweeps.coronal.mp4"), ("cases/a01/annotations/sagittal.jsonl", "line 1: frame")} <= found
+    assert ("cases/a01/annotations/coronal.jsonl", "line 1: frame") not in found
+
+
+def test_non_ultrasound_dicom_sweep_is_reported(good):
+    pydicom_data = pytest.importorskip("pydicom.data")
+    shutil.copy(pydicom_data.get_testdata_file("CT_small.dcm"), good / "cases/a01/sagittal.dcm")
+    hits = [p for p in validate_dataset(good) if (p.file, p.field) == (CASE, "sweeps.sagittal.dcm")]
+    assert hits and "not an ultrasound DICOM" in hits[0].message
+
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "ncls-examples"
+# The standard views NCLS extracted (see ../shared/data/README.md); SAG2/SAG3 left out: their side is not given.
+NCLS_VIEWS = {"COR1": View.AHV, "COR2": View.TVV, "COR3": View.BV, "SAG1": View.MSV}
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real NCLS examples not found at {REAL}")
+def test_real_ncls_sweeps_and_pydicom_cine_validate(tmp_path):
+    pydicom_data = pytest.importorskip("pydicom.data")
+    root = tmp_path / "real"
+    write_dataset_json(root, DatasetRecord(name="ncls-examples", provenance=Provenance(generator="test", source="NCLS code release")))
+    exams = {"20221223027": ("coronal_sweep.mp4", Plane.CORONAL, 118), "20221231069": ("parasagittal_sweep.mp4", Plane.SAGITTAL, 108)}
+    for exam, (video, plane, _) in exams.items():
+        folder = write_case(root, CaseRecord(case_id=f"ncls-{exam}", sweeps={video: plane}))
+        (folder / video).symlink_to(REAL / exam / video)
+        (folder / "views").mkdir()
+        for still, view in NCLS_VIEWS.items():
+            (folder / "views" / f"{view.value}.png").symlink_to(REAL / exam / f"{still}.png")
+    cine = write_case(root, CaseRecord(case_id="pydicom-ybr", sweeps={"cine.dcm": Plane.CORONAL}))
+    (cine / "cine.dcm").symlink_to(pydicom_data.get_testdata_file("examples_ybr_color.dcm"))
+    assert validate_dataset(root) == []
+
+    for exam, (video, _, n) in exams.items():
+        (root / "cases" / f"ncls-{exam}" / "annotations").mkdir()
+        (root / "cases" / f"ncls-{exam}" / "annotations" / video.replace(".mp4", ".jsonl")).write_text(
+            json.dumps({"frame": n - 1}) + "\n" + json.dumps({"frame": n}) + "\n"
+        )
+    write_annotations(cine, "cine.dcm", [FrameAnnotation(frame=30)])  # 30-frame cine: frames 0..29
+    found = validate_dataset(root)
+    assert {(p.file, p.field) for p in found} == {
+        ("cases/ncls-20221223027/annotations/coronal_sweep.jsonl", "line 2: frame"),
+        ("cases/ncls-20221231069/annotations/parasagittal_sweep.jsonl", "line 2: frame"),
+        ("cases/pydicom-ybr/annotations/cine.jsonl", "line 1: frame"),
+    }
+    assert any("118 frames" in p.message for p in found)

@@ -41,6 +41,7 @@ from neocus.data.schema import (
 from neocus.vocab import VIEW_PLANE, View
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
 @dataclass(frozen=True)
@@ -115,19 +116,27 @@ def _video_frame_count(path: Path) -> int | None:
 
 
 def _dicom_probe(path: Path) -> SweepProbe:
+    """Header-only look at a DICOM: pixel data present, ultrasound (as load_sweep requires), frame count."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    tags = ["Modality", "SOPClassUID", "NumberOfFrames", *_PIXEL_KEYWORDS]
     try:
         # defer_size: large values (the pixel data) are noted, not read
-        ds = pydicom.dcmread(path, defer_size=1024, specific_tags=["NumberOfFrames", "PixelData", "FloatPixelData", "DoubleFloatPixelData"])
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+        ds = pydicom.dcmread(path, defer_size=1024, force=True, specific_tags=tags)
+    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
         return SweepProbe(error=f"DICOM header cannot be read: {exc}")
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+    if not any(k in ds for k in _PIXEL_KEYWORDS):
         return SweepProbe(error="DICOM file has no pixel data")
-    frames = ds.get("NumberOfFrames", 1)
+    modality = str(ds.get("Modality") or "").strip().upper()
     try:
-        return SweepProbe(n_frames=max(int(frames), 1))
+        from neocus.io.dicom import ULTRASOUND_SOP_CLASSES
+    except ImportError:
+        ULTRASOUND_SOP_CLASSES = frozenset()  # noqa: N806
+    if modality and modality != "US" and str(ds.get("SOPClassUID") or "") not in ULTRASOUND_SOP_CLASSES:
+        return SweepProbe(error=f"not an ultrasound DICOM (modality {modality})")
+    try:
+        return SweepProbe(n_frames=max(int(ds.get("NumberOfFrames") or 1), 1))
     except (TypeError, ValueError):
         return SweepProbe()
 
@@ -263,8 +272,18 @@ def _check_json_record(report: _Report, path: Path, model: type[BaseModel]) -> A
     try:
         return model.model_validate(checked, context={SKIP_RULES: True})
     except ValidationError as exc:
-        for err in exc.errors():
-            report.add(path, format_loc(err["loc"]), _message(err))
+        errors = exc.errors()
+    for err in errors:
+        report.add(path, format_loc(err["loc"]), _message(err))
+    # Partial record: drop the optional top-level fields that failed, so that the rest (sweeps,
+    # splits, annotations...) is still checked. A failed required field leaves no record.
+    bad = {err["loc"][0] if err["loc"] else None for err in errors}
+    optional = {name for name, info in model.model_fields.items() if not info.is_required()}
+    if not bad <= optional:
+        return None
+    try:
+        return model.model_validate({k: v for k, v in checked.items() if k not in bad}, context={SKIP_RULES: True})
+    except ValidationError:
         return None
 
 

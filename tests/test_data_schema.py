@@ -140,3 +140,21 @@ def test_frame_annotation_fields():
     for bad in ({"frame": -1}, {"frame": 1, "view_quality": 1.5}, {"frame": 1, "mask": "../../x.png"}, {"frame": 1, "view": "COR1"}):
         with pytest.raises(ValidationError):
             FrameAnnotation.model_validate(bad)
+
+
+def test_splits_that_contradict_themselves_are_rejected():
+    from neocus.data.schema import Splits, split_rule_problems
+
+    Splits(train=["a", "b", "c"], test=["d"], folds={0: ["a", "b"], 1: ["c"]})
+    bad = {
+        "splits.folds.1[0]": {"train": ["a", "b"], "folds": {0: ["a"], 1: ["a"]}},
+        "splits.test[0]": {"train": ["a"], "test": ["a"]},
+        "splits.train[1]": {"train": ["a", "a"]},
+        "splits.folds.0[1]": {"train": ["a"], "test": ["d"], "folds": {0: ["a", "d"]}},
+        "splits.folds": {"folds": {0: ["a"], 2: ["b"]}},
+    }
+    for field, kwargs in bad.items():
+        with pytest.raises(ValidationError):
+            Splits(**kwargs)
+        parsed = Splits.model_validate(kwargs, context={SKIP_RULES: True})
+        assert field in [f for f, _ in split_rule_problems(parsed)], field

@@ -151,6 +151,14 @@ class Splits(_Model):
             raise ValueError("fold indices must be >= 0")
         return {k: v[k] for k in sorted(v)}
 
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> Splits:
+        if _rules_enabled(info):
+            problems = split_rule_problems(self)
+            if problems:
+                raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+        return self
+
     def fold_train(self, fold: int) -> list[str]:
         """Case ids a model of ``fold`` trains on (development cases outside that fold)."""
         if fold not in self.folds:
@@ -478,6 +486,44 @@ def case_rule_problems(case: CaseRecord) -> list[tuple[str, str]]:
             problems.append((path, f"sweep '{where.sweep}' is not listed in sweeps"))
         elif plane is not VIEW_PLANE[view]:
             problems.append((path, f"view {view.value} is {VIEW_PLANE[view].value} but sweep '{where.sweep}' is {plane.value}"))
+    return problems
+
+
+def split_rule_problems(splits: Splits, prefix: str = "splits") -> list[tuple[str, str]]:
+    """Every way ``splits`` contradict themselves, as ``(field path, message)`` pairs.
+
+    No case listed twice in a list; none in both train and test; none in two folds; no test case in a
+    fold; when ``train`` is given, every fold case is a training case; fold indices are 0..k-1.
+    """
+    problems: list[tuple[str, str]] = []
+
+    def no_repeats(field: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, case_id in enumerate(ids):
+            if case_id in seen:
+                problems.append((f"{field}[{i}]", f"case '{case_id}' listed twice"))
+            seen.add(case_id)
+
+    no_repeats(f"{prefix}.train", splits.train)
+    no_repeats(f"{prefix}.test", splits.test)
+    train, test = set(splits.train), set(splits.test)
+    for i, case_id in enumerate(splits.test):
+        if case_id in train:
+            problems.append((f"{prefix}.test[{i}]", f"case '{case_id}' is in both train and test"))
+    fold_of: dict[str, int] = {}
+    for k, ids in splits.folds.items():
+        no_repeats(f"{prefix}.folds.{k}", ids)
+        for i, case_id in enumerate(ids):
+            field = f"{prefix}.folds.{k}[{i}]"
+            if fold_of.get(case_id, k) != k:
+                problems.append((field, f"case '{case_id}' is also in fold {fold_of[case_id]}"))
+            fold_of.setdefault(case_id, k)
+            if case_id in test:
+                problems.append((field, f"test case '{case_id}' is in a cross-validation fold"))
+            elif train and case_id not in train:
+                problems.append((field, f"case '{case_id}' is in a fold but not in train"))
+    if splits.folds and sorted(splits.folds) != list(range(len(splits.folds))):
+        problems.append((f"{prefix}.folds", f"fold indices {sorted(splits.folds)} are not 0..{len(splits.folds) - 1}"))
     return problems
 
 

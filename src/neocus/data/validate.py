@@ -37,6 +37,7 @@ from neocus.data.schema import (
     Splits,
     _stem,
     case_rule_problems,
+    split_rule_problems,
 )
 from neocus.vocab import VIEW_PLANE, View
 
@@ -402,33 +403,11 @@ def _check_annotations(report: _Report, folder: Path, case: CaseRecord, n_frames
 
 
 def _check_splits(report: _Report, path: Path, splits: Splits, known: set[str]) -> None:
-    def check_list(field: str, ids: list[str]) -> None:
-        seen: set[str] = set()
+    for field, message in split_rule_problems(splits):
+        report.add(path, field, message)
+    lists = [("splits.train", splits.train), ("splits.test", splits.test)]
+    lists += [(f"splits.folds.{k}", ids) for k, ids in splits.folds.items()]
+    for field, ids in lists:
         for i, case_id in enumerate(ids):
-            if case_id in seen:
-                report.add(path, f"{field}[{i}]", f"case '{case_id}' listed twice")
-            seen.add(case_id)
             if case_id not in known:
                 report.add(path, f"{field}[{i}]", f"unknown case '{case_id}'")
-
-    check_list("splits.train", splits.train)
-    check_list("splits.test", splits.test)
-    test = set(splits.test)
-    train = set(splits.train)
-    for i, case_id in enumerate(splits.test):
-        if case_id in train:
-            report.add(path, f"splits.test[{i}]", f"case '{case_id}' is in both train and test")
-    fold_of: dict[str, int] = {}
-    for k, ids in splits.folds.items():
-        check_list(f"splits.folds.{k}", ids)
-        for i, case_id in enumerate(ids):
-            field = f"splits.folds.{k}[{i}]"
-            if case_id in fold_of and fold_of[case_id] != k:
-                report.add(path, field, f"case '{case_id}' is also in fold {fold_of[case_id]}")
-            fold_of.setdefault(case_id, k)
-            if case_id in test:
-                report.add(path, field, f"test case '{case_id}' is in a cross-validation fold")
-            elif train and case_id not in train and case_id in known:
-                report.add(path, field, f"case '{case_id}' is in a fold but not in train")
-    if splits.folds and sorted(splits.folds) != list(range(len(splits.folds))):
-        report.add(path, "splits.folds", f"fold indices {sorted(splits.folds)} are not 0..{len(splits.folds) - 1}")

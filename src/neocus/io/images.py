@@ -1,0 +1,144 @@
+"""PNG / JPEG stills and folders of frames as a :class:`Sweep`.
+
+A still is a one-frame sweep. A folder's frames are its PNG / JPEG files (judged by content; hidden
+files and other files are ignored) in natural name order (``f2`` before ``f10``); they must share one
+size. Colour is converted to BT.601 luma; 16-bit images are scaled linearly from 0..65535 to 0..255.
+The frame size is read from the file header and checked against the limits before decoding. Stills
+have no frame rate: ``fps`` is ``None`` and ``timestamps_s`` are frame indices.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.errors import InputFileError
+from neocus.io.decode import DecodeLimits, FrameStack, progress, scale_to_uint8, timestamps_from_fps, to_grey
+from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files
+from neocus.io.types import Sweep, SweepMeta
+
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """``(height, width)`` from a PNG's IHDR or a JPEG's SOF marker, without decoding; ``None`` if not found."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+            if kind_of_bytes(head) == Kind.PNG:
+                if head[12:16] != b"IHDR":
+                    return None
+                return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+            if kind_of_bytes(head) == Kind.JPEG:
+                fh.seek(2)
+                return _jpeg_size(fh)
+    except OSError:
+        return None
+    return None
+
+
+def _jpeg_size(fh) -> tuple[int, int] | None:  # noqa: ANN001 - a binary file object
+    while True:
+        byte = fh.read(1)
+        while byte and byte != b"\xff":
+            byte = fh.read(1)
+        while byte == b"\xff":
+            byte = fh.read(1)
+        if not byte:
+            return None
+        marker = byte[0]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            continue
+        length_bytes = fh.read(2)
+        if len(length_bytes) < 2:
+            return None
+        length = int.from_bytes(length_bytes, "big")
+        if marker in _JPEG_SOF:
+            data = fh.read(5)
+            if len(data) < 5:
+                return None
+            return int.from_bytes(data[1:3], "big"), int.from_bytes(data[3:5], "big")
+        if marker == 0xD9 or length < 2:
+            return None
+        fh.seek(length - 2, 1)
+
+
+_COLOUR_MODELS = {1: "MONOCHROME", 3: "RGB", 4: "RGBA"}
+
+
+def colour_model(image: np.ndarray) -> str:
+    """``MONOCHROME``, ``RGB`` or ``RGBA`` for a decoded ``[H, W(, C)]`` image."""
+    return _COLOUR_MODELS.get(1 if image.ndim == 2 else image.shape[2], "MONOCHROME")
+
+
+def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
+    size = image_size(path)
+    if size is not None:
+        limits.check_frame(*size, where=path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise InputFileError("cannot decode the image: truncated or corrupt", where=path, hint="check that the file opens in an image viewer")
+    limits.check_frame(image.shape[0], image.shape[1], where=path)
+    model = colour_model(image)
+    grey = to_grey(image, channel_order="BGR")
+    if grey.dtype == np.uint8:
+        return grey, model
+    if grey.dtype == np.uint16:
+        return scale_to_uint8(grey, 0, 65535), model
+    return scale_to_uint8(grey, float(grey.min()), float(grey.max())), model
+
+
+def read_image(path: str | Path, *, limits: DecodeLimits | None = None) -> Sweep:
+    """One PNG / JPEG still as a one-frame :class:`Sweep`."""
+    path = Path(path)
+    limits = limits or DecodeLimits.default()
+    frame, model = _decode_still(path, limits)
+    return Sweep(frames=frame[None], meta=_meta(path, "image", frame.shape, 1, model))
+
+
+def read_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None, show_progress: bool | None = None) -> Sweep:
+    """The PNG / JPEG frames of ``folder`` (natural name order) as one :class:`Sweep`."""
+    folder = Path(folder)
+    limits = limits or DecodeLimits.default()
+    files = list_frame_files(folder)
+    if not files:
+        raise InputFileError("folder holds no PNG or JPEG frames", where=folder, hint="give a video, a DICOM, an image or a folder of images")
+    first_size = image_size(files[0])
+    if first_size is not None:
+        limits.check_frame(*first_size, where=files[0])
+        limits.check_total(len(files), *first_size, where=folder)
+    stack: FrameStack | None = None
+    model = "MONOCHROME"
+    for file in progress(files, total=len(files), desc=f"reading {folder.name}", enabled=show_progress):
+        frame, model = _decode_still(file, limits)
+        if stack is None:
+            stack = FrameStack(frame.shape[0], frame.shape[1], expected=len(files), limits=limits, where=folder)
+        elif frame.shape != (stack.height, stack.width):
+            raise InputFileError(
+                f"{file.name} is {frame.shape[1]}x{frame.shape[0]}, {files[0].name} is {stack.width}x{stack.height}",
+                where=folder,
+                hint="all frames of a folder must have one size",
+            )
+        stack.append(frame)
+    assert stack is not None
+    frames = stack.result()
+    return Sweep(frames=frames, meta=_meta(folder, "image_folder", frames.shape[1:], frames.shape[0], model))
+
+
+def _meta(path: Path, fmt: str, shape: tuple[int, ...], n: int, model: str) -> SweepMeta:
+    return SweepMeta(
+        source=str(path),
+        format=fmt,
+        fps=None,
+        spacing_mm=None,
+        timestamps_s=timestamps_from_fps(n, None),
+        source_height=int(shape[0]),
+        source_width=int(shape[1]),
+        photometric=model,
+    )

@@ -1,0 +1,172 @@
+"""Decode MP4 / AVI / MOV / MKV sweeps with OpenCV (FFmpeg backend) to uint8 greyscale ``[T, H, W]``.
+
+The container's frame count is only a hint (it can be wrong): frames are decoded to the end. Decoding
+goes straight to greyscale when it can: OpenCV is asked for the raw luma plane (``Y`` of YUV, which
+*is* BT.601 luma) instead of a BGR picture, which saves the YUV->BGR->grey round trip. The luma range
+(limited 16-235 or full 0-255) is found by comparing the first frame with OpenCV's own BGR->grey, and
+the raw path is only used when the two agree (mean difference < 1 grey level); otherwise decoding
+falls back to BGR -> grey. Timestamps come from the container's per-frame presentation times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.errors import InputFileError
+from neocus.io.decode import DecodeLimits, FrameStack, progress, timestamps_from_fps
+from neocus.io.types import Sweep, SweepMeta
+
+#: The largest mean difference (grey levels) between raw luma and BGR->grey that allows the fast path.
+RAW_LUMA_TOLERANCE = 1.0
+
+_LIMITED_TO_FULL = np.clip(np.rint((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+_IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own log lines (e.g. FFmpeg's 'unsupported picture format') inside the block."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+def _open(path: Path, *, raw: bool) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise InputFileError(
+            "cannot open the video: corrupt, truncated or an unsupported codec",
+            where=path,
+            hint="check that the file plays; re-export it as MP4 (H.264) if needed",
+        )
+    if raw:
+        cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)
+    return cap
+
+
+def _luma_lut(path: Path, raw_first: np.ndarray) -> np.ndarray | None:
+    """The LUT mapping raw luma to BGR->grey values for this video, or ``None`` when raw luma is unusable."""
+    if raw_first.dtype != np.uint8 or raw_first.ndim != 2:
+        return None
+    cap = _open(path, raw=False)
+    try:
+        ok, bgr = cap.read()
+    finally:
+        cap.release()
+    if not ok or bgr is None or bgr.shape[:2] != raw_first.shape:
+        return None
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    if int(grey.max()) - int(grey.min()) < 32:  # too flat to tell limited from full range
+        return None
+    best, best_err = None, RAW_LUMA_TOLERANCE
+    for lut in (_LIMITED_TO_FULL, _IDENTITY):
+        err = float(np.mean(np.abs(cv2.LUT(raw_first, lut).astype(np.int16) - grey.astype(np.int16))))
+        if err < best_err:
+            best, best_err = lut, err
+    return best
+
+
+def _sane_fps(value: float) -> float | None:
+    return float(value) if np.isfinite(value) and 0.0 < value <= 1000.0 else None
+
+
+def read_video(path: str | Path, *, limits: DecodeLimits | None = None, show_progress: bool | None = None, fast_grey: bool = True) -> Sweep:
+    """Decode a video file to a :class:`Sweep`.
+
+    ``fps`` is the container's frame rate (``None`` if it reports none); ``timestamps_s`` are the
+    frames' presentation times in seconds from the first frame (or ``index / fps`` when the container
+    gives none). ``fast_grey=False`` forces the BGR -> grey path.
+    """
+    path = Path(path)
+    limits = limits or DecodeLimits.default()
+    with quiet_opencv():
+        return _read(path, limits=limits, show_progress=show_progress, fast_grey=fast_grey)
+
+
+def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> Sweep:
+    cap = _open(path, raw=fast_grey)
+    try:
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        reported = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        fps = _sane_fps(cap.get(cv2.CAP_PROP_FPS))
+        if width > 0 and height > 0:
+            limits.check_frame(height, width, where=path)
+            if reported:
+                limits.check_total(reported, height, width, where=path)
+
+        ok, first = cap.read()
+        if not ok or first is None:
+            raise InputFileError("the video has no frames that can be decoded", where=path, hint="the file is empty, truncated or corrupt")
+        lut = _luma_lut(path, first) if fast_grey else None
+        if fast_grey and lut is None:  # raw luma unusable here: start again in BGR mode
+            cap.release()
+            cap = _open(path, raw=False)
+            ok, first = cap.read()
+            if not ok or first is None:
+                raise InputFileError("the video has no frames that can be decoded", where=path, hint="the file is empty, truncated or corrupt")
+
+        def to_grey(frame: np.ndarray) -> np.ndarray:
+            if lut is not None:
+                return cv2.LUT(frame, lut)
+            return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+
+        grey = to_grey(first)
+        limits.check_frame(*grey.shape, where=path)
+        stack = FrameStack(grey.shape[0], grey.shape[1], expected=reported or 64, limits=limits, where=path)
+        stack.append(grey)
+        times = [cap.get(cv2.CAP_PROP_POS_MSEC)]
+
+        def frames() -> Iterator[np.ndarray]:
+            while True:
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    return
+                yield frame
+
+        for frame in progress(frames(), total=(reported - 1) if reported else None, desc=f"decoding {path.name}", enabled=show_progress):
+            stack.append(to_grey(frame))
+            times.append(cap.get(cv2.CAP_PROP_POS_MSEC))
+    finally:
+        cap.release()
+
+    n = stack.count
+    if reported and n < 0.9 * reported - 1:
+        raise InputFileError(
+            f"the video ends early: decoded {n} of the {reported} frames its container lists",
+            where=path,
+            hint="the file is truncated or corrupt",
+        )
+    frames_arr = stack.result()
+    timestamps = _timestamps(np.asarray(times, dtype=np.float64) / 1000.0, n, fps)
+    meta = SweepMeta(
+        source=str(path),
+        format="video",
+        fps=fps,
+        spacing_mm=None,
+        timestamps_s=timestamps,
+        source_height=int(frames_arr.shape[1]),
+        source_width=int(frames_arr.shape[2]),
+        photometric="YUV" if lut is not None else "BGR",
+        kept_tags={"container_frame_count": reported, "decoded_frame_count": n},
+    )
+    return Sweep(frames=frames_arr, meta=meta)
+
+
+def _timestamps(pts_s: np.ndarray, n: int, fps: float | None) -> np.ndarray:
+    """Container presentation times relative to the first frame when usable, else ``index / fps``."""
+    if len(pts_s) == n and n > 1:
+        rel = pts_s - pts_s[0]
+        if np.all(np.isfinite(rel)) and np.all(np.diff(rel) > 0):
+            return rel
+    return timestamps_from_fps(n, fps)

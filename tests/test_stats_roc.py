@@ -79,6 +79,7 @@ def test_fast_delong_equals_naive_for_many_models(ties):
     np.testing.assert_allclose(res.aucs, theta, atol=1e-12)
     np.testing.assert_allclose(res.covariance, cov, atol=1e-12)
     # one model at a time gives the diagonal
+    assert res.to_dict()["covariance"][0] == pytest.approx(cov[0].tolist())
     for i in range(s.shape[0]):
         one = delong_covariance(y, s[i])
         assert one.aucs[0] == pytest.approx(res.aucs[i], abs=1e-14)
@@ -152,8 +153,17 @@ def test_one_sided_p_values_add_up():
 
 def test_identical_models_give_z_zero_p_one():
     y, s = make_data(9, n=50, k=1)
-    res = delong_test_paired(y, s[0], s[0])
+    with pytest.warns(DegenerateDataWarning, match="statistic set to 0"):
+        res = delong_test_paired(y, s[0], s[0])
     assert res.statistic == 0.0 and res.p_value == 1.0 and res.difference == 0.0
+
+
+def test_unpaired_two_perfect_groups_are_not_different():
+    y = np.r_[np.ones(4, int), np.zeros(5, int)]
+    s = np.r_[np.arange(4) + 10.0, np.arange(5)]
+    with pytest.warns(DegenerateDataWarning):
+        res = delong_test_unpaired(y, s, y, s * 2)
+    assert res.estimates == (1.0, 1.0) and res.statistic == 0.0 and res.p_value == 1.0
 
 
 # ----------------------------------------------------------------------------------- degenerate
@@ -201,7 +211,7 @@ def test_ordinary_data_does_not_warn():
         ([0, 1, 1], [0.1, 0.2], "lengths differ: labels has 3, scores has 2"),
         ([0, 1, 3], [0.1, 0.2, 0.3], "labels must be 0/1, got \\[3.0\\]"),
         ([0, 1, -1], [0.1, 0.2, 0.3], "labels must be 0/1"),
-        ([0, 1], [[[0.1, 0.2]]], "1-D .* or 2-D"),
+        ([0, 1], [[0.1, 0.2], [0.2, 0.1]], "scores must be one-dimensional"),
     ],
 )
 def test_bad_input_names_the_problem(y, s, match):
@@ -221,6 +231,8 @@ def test_bad_input_in_tests_and_options():
         delong_test_paired(y, s[0], s[1], alternative="bigger")
     with pytest.raises(StatsInputError, match="interval method"):
         roc_auc(y, s[0], ci_method="logit")
+    with pytest.raises(StatsInputError, match="1-D .* or 2-D"):
+        delong_covariance(y, s[None, :, :])
     with pytest.raises(StatsInputError, match="at least 2 models"):
         delong_test_equal_aucs(y, s[:1])
     with pytest.raises(StatsInputError, match="model 1 at case index 3"):

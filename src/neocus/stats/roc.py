@@ -41,9 +41,12 @@ from neocus.stats.results import AucResult, ComparisonResult, Interval
 AucCiMethod = Literal["delong", "bootstrap"]
 
 
-def _labels_and_scores(y_true, scores, label_name: str = "labels", score_name: str = "scores"):
+def _labels_and_scores(
+    y_true, scores, label_name: str = "labels", score_name: str = "scores", many: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked 0/1 labels and a (k, n) score matrix; ``many=False`` insists on one model's 1-D scores."""
     y = as_binary_labels(y_true, label_name)
-    s = as_score_matrix(scores, score_name)
+    s = as_score_matrix(scores, score_name) if many else as_scores(scores, score_name)[np.newaxis, :]
     same_length(**{label_name: y, score_name: s[0]})
     require_both_classes(y, label_name)
     return y, s
@@ -158,6 +161,13 @@ class DelongResult:
     def se(self) -> np.ndarray:
         return np.sqrt(self.variances)
 
+    def to_dict(self) -> dict:
+        """AUCs and covariance as plain lists (NaN -> None); placements are left out."""
+        def plain(a: np.ndarray):
+            return np.where(np.isnan(a), None, a).tolist()
+
+        return {"aucs": plain(self.aucs), "covariance": plain(self.covariance), "n_pos": self.n_pos, "n_neg": self.n_neg}
+
 
 def _placements(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DeLong placements of every case for k models at once (one sort per model, Sun & Xu 2014).
@@ -219,7 +229,7 @@ def _delong_from_arrays(y: np.ndarray, s: np.ndarray, warn: bool = True) -> Delo
 def delong_covariance(y_true, scores) -> DelongResult:
     """Fast DeLong (Sun & Xu 2014): AUCs and their covariance for one model (1-D scores, n cases) or
     k models at once (2-D scores, k x n) evaluated on the same cases."""
-    y, s = _labels_and_scores(y_true, scores)
+    y, s = _labels_and_scores(y_true, scores, many=True)
     return _delong_from_arrays(y, s)
 
 
@@ -317,6 +327,7 @@ def _ratio(d: float, se: float) -> float:
     """d / se with pROC's convention: no difference and no variance -> 0 (not NaN)."""
     if se == 0.0:
         if d == 0.0:
+            warn_degenerate("DeLong standard error of the difference is 0 and so is the difference: statistic set to 0")
             return 0.0
         warn_degenerate("DeLong standard error of the difference is 0 with a non-zero difference")
         return math.copysign(math.inf, d)
@@ -414,7 +425,7 @@ def delong_test_equal_aucs(y_true, scores) -> ComparisonResult:
     L = [I | -1] (each model against the last) and df = rank(L S L'). With k = 2 the statistic is the
     square of the paired Z.
     """
-    y, s = _labels_and_scores(y_true, scores)
+    y, s = _labels_and_scores(y_true, scores, many=True)
     k = s.shape[0]
     if k < 2:
         raise StatsInputError(f"comparing AUCs needs at least 2 models, got {k}")

@@ -28,7 +28,14 @@ import numpy as np
 from scipy import stats
 
 from neocus.errors import StatsInputError
-from neocus.stats.checks import as_alternative, as_binary_labels, as_scores, same_length, warn_degenerate
+from neocus.stats.checks import (
+    as_alternative,
+    as_binary_labels,
+    as_scores,
+    require_both_classes,
+    same_length,
+    warn_degenerate,
+)
 from neocus.stats.proportions import BinaryMetrics, ConfusionMatrix, binary_metrics
 from neocus.stats.results import AucResult, ComparisonResult, EstimateResult, Interval, _AsDict
 from neocus.stats.roc import roc_auc
@@ -96,6 +103,7 @@ def reader_result(
     y = as_binary_labels(labels, "labels")
     c = as_scores(calls, "calls")
     same_length(labels=y, calls=c)
+    require_both_classes(y, f"labels of the cases read by {reader_id}")
     metrics = binary_metrics(y, binarize_calls(c, positive_from), level=level, n_boot=n_boot, seed=seed)
     auc = roc_auc(y, c, level=level)
     mean_time = math.nan

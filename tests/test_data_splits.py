@@ -75,9 +75,11 @@ def test_groups_stay_in_one_fold_and_stratification_holds():
     assert all(sum(label[c] for c in f) > 0 for f in folds.values())
 
 
-def test_too_few_cases_for_folds():
+def test_too_few_cases_for_folds_or_test_set():
     with pytest.raises(DatasetError, match="cannot fill"):
         stratified_folds(["a", "b", "c"], [0, 1, 0], n_folds=5)
+    with pytest.raises(DatasetError, match="too few"):
+        train_test_split(["a", "b", "c"], [0, 1, 0], test_fraction=0.2)
 
 
 def _record(i: int, grade: IvhGrade, subject: str | None = None, labelled: bool = True) -> CaseRecord:
@@ -121,3 +123,34 @@ def test_make_splits_on_a_dataset_writes_valid_splits(tmp_path):
     assert no_test.test == [] and len(no_test.train) == 50
     with pytest.raises(DatasetError, match="unknown metadata field"):
         make_splits(ds, group_by="mother")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels=st.lists(st.integers(0, 2), min_size=5, max_size=60),
+    group_size=st.integers(1, 4),
+    k=st.integers(2, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_folds_partition_and_keep_groups_for_any_input(labels, group_size, k, seed):
+    ids = [f"c{i:03d}" for i in range(len(labels))]
+    groups = [f"g{i // group_size}" for i in range(len(labels))]
+    if len(set(groups)) < k:
+        with pytest.raises(DatasetError):
+            stratified_folds(ids, labels, n_folds=k, seed=seed, groups=groups)
+        return
+    folds = stratified_folds(ids, labels, n_folds=k, seed=seed, groups=groups)
+    assert sorted(c for f in folds.values() for c in f) == ids
+    assert all(folds.values())  # no empty fold
+    fold_of = {c: i for i, f in folds.items() for c in f}
+    for g in set(groups):
+        assert len({fold_of[c] for c, gg in zip(ids, groups) if gg == g}) == 1
+    assert folds == stratified_folds(ids, labels, n_folds=k, seed=seed, groups=groups)
+    if group_size == 1:
+        for cls in set(labels):
+            per = [sum(1 for c in f if labels[ids.index(c)] == cls) for f in folds.values()]
+            assert max(per) - min(per) <= 1

@@ -131,6 +131,10 @@ def train_test_split(
     if not 0.0 < test_fraction < 1.0:
         raise ValueError("test_fraction must lie in (0, 1)")
     train, test = stratified_partition(case_ids, strata, [1.0 - test_fraction, test_fraction], seed=seed, groups=groups)
+    if not train or not test:
+        raise DatasetError(
+            f"{len(case_ids)} cases are too few for a {test_fraction:.0%} test set", hint="add cases or split without a test set"
+        )
     return train, test
 
 

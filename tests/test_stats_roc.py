@@ -252,3 +252,11 @@ def test_plot_roc_writes_image_atomically(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["roc.png"]
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[0].startswith("AI (AUC ") and "-" in labels[0] and labels[-1] == "reader 1"
+
+
+def test_plotted_curve_area_is_the_auc_with_ties_drawn_diagonally():
+    y, s = make_data(13, n=120, k=1, ties=True)
+    curve = roc_curve(y, s[0])
+    fig = plot_roc(curve)
+    xy = fig.axes[0].get_lines()[1].get_xydata()  # line 0 is the chance diagonal
+    assert np.trapezoid(xy[:, 1], xy[:, 0]) == pytest.approx(curve.auc, abs=1e-12)

@@ -487,7 +487,8 @@ def plot_roc(
     for label, curve in curves.items():
         res = (aucs or {}).get(label)
         text = f"{label} (AUC {res.auc:.3f}, {res.ci})" if res is not None else f"{label} (AUC {curve.auc:.3f})"
-        ax.step(curve.fpr, curve.sensitivity, where="post", linewidth=1.5, label=text)
+        # straight segments between thresholds: tied scores make the diagonal step pROC draws
+        ax.plot(curve.fpr, curve.sensitivity, linewidth=1.5, label=text)
     for label, (spec, sens) in (points or {}).items():
         ax.plot([1 - spec], [sens], marker="o", linestyle="none", label=label)
     ax.set_xlim(-0.01, 1.01)

@@ -1,0 +1,561 @@
+"""Ultrasound region of interest: find the imaging sector of a screen capture and crop to it.
+
+A scanner's screen capture holds the image itself (a sector, a trapezoid or a rectangle) surrounded by
+burned-in text, a greyscale / colour bar, a depth scale and logos. :func:`detect_roi` finds the image:
+
+* **sweeps** (several frames that differ): pixels whose value changes across the sweep are imaging
+  pixels; static overlays (text, bars, scales, logos) do not change. The largest connected region of
+  changing pixels, made convex, is the imaging region -- dark parts of a sector that never echo are
+  recovered by the convex hull.
+* **stills** (one frame, or frames that do not change): where most pixels differ from the screen's
+  background (speckle fills the image densely, glyphs do not), opened to remove thin strokes and closed
+  to join speckle; the largest component wins.
+* **DICOM** with a Sequence of Ultrasound Regions: the region (2-D, tissue first) *is* the crop; image
+  analysis inside it only supplies the mask and the shape. Regions that do not fit the frame are
+  distrusted (see :func:`choose_region`).
+
+Conventions: pixel coordinates, x right, y down, origin at the top-left of the source frame. The crop
+is a :class:`~neocus.io.types.CropRecord` (``x, y, w, h`` of the source frame), so any point in the
+cropped image maps back with ``roi.crop.to_source``. ``roi.mask`` (``[h, w]`` bool, the crop's size)
+is True on imaging pixels: inside the detected outline and not under a burned-in overlay.
+Detection runs on a block-averaged copy (longest side about ``work_size`` pixels) and is refined at full
+resolution, so it costs a few tens of milliseconds per sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.io.types import CropRecord, Sweep
+
+# Grey-level thresholds (uint8 units) used by detection.
+_ACTIVE_RANGE = 6.0  # a pixel whose max - min over the sweep (block-averaged) exceeds this is "changing"
+_STATIC_RANGE = 6  # ... and one below this (full resolution) is "static"
+_EDGE_LEVEL = 8  # a still's pixel more than this from the background can extend the outline (refinement)
+_DENSE_LEVEL = 3  # a still's pixel more than this from the background counts towards its content density
+_OVERLAY_LEVEL = 40  # static overlay pixels are at least this far from the background
+_MIN_AREA_FRACTION = 0.02  # the imaging region covers at least this fraction of the frame
+_MIN_ACTIVE_FRACTION = 0.01  # below this fraction of changing pixels a sweep is treated as a still
+
+
+class RoiShape(StrEnum):
+    """Outline of the imaging region."""
+
+    SECTOR = "sector"  # fan: an apex or a curved top (phased / convex / curvilinear probes)
+    TRAPEZOID = "trapezoid"  # flat top, sides diverging with depth (linear probe with steered / virtual-convex field)
+    RECTANGLE = "rectangle"  # flat top, parallel sides (linear probe)
+    UNKNOWN = "unknown"  # nothing image-like found; the ROI is the whole frame
+
+
+class RoiMethod(StrEnum):
+    """Which evidence located the region."""
+
+    TEMPORAL = "temporal"  # pixels that change across the sweep
+    STILL = "still"  # intensity, connected components and morphology on one frame
+    DICOM_REGION = "dicom_region"  # the DICOM Sequence of Ultrasound Regions
+    NONE = "none"  # nothing found: whole frame
+
+
+@dataclass(frozen=True)
+class UltrasoundRegion:
+    """One item of a DICOM Sequence of Ultrasound Regions (coordinates inclusive, as in DICOM)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    spatial_format: int | None = None  # (0018,6012): 1 = 2D, 2 = M-mode, 3 = spectral, 4 = waveform ...
+    data_type: int | None = None  # (0018,6014): 1 = tissue, 2 = colour flow ...
+    delta_x_cm: float | None = None  # PhysicalDeltaX when the unit is cm (code 3)
+    delta_y_cm: float | None = None
+
+    @property
+    def area(self) -> int:
+        return max(0, self.x1 - self.x0 + 1) * max(0, self.y1 - self.y0 + 1)
+
+
+@dataclass(frozen=True)
+class Roi:
+    """The imaging region of a sweep.
+
+    ``crop`` is the bounding rectangle in the source frame; ``mask`` (``[crop.h, crop.w]`` bool) marks
+    imaging pixels inside it; ``outline`` is the region's convex outline as ``[N, 2]`` (x, y) points in
+    source-frame pixels (empty when unknown); ``confidence`` is in [0, 1]; ``notes`` explain choices.
+    """
+
+    crop: CropRecord
+    shape: RoiShape
+    mask: np.ndarray
+    outline: np.ndarray
+    method: RoiMethod
+    confidence: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def box(self) -> dict[str, int]:
+        """The crop as ``{"x", "y", "w", "h"}`` (source-frame pixels)."""
+        return {"x": self.crop.x, "y": self.crop.y, "w": self.crop.w, "h": self.crop.h}
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready summary: the box, shape, method, confidence, imaging fraction and notes."""
+        return {
+            **self.box(),
+            "shape": self.shape.value,
+            "method": self.method.value,
+            "confidence": round(float(self.confidence), 3),
+            "mask_fraction": round(float(self.mask.mean()) if self.mask.size else 0.0, 4),
+            "notes": list(self.notes),
+        }
+
+
+# ----------------------------------------------------------------------------------------------------
+# DICOM regions
+
+
+def read_dicom_regions(path: str | Path) -> list[UltrasoundRegion]:
+    """The Sequence of Ultrasound Regions of a DICOM file (header only); empty when absent or unreadable."""
+    import pydicom  # local: only DICOM callers pay for it
+
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 - not a DICOM file / unreadable: no regions, the reader reports errors
+        return []
+    regions: list[UltrasoundRegion] = []
+    for item in ds.get("SequenceOfUltrasoundRegions", None) or []:
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+
+        def _cm(delta: str, unit: str) -> float | None:
+            value, code = item.get(delta), item.get(unit)
+            return float(value) if value is not None and code is not None and int(code) == 3 else None
+
+        regions.append(
+            UltrasoundRegion(
+                x0, y0, x1, y1,
+                spatial_format=int(item.RegionSpatialFormat) if "RegionSpatialFormat" in item else None,
+                data_type=int(item.RegionDataType) if "RegionDataType" in item else None,
+                delta_x_cm=_cm("PhysicalDeltaX", "PhysicalUnitsXDirection"),
+                delta_y_cm=_cm("PhysicalDeltaY", "PhysicalUnitsYDirection"),
+            )
+        )
+    return regions
+
+
+def choose_region(
+    regions: Sequence[UltrasoundRegion], height: int, width: int
+) -> tuple[tuple[int, int, int, int] | None, str]:
+    """Pick the 2-D imaging region that fits a ``height x width`` frame: ``((x, y, w, h) or None, note)``.
+
+    Prefers 2-D tissue regions, then any 2-D region, then any region, largest first. A region whose top-left
+    corner lies outside the frame, or that keeps less than half its area once clipped to the frame, is
+    distrusted (files that were resized or cropped after the header was written carry such regions).
+    """
+    if not regions:
+        return None, "no DICOM ultrasound region"
+
+    def rank(r: UltrasoundRegion) -> tuple[int, int]:
+        tier = 0 if (r.spatial_format == 1 and r.data_type == 1) else 1 if r.spatial_format == 1 else 2
+        return tier, -r.area
+
+    rejected = []
+    for r in sorted(regions, key=rank):
+        if r.spatial_format not in (None, 1):
+            continue
+        if r.area <= 0 or not (0 <= r.x0 < width and 0 <= r.y0 < height):
+            rejected.append(r)
+            continue
+        x1, y1 = min(r.x1, width - 1), min(r.y1, height - 1)
+        clipped = (x1 - r.x0 + 1) * (y1 - r.y0 + 1)
+        if clipped < 0.5 * r.area:
+            rejected.append(r)
+            continue
+        note = "DICOM ultrasound region" + (" (clipped to the frame)" if clipped < r.area else "")
+        return (r.x0, r.y0, x1 - r.x0 + 1, y1 - r.y0 + 1), note
+    if rejected:
+        return None, "DICOM ultrasound region does not fit the frame; ignored"
+    return None, "no 2-D DICOM ultrasound region"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Detection
+
+
+@dataclass
+class _Stats:
+    """Temporal statistics of the analysed area, at work and at full resolution."""
+
+    small: np.ndarray  # float32 [S, h, w]: block-averaged sampled frames
+    low: np.ndarray  # uint8 [H, W]: per-pixel minimum over the sampled frames (full resolution)
+    high: np.ndarray  # uint8 [H, W]: per-pixel maximum
+    middle: np.ndarray  # uint8 [H, W]: the middle sampled frame
+    factor: int  # block size of ``small``
+    frame_size: int  # longest side of the whole source frame (the analysed area may be a DICOM region)
+
+
+def _frame_stats(area: np.ndarray, max_frames: int, work_size: int, frame_size: int) -> _Stats:
+    """One pass over up to ``max_frames`` evenly spaced frames of ``area`` ``[T, H, W]``."""
+    t, h, w = area.shape
+    idx = np.unique(np.linspace(0, t - 1, min(t, max_frames)).round().astype(int))
+    f = max(1, math.ceil(max(h, w) / work_size))
+    hh, ww = max(1, h // f), max(1, w // f)
+    small = np.empty((len(idx), hh, ww), np.float32)
+    low = area[idx[0]].copy()
+    high = area[idx[0]].copy()
+    for j, i in enumerate(idx):
+        frame = area[i]
+        np.minimum(low, frame, out=low)
+        np.maximum(high, frame, out=high)
+        block = frame[: hh * f, : ww * f]
+        small[j] = block if f == 1 else cv2.resize(block, (ww, hh), interpolation=cv2.INTER_AREA)
+    return _Stats(small=small, low=low, high=high, middle=area[idx[len(idx) // 2]], factor=f, frame_size=frame_size)
+
+
+@dataclass
+class _Evidence:
+    """Imaging evidence at work resolution plus what produced it."""
+
+    content: np.ndarray  # bool [h, w]: changing pixels (sweeps) or non-background content (stills)
+    method: RoiMethod
+    background: float | None
+
+
+def _background_level(frame: np.ndarray) -> float | None:
+    """The screen's background grey: the most common value of the frame, when it covers >= 5 % of it.
+
+    ``None`` when no value is that common (the image fills the frame: there is no screen background).
+    """
+    values = np.clip(np.rint(frame), 0, 255).astype(np.int64).ravel()
+    counts = np.bincount(values, minlength=256)
+    return float(counts.argmax()) if counts.max() >= 0.05 * values.size else None
+
+
+def _odd(n: float) -> int:
+    k = max(1, int(round(n)))
+    return k if k % 2 == 1 else k + 1
+
+
+def _non_background(frame: np.ndarray, background: float | None, level: float) -> np.ndarray:
+    """Pixels of a uint8 frame more than ``level`` from the background, after a 3x3 median (speckle, noise)."""
+    if background is None:
+        return np.ones(frame.shape, bool)
+    return np.abs(cv2.medianBlur(np.ascontiguousarray(frame), 3).astype(np.int16) - int(round(background))) > level
+
+
+def _density_window(st: _Stats) -> int:
+    """Side (full-resolution pixels) of the window over which a still's content density is measured."""
+    h, w = st.low.shape
+    return max(3, int(round(max(h, w, st.frame_size) / 40)))
+
+
+def _dense_content(frame: np.ndarray, background: float | None, f: int, window: int) -> np.ndarray:
+    """Where most pixels around differ from the background, at ``1/f`` resolution (bool).
+
+    Speckle fills the image densely; burned-in glyphs cover only a small part of the area they span,
+    so a local density of non-background pixels >= 0.5 keeps the image and drops text. A straight edge
+    of a dense region keeps its place (the density there is 0.5).
+    """
+    h, w = frame.shape
+    hh, ww = max(1, h // f), max(1, w // f)
+    nonbg = _non_background(frame, background, _DENSE_LEVEL).astype(np.float32)[: hh * f, : ww * f]
+    density = nonbg if f == 1 else cv2.resize(nonbg, (ww, hh), interpolation=cv2.INTER_AREA)
+    k = _odd(window / f)
+    density = cv2.blur(density, (k, k))
+    return density >= 0.5
+
+
+def _evidence(st: _Stats, background: float | None) -> _Evidence:
+    """Imaging evidence at work resolution: changing pixels of a sweep, else a still's dense content."""
+    small = st.small
+    if small.shape[0] >= 3:
+        changing = (small.max(axis=0) - small.min(axis=0)) > _ACTIVE_RANGE
+        if changing.mean() >= _MIN_ACTIVE_FRACTION:
+            return _Evidence(changing, RoiMethod.TEMPORAL, background)
+    still = _dense_content(st.middle, background, st.factor, _density_window(st))
+    return _Evidence(still, RoiMethod.STILL, background)
+
+
+def _largest_region(content: np.ndarray) -> tuple[np.ndarray, float]:
+    """Open (drop thin strokes), close (join speckle), keep the largest component, fill it.
+
+    Returns the filled component (bool) and the share of all cleaned content that it holds.
+    """
+    size = max(content.shape)
+    u8 = content.astype(np.uint8)
+    opened = cv2.morphologyEx(u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    k = _odd(0.025 * size)
+    closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(content, dtype=bool), 0.0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    best = 1 + int(np.argmax(areas))
+    region = labels == best
+    share = float(areas.max() / max(1, areas.sum()))
+    return region, share
+
+
+def _hull(points_xy: np.ndarray) -> np.ndarray:
+    if len(points_xy) < 3:
+        return np.zeros((0, 2), np.int32)
+    return cv2.convexHull(points_xy.astype(np.int32).reshape(-1, 1, 2)).reshape(-1, 2)
+
+
+def _polygon_mask(polygon: np.ndarray, height: int, width: int, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    mask = np.zeros((height, width), np.uint8)
+    if len(polygon) >= 3:
+        pts = (np.asarray(polygon) - np.asarray(offset)).astype(np.int32).reshape(-1, 1, 2)
+        cv2.fillPoly(mask, [pts], 1)
+    return mask.astype(bool)
+
+
+def _full_res_evidence(st: _Stats, method: RoiMethod, background: float | None, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    if method is RoiMethod.TEMPORAL:
+        return (st.high[y0:y1, x0:x1].astype(np.int16) - st.low[y0:y1, x0:x1]) > _ACTIVE_RANGE
+    return _non_background(st.middle[y0:y1, x0:x1], background, _EDGE_LEVEL)
+
+
+def _refine_outline(st: _Stats, coarse: np.ndarray, method: RoiMethod, background: float | None) -> np.ndarray:
+    """Convex outline at full resolution: evidence pixels inside the coarse outline grown by two blocks."""
+    h, w = st.low.shape
+    pad = (2 if method is RoiMethod.TEMPORAL else 1) * st.factor
+    x, y, bw, bh = cv2.boundingRect(coarse.astype(np.int32).reshape(-1, 1, 2))
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(w, x + bw + pad), min(h, y + bh + pad)
+    evidence = _full_res_evidence(st, method, background, (x0, y0, x1, y1))
+    near = _polygon_mask(coarse, y1 - y0, x1 - x0, offset=(x0, y0)).astype(np.uint8)
+    near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1)))
+    keep = (evidence & near.astype(bool)).astype(np.uint8)
+    keep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # the hull depends only on each row's extreme pixels: hull those (fast) instead of every pixel
+    rows = np.flatnonzero(keep.any(axis=1))
+    if len(rows) < 2:
+        return coarse
+    first = np.argmax(keep[rows], axis=1)
+    last = keep.shape[1] - 1 - np.argmax(keep[rows, ::-1], axis=1)
+    pts = np.concatenate([np.stack([first, rows], 1), np.stack([last, rows], 1)])
+    return _hull(pts + np.array([x0, y0]))
+
+
+def _overlay_pixels(
+    low: np.ndarray, high: np.ndarray, inside: np.ndarray, method: RoiMethod, background: float | None
+) -> np.ndarray:
+    """Burned-in overlay pixels in a crop (bool ``[h, w]``, dilated by 2 px).
+
+    ``low`` / ``high``: per-pixel min / max over the sampled frames (equal for a still). Candidates are
+    pixels far from the background in every frame that do not change (sweeps) -- or, for a still, any
+    such pixels -- forming thin strokes (gone after a 5x5 opening: glyphs, ticks, markers, logos). A
+    candidate component is overlay when it straddles the outline (a logo drawn over the sector's edge)
+    or, for sweeps, when it lies inside and is small.
+    """
+    h, w = inside.shape
+    if background is None:  # no screen background: nothing is known to be drawn over it
+        return np.zeros((h, w), bool)
+    bg = int(round(background))
+    lo, hi = low.astype(np.int16), high.astype(np.int16)
+    # min over frames of |value - background|: 0 when the background level lies within [low, high]
+    level = np.where(lo > bg, lo - bg, np.where(hi < bg, bg - hi, 0))
+    candidates = level >= _OVERLAY_LEVEL
+    if method is RoiMethod.TEMPORAL:
+        candidates &= (hi - lo) <= _STATIC_RANGE
+    if not candidates.any():
+        return np.zeros((h, w), bool)
+    cand = candidates.astype(np.uint8)
+    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
+    far_outside = ~cv2.dilate(inside.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    lab = labels.ravel()
+    n_in = np.bincount(lab, weights=inside.ravel(), minlength=n)
+    n_far = np.bincount(lab, weights=far_outside.ravel(), minlength=n)
+    n_thick = np.bincount(lab, weights=thick.ravel(), minlength=n)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    thin = n_thick <= 0.3 * area
+    small = area <= 0.005 * max(1, int(inside.sum()))
+    straddles = (n_far >= 3) & (n_in > 0)
+    inner_text = (method is RoiMethod.TEMPORAL) & small & (n_in > 0)
+    overlay = thin & (straddles | inner_text)
+    overlay[0] = False
+    mask = overlay[labels] & inside
+    if mask.any():
+        mask = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(bool) & inside
+    return mask
+
+
+def classify_shape(mask: np.ndarray) -> RoiShape:
+    """Sector, trapezoid or rectangle from a region mask (bool ``[h, w]``; the detected component or its hull).
+
+    Looks at the region's top edge (the first row of each column): within the top cap (the columns whose
+    top lies in the upper 10 % of the region) a trapezoid or rectangle has a flat top over most of the
+    cap, while a fan -- an apex or a curved top -- reaches its highest row only over a short stretch.
+    Flat-topped regions whose top row is at least 90 % of the widest row are rectangles.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if len(rows) < 4 or len(cols) < 4:
+        return RoiShape.UNKNOWN
+    region = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    rh = region.shape[0]
+    present = region.any(axis=0)
+    tops = np.argmax(region, axis=0)[present].astype(np.float64)
+    cap = tops <= 0.10 * rh
+    flat = tops <= max(2.0, 0.004 * rh)
+    flat_share = float(flat.sum()) / max(1, int(cap.sum()))
+    if flat_share < 0.5:
+        return RoiShape.SECTOR
+    spans = region.any(axis=1)
+    first_col = np.argmax(region, axis=1)
+    last_col = region.shape[1] - 1 - np.argmax(region[:, ::-1], axis=1)
+    widths = np.where(spans, last_col - first_col + 1, 0).astype(np.float64)  # row spans: holes do not count
+    top_width = float(np.median(widths[: max(1, int(round(0.03 * rh)))]))
+    return RoiShape.RECTANGLE if top_width >= 0.9 * float(widths.max()) else RoiShape.TRAPEZOID
+
+
+def _as_stack(frames: np.ndarray) -> np.ndarray:
+    arr = np.asarray(frames)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.dtype != np.uint8 or 0 in arr.shape:
+        raise ValueError(f"detect_roi expects uint8 frames [T, H, W] or [H, W], got {arr.dtype} {arr.shape}")
+    return arr
+
+
+def detect_roi(
+    frames: np.ndarray,
+    *,
+    regions: Sequence[UltrasoundRegion] | None = None,
+    max_frames: int = 48,
+    work_size: int = 384,
+) -> Roi:
+    """Find the imaging region of greyscale frames ``[T, H, W]`` (or one ``[H, W]`` still), uint8.
+
+    ``regions``: a DICOM Sequence of Ultrasound Regions (see :func:`read_dicom_regions`); a region that
+    fits the frame sets the crop. ``max_frames``: frames sampled evenly for the temporal statistics.
+    ``work_size``: detection runs on a block-averaged copy whose longest side is about this many pixels.
+    """
+    stack = _as_stack(frames)
+    t, h, w = stack.shape
+    notes: list[str] = []
+    region_box, region_note = choose_region(regions or [], h, w)
+    if regions:
+        notes.append(region_note)
+
+    # Analyse inside the DICOM region when there is one, else the whole frame.
+    ox, oy, aw, ah = region_box if region_box else (0, 0, w, h)
+    st = _frame_stats(stack[:, oy : oy + ah, ox : ox + aw], max_frames, work_size, max(h, w))
+    f = st.factor
+    ev = _evidence(st, _background_level(stack[t // 2]))
+    region, share = _largest_region(ev.content)
+    min_area = _MIN_AREA_FRACTION * region.size
+    found = region.sum() >= max(min_area, 9)
+
+    outline = np.zeros((0, 2), np.int32)
+    if found:
+        pts = np.argwhere(region)[:, ::-1]  # (x, y) at work resolution
+        # each work pixel covers [x f, (x + 1) f): take both corners so the outline spans the block
+        coarse = _hull(np.concatenate([pts * f, (pts + 1) * f - 1]))
+        outline = _refine_outline(st, coarse, ev.method, ev.background) + np.array([ox, oy])
+        notes.append(
+            "imaging region from "
+            + ("pixels that change across the sweep" if ev.method is RoiMethod.TEMPORAL else "one still frame")
+        )
+    else:
+        notes.append("no image-like region found")
+
+    if region_box is not None:
+        x, y, cw, chh = region_box
+        method = RoiMethod.DICOM_REGION
+        inside = _polygon_mask(outline, chh, cw, offset=(x, y)) if found else np.zeros((chh, cw), bool)
+        # Trust the analysis for the mask only when it fills a good part of the region.
+        if not found or inside.mean() < 0.3:
+            inside = np.ones((chh, cw), bool)
+            outline = np.array([[x, y], [x + cw - 1, y], [x + cw - 1, y + chh - 1], [x, y + chh - 1]], np.int32)
+            shape = RoiShape.UNKNOWN
+            notes.append("outline not resolved inside the DICOM region; using the whole region")
+        else:
+            shape = classify_shape(region)
+        confidence = 0.95
+    elif found:
+        x, y, cw, chh = cv2.boundingRect(outline.astype(np.int32).reshape(-1, 1, 2))
+        method = ev.method
+        inside = _polygon_mask(outline, chh, cw, offset=(x, y))
+        shape = classify_shape(region)
+        coverage = min(1.0, float(region.sum()) / max(1.0, 4 * min_area))
+        confidence = float(np.clip(share * coverage * (0.95 if method is RoiMethod.TEMPORAL else 0.8), 0.0, 1.0))
+    else:
+        x, y, cw, chh = 0, 0, w, h
+        method, shape, confidence = RoiMethod.NONE, RoiShape.UNKNOWN, 0.0
+        inside = np.ones((h, w), bool)
+        notes.append("ROI is the whole frame")
+
+    mask = inside
+    if method is not RoiMethod.NONE:
+        sx, sy = x - ox, y - oy  # crop position inside the analysed area
+        low = st.low[sy : sy + chh, sx : sx + cw]
+        high = st.high[sy : sy + chh, sx : sx + cw]
+        overlay = _overlay_pixels(low, high, inside, ev.method, ev.background)
+        if overlay.any():
+            notes.append(f"blanked {int(overlay.sum())} burned-in overlay pixels inside the outline")
+            mask = inside & ~overlay
+
+    crop = CropRecord(x=int(x), y=int(y), w=int(cw), h=int(chh), source_height=h, source_width=w)
+    return Roi(crop=crop, shape=shape, mask=mask, outline=np.asarray(outline, np.int32), method=method,
+               confidence=confidence, notes=tuple(notes))
+
+
+def sweep_regions(sweep: Sweep) -> list[UltrasoundRegion]:
+    """DICOM ultrasound regions for a decoded sweep: the reader's pick (``kept_tags['us_region_*']``), else
+    the Sequence of Ultrasound Regions read from the source file; empty for other formats."""
+    if sweep.meta.format != "dicom":
+        return []
+    tags = sweep.meta.kept_tags
+    keys = ("us_region_x0", "us_region_y0", "us_region_x1", "us_region_y1")
+    if all(k in tags for k in keys):
+        x0, y0, x1, y1 = (int(tags[k]) for k in keys)
+        return [UltrasoundRegion(x0, y0, x1, y1, spatial_format=1, data_type=1)]
+    source = Path(sweep.meta.source)
+    return read_dicom_regions(source) if source.is_file() else []
+
+
+def detect_sweep_roi(sweep: Sweep, *, max_frames: int = 48, work_size: int = 384) -> Roi:
+    """:func:`detect_roi` for a decoded sweep, using its DICOM ultrasound regions when it has any."""
+    regions = sweep_regions(sweep)
+    return detect_roi(sweep.frames, regions=regions or None, max_frames=max_frames, work_size=work_size)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Applying
+
+
+def apply_roi(sweep: Sweep, roi: Roi, *, blank: bool = True) -> Sweep:
+    """Crop a sweep to ``roi`` (and, with ``blank``, set non-imaging pixels inside the crop to 0).
+
+    The returned sweep's ``meta.crop`` records the crop in the coordinates of the original source frame
+    (composed with any earlier crop), so ``meta.crop.to_source`` maps any point back.
+    """
+    c = roi.crop
+    if (c.source_height, c.source_width) != (sweep.height, sweep.width):
+        raise ValueError(
+            f"ROI was detected on {c.source_width}x{c.source_height} frames, sweep is {sweep.width}x{sweep.height}"
+        )
+    frames = sweep.frames[:, c.y : c.y + c.h, c.x : c.x + c.w].copy()
+    if blank and not roi.mask.all():
+        frames[:, ~roi.mask] = 0
+    prior = getattr(sweep.meta, "crop", None)
+    crop = c
+    if prior is not None:
+        if prior.scale != 1.0:
+            raise ValueError("cannot compose an ROI crop with an earlier resized crop")
+        crop = CropRecord(x=prior.x + c.x, y=prior.y + c.y, w=c.w, h=c.h,
+                          source_height=prior.source_height, source_width=prior.source_width)
+    meta = dataclasses.replace(sweep.meta, crop=crop)
+    return Sweep(frames=np.ascontiguousarray(frames), meta=meta)

@@ -86,6 +86,21 @@ def test_fast_delong_equals_naive_for_many_models(ties):
         assert one.variances[0] == pytest.approx(res.variances[i], abs=1e-14)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 4), st.integers(0, 4)), min_size=4, max_size=30).filter(
+        lambda rows: 2 <= sum(r[0] for r in rows) <= len(rows) - 2
+    )
+)
+def test_fast_delong_property_equals_naive_on_tied_data(rows):
+    y = np.array([r[0] for r in rows])
+    s = np.array([[r[1] for r in rows], [r[2] for r in rows]], dtype=float)
+    res = delong_covariance(y, s)
+    theta, cov = naive_delong(y, s)
+    np.testing.assert_allclose(res.aucs, theta, atol=1e-12)
+    np.testing.assert_allclose(res.covariance, cov, atol=1e-12)
+
+
 def test_roc_auc_delong_interval_is_normal_and_clipped():
     y, s = make_data(3, n=120, k=1)
     res = roc_auc(y, s[0], level=0.9)

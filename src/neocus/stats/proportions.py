@@ -244,6 +244,8 @@ def f1_score(
     fp = rng.binomial(cm.n_neg, cm.fp / cm.n_neg, size=n_boot) if cm.n_neg else np.zeros(n_boot, int)
     boot = _f1_from_counts(tp, fp, cm.n_pos)
     boot = boot[~np.isnan(boot)]
+    if boot.size == 0:
+        return EstimateResult(float(estimate), Interval(math.nan, math.nan, level, method), n_boot)
     alpha = 1.0 - level
     low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     return EstimateResult(float(estimate), Interval(float(low), float(high), level, method), n_boot)

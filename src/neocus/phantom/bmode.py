@@ -1,0 +1,348 @@
+"""B-mode rendering of one image plane through a head model.
+
+:func:`render_plane` is the API the sweeps, stills and export build on::
+
+    frame = render_plane(model, plane, preset, rng, out_size=(H, W))
+    frame.image            # uint8 [H, W], the scan-converted B-mode image (0 outside the region)
+    frame.mask             # bool  [H, W], the imaging region (sector / trapezoid / rectangle)
+    frame.part, frame.lesion, frame.tissue   # uint8 [H, W] label maps sampled at the pixel centres
+    frame.pixel_spacing_mm # (row, col) mm per pixel
+    frame.pixel_to_head(col, row)            # head coordinates (mm) of pixels
+
+The labels are sampled at exactly the output pixels, so ground truth and image share one geometry.
+
+The physics, in beam (scan-line) coordinates ``[samples, lines]`` (see
+:mod:`neocus.phantom.probe_geometry`):
+
+1. the head model is sampled once at the output pixels (plus a 2 px margin) and its echo and the
+   tissue's attenuation, impedance and scatterer density are resampled onto the beam grid
+   (``cv2.remap``);
+2. scatterers: complex Gaussian amplitudes (fully developed speckle) thinned by the tissue's
+   scatterer density (sparse scatterers in fluid), times the echo map; plus coherent specular
+   echoes where the impedance changes along the beam (reflection coefficient ``R = dZ / 2Z``,
+   weighted by how squarely the beam meets the interface);
+3. round-trip attenuation accumulated along each beam (``2 * alpha * f`` dB/cm) and the
+   transmission loss at interfaces (bone: about 3.6 dB each way), so the skull shadows what lies
+   beyond it except through the fontanelle;
+4. the point-spread function: a Gaussian pulse in depth (FWHM ``0.44 c / (B f)``) and a focused beam
+   whose lateral FWHM ``~0.9 lambda F#`` at the focus widens away from it (per-row Gaussian filter in
+   the lateral frequency domain, exact for a width that varies with depth); higher frequency gives
+   finer speckle;
+5. electronic noise, envelope detection, near-field reverberation (replicas of the strongest
+   near-field echo at multiples of its depth), time-gain compensation, log compression to the
+   dynamic range, the scanner's speckle smoothing and an anti-alias filter matched to the output
+   pixel size;
+6. scan conversion to the Cartesian output (``cv2.remap``), and the preset's grey map.
+
+Everything random comes from the ``numpy.random.Generator`` passed in, in a fixed order: same model,
+plane, preset, size and generator state give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import scipy.fft
+
+from neocus.phantom.acoustics import TissueAcoustics, default_acoustics
+from neocus.phantom.presets import ScannerPreset
+from neocus.phantom.probe_geometry import BeamGrid, Fit, PixelGrid, ProbeGeometry, beam_grid, pixel_grid
+from neocus.phantom.types import HeadModel, ImagePlane
+
+#: log-compressed level (dB re. the mean white-matter echo at the face) shown as full white at 0 dB gain
+TOP_DB = 30.0
+#: beam samples per output pixel (per axis) at most: finer speckle is simulated only up to this
+SUPERSAMPLE = 2.0
+#: half-window (mm) of near-field echoes that reverberate between the probe face and the first interface
+REVERB_WINDOW_MM = 6.0
+REVERB_ORDERS = 3
+GEL_IMPEDANCE_MRAYL = 1.5
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedFrame:
+    """One rendered B-mode image with its label maps (all ``[H, W]``, the same pixel geometry)."""
+
+    image: np.ndarray  # uint8
+    mask: np.ndarray  # bool: inside the imaging region
+    tissue: np.ndarray  # uint8 tissue id (0 outside the region)
+    part: np.ndarray  # uint8 anatomical part id (0 = none / outside)
+    lesion: np.ndarray  # uint8 lesion kind index + 1 (0 = none / outside)
+    pixel_spacing_mm: tuple[float, float]  # (row, col)
+    plane: ImagePlane
+    preset: ScannerPreset
+    grid: PixelGrid
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape  # type: ignore[return-value]
+
+    def pixel_to_head(self, col: np.ndarray | float, row: np.ndarray | float) -> np.ndarray:
+        """Head coordinates ``[..., 3]`` (mm) of output pixel centres ``(col, row)`` (fractional allowed)."""
+        x, d = self.grid.plane_coords(col, row)
+        return self.plane.points(x, d)
+
+
+def output_grid(preset: ScannerPreset, out_size: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
+    """The (cached) pixel grid of a preset's image region at ``out_size`` (default: the preset's)."""
+    size = tuple(int(s) for s in (out_size or preset.default_out_size))
+    return pixel_grid(ProbeGeometry.of(preset), size, fit)  # type: ignore[arg-type]
+
+
+def pixel_to_head(
+    plane: ImagePlane,
+    preset: ScannerPreset,
+    col: np.ndarray | float,
+    row: np.ndarray | float,
+    out_size: tuple[int, int] | None = None,
+    fit: Fit = "contain",
+) -> np.ndarray:
+    """Head coordinates ``[..., 3]`` (mm) of output pixels of a frame rendered with these arguments."""
+    x, d = output_grid(preset, out_size, fit).plane_coords(col, row)
+    return plane.points(x, d)
+
+
+def _beam_steps(preset: ScannerPreset, grid: PixelGrid) -> tuple[float, float, float]:
+    """Sample step (mm), line step (mm at the reference depth) and reference depth of the beam grid."""
+    px = min(grid.spacing_mm)
+    dv = max(preset.axial_fwhm_mm / 2.0, px / SUPERSAMPLE)
+    ref = float(np.clip(round(preset.focus_mm / 5.0) * 5.0, 5.0, preset.depth_mm))
+    dlat = max(float(preset.lateral_fwhm_mm(ref)) / 2.0, px / SUPERSAMPLE)
+    return round(dv, 4), round(dlat, 4), ref
+
+
+def _gauss_kernel(sigma: float) -> np.ndarray:
+    r = max(1, int(math.ceil(3.0 * sigma)))
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return k
+
+
+class _Timer:
+    def __init__(self, sink: dict[str, float] | None):
+        self.sink = sink
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.sink is not None:
+            now = time.perf_counter()
+            self.sink[name] = self.sink.get(name, 0.0) + now - self.t
+            self.t = now
+
+
+def render_plane(
+    model: HeadModel,
+    plane: ImagePlane,
+    preset: ScannerPreset,
+    rng: np.random.Generator,
+    out_size: tuple[int, int] | None = None,
+    *,
+    fit: Fit = "contain",
+    acoustics: TissueAcoustics | None = None,
+    timings: dict[str, float] | None = None,
+) -> RenderedFrame:
+    """Render the B-mode image of ``plane`` through ``model`` as ``preset`` shows it.
+
+    ``out_size = (H, W)`` (default ``preset.default_out_size``); ``fit`` places the image region in
+    the frame (``"contain"``: square pixels, region centred and at the top; ``"stretch"``: fills the
+    frame). ``acoustics`` overrides the tissue table (default: :func:`default_acoustics`).
+    ``timings``, when given, accumulates seconds spent per stage (``sample``, ``to_beam``,
+    ``speckle_psf``, ``compress``, ``scan_convert``).
+    """
+    ac = acoustics or default_acoustics()
+    clock = _Timer(timings)
+    grid = output_grid(preset, out_size, fit)
+    dv, dlat, ref = _beam_steps(preset, grid)
+    beams = beam_grid(grid, dv, dlat, ref)
+
+    # 1. the head model at the output pixels -----------------------------------------------------
+    h, w = grid.height, grid.width
+    sr, sc = grid.sample_rows, grid.sample_cols
+    pts = plane.points(grid.x_mm[sr, sc], grid.d_mm[sr, sc])
+    ts = model.sample(pts)
+    tissue_px = np.zeros((h, w), np.uint8)
+    tissue_px[sr, sc] = ts.tissue
+    chans = np.zeros((h, w, 4), np.float32)
+    chans[sr, sc, 0] = ts.echo
+    chans[..., 1] = ac.attenuation_db_cm_mhz[tissue_px]
+    chans[..., 2] = ac.impedance_mrayl[tissue_px]
+    chans[..., 3] = ac.scatterer_density[tissue_px]
+    part = np.zeros((h, w), np.uint8)
+    lesion = np.zeros((h, w), np.uint8)
+    part[sr, sc] = ts.part
+    lesion[sr, sc] = ts.lesion
+    outside = ~grid.mask
+    for a in (tissue_px, part, lesion):
+        a[outside] = 0
+    clock.lap("sample")
+
+    # 2. onto the beam grid ------------------------------------------------------------------------
+    b = cv2.remap(chans, beams.to_pixel_x, beams.to_pixel_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    b[~beams.mask] = (0.0, 0.0, GEL_IMPEDANCE_MRAYL, 1.0)  # coupling gel before the face / outside
+    echo, alpha, z_imp, density = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    clock.lap("to_beam")
+
+    image_t = _beam_image(beams, preset, rng, echo, alpha, z_imp, density, clock)
+
+    # 6. scan conversion ------------------------------------------------------------------------------
+    cart = cv2.remap(image_t, beams.to_beam_x, beams.to_beam_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    idx = np.clip(cart * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    image = cv2.LUT(idx, preset.grey_lut())
+    image[outside] = 0
+    clock.lap("scan_convert")
+    return RenderedFrame(
+        image=image,
+        mask=grid.mask,
+        tissue=tissue_px,
+        part=part,
+        lesion=lesion,
+        pixel_spacing_mm=grid.spacing_mm,
+        plane=plane,
+        preset=preset,
+        grid=grid,
+    )
+
+
+def _beam_image(
+    beams: BeamGrid,
+    preset: ScannerPreset,
+    rng: np.random.Generator,
+    echo: np.ndarray,
+    alpha: np.ndarray,
+    z_imp: np.ndarray,
+    density: np.ndarray,
+    clock: _Timer,
+) -> np.ndarray:
+    """Log-compressed, smoothed image (0..1, float32) on the beam grid."""
+    n_s, n_l = beams.shape
+    f = preset.frequency_mhz
+    dv = beams.dv_mm
+    range_mm = beams.range_mm
+    depth_v = beams.v.astype(np.float32)
+    line_mm = np.maximum(beams.line_spacing_mm, np.float32(0.05))  # [S] (lines meet at a sector's apex)
+
+    # PSF sizes in grid units ------------------------------------------------------------------------
+    sig_ax = max(preset.axial_fwhm_mm / 2.3548 / dv, 0.6)
+    lat_fwhm = preset.lateral_fwhm_mm(np.clip(depth_v, 0.5, None))
+    sig_lat = np.clip(lat_fwhm / 2.3548 / line_mm, 0.6, max(0.6, n_l / 6.0)).astype(np.float32)  # [S] in lines
+    k_ax = _gauss_kernel(sig_ax)
+    k_ax_energy = (k_ax / np.sqrt((k_ax**2).sum())).astype(np.float32)
+    ax_peak = float(k_ax_energy.max())
+
+    # 2. scatterers ---------------------------------------------------------------------------------
+    field = rng.standard_normal((n_s, n_l, 2), dtype=np.float32)
+    keep = rng.random((n_s, n_l), dtype=np.float32)
+    sparse = density < 0.999
+    thin = np.where(sparse, (keep < density) / np.sqrt(np.maximum(density, 1e-4)), 1.0).astype(np.float32)
+    # lateral energy normalisation: the lateral filter has unit DC gain, so white noise loses 1/sqrt(2 sqrt(pi) s)
+    lat_norm = np.sqrt(2.0 * math.sqrt(math.pi) * sig_lat).astype(np.float32)[:, None]
+    amp = echo * thin * lat_norm
+    field *= amp[..., None]
+
+    # specular echoes where the impedance changes along the beam
+    gz = np.zeros_like(z_imp)
+    gz[1:] = z_imp[1:] - z_imp[:-1]
+    zsum = np.zeros_like(z_imp)
+    zsum[1:] = z_imp[1:] + z_imp[:-1]
+    refl = np.divide(gz, zsum, out=np.zeros_like(gz), where=zsum > 0)
+    gx = np.zeros_like(z_imp)
+    gx[:, 1:-1] = (z_imp[:, 2:] - z_imp[:, :-2]) / (2.0 * line_mm[:, None])
+    gzmm = gz / dv
+    cos2 = gzmm**2 / (gzmm**2 + gx**2 + 1e-12)
+    refl_eff = refl * cos2 * cos2  # ~cos^4 of the incidence angle: oblique smooth surfaces reflect away
+    field[..., 0] += refl_eff * (preset.specular_gain / ax_peak)
+
+    # 3. attenuation and transmission loss, accumulated along each beam (exclusive of the sample itself)
+    loss_db = alpha * (2.0 * f * dv / 10.0)
+    r2 = np.minimum(refl * refl, 0.99)
+    loss_db += -20.0 * np.log10(1.0 - r2)
+    cum = np.cumsum(loss_db, axis=0, dtype=np.float32) - loss_db
+    att = np.power(np.float32(10.0), -cum / 20.0).astype(np.float32)
+    field *= att[..., None]
+
+    # 4. PSF: axial Gaussian pulse (cv2), lateral depth-dependent beam (per-row Gaussian in lateral FFT)
+    field = cv2.sepFilter2D(field, cv2.CV_32F, np.ones(1, np.float32), k_ax_energy, borderType=cv2.BORDER_CONSTANT)
+    pad = int(math.ceil(3 * float(sig_lat.max())))
+    n_fft = scipy.fft.next_fast_len(n_l + 2 * pad)
+    cplx = field.view(np.complex64)[..., 0]
+    spec = scipy.fft.fft(cplx, n=n_fft, axis=1, workers=1)
+    omega = (2.0 * np.pi * scipy.fft.fftfreq(n_fft)).astype(np.float32)
+    spec *= np.exp(-0.5 * (sig_lat[:, None] * omega[None, :]) ** 2).astype(np.complex64)
+    cplx = scipy.fft.ifft(spec, axis=1, workers=1)[:, :n_l]
+    clock.lap("speckle_psf")
+
+    # 5. noise, envelope, reverberation, TGC, log compression ---------------------------------------
+    noise_amp = np.float32(10.0 ** (preset.noise_db / 20.0))
+    noise = rng.standard_normal((n_s, n_l, 2), dtype=np.float32) * noise_amp
+    env2 = (cplx.real + noise[..., 0]) ** 2 + (cplx.imag + noise[..., 1]) ** 2
+    env2 = env2.astype(np.float32)
+    _add_reverberation(env2, preset, dv, range_mm)
+    db = 10.0 * np.log10(env2 + np.float32(1e-12))
+    tgc_nodes = np.asarray(preset.tgc_db, np.float64)
+    tgc = np.interp(range_mm, np.linspace(0.0, preset.depth_mm, len(tgc_nodes)), tgc_nodes).astype(np.float32)
+    tgc += np.float32(preset.tgc_db_per_cm / 10.0) * range_mm
+    db += tgc
+    dr = np.float32(preset.dynamic_range_db)
+    t = (db + np.float32(preset.gain_db - TOP_DB) + dr) / dr
+    np.clip(t, 0.0, 1.0, out=t)
+
+    # speckle smoothing (scanner filter) + anti-alias for the output pixel size, both Gaussian
+    sy, sx = beams.pixels.spacing_mm
+    mid = float(np.median(line_mm))
+    aa_ax = 0.42 * sy / dv if sy > dv else 0.0
+    aa_lat = 0.42 * sx / mid if sx > mid else 0.0
+    sm = preset.speckle_smoothing
+    sm_ax = sm * 1.2 * sig_ax
+    sm_lat = sm * 1.2 * float(np.median(sig_lat))
+    s_ax = math.hypot(aa_ax, sm_ax)
+    s_lat = math.hypot(aa_lat, sm_lat)
+    if s_ax > 0.3 or s_lat > 0.3:
+        kx = _gauss_kernel(max(s_lat, 0.3))
+        ky = _gauss_kernel(max(s_ax, 0.3))
+        t = cv2.sepFilter2D(t, cv2.CV_32F, (kx / kx.sum()).astype(np.float32), (ky / ky.sum()).astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+    t[~beams.mask] = 0.0
+    clock.lap("compress")
+    return t
+
+
+def _add_reverberation(env2: np.ndarray, preset: ScannerPreset, dv: float, range_mm: np.ndarray) -> None:
+    """Add (in intensity) decaying replicas of the near-field echoes at multiples of the depth of the
+    strongest near-field interface of each line: sound bouncing between the probe face and the
+    scalp / fontanelle / skull (in place)."""
+    a = preset.reverb_strength
+    if a <= 0:
+        return
+    n_w = max(2, int(round(REVERB_WINDOW_MM / dv)))
+    n_s = env2.shape[0]
+    if n_w * 2 >= n_s:
+        return
+    near = env2[:n_w]
+    smooth = cv2.blur(near, (9, 1))
+    first = np.argmax(smooth, axis=0) + 1  # [L] samples from the top to the strongest near echo
+    first = np.maximum(first, 2)
+    n_r = min(n_s, n_w * (REVERB_ORDERS + 1))
+    rows = np.arange(n_r)[:, None]
+    acc = np.zeros((n_r, env2.shape[1]), np.float32)
+    for k in range(1, REVERB_ORDERS + 1):
+        src = rows - k * first[None, :]
+        ok = (src >= 0) & (src < n_w)
+        vals = np.take_along_axis(near, np.clip(src, 0, n_w - 1), axis=0)
+        acc += np.where(ok, vals, 0.0).astype(np.float32) * np.float32((0.5 * a) ** (2 * k))
+    env2[:n_r] += acc
+
+
+def describe(frame: RenderedFrame) -> dict[str, Any]:
+    """Small JSON-able summary of a rendered frame (for provenance and logs)."""
+    return {
+        "preset": frame.preset.name,
+        "probe_kind": str(frame.preset.probe_kind),
+        "frequency_mhz": round(frame.preset.frequency_mhz, 3),
+        "depth_mm": frame.preset.depth_mm,
+        "size": list(frame.image.shape),
+        "pixel_spacing_mm": [round(s, 5) for s in frame.pixel_spacing_mm],
+    }

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from neocus.data import (
     BoxAnnotation,
+    CaseEntry,
     CaseLabels,
     CaseMetadata,
     CaseRecord,
@@ -78,6 +81,13 @@ def test_round_trip(tmp_path):
     assert read_case(entry.folder) == entry.record
     with pytest.raises(KeyError):
         entry.sweep_path("axial.mp4")
+    frames = np.arange(5 * 16 * 16, dtype=np.uint8).reshape(5, 16, 16)
+    (entry.folder / "stills").mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(entry.folder / "stills" / f"f{i}.png"), frame)
+    rec = entry.record.model_copy(update={"sweeps": {**entry.record.sweeps, "stills": Plane.CORONAL}})
+    sweep = CaseEntry(rec, entry.folder).load_sweep("stills")
+    assert sweep.n_frames == 5 and np.array_equal(sweep.frames, frames)
 
 
 def test_same_input_writes_same_bytes(tmp_path):
@@ -114,6 +124,11 @@ def test_splits_are_stored_in_dataset_json(tmp_path):
     ds = Dataset.load(root)
     assert list(ds.splits.folds) == [0, 1]
     assert ds.splits.fold_train(0) == ["case001"]
+    train, val = ds.fold(1)
+    assert [c.case_id for c in train] == ["case000"] and [c.case_id for c in val] == ["case001"]
+    assert [c.case_id for c in ds.test_cases()] == ["case002"]
+    with pytest.raises(DatasetError, match="no fold 2"):
+        ds.fold(2)
     raw = json.loads((root / "dataset.json").read_text())
     assert raw["splits"]["folds"] == {"0": ["case000"], "1": ["case001"]}
 

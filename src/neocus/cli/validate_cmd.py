@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from neocus.cli.app import app, console
+from neocus.cli.app import app, console, err_console
 from neocus.data.validate import validate_dataset
 from neocus.errors import DatasetError
 
@@ -26,8 +26,14 @@ def validate(
     if not dataset.is_dir():
         what = "not a folder" if dataset.exists() else "dataset folder not found"
         raise DatasetError(what, where=dataset, hint="give the folder that holds dataset.json and cases/")
-    with console.status(f"validating {dataset}", spinner="dots") if not as_json else nullcontext():
-        problems = validate_dataset(dataset, probe_sweeps=not no_probe)
+    with Progress(
+        TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TextColumn("cases"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=as_json or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("cases", total=None)
+        problems = validate_dataset(
+            dataset, probe_sweeps=not no_probe, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     if as_json:
         payload = {"dataset": str(dataset), "ok": not problems, "problems": [p.as_dict() for p in problems]}
         typer.echo(json.dumps(payload, indent=2))

@@ -35,6 +35,7 @@ from neocus.data.schema import (
     is_valid_id,
 )
 from neocus.errors import DatasetError
+from neocus.io.types import Sweep
 from neocus.vocab import Plane, View
 
 # --------------------------------------------------------------------------------------------------
@@ -234,6 +235,12 @@ class CaseEntry:
         """Sweep file name -> path, optionally only those of one plane."""
         return {n: self.folder / n for n, p in self.record.sweeps.items() if plane is None or p is Plane(plane)}
 
+    def load_sweep(self, name: str, **kwargs: Any) -> Sweep:
+        """Decode one of the case's sweeps with :func:`neocus.io.load_sweep` (keyword options passed on)."""
+        from neocus.io import load_sweep
+
+        return load_sweep(self.sweep_path(name), **kwargs)
+
     def view_image_path(self, view: View) -> Path:
         return view_image_path(self.folder, view)
 
@@ -306,6 +313,22 @@ class Dataset:
             return self._cases[case_id]
         except KeyError:
             raise DatasetError(f"no case '{case_id}' in the dataset", where=self.root) from None
+
+    def fold(self, k: int) -> tuple[list[CaseEntry], list[CaseEntry]]:
+        """(training, validation) cases of cross-validation fold ``k`` of the stored splits."""
+        splits = self._require_splits()
+        if k not in splits.folds:
+            raise DatasetError(f"no fold {k} in the stored splits (folds: {sorted(splits.folds)})", where=self.root / DATASET_FILE)
+        return self.subset(splits.fold_train(k)), self.subset(splits.folds[k])
+
+    def test_cases(self) -> list[CaseEntry]:
+        """The held-out test cases of the stored splits."""
+        return self.subset(self._require_splits().test)
+
+    def _require_splits(self) -> Splits:
+        if self.record.splits is None:
+            raise DatasetError("the dataset has no splits", where=self.root / DATASET_FILE, hint="draw them with neocus.data.splits.make_splits")
+        return self.record.splits
 
     def subset(self, case_ids: Iterable[str]) -> list[CaseEntry]:
         """Entries of the given ids, in the given order (unknown ids raise DatasetError)."""

@@ -14,7 +14,7 @@ and view frame indices.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -181,8 +181,14 @@ class _Report:
         self.problems.append(Problem(self.rel(path), field, message))
 
 
-def validate_dataset(path: str | Path, *, probe_sweeps: bool = True) -> list[Problem]:
-    """Every problem of the dataset at ``path`` (empty list = valid). Never raises for bad content."""
+def validate_dataset(
+    path: str | Path, *, probe_sweeps: bool = True, progress: Callable[[int, int], None] | None = None
+) -> list[Problem]:
+    """Every problem of the dataset at ``path`` (empty list = valid). Never raises for bad content.
+
+    ``probe_sweeps``: open sweep files (header only) to check their format and frame count.
+    ``progress(done, total)`` is called after each case folder is checked.
+    """
     root = Path(path)
     report = _Report(root)
     if not root.is_dir():
@@ -222,9 +228,11 @@ def validate_dataset(path: str | Path, *, probe_sweeps: bool = True) -> list[Pro
 
     known_ids: set[str] = set()
     id_owner: dict[str, Path] = {}
-    for folder in folders:
+    for done, folder in enumerate(folders, start=1):
         case = _check_case(report, folder, probe_sweeps=probe_sweeps)
         known_ids.add(folder.name)
+        if progress is not None:
+            progress(done, len(folders))
         if case is None:
             continue
         other = id_owner.get(case.case_id)

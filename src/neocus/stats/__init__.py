@@ -89,3 +89,85 @@ __all__ = [
     "threshold_for_specificity",
     "youden_threshold",
 ]
+
+# ==================================================================================================
+# Agreement, reader studies, subgroups and the evaluation report
+# ==================================================================================================
+
+# --- agreement between raters
+from neocus.stats.agreement import (  # noqa: E402
+    FleissKappaResult,
+    KappaResult,
+    cohens_kappa,
+    cohens_kappa_table,
+    fleiss_kappa,
+    fleiss_kappa_table,
+)
+
+# --- reader studies and blinding
+from neocus.stats.readers import (  # noqa: E402
+    BlindingIndexResult,
+    BlindingReport,
+    ReaderGroupSummary,
+    ReaderResult,
+    ai_vs_readers_test,
+    bang_blinding_index,
+    binarize_calls,
+    blinding_indices,
+    chi_square_test,
+    compare_rates,
+    delta_auc_test,
+    james_blinding_index,
+    mean_over_readers,
+    reader_result,
+    summarize_readers,
+    welch_t_test,
+    wilcoxon_signed_rank,
+)
+
+# --- subgroup analyses
+from neocus.stats.subgroups import SubgroupAnalysis, benjamini_hochberg, subgroup_analysis  # noqa: E402
+
+# --- evaluation files and report (neocus evaluate-predictions)
+from neocus.stats.inputs import Predictions, ReaderReads, load_predictions, load_readers  # noqa: E402
+from neocus.stats.report import EvaluationReport, build_report, write_report  # noqa: E402
+
+__all__ += [
+    # agreement
+    "FleissKappaResult",
+    "KappaResult",
+    "cohens_kappa",
+    "cohens_kappa_table",
+    "fleiss_kappa",
+    "fleiss_kappa_table",
+    # readers
+    "BlindingIndexResult",
+    "BlindingReport",
+    "ReaderGroupSummary",
+    "ReaderResult",
+    "ai_vs_readers_test",
+    "bang_blinding_index",
+    "binarize_calls",
+    "blinding_indices",
+    "chi_square_test",
+    "compare_rates",
+    "delta_auc_test",
+    "james_blinding_index",
+    "mean_over_readers",
+    "reader_result",
+    "summarize_readers",
+    "welch_t_test",
+    "wilcoxon_signed_rank",
+    # subgroups
+    "SubgroupAnalysis",
+    "benjamini_hochberg",
+    "subgroup_analysis",
+    # evaluation report
+    "EvaluationReport",
+    "Predictions",
+    "ReaderReads",
+    "build_report",
+    "load_predictions",
+    "load_readers",
+    "write_report",
+]

@@ -59,6 +59,22 @@ def test_auc_and_curve_match_sklearn(ties):
     assert curve.auc == pytest.approx(np.trapezoid(curve.tpr, curve.fpr), abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    "scores",
+    [
+        [1.0, np.nextafter(1.0, 2.0), 0.5, 2.0],  # midpoint of 1 and its neighbour rounds onto 1
+        [-1e308, 1e308, 1.7e308, 0.0],  # sums overflow
+        [5.0, 5.0, 5.0, 5.0],
+    ],
+)
+def test_thresholds_reproduce_reported_points(scores):
+    y = np.array([0, 1, 0, 1])
+    curve = roc_curve(y, scores)
+    for thr, sens, spec in zip(curve.thresholds, curve.sensitivity, curve.specificity):
+        pred = np.asarray(scores) >= thr
+        assert pred[y == 1].mean() == sens and (~pred[y == 0]).mean() == spec
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 1), st.integers(-3, 3)), min_size=4, max_size=40).filter(

@@ -114,7 +114,7 @@ def roc_curve(y_true, scores) -> RocCurve:
     # cases at or above distinct[j], for j = 0..G
     tp = np.concatenate([np.cumsum(pos_per_group[::-1])[::-1], [0]])
     fp = np.concatenate([np.cumsum(neg_per_group[::-1])[::-1], [0]])
-    thresholds = (np.concatenate([[-np.inf], distinct]) + np.concatenate([distinct, [np.inf]])) / 2
+    thresholds = _midpoint_thresholds(distinct)
     sens = tp / n_pos
     spec = 1.0 - fp / n_neg
     return RocCurve(
@@ -125,6 +125,21 @@ def roc_curve(y_true, scores) -> RocCurve:
         n_pos=n_pos,
         n_neg=n_neg,
     )
+
+
+def _midpoint_thresholds(distinct: np.ndarray) -> np.ndarray:
+    """-inf, midpoints between consecutive distinct scores (ascending), +inf -- as pROC chooses them.
+
+    Each threshold t_j must satisfy lower < t_j <= upper so that ``score >= t_j`` selects exactly the
+    scores from ``upper`` up. Near-equal scores can make the float midpoint round onto ``lower``; then
+    ``upper`` itself is used. Huge magnitudes are halved before adding, to avoid overflow.
+    """
+    lower = np.concatenate([[-np.inf], distinct])
+    upper = np.concatenate([distinct, [np.inf]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mid = (lower + upper) / 2
+        mid = np.where(np.abs(mid) > 1e100, lower / 2 + upper / 2, mid)
+    return np.where((mid <= lower) & np.isfinite(lower), upper, mid)
 
 
 def _auc_from_groups(pos_per_group: np.ndarray, neg_per_group: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from neocus.errors import InputFileError
 from neocus.io.decode import DecodeLimits
-from neocus.io.sniff import Kind, sniff
+from neocus.io.sniff import Kind, detect_kind
 from neocus.io.types import CropRecord, Sweep, SweepMeta
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "deidentify_dataset",
     "load_sweep",
     "load_volume",
-    "sniff",
+    "detect_kind",
     "write_dicom_cine",
     "write_video",
 ]
@@ -47,7 +47,7 @@ def load_sweep(
     """
     path = Path(path)
     limits = limits or DecodeLimits.default()
-    kind = sniff(path)
+    kind = detect_kind(path)
     if kind == Kind.DICOM:
         from neocus.io.dicom import read_dicom
 

@@ -62,11 +62,21 @@ class DecodeLimits:
         total = int(n_frames) * int(height) * int(width) * int(bytes_per_pixel)
         if total > self.max_bytes:
             raise InputFileError(
-                f"{n_frames} frames of {width}x{height} need {total / 1024**2:.0f} MiB decoded, "
-                f"above the limit of {self.max_bytes / 1024**2:.0f} MiB",
+                f"{n_frames} frames of {width}x{height} need {human_bytes(total)} decoded, "
+                f"above the limit of {human_bytes(self.max_bytes)}",
                 where=where,
                 hint=f"raise DecodeLimits(max_bytes=...) or ${MAX_BYTES_ENV}, or split the sweep",
             )
+
+
+def human_bytes(n: int) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
 
 
 def to_grey(frame: np.ndarray, *, channel_order: str = "RGB") -> np.ndarray:

@@ -1,6 +1,6 @@
 """Tell what a file is from its first bytes (magic numbers), never from its name.
 
-:func:`sniff` returns a :class:`Sniffed` kind for a path; a folder is ``IMAGE_FOLDER`` when it holds
+:func:`detect_kind` returns a :class:`Kind` for a path; a folder is ``IMAGE_FOLDER`` when it holds
 at least one still image. Unreadable paths and unknown content raise :class:`InputFileError` saying
 what the bytes look like instead (text, empty, ...).
 """
@@ -149,7 +149,7 @@ def describe_bytes(head: bytes) -> str:
     return f"unknown content (starts with {head[:8].hex(' ')})"
 
 
-def sniff(path: str | Path) -> Kind:
+def detect_kind(path: str | Path) -> Kind:
     """What ``path`` holds, judged from content. Raises :class:`InputFileError` when it is none of :class:`Kind`."""
     path = Path(path)
     st = check_readable(path)
@@ -205,3 +205,7 @@ def list_frame_files(folder: Path) -> list[Path]:
             found.append(Path(entry.path))
     found.sort(key=lambda p: natural_key(p.name))
     return found
+
+
+#: Former name of :func:`detect_kind` (kept for callers that import ``neocus.io.sniff.sniff``).
+sniff = detect_kind

@@ -1,6 +1,7 @@
 """Decode MP4 / AVI / MOV / MKV sweeps with OpenCV (FFmpeg backend) to uint8 greyscale ``[T, H, W]``.
 
-The container's frame count is only a hint (it can be wrong): frames are decoded to the end. Decoding
+The container's frame count is only a hint (it can be wrong): frames are decoded to the end, and a
+shortfall beyond a small tolerance is reported as a truncated file. Decoding
 goes straight to greyscale when it can: OpenCV is asked for the raw luma plane (``Y`` of YUV, which
 *is* BT.601 luma) instead of a BGR picture, which saves the YUV->BGR->grey round trip. The luma range
 (limited 16-235 or full 0-255) is found by comparing the first frame with OpenCV's own BGR->grey, and
@@ -24,6 +25,12 @@ from neocus.io.types import Sweep, SweepMeta
 #: The largest mean difference (grey levels) between raw luma and BGR->grey that allows the fast path.
 RAW_LUMA_TOLERANCE = 1.0
 
+#: A video that decodes fewer frames than its container lists, by more than
+#: max(TRUNCATION_TOLERANCE_FRAMES, TRUNCATION_TOLERANCE_FRACTION * listed), is reported as truncated.
+#: (Listed counts estimated from duration x fps can be off by a frame or two; more means lost data.)
+TRUNCATION_TOLERANCE_FRAMES = 2
+TRUNCATION_TOLERANCE_FRACTION = 0.02
+
 _LIMITED_TO_FULL = np.clip(np.rint((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
 _IDENTITY = np.arange(256, dtype=np.uint8)
 
@@ -40,15 +47,48 @@ def quiet_opencv() -> Iterator[None]:
         logging.setLogLevel(previous)
 
 
+def mp4_top_level_boxes(path: Path, limit: int = 64) -> list[tuple[str, int]]:
+    """``(type, size)`` of an ISO base media file's top-level boxes, up to the first damaged one."""
+    boxes: list[tuple[str, int]] = []
+    try:
+        file_size = path.stat().st_size
+        with open(path, "rb") as fh:
+            offset = 0
+            while offset + 8 <= file_size and len(boxes) < limit:
+                fh.seek(offset)
+                header = fh.read(16)
+                size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+                if size == 1 and len(header) == 16:
+                    size = int.from_bytes(header[8:16], "big")
+                elif size == 0:
+                    size = file_size - offset
+                if size < 8 or offset + size > file_size:
+                    boxes.append((kind, -1))  # cut off
+                    break
+                boxes.append((kind, size))
+                offset += size
+    except OSError:
+        pass
+    return boxes
+
+
+def _why_not_open(path: Path) -> str:
+    """A specific reason an MP4/MOV does not open, from its box structure; a generic one otherwise."""
+    boxes = mp4_top_level_boxes(path) if path.is_file() else []
+    kinds = {kind: size for kind, size in boxes}
+    if boxes and boxes[0][0] == "ftyp":
+        if any(size < 0 for _kind, size in boxes) or "moov" not in kinds:
+            return "the video is truncated: its 'moov' index is missing or cut off (the recording was not finalised)"
+        if kinds.get("mdat", 8) <= 8:
+            return "the video has no frames (empty media data)"
+    return "cannot open the video: corrupt, truncated or an unsupported codec"
+
+
 def _open(path: Path, *, raw: bool) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise InputFileError(
-            "cannot open the video: corrupt, truncated or an unsupported codec",
-            where=path,
-            hint="check that the file plays; re-export it as MP4 (H.264) if needed",
-        )
+        raise InputFileError(_why_not_open(path), where=path, hint="check that the file plays; re-export it as MP4 (H.264) if needed")
     if raw:
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)
     return cap
@@ -141,7 +181,7 @@ def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_
         cap.release()
 
     n = stack.count
-    if reported and n < 0.9 * reported - 1:
+    if reported and reported - n > max(TRUNCATION_TOLERANCE_FRAMES, TRUNCATION_TOLERANCE_FRACTION * reported):
         raise InputFileError(
             f"the video ends early: decoded {n} of the {reported} frames its container lists",
             where=path,

@@ -1,0 +1,227 @@
+"""Bad input: every case raises InputFileError naming the file, what is wrong and a hint; nothing else escapes."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+
+from neocus.errors import InputFileError
+from neocus.io import DecodeLimits, load_sweep, write_dicom_cine, write_video
+
+
+def _frames(n: int = 20, h: int = 64, w: int = 80) -> np.ndarray:
+    return (np.random.default_rng(0).random((n, h, w)) * 255).astype(np.uint8)
+
+
+def _error(path: Path, **kwargs) -> InputFileError:
+    with pytest.raises(InputFileError) as info:
+        load_sweep(path, show_progress=False, **kwargs)
+    err = info.value
+    assert err.where == str(path) and err.hint  # file, what, hint
+    assert "\n" not in err.message  # one line
+    return err
+
+
+def test_text_file_named_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.mp4"
+    path.write_text("this is not a video\n" * 10)
+    assert "looks like text" in _error(path).what
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.mp4"
+    path.write_bytes(b"")
+    assert "empty" in _error(path).what
+
+
+def test_unknown_binary(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.dcm"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert "unknown content" in _error(path).what
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    assert _error(tmp_path / "nope.mp4").what == "no such file or folder"
+
+
+def test_folder_without_images(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no frames here")
+    (tmp_path / "fake.png").write_text("not a png either")
+    assert "no PNG or JPEG frames" in _error(tmp_path).what
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads files regardless of permissions")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "sweep.mp4", _frames(), 25.0)
+    path.chmod(0)
+    try:
+        assert _error(path).what == "permission denied"
+    finally:
+        path.chmod(0o600)
+
+
+def test_unreadable_file_reported_by_access_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same branch as above, reachable when the tests run as root
+    path = write_video(tmp_path / "sweep.mp4", _frames(), 25.0)
+    import neocus.io.sniff
+
+    monkeypatch.setattr(neocus.io.sniff.os, "access", lambda *_a, **_k: False)
+    assert _error(path).what == "permission denied"
+
+
+def test_truncated_mp4(tmp_path: Path) -> None:
+    data = write_video(tmp_path / "ok.mp4", _frames(), 25.0).read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) // 2])
+    assert "truncated" in _error(path).what
+
+
+def test_zero_frame_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "zero.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (80, 64), False)
+    writer.release()
+    assert "no frames" in _error(path).what
+
+
+def test_zero_frame_avi(tmp_path: Path) -> None:
+    path = tmp_path / "zero.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (80, 64), True)
+    writer.release()
+    assert "no frames" in _error(path).what
+
+
+def test_truncated_avi_decodes_fewer_frames_than_listed(tmp_path: Path) -> None:
+    path = tmp_path / "ok.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (80, 64), True)
+    for frame in _frames(40):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    data = path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.8)])
+    err = _error(cut)
+    assert "ends early" in err.what and "of the 40 frames" in err.what
+
+
+def test_corrupt_mp4_payload(tmp_path: Path) -> None:
+    data = bytearray(write_video(tmp_path / "ok.mp4", _frames(), 25.0).read_bytes())
+    data[200 : len(data) // 2] = bytes(len(data) // 2 - 200)  # zero most of the media data
+    path = tmp_path / "corrupt.mp4"
+    path.write_bytes(bytes(data))
+    assert "ends early" in _error(path).what
+
+
+def test_truncated_dicom_pixel_data(tmp_path: Path) -> None:
+    data = write_dicom_cine(tmp_path / "ok.dcm", _frames(), 25.0).read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[: len(data) // 2])
+    err = _error(path)
+    assert "cannot decode the pixel data" in err.what and "less than expected" in err.what
+
+
+def test_truncated_dicom_header(tmp_path: Path) -> None:
+    data = write_dicom_cine(tmp_path / "ok.dcm", _frames(), 25.0).read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[:300])
+    _error(path)
+
+
+def test_dicom_without_pixel_data(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(), 25.0))
+    del ds.PixelData
+    path = tmp_path / "nopixels.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the DICOM has no pixel data"
+
+
+def test_corrupt_jpeg_frame_in_dicom(tmp_path: Path) -> None:
+    from io_testdata import dicom_test_file
+
+    ds = pydicom.dcmread(dicom_test_file("examples_ybr_color.dcm"))
+    frames = list(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=30))
+    frames[3] = frames[3][:40]  # a cut JPEG stream
+    ds.PixelData = pydicom.encaps.encapsulate(frames)
+    path = tmp_path / "corrupt.dcm"
+    ds.save_as(path)
+    assert "cannot decode the pixel data (JPEG Baseline" in _error(path).what
+
+
+def test_huge_dicom_is_refused_from_its_header(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(2), 25.0))
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 4000, 4000, 1000  # 16 GB decoded; the file holds 10 kB
+    path = tmp_path / "huge.dcm"
+    ds.save_as(path)
+    err = _error(path, limits=DecodeLimits(max_bytes=1024**3))
+    assert "1000 frames of 4000x4000" in err.what and "14.9 GiB" in err.what
+    ds.Columns = 9000
+    ds.save_as(path)
+    assert "exceeds the limit of 8192 px" in _error(path).what
+
+
+def test_huge_png_is_refused_before_decoding(tmp_path: Path) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)  # claims 100000 x 100000 grey
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    assert "100000x100000 exceeds the limit" in _error(path).what
+
+
+def test_memory_cap_applies_while_decoding_a_video(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "ok.mp4", _frames(20), 25.0)
+    err = _error(path, limits=DecodeLimits(max_bytes=10 * 64 * 80))
+    assert "above the limit" in err.what
+
+
+def test_memory_cap_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_video(tmp_path / "ok.mp4", _frames(20), 25.0)
+    monkeypatch.setenv("NEOCUS_MAX_DECODE_BYTES", str(5 * 64 * 80))
+    assert "above the limit of 25.0 KiB" in _error(path).what
+    monkeypatch.setenv("NEOCUS_MAX_DECODE_BYTES", "lots")
+    with pytest.raises(InputFileError, match="must be an integer"):
+        load_sweep(path)
+
+
+def test_corrupt_png(tmp_path: Path) -> None:
+    ok, png = cv2.imencode(".png", _frames(1)[0])
+    path = tmp_path / "cut.png"
+    path.write_bytes(png.tobytes()[:60])
+    assert "cannot decode the image" in _error(path).what
+
+
+def test_volume_given_to_load_sweep(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    path = tmp_path / "brain.nii"
+    nib.save(nib.Nifti1Image(np.zeros((4, 4, 4), np.int16), np.eye(4)), path)
+    err = _error(path)
+    assert "3-D volume" in err.what and "load_volume" in err.hint
+
+
+def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI's error path turns an InputFileError from load_sweep into one line and a non-zero code."""
+    from neocus.cli import main
+    from neocus.cli.app import app
+
+    path = tmp_path / "sweep.mp4"
+    path.write_text("not a video")
+
+    @app.command("_io_test_load", hidden=True)
+    def _load(file: str) -> None:
+        load_sweep(file)
+
+    try:
+        code = main(["_io_test_load", str(path)])
+    finally:
+        app.registered_commands = [c for c in app.registered_commands if c.name != "_io_test_load"]
+    err = capsys.readouterr().err
+    assert code == InputFileError.exit_code
+    assert "looks like text" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

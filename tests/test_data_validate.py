@@ -183,6 +183,13 @@ MUTATIONS: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         ),
         "cases/a01/annotations/coronal.jsonl", "line 1: boxes[0].angle", "less than 90",
     ),
+    "box outside the frame": (
+        lambda r: (r / "cases/a01/annotations/coronal.jsonl").write_text(
+            json.dumps({"frame": 1, "boxes": [{"label": Structure.THALAMUS.value, "cx": 10, "cy": 10, "w": 3, "h": 1, "angle": 0},
+                                              {"label": Structure.THALAMUS.value, "cx": 40, "cy": 10, "w": 3, "h": 1, "angle": 0}]}) + "\n"
+        ),
+        "cases/a01/annotations/coronal.jsonl", "line 1: boxes[1]", "outside the 32x32 frame",
+    ),
     "annotation for unknown sweep": (
         lambda r: (r / "cases/a01/annotations/axial.jsonl").write_text(json.dumps({"frame": 1}) + "\n"),
         "cases/a01/annotations/axial.jsonl", "", "no sweep named",

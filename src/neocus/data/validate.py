@@ -68,14 +68,19 @@ class Problem:
 
 @dataclass(frozen=True)
 class SweepProbe:
-    """What a cheap look at a sweep file found: a problem (``error``) or its frame count (None = unknown)."""
+    """What a cheap look at a sweep found: a problem (``error``), or its frame count and frame size.
+
+    ``None`` means unknown (not readable cheaply from the header).
+    """
 
     error: str | None = None
     n_frames: int | None = None
+    height: int | None = None
+    width: int | None = None
 
 
 def probe_sweep(path: Path) -> SweepProbe:
-    """Sniff a sweep's format from its content and read its frame count from the header, if cheap."""
+    """Sniff a sweep's format from its content; read frame count and size from the header, if cheap."""
     try:
         from neocus.errors import InputFileError
         from neocus.io.sniff import Kind, list_frame_files, sniff
@@ -89,19 +94,29 @@ def probe_sweep(path: Path) -> SweepProbe:
         return SweepProbe(error=f"holds a {kind.value} volume, not an ultrasound sweep")
     try:
         if kind.is_video:
-            return SweepProbe(n_frames=_video_frame_count(path))
+            return _video_probe(path)
         if kind is Kind.DICOM:
             return _dicom_probe(path)
         if kind.is_still:
-            return SweepProbe(n_frames=1)
+            return SweepProbe(n_frames=1, **_still_size(path))
         if kind is Kind.IMAGE_FOLDER:
-            return SweepProbe(n_frames=len(list_frame_files(path)))
+            stills = list_frame_files(path)
+            return SweepProbe(n_frames=len(stills), **_still_size(stills[0]))
     except InputFileError as exc:
         return SweepProbe(error=exc.what)
     return SweepProbe()
 
 
-def _video_frame_count(path: Path) -> int | None:
+def _still_size(path: Path) -> dict[str, int]:
+    try:
+        from neocus.io.images import image_size
+    except ImportError:
+        return {}
+    size = image_size(path)
+    return {"height": size[0], "width": size[1]} if size else {}
+
+
+def _video_probe(path: Path) -> SweepProbe:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -109,19 +124,22 @@ def _video_frame_count(path: Path) -> int | None:
         if not cap.isOpened():
             raise _unreadable("the video cannot be opened")
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        height, width = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
     finally:
         cap.release()
     if count == 0:
         raise _unreadable("the video has no frames")
-    return count if count > 0 else None
+    return SweepProbe(
+        n_frames=count if count > 0 else None, height=height if height > 0 else None, width=width if width > 0 else None
+    )
 
 
 def _dicom_probe(path: Path) -> SweepProbe:
-    """Header-only look at a DICOM: pixel data present, ultrasound (as load_sweep requires), frame count."""
+    """Header-only look at a DICOM: pixel data present, ultrasound (as load_sweep requires), frames, size."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    tags = ["Modality", "SOPClassUID", "NumberOfFrames", *_PIXEL_KEYWORDS]
+    tags = ["Modality", "SOPClassUID", "NumberOfFrames", "Rows", "Columns", *_PIXEL_KEYWORDS]
     try:
         # defer_size: large values (the pixel data) are noted, not read
         ds = pydicom.dcmread(path, defer_size=1024, force=True, specific_tags=tags)
@@ -137,9 +155,11 @@ def _dicom_probe(path: Path) -> SweepProbe:
     if modality and modality != "US" and str(ds.get("SOPClassUID") or "") not in ULTRASOUND_SOP_CLASSES:
         return SweepProbe(error=f"not an ultrasound DICOM (modality {modality})")
     try:
-        return SweepProbe(n_frames=max(int(ds.get("NumberOfFrames") or 1), 1))
+        n = max(int(ds.get("NumberOfFrames") or 1), 1)
+        rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
     except (TypeError, ValueError):
         return SweepProbe()
+    return SweepProbe(n_frames=n, height=rows or None, width=cols or None)
 
 
 def _unreadable(what: str) -> Exception:
@@ -316,7 +336,7 @@ def _check_case(report: _Report, folder: Path, *, probe_sweeps: bool) -> CaseRec
     for field, message in case_rule_problems(case):
         report.add(case_file, field, message)
 
-    n_frames: dict[str, int | None] = {}
+    probes: dict[str, SweepProbe] = {}
     for name in case.sweeps:
         sweep = folder / name
         if not sweep.exists():
@@ -328,15 +348,15 @@ def _check_case(report: _Report, folder: Path, *, probe_sweeps: bool) -> CaseRec
             probe = SweepProbe(error=f"{type(exc).__name__}: {exc}")
         if probe.error:
             report.add(case_file, f"sweeps.{name}", f"sweep {name} is not readable: {probe.error}")
-        n_frames[name] = probe.n_frames
+        probes[name] = probe
 
     if case.labels is not None:
         for view, where in case.labels.view_frames.items():
-            count = n_frames.get(where.sweep)
+            count = probes[where.sweep].n_frames if where.sweep in probes else None
             if count is not None and where.frame >= count:
                 report.add(case_file, f"labels.view_frames.{view.value}.frame", f"frame {where.frame} beyond the sweep's {count} frames")
 
-    _check_annotations(report, folder, case, n_frames)
+    _check_annotations(report, folder, case, probes)
     return case
 
 
@@ -361,7 +381,7 @@ def _check_views(report: _Report, folder: Path) -> None:
             report.add(entry, "", "not a PNG image")
 
 
-def _check_annotations(report: _Report, folder: Path, case: CaseRecord, n_frames: dict[str, int | None]) -> None:
+def _check_annotations(report: _Report, folder: Path, case: CaseRecord, probes: dict[str, SweepProbe]) -> None:
     ann_dir = folder / ANNOTATIONS_DIR
     if not ann_dir.is_dir():
         return
@@ -375,7 +395,9 @@ def _check_annotations(report: _Report, folder: Path, case: CaseRecord, n_frames
         sweep = sweep_of_stem.get(path.stem)
         if sweep is None:
             report.add(path, "", f"no sweep named '{path.stem}.*' in case.json sweeps")
-        count = n_frames.get(sweep) if sweep else None
+        probe = probes.get(sweep) if sweep else None
+        count = probe.n_frames if probe else None
+        size = (probe.height, probe.width) if probe and probe.height and probe.width else None
         plane = case.sweeps.get(sweep) if sweep else None
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -406,6 +428,15 @@ def _check_annotations(report: _Report, folder: Path, case: CaseRecord, n_frames
                 report.add(path, f"{at}: frame", f"frame {ann.frame} beyond the sweep's {count} frames")
             if ann.view is not None and plane is not None and VIEW_PLANE[ann.view] is not plane:
                 report.add(path, f"{at}: view", f"view {ann.view.value} is {VIEW_PLANE[ann.view].value} but the sweep is {plane.value}")
+            if size is not None:
+                for field, boxes in (("boxes", ann.boxes), ("lesions", ann.lesions)):
+                    for i, box in enumerate(boxes):
+                        if not (0.0 <= box.cx <= size[1] and 0.0 <= box.cy <= size[0]):
+                            report.add(
+                                path, f"{at}: {field}[{i}]",
+                                f"box centre ({box.cx:g}, {box.cy:g}) outside the {size[1]}x{size[0]} frame "
+                                "(boxes are in pixels of the frame as stored)",
+                            )
             if ann.mask is not None and not (folder / ann.mask).is_file():
                 report.add(path, f"{at}: mask", f"mask file {ann.mask} missing")
 

@@ -244,7 +244,7 @@ class NeonatalHead:
         self._phases = rng.uniform(0, 2 * np.pi, size=n_waves).astype(F32)
         self.cortex_mm = (1.2 + 1.3 * mat) * s ** 0.3
         self.sulcus_half_mm = 0.45 + 0.2 * mat
-        self.ihf_half_mm = 0.6 + 1.2 * (1.0 - mat)
+        self.ihf_half_mm = 0.4 + 0.4 * (1.0 - mat)
         # core: the region under the callosal arch where there is no interhemispheric fissure
         self.core_c = np.array([-4.0 * s, -8.0 * s])
         self.core_r = np.array([25.0 * s, 20.0 * s])
@@ -733,7 +733,7 @@ class NeonatalHead:
         sel = idx[ic]
         # interhemispheric fissure (CSF) with the falx in its middle
         fis = medial < 0
-        out.tissue[sel[fis]] = np.where(ax[fis] < 0.45, Tissue.FALX, Tissue.CSF)
+        out.tissue[sel[fis]] = np.where(ax[fis] < 0.25, Tissue.FALX, Tissue.CSF)
         out.part[sel[fis]] = Part.INTERHEMISPHERIC_FISSURE
         cortex = self.cortex_mm
         dmax = self.sulcal_depth + cortex

@@ -1,0 +1,153 @@
+"""The six standard views of a subject: ideal planes from the anterior fontanelle, and how close any
+plane is to each of them.
+
+Ideal planes (apex = the scalp point over the fontanelle centre, :attr:`NeonatalHead.fontanelle`):
+
+* coronal views are tilted about the left-right axis through the apex (image +x = head +x); each is
+  aimed at its region of interest (ROI):
+  AHV - the frontal horns, midway between their tips and the foramina of Monro;
+  TVV - the foramina of Monro / third ventricle;
+  BV  - the posterior bodies / atria of the lateral ventricles with the glomus of the choroid plexus;
+* sagittal views are tilted about the antero-posterior axis through the apex (image +x = head -y):
+  MSV - the midline (ROI: the third ventricle);
+  RPSV / LPSV - through the right / left lateral ventricle: the tilt that brings the plane through
+  the ventricle's long axis (mean lateral position of its frontal horn, caudothalamic groove, body
+  and atrium), a slight lateral tilt of typically 8-20 degrees (ROI: the caudothalamic groove).
+
+View-quality score of a plane P for a view V (documented formula)::
+
+    q = exp(-(dtheta / sigma_theta)**2 - (d / sigma_d)**2)
+
+where ``dtheta`` is the angle (degrees) between the planes' normals (orientation ignored) and ``d``
+the distance (mm) from V's ROI point to P. ``sigma_theta`` = 10 degrees and ``sigma_d`` = 3.5 mm
+(coronal) / 2.5 mm (sagittal: parasagittal structures are narrower), scaled with head size so
+that a preterm brain is judged at the same anatomical resolution. q = 1 exactly at the ideal plane,
+falls to ~0.37 one sigma away, and ~0 in the neighbouring view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neocus.phantom.anatomy import NeonatalHead
+from neocus.phantom.types import ImagePlane
+from neocus.vocab import VIEW_PLANE, Plane, View
+
+SIGMA_THETA_DEG = 10.0
+SIGMA_D_MM: dict[Plane, float] = {Plane.CORONAL: 3.5, Plane.SAGITTAL: 2.5}
+
+
+@dataclass(frozen=True)
+class StandardView:
+    """A view's ideal plane, its region-of-interest point (head mm) and its probe tilt (degrees).
+
+    ``tilt_deg``: coronal - rotation about the left-right axis, positive toward anterior;
+    sagittal - rotation about the antero-posterior axis, positive toward the patient's left.
+    """
+
+    view: View
+    plane: ImagePlane
+    roi: np.ndarray
+    tilt_deg: float
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def coronal_plane(apex: np.ndarray, tilt_deg: float) -> ImagePlane:
+    """Coronal plane through ``apex`` tilted ``tilt_deg`` about the left-right axis (+ = anterior)."""
+    t = np.radians(tilt_deg)
+    axial = np.array([0.0, np.sin(t), -np.cos(t)])
+    return ImagePlane(apex=apex, lateral=np.array([1.0, 0.0, 0.0]), axial=axial)
+
+
+def sagittal_plane(apex: np.ndarray, tilt_deg: float, toward_y: float = 0.0) -> ImagePlane:
+    """Sagittal plane through ``apex`` tilted ``tilt_deg`` about the antero-posterior axis (+ = left).
+
+    ``toward_y``: the in-plane direction of the image's centre line, as a tilt (degrees) about the
+    plane's normal toward anterior (0 = straight down in the plane).
+    """
+    b = np.radians(tilt_deg)
+    down = np.array([np.sin(b), 0.0, -np.cos(b)])
+    post = np.array([0.0, -1.0, 0.0])
+    g = np.radians(toward_y)
+    axial = np.cos(g) * down - np.sin(g) * post
+    lateral = np.cos(g) * post + np.sin(g) * down
+    return ImagePlane(apex=apex, lateral=lateral, axial=axial)
+
+
+def _coronal_tilt(apex: np.ndarray, roi: np.ndarray) -> float:
+    d = roi - apex
+    return float(np.degrees(np.arctan2(d[1], -d[2])))
+
+
+def _sagittal_tilt(apex: np.ndarray, roi: np.ndarray) -> float:
+    d = roi - apex
+    return float(np.degrees(np.arctan2(d[0], -d[2])))
+
+
+def view_rois(head: NeonatalHead) -> dict[View, np.ndarray]:
+    """Region-of-interest point of each view (head mm), from the subject's anatomy."""
+    lv = head.lv
+    tk = lv[1].t_ctrl
+
+    def mid(t: float) -> np.ndarray:
+        pts = [lv[s].at(t) for s in (1, -1)]
+        return np.array([0.0, np.mean([p["y"] for p in pts]), np.mean([p["z"] for p in pts])])
+
+    ahv = mid(0.5 * (tk[0] + tk[2]) * 0.9 + 0.1 * tk[2])
+    tvv = np.array([0.0, 0.0, float(head.third_centre[2]) * 0.5])
+    bv = mid(0.5 * (tk[4] + tk[5]))
+    msv = head.third_centre.astype(float).copy()
+    out = {View.AHV: ahv, View.TVV: tvv, View.BV: bv, View.MSV: msv}
+    for side, view in ((-1, View.RPSV), (1, View.LPSV)):
+        tube = lv[side]
+        xs = [abs(tube.at(t)["x"]) for t in (tk[1], tk[2], tk[3], tk[4], tk[5])]
+        ctg = head.ctg[side].centre
+        out[view] = np.array([side * float(np.mean(xs + [abs(ctg[0])])), ctg[1], ctg[2]])
+    return out
+
+
+def standard_views(head: NeonatalHead) -> dict[View, StandardView]:
+    """The ideal plane of each standard view for ``head``."""
+    apex = np.asarray(head.fontanelle.centre, dtype=np.float64)
+    rois = view_rois(head)
+    out: dict[View, StandardView] = {}
+    for view, roi in rois.items():
+        if VIEW_PLANE[view] is Plane.CORONAL:
+            tilt = _coronal_tilt(apex, roi)
+            plane = coronal_plane(apex, tilt)
+        else:
+            tilt = _sagittal_tilt(apex, roi)
+            plane = sagittal_plane(apex, tilt)
+        out[view] = StandardView(view=view, plane=plane, roi=roi, tilt_deg=tilt)
+    return out
+
+
+def plane_angle_deg(a: ImagePlane, b: ImagePlane) -> float:
+    """Angle between two planes (degrees, 0-90; the orientation of the normals is ignored)."""
+    c = abs(float(_normalise(a.normal) @ _normalise(b.normal)))
+    return float(np.degrees(np.arccos(np.clip(c, 0.0, 1.0))))
+
+
+def plane_distance_mm(plane: ImagePlane, point: np.ndarray) -> float:
+    """Distance (mm) from ``point`` to ``plane``."""
+    return abs(float(_normalise(plane.normal) @ (np.asarray(point, dtype=np.float64) - plane.apex)))
+
+
+def view_quality(plane: ImagePlane, ideal: StandardView, scale: float = 1.0) -> float:
+    """Quality in [0, 1] of ``plane`` as the standard view ``ideal`` (formula in the module docstring)."""
+    dtheta = plane_angle_deg(plane, ideal.plane)
+    d = plane_distance_mm(plane, ideal.roi)
+    sd = SIGMA_D_MM[VIEW_PLANE[ideal.view]] * max(scale, 0.5)
+    return float(np.exp(-((dtheta / SIGMA_THETA_DEG) ** 2) - (d / sd) ** 2))
+
+
+def view_qualities(head: NeonatalHead, plane: ImagePlane, views: dict[View, StandardView] | None = None) -> dict[View, float]:
+    """Quality of ``plane`` as each standard view of ``head``."""
+    views = standard_views(head) if views is None else views
+    return {v: view_quality(plane, sv, head.scale) for v, sv in views.items()}

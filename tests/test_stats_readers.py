@@ -284,3 +284,27 @@ def test_james_bad_input_and_undefined():
     with pytest.warns(DegenerateDataWarning, match="undefined"):
         res = james_blinding_index([[5, 0], [0, 0], [3, 0]])
     assert math.isnan(res.estimate)
+
+
+@pytest.mark.parametrize(
+    "n_readers, n_pos, tp_total, paper_ci",
+    [
+        (9, 16, 126, (0.810, 0.924)),  # junior radiologists, internal test set: sensitivity 0.875
+        (11, 16, 143, (0.747, 0.867)),  # mid-level, internal: 0.813
+        (9, 26, 168, (0.656, 0.775)),  # junior, external: 0.718
+    ],
+)
+def test_group_interval_reproduces_the_ncls_paper(n_readers, n_pos, tp_total, paper_ci):
+    # The paper's reader-group intervals are Clopper-Pearson on the pooled reads: rebuild readers
+    # whose true positives add up to the published totals and compare with Table 2's intervals.
+    base, extra = divmod(tp_total, n_readers)
+    results = []
+    for r in range(n_readers):
+        tp = base + (1 if r < extra else 0)
+        y = np.r_[np.ones(n_pos, int), np.zeros(20, int)]
+        calls = np.r_[np.ones(tp, int), np.zeros(n_pos - tp, int), np.zeros(18, int), np.ones(2, int)]
+        results.append(reader_result(y, calls, reader_id=f"R{r}", group="g", n_boot=50))
+    summary = summarize_readers(results, n_boot=50)
+    ci = summary.pooled.sensitivity.ci
+    assert (round(ci.low, 3), round(ci.high, 3)) == paper_ci
+    assert summary.mean["sensitivity"].estimate == pytest.approx(tp_total / (n_readers * n_pos))

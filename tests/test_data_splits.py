@@ -6,9 +6,27 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from neocus.data import CaseLabels, CaseMetadata, CaseRecord, Dataset, DatasetRecord, Provenance, write_case, write_dataset_json, write_splits
-from neocus.data.splits import UNKNOWN_STRATUM, make_splits, stratified_folds, stratum_of, train_test_split
+from neocus.data import (
+    CaseLabels,
+    CaseMetadata,
+    CaseRecord,
+    Dataset,
+    DatasetRecord,
+    Provenance,
+    write_case,
+    write_dataset_json,
+    write_splits,
+)
+from neocus.data.splits import (
+    UNKNOWN_STRATUM,
+    make_splits,
+    stratified_folds,
+    stratum_of,
+    train_test_split,
+)
 from neocus.data.validate import validate_dataset
 from neocus.errors import DatasetError
 from neocus.vocab import Finding, IvhGrade, Plane, Tier, View
@@ -23,7 +41,7 @@ def _labels(n: int, p: float, seed: int) -> tuple[list[str], list[int]]:
 @pytest.mark.parametrize(("n", "p", "k"), [(103, 0.2, 5), (60, 0.5, 5), (41, 0.1, 4), (500, 0.07, 5)])
 def test_folds_are_a_partition_with_stratified_proportions(n, p, k):
     ids, y = _labels(n, p, seed=n)
-    label = dict(zip(ids, y))
+    label = dict(zip(ids, y, strict=True))
     folds = stratified_folds(ids, y, n_folds=k, seed=1)
     assert sorted(folds) == list(range(k))
     flat = [c for f in folds.values() for c in f]
@@ -40,7 +58,7 @@ def test_train_test_split_is_8_to_2_per_class():
     ids, y = _labels(250, 0.16, seed=3)
     train, test = train_test_split(ids, y, test_fraction=0.2, seed=0)
     assert not set(train) & set(test) and sorted(train + test) == sorted(ids)
-    label = dict(zip(ids, y))
+    label = dict(zip(ids, y, strict=True))
     for cls in (0, 1):
         total = sum(1 for v in y if v == cls)
         in_test = sum(1 for c in test if label[c] == cls)
@@ -67,8 +85,8 @@ def test_groups_stay_in_one_fold_and_stratification_holds():
     folds = stratified_folds(ids, y, n_folds=5, seed=2, groups=groups)
     fold_of = {c: k for k, f in folds.items() for c in f}
     for g in set(groups):
-        assert len({fold_of[c] for c, gg in zip(ids, groups) if gg == g}) == 1
-    label = dict(zip(ids, y))
+        assert len({fold_of[c] for c, gg in zip(ids, groups, strict=True) if gg == g}) == 1
+    label = dict(zip(ids, y, strict=True))
     shares = [sum(label[c] for c in f) / len(f) for f in folds.values()]
     overall = sum(y) / len(y)
     assert all(abs(s - overall) < 0.12 for s in shares), (shares, overall)
@@ -125,10 +143,6 @@ def test_make_splits_on_a_dataset_writes_valid_splits(tmp_path):
         make_splits(ds, group_by="mother")
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     labels=st.lists(st.integers(0, 2), min_size=5, max_size=60),
@@ -148,7 +162,7 @@ def test_folds_partition_and_keep_groups_for_any_input(labels, group_size, k, se
     assert all(folds.values())  # no empty fold
     fold_of = {c: i for i, f in folds.items() for c in f}
     for g in set(groups):
-        assert len({fold_of[c] for c, gg in zip(ids, groups) if gg == g}) == 1
+        assert len({fold_of[c] for c, gg in zip(ids, groups, strict=True) if gg == g}) == 1
     assert folds == stratified_folds(ids, labels, n_folds=k, seed=seed, groups=groups)
     if group_size == 1:
         for cls in set(labels):

@@ -42,7 +42,11 @@ def _write_mp4(path: Path, n: int = N_VIDEO_FRAMES) -> None:
 
 def _write_dicom(path: Path, n: int = N_DICOM_FRAMES, *, pixels: bool = True) -> None:
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage, generate_uid
+    from pydicom.uid import (
+        ExplicitVRLittleEndian,
+        UltrasoundMultiFrameImageStorage,
+        generate_uid,
+    )
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage

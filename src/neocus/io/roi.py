@@ -42,6 +42,7 @@ _STATIC_RANGE = 6  # ... and one below this (full resolution) is "static"
 _EDGE_LEVEL = 8  # a still's pixel more than this from the background can extend the outline (refinement)
 _DENSE_LEVEL = 3  # a still's pixel more than this from the background counts towards its content density
 _OVERLAY_LEVEL = 40  # static overlay pixels are at least this far from the background
+_MIN_GLYPH_AREA = 8  # pixels: smaller static specks are chance, not drawn overlay
 _MIN_AREA_FRACTION = 0.02  # the imaging region covers at least this fraction of the frame
 _MIN_ACTIVE_FRACTION = 0.01  # below this fraction of changing pixels a sweep is treated as a still
 
@@ -355,8 +356,9 @@ def _overlay_pixels(
     ``low`` / ``high``: per-pixel min / max over the sampled frames (equal for a still). Candidates are
     pixels far from the background in every frame that do not change (sweeps) -- or, for a still, any
     such pixels -- forming thin strokes (gone after a 5x5 opening: glyphs, ticks, markers, logos). A
-    candidate component is overlay when it straddles the outline (a logo drawn over the sector's edge)
-    or, for sweeps, when it lies inside and is small.
+    candidate component is overlay when a quarter of it or more lies clearly outside the outline (a logo
+    drawn over the sector's edge) or, for sweeps, when it lies inside, is small and is not at the probe
+    face (the near field is often still across a sweep).
     """
     h, w = inside.shape
     if background is None:  # no screen background: nothing is known to be drawn over it
@@ -381,9 +383,11 @@ def _overlay_pixels(
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     thin = n_thick <= 0.3 * area
     small = area <= 0.005 * max(1, int(inside.sum()))
-    straddles = (n_far >= 3) & (n_in > 0)
-    inner_text = (method is RoiMethod.TEMPORAL) & small & (n_in > 0)
-    overlay = thin & (straddles | inner_text)
+    straddles = (n_far >= np.maximum(3, 0.25 * area)) & (n_in > 0)
+    # static specks along the probe face (the near field is often still across a sweep) are image
+    below_face = stats[:, cv2.CC_STAT_TOP] > max(2, 0.02 * h)
+    inner_text = (method is RoiMethod.TEMPORAL) & small & (n_in > 0) & below_face
+    overlay = thin & (area >= _MIN_GLYPH_AREA) & (straddles | inner_text)
     overlay[0] = False
     mask = overlay[labels] & inside
     if mask.any():

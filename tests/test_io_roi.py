@@ -1,0 +1,401 @@
+"""Ultrasound ROI: synthetic screens with known geometry, the real GE captures, pydicom's ultrasound files."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+from io_testdata import dicom_test_file, ncls_file
+
+from neocus.io import Sweep, SweepMeta, load_sweep
+from neocus.io.overlay import draw_roi, representative_frame
+from neocus.io.roi import (
+    RoiMethod,
+    RoiShape,
+    UltrasoundRegion,
+    apply_roi,
+    choose_region,
+    classify_shape,
+    detect_roi,
+    detect_sweep_roi,
+)
+
+# ----------------------------------------------------------------------------------------------------
+# Synthetic screens: an imaging region filled with speckle, burned-in text, a greyscale bar, a depth scale.
+
+H, W = 360, 560
+TRAPEZOID = np.array([[200, 40], [360, 40], [480, 320], [80, 320]])  # (x, y), clockwise from top-left
+RECTANGLE = np.array([[110, 50], [450, 50], [450, 310], [110, 310]])
+
+
+def _fan(apex: tuple[int, int], r0: float, r1: float, half_angle_deg: float) -> np.ndarray:
+    """Polygon of a fan: radii r0..r1 around ``apex`` within +-half_angle of straight down."""
+    a = np.deg2rad(np.linspace(-half_angle_deg, half_angle_deg, 61))
+    outer = np.stack([apex[0] + r1 * np.sin(a), apex[1] + r1 * np.cos(a)], 1)
+    inner = np.stack([apex[0] + r0 * np.sin(a[::-1]), apex[1] + r0 * np.cos(a[::-1])], 1)
+    return np.concatenate([outer, inner]).round().astype(np.int32)
+
+
+PHASED = _fan((280, 30), 0, 300, 40)  # apex at the top: a phased-array sector
+CONVEX = _fan((280, -60), 110, 370, 35)  # curved top: a convex probe
+
+
+def region_mask(polygon: np.ndarray) -> np.ndarray:
+    m = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(m, [polygon.reshape(-1, 1, 2).astype(np.int32)], 1)
+    return m.astype(bool)
+
+
+def screen(polygon: np.ndarray, n_frames: int, seed: int = 0) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+    """Frames ``[T, H, W]`` of a scanner screen, and the boxes (x0, y0, x1, y1) of its overlays."""
+    rng = np.random.default_rng(seed)
+    inside = region_mask(polygon)
+    frames = np.zeros((n_frames, H, W), np.uint8)
+    depth = np.linspace(1.0, 0.5, H)[:, None]  # attenuation with depth
+    for t in range(n_frames):
+        speckle = rng.rayleigh(1.0, (H, W)) * 70 * depth + 15
+        speckle = cv2.GaussianBlur(speckle.astype(np.float32), (3, 3), 0)
+        frame = np.where(inside, np.clip(speckle, 0, 255), 0).astype(np.uint8)
+        frames[t] = frame
+    boxes = {}
+    for t in range(n_frames):
+        f = frames[t]
+        cv2.putText(f, "23/01/04 13:31:12 ADM", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 230, 1, cv2.LINE_AA)
+        cv2.putText(f, "9L Renal MI 1.3", (420, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 230, 1, cv2.LINE_AA)
+        f[120:250, 10:30] = np.linspace(255, 0, 130, dtype=np.float32)[:, None].astype(np.uint8)  # greyscale bar
+        for y in range(40, 330, 30):  # depth scale ticks
+            f[y : y + 2, 528:538] = 200
+        cv2.putText(f, "5", (540, 195), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 220, 1, cv2.LINE_AA)
+    boxes["text_top"] = (0, 0, 560, 20)
+    boxes["bar"] = (10, 120, 30, 250)
+    boxes["scale"] = (526, 40, 560, 330)
+    return frames, boxes
+
+
+def put_label(frames: np.ndarray, text: str, org: tuple[int, int]) -> np.ndarray:
+    """Burn a label into every frame; returns the mask of its pixels."""
+    label = np.zeros((H, W), np.uint8)
+    cv2.putText(label, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+    on = label > 100
+    frames[:, on] = 220
+    return on
+
+
+def box_of(polygon: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(polygon.reshape(-1, 1, 2).astype(np.int32))
+    return x, y, w, h
+
+
+def assert_box_close(roi_box: dict[str, int], expected: tuple[int, int, int, int], tol: int) -> None:
+    x, y, w, h = expected
+    got = (roi_box["x"], roi_box["y"], roi_box["x"] + roi_box["w"], roi_box["y"] + roi_box["h"])
+    want = (x, y, x + w, y + h)
+    assert np.abs(np.subtract(got, want)).max() <= tol, f"ROI {got} vs truth {want}"
+
+
+def assert_outside(roi, box: tuple[int, int, int, int]) -> None:
+    """No pixel of ``box`` (x0, y0, x1, y1) is an imaging pixel of ``roi``."""
+    c = roi.crop
+    full = np.zeros((c.source_height, c.source_width), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    x0, y0, x1, y1 = box
+    assert not full[y0:y1, x0:x1].any(), f"imaging mask reaches into {box}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Synthetic screens
+
+
+@pytest.fixture(scope="module")
+def trapezoid_sweep():
+    frames, boxes = screen(TRAPEZOID, 12)
+    logo = put_label(frames, "LOGIQ", (95, 62))  # inside the bounding rectangle, outside the sector
+    edge = put_label(frames, "E8", (140, 152))  # drawn across the sector's left edge
+    return frames, boxes, logo, edge
+
+
+def test_sweep_roi_matches_the_drawn_trapezoid(trapezoid_sweep):
+    frames, boxes, logo, edge = trapezoid_sweep
+    roi = detect_roi(frames)
+    assert roi.method is RoiMethod.TEMPORAL
+    assert roi.shape is RoiShape.TRAPEZOID
+    assert_box_close(roi.box(), box_of(TRAPEZOID), tol=3)
+    for box in boxes.values():
+        assert_outside(roi, box)
+    c = roi.crop
+    full = np.zeros((H, W), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    truth = region_mask(TRAPEZOID)
+    assert (full & truth).sum() >= 0.97 * truth.sum()  # nearly all of the sector is kept (labels excepted)
+    assert (full & ~truth).sum() <= 0.02 * truth.sum()  # and hardly anything else
+    assert not full[logo].any(), "a label inside the crop but outside the sector is not imaging"
+    assert not full[edge].any(), "a label drawn over the sector's edge is blanked"
+    assert roi.confidence > 0.8
+
+
+def test_still_roi_matches_the_drawn_trapezoid(trapezoid_sweep):
+    frames, boxes, logo, _ = trapezoid_sweep
+    roi = detect_roi(frames[3])  # one [H, W] frame
+    assert roi.method is RoiMethod.STILL
+    assert roi.shape is RoiShape.TRAPEZOID
+    assert_box_close(roi.box(), box_of(TRAPEZOID), tol=4)
+    for box in boxes.values():
+        assert_outside(roi, box)
+    c = roi.crop
+    full = np.zeros((H, W), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    assert not full[logo].any()
+
+
+@pytest.mark.parametrize(
+    ("polygon", "shape"),
+    [(PHASED, RoiShape.SECTOR), (CONVEX, RoiShape.SECTOR), (RECTANGLE, RoiShape.RECTANGLE), (TRAPEZOID, RoiShape.TRAPEZOID)],
+    ids=["phased", "convex", "linear", "trapezoid"],
+)
+@pytest.mark.parametrize("n_frames", [1, 8], ids=["still", "sweep"])
+def test_shapes_and_boxes(polygon, shape, n_frames):
+    frames, boxes = screen(polygon, n_frames, seed=n_frames)
+    roi = detect_roi(frames)
+    assert roi.shape is shape
+    assert_box_close(roi.box(), box_of(polygon), tol=4)
+    for box in boxes.values():
+        assert_outside(roi, box)
+
+
+def test_classify_shape_on_plain_masks():
+    assert classify_shape(region_mask(PHASED)) is RoiShape.SECTOR
+    assert classify_shape(region_mask(CONVEX)) is RoiShape.SECTOR
+    assert classify_shape(region_mask(RECTANGLE)) is RoiShape.RECTANGLE
+    assert classify_shape(region_mask(TRAPEZOID)) is RoiShape.TRAPEZOID
+    assert classify_shape(np.zeros((10, 10), bool)) is RoiShape.UNKNOWN
+
+
+def test_blank_screen_gives_the_whole_frame_and_zero_confidence():
+    roi = detect_roi(np.zeros((3, 64, 80), np.uint8))
+    assert roi.method is RoiMethod.NONE and roi.shape is RoiShape.UNKNOWN
+    assert roi.box() == {"x": 0, "y": 0, "w": 80, "h": 64} and roi.confidence == 0.0
+
+
+def test_image_filling_the_frame_is_the_whole_frame():
+    rng = np.random.default_rng(1)
+    frames = rng.integers(20, 230, (4, 60, 90), dtype=np.uint8)
+    roi = detect_roi(frames)
+    assert roi.box() == {"x": 0, "y": 0, "w": 90, "h": 60}
+    assert roi.shape is RoiShape.RECTANGLE
+
+
+def test_detect_roi_refuses_wrong_arrays():
+    with pytest.raises(ValueError):
+        detect_roi(np.zeros((2, 3, 4, 5), np.uint8))
+    with pytest.raises(ValueError):
+        detect_roi(np.zeros((2, 30, 40), np.float32))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Crop records and applying the ROI
+
+
+def _sweep(frames: np.ndarray) -> Sweep:
+    t, h, w = frames.shape
+    meta = SweepMeta(source="synthetic", format="video", fps=20.0, spacing_mm=(0.1, 0.1),
+                     timestamps_s=np.arange(t) / 20.0, source_height=h, source_width=w)
+    return Sweep(frames=frames, meta=meta)
+
+
+def test_apply_roi_crops_blanks_and_maps_points_back(trapezoid_sweep):
+    frames, _, logo, _ = trapezoid_sweep
+    sweep = _sweep(frames.copy())
+    roi = detect_roi(frames)
+    cropped = apply_roi(sweep, roi)
+    c = cropped.meta.crop
+    assert c == roi.crop and cropped.frames.shape == (frames.shape[0], c.h, c.w)
+    assert cropped.meta.spacing_mm == sweep.meta.spacing_mm and cropped.meta.fps == sweep.meta.fps
+    # every imaging pixel of the crop is the source pixel that to_source names
+    rng = np.random.default_rng(0)
+    ys, xs = np.nonzero(roi.mask)
+    pick = rng.choice(len(xs), 200, replace=False)
+    pts = np.stack([xs[pick], ys[pick]], 1)
+    src = c.to_source(pts).round().astype(int)
+    assert np.array_equal(cropped.frames[5, pts[:, 1], pts[:, 0]], frames[5, src[:, 1], src[:, 0]])
+    assert np.allclose(c.from_source(c.to_source(pts)), pts)
+    # the label outside the sector is blanked in the cropped frames
+    logo_in_crop = logo[c.y : c.y + c.h, c.x : c.x + c.w]
+    assert logo_in_crop.any() and not cropped.frames[:, logo_in_crop].any()
+
+
+def test_apply_roi_twice_composes_crops(trapezoid_sweep):
+    frames, _, _, _ = trapezoid_sweep
+    sweep = _sweep(frames.copy())
+    first = apply_roi(sweep, detect_roi(frames))
+    inner = detect_roi(first.frames)
+    second = apply_roi(first, inner, blank=False)
+    c2 = second.meta.crop
+    assert (c2.source_height, c2.source_width) == (H, W)
+    p = np.array([[5, 7], [inner.crop.w - 1, inner.crop.h - 1]])
+    src = c2.to_source(p).astype(int)
+    assert np.array_equal(second.frames[0, p[:, 1], p[:, 0]], frames[0, src[:, 1], src[:, 0]])
+
+
+def test_apply_roi_refuses_a_roi_of_another_size(trapezoid_sweep):
+    frames, _, _, _ = trapezoid_sweep
+    roi = detect_roi(frames[:, :300, :500])
+    with pytest.raises(ValueError):
+        apply_roi(_sweep(frames), roi)
+
+
+def test_overlay_picture_dims_the_non_imaging_pixels(trapezoid_sweep):
+    frames, boxes, _, _ = trapezoid_sweep
+    roi = detect_roi(frames)
+    frame = representative_frame(frames)
+    pic = draw_roi(frame, roi)
+    assert pic.shape == (H, W, 3) and pic.dtype == np.uint8
+    x0, y0, x1, y1 = boxes["bar"]
+    assert pic[y0 + 5 : y1 - 5, x0 + 2 : x1 - 2].max() < frame[y0 + 5 : y1 - 5, x0 + 2 : x1 - 2].max()
+    c = roi.crop
+    assert tuple(pic[c.y + c.h // 2, c.x]) != tuple(np.repeat(frame[c.y + c.h // 2, c.x], 3))  # crop edge drawn
+
+
+# ----------------------------------------------------------------------------------------------------
+# DICOM ultrasound regions
+
+
+def test_choose_region_prefers_2d_tissue_and_distrusts_regions_off_the_frame():
+    tissue = UltrasoundRegion(10, 20, 109, 99, spatial_format=1, data_type=1)
+    bigger_other = UltrasoundRegion(0, 0, 199, 149, spatial_format=1, data_type=2)
+    waveform = UltrasoundRegion(0, 150, 199, 199, spatial_format=4, data_type=10)
+    assert choose_region([waveform, bigger_other, tissue], 200, 200)[0] == (10, 20, 100, 80)
+    assert choose_region([waveform], 200, 200)[0] is None
+    # Philips-style inclusive max one past the last column: clipped
+    box, note = choose_region([UltrasoundRegion(120, 60, 800, 518, 1, 1)], 600, 800)
+    assert box == (120, 60, 680, 459) and "clipped" in note
+    # a region written for a twice larger frame (the file was resized later): ignored
+    box, note = choose_region([UltrasoundRegion(84, 31, 595, 414, 1, 1)], 240, 320)
+    assert box is None and "does not fit" in note
+
+
+def test_dicom_region_sets_the_crop_of_a_sonosite_cine():
+    sweep = load_sweep(dicom_test_file("color3d_jpeg_baseline.dcm"))
+    roi = detect_sweep_roi(sweep)
+    assert roi.method is RoiMethod.DICOM_REGION
+    assert roi.box() == {"x": 84, "y": 31, "w": 512, "h": 384}
+    assert roi.shape is RoiShape.SECTOR  # phased-array echo: the fan found inside the region
+
+
+def test_dicom_region_clipped_to_a_cropped_palette_file():
+    sweep = load_sweep(dicom_test_file("examples_palette.dcm"))
+    roi = detect_sweep_roi(sweep)
+    assert roi.method is RoiMethod.DICOM_REGION
+    assert roi.box() == {"x": 120, "y": 60, "w": 680, "h": 290}  # the header's region, cut at the last row
+    assert_outside(roi, (0, 0, 800, 55))  # the PHILIPS / patient banner and date line
+
+
+def test_convex_probe_region_is_a_sector():
+    sweep = load_sweep(dicom_test_file("OBXXXX1A_rle_2frame.dcm"))
+    roi = detect_sweep_roi(sweep)
+    assert roi.shape is RoiShape.SECTOR
+    assert roi.box() == {"x": 120, "y": 60, "w": 680, "h": 459}
+    assert 0.4 < roi.mask.mean() < 0.9  # the fan, not the whole region
+
+
+def test_region_of_a_resized_cine_is_ignored_and_the_image_found():
+    sweep = load_sweep(dicom_test_file("examples_ybr_color.dcm"))  # 320x240; header region is for 640x480
+    roi = detect_sweep_roi(sweep)
+    assert roi.method is RoiMethod.TEMPORAL and any("does not fit" in n for n in roi.notes)
+    b = roi.box()
+    # the beating heart lies in the middle of the fan; the overlays sit at x < 40 and x > 290
+    assert 40 <= b["x"] <= 120 and 200 <= b["x"] + b["w"] <= 290 and b["y"] >= 10 and b["y"] + b["h"] <= 215
+
+
+@pytest.mark.parametrize("name", ["US1_UNCR.dcm", "US1_J2KR.dcm"])
+def test_ge_linear_still_excludes_header_text(name):
+    sweep = load_sweep(dicom_test_file(name))
+    roi = detect_sweep_roi(sweep)
+    assert roi.method is RoiMethod.STILL and roi.shape is RoiShape.RECTANGLE
+    b = roi.box()
+    # text rows at y 24-102 above the image, "LYMPH NODE" at y 360-377 and the scale at y 450-470 below
+    assert 102 < b["y"] <= 112 and 330 <= b["y"] + b["h"] <= 345
+    assert b["w"] >= 600
+
+
+# ----------------------------------------------------------------------------------------------------
+# The real GE LOGIQ captures: sector top edge near y 43, between x ~200 and ~1250;
+# text at y < 30, greyscale bar at x < 60, depth scale at x > 1380.
+
+GE_OVERLAYS = {"text": (0, 0, 1442, 30), "bar": (0, 0, 60, 898), "scale": (1380, 0, 1442, 898)}
+
+
+@pytest.fixture(scope="module")
+def coronal():
+    return load_sweep(ncls_file("20221223027", "coronal_sweep.mp4"))
+
+
+@pytest.fixture(scope="module")
+def parasagittal():
+    return load_sweep(ncls_file("20221231069", "parasagittal_sweep.mp4"))
+
+
+def _check_ge(roi) -> None:
+    c = roi.crop
+    assert (c.source_height, c.source_width) == (898, 1442)
+    assert 40 <= c.y <= 47, f"top edge at y {c.y}"
+    assert c.x >= 190 and c.x + c.w <= 1260 and c.y + c.h <= 840
+    for box in GE_OVERLAYS.values():
+        x0, y0, x1, y1 = box
+        assert c.x >= x1 or c.x + c.w <= x0 or c.y >= y1 or c.y + c.h <= y0, f"crop overlaps {box}"
+    assert roi.shape is RoiShape.TRAPEZOID
+    # the middle of the sector's top (the probe face) is imaging, the LOGIQ logo at its corner is not
+    assert roi.mask[55 - c.y, 700 - c.x]
+    full = np.zeros((898, 1442), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    assert not full[48:58, 480:500].any(), "the logo's 'LOGIQ' lettering is not imaging"
+
+
+@pytest.mark.real_data
+def test_real_coronal_sweep_roi(coronal):
+    roi = detect_sweep_roi(coronal)
+    assert roi.method is RoiMethod.TEMPORAL and roi.confidence > 0.9
+    _check_ge(roi)
+    c = roi.crop
+    assert c.x <= 230 and c.x + c.w >= 1210, "the coronal sector spans x ~210-1230"
+    cropped = apply_roi(coronal, roi)
+    assert cropped.frames.shape == (118, c.h, c.w)
+
+
+@pytest.mark.real_data
+def test_real_parasagittal_sweep_roi(parasagittal):
+    roi = detect_sweep_roi(parasagittal)
+    assert roi.method is RoiMethod.TEMPORAL
+    _check_ge(roi)
+    c = roi.crop
+    assert c.x <= 360 and c.x + c.w >= 1100  # the echoing part of this sweep spans x ~340-1125
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    "still",
+    ["20221223027/COR1.png", "20221223027/SAG2.png", "20221224035/COR3.png", "20221231069/SAG1.png"],
+)
+def test_real_still_roi(still):
+    sweep = load_sweep(ncls_file(*still.split("/")))
+    roi = detect_sweep_roi(sweep)
+    assert roi.method is RoiMethod.STILL
+    _check_ge(roi)
+
+
+@pytest.mark.real_data
+def test_real_roi_is_fast(coronal):
+    import time
+
+    detect_sweep_roi(coronal)  # warm-up
+    t0 = time.perf_counter()
+    detect_sweep_roi(coronal)
+    assert time.perf_counter() - t0 < 2.0  # about 0.2-0.5 s on one core; generous for busy CI
+
+
+def test_meta_crop_defaults_to_none():
+    frames, _ = screen(RECTANGLE, 1)
+    sweep = _sweep(frames)
+    assert sweep.meta.crop is None
+    assert dataclasses.replace(sweep.meta).crop is None

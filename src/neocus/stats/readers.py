@@ -37,7 +37,13 @@ from neocus.stats.checks import (
     warn_degenerate,
 )
 from neocus.stats.proportions import BinaryMetrics, ConfusionMatrix, binary_metrics
-from neocus.stats.results import AucResult, ComparisonResult, EstimateResult, Interval, _AsDict
+from neocus.stats.results import (
+    AucResult,
+    ComparisonResult,
+    EstimateResult,
+    Interval,
+    _AsDict,
+)
 from neocus.stats.roc import roc_auc
 
 METRIC_NAMES: tuple[str, ...] = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1", "auc")
@@ -153,6 +159,16 @@ class ReaderGroupSummary(_AsDict):
     reader_ids: tuple[str, ...]
     mean: dict[str, EstimateResult]
     pooled: BinaryMetrics
+
+    def to_dict(self) -> dict:
+        return {
+            "group": self.group,
+            "with_ai": self.with_ai,
+            "n_readers": self.n_readers,
+            "reader_ids": list(self.reader_ids),
+            "mean": {k: v.to_dict() for k, v in self.mean.items()},
+            "pooled": self.pooled.to_dict(),
+        }
 
 
 def summarize_readers(results: Sequence[ReaderResult], level: float = 0.95, n_boot: int = 2000, seed: int | None = 0) -> ReaderGroupSummary:

@@ -38,7 +38,12 @@ from typing import Any
 import numpy as np
 
 from neocus.errors import NeocusError, StatsInputError
-from neocus.stats.agreement import FleissKappaResult, KappaResult, cohens_kappa, fleiss_kappa
+from neocus.stats.agreement import (
+    FleissKappaResult,
+    KappaResult,
+    cohens_kappa,
+    fleiss_kappa,
+)
 from neocus.stats.checks import DegenerateDataWarning
 from neocus.stats.conditions import ConditionRow, condition_rows, conditions_of
 from neocus.stats.inputs import Predictions, ReaderReads
@@ -319,7 +324,7 @@ def _group_fleiss(reads: ReaderReads, sel: np.ndarray, binary_calls: np.ndarray)
     per_reader = {}
     for rid in rids:
         m = sel & (reads.reader_id == rid)
-        per_reader[rid] = dict(zip(reads.case_index[m].tolist(), binary_calls[m].tolist()))
+        per_reader[rid] = dict(zip(reads.case_index[m].tolist(), binary_calls[m].tolist(), strict=True))
     common = set.intersection(*(set(d) for d in per_reader.values()))
     if not common:
         return None
@@ -612,10 +617,7 @@ def report_json(report: EvaluationReport) -> str:
         "groups": [
             {
                 "label": g.label,
-                "summary": {
-                    "group": g.summary.group, "with_ai": g.summary.with_ai, "n_readers": g.summary.n_readers,
-                    "mean": to_jsonable(g.summary.mean), "pooled": to_jsonable(g.summary.pooled),
-                },
+                "summary": to_jsonable(g.summary),
                 "fleiss": to_jsonable(g.fleiss), "vs_model": to_jsonable(g.vs_model),
                 "vs_without_ai": to_jsonable(g.vs_without_ai), "mean_time_s": to_jsonable(g.mean_time_s),
                 "time_test": to_jsonable(g.time_test), "corrections": to_jsonable(g.corrections),

@@ -23,7 +23,13 @@ from itertools import combinations
 import numpy as np
 
 from neocus.errors import StatsInputError
-from neocus.stats.checks import as_alternative, as_binary_labels, as_scores, same_length, warn_degenerate
+from neocus.stats.checks import (
+    as_alternative,
+    as_binary_labels,
+    as_scores,
+    same_length,
+    warn_degenerate,
+)
 from neocus.stats.results import AucResult, ComparisonResult, _AsDict
 from neocus.stats.roc import delong_test_unpaired, roc_auc
 
@@ -139,5 +145,5 @@ def subgroup_analysis(
         ma, mb = keys == a, keys == b
         tests.append((a, b, delong_test_unpaired(y[ma], s[ma], y[mb], s[mb], alternative=alt, level=level)))
     adjusted = benjamini_hochberg([t.p_value for _, _, t in tests]) if tests else np.array([])
-    comparisons = tuple(SubgroupComparison(a, b, t, float(p)) for (a, b, t), p in zip(tests, adjusted))
+    comparisons = tuple(SubgroupComparison(a, b, t, float(p)) for (a, b, t), p in zip(tests, adjusted, strict=True))
     return SubgroupAnalysis(column, tuple(per_group), comparisons)

@@ -27,7 +27,7 @@ def _ell(p: np.ndarray, c, s) -> np.ndarray:
 class ToyHead:
     """``homogeneous=True``: only scalp-free white matter everywhere (for depth / speckle statistics)."""
 
-    def __init__(self, *, homogeneous: bool = False, fontanelle_mm: float = 14.0, bone_plate: bool = False):
+    def __init__(self, *, homogeneous: bool = False, fontanelle_mm: float = 24.0, bone_plate: bool = False):
         self.homogeneous = homogeneous
         self.fontanelle_mm = fontanelle_mm
         self.bone_plate = bone_plate

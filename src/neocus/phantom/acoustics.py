@@ -45,6 +45,12 @@ IMPEDANCE_MRAYL: dict[Tissue, float] = {
 }
 
 
+#: Attenuation the renderer uses instead of the tissue table's, calibrated against the real captures:
+#: there the parietal bone beside the fontanelle dims the brain beyond it by ~10-20 dB, not the
+#: 40+ dB of adult-like bone (the neonatal skull is thin and partly mineralised).
+CALIBRATED_ATTENUATION_DB_CM_MHZ: dict[Tissue, float] = {Tissue.SKULL: 6.0}
+
+
 @dataclass(frozen=True, eq=False)
 class TissueAcoustics:
     """Per-tissue-id look-up tables (float32, 256 entries, indexed by the uint8 tissue id)."""
@@ -71,7 +77,7 @@ def default_acoustics() -> TissueAcoustics:
     """The acoustic table of the phantom's tissue classes (:class:`neocus.phantom.tissues.Tissue`)."""
     rows = {
         int(t): (
-            float(tissues.ATTENUATION_DB_CM_MHZ[int(t)]),
+            CALIBRATED_ATTENUATION_DB_CM_MHZ.get(t, float(tissues.ATTENUATION_DB_CM_MHZ[int(t)])),
             IMPEDANCE_MRAYL.get(t, 1.60),
             float(tissues.SCATTERER_DENSITY[int(t)]),
         )

@@ -291,16 +291,19 @@ def _beam_image(
     t = (db + np.float32(preset.gain_db - TOP_DB) + dr) / dr
     np.clip(t, 0.0, 1.0, out=t)
 
-    # speckle smoothing (scanner filter) + anti-alias for the output pixel size, both Gaussian
+    # the scanner's speckle reduction (compounding / adaptive filtering): the log image is pulled toward
+    # its local mean (over ~2 speckle cells), which lowers speckle contrast without coarsening the grain;
+    # then an anti-alias Gaussian for the output pixel size
+    sm = preset.speckle_smoothing
+    if sm > 0:
+        kx = _gauss_kernel(2.0 * float(np.median(sig_lat)))
+        ky = _gauss_kernel(2.0 * sig_ax)
+        local = cv2.sepFilter2D(t, cv2.CV_32F, (kx / kx.sum()).astype(np.float32), (ky / ky.sum()).astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+        t = cv2.addWeighted(t, 1.0 - sm, local, sm, 0.0)
     sy, sx = beams.pixels.spacing_mm
     mid = float(np.median(line_mm))
-    aa_ax = 0.42 * sy / dv if sy > dv else 0.0
-    aa_lat = 0.42 * sx / mid if sx > mid else 0.0
-    sm = preset.speckle_smoothing
-    sm_ax = sm * 1.2 * sig_ax
-    sm_lat = sm * 1.2 * float(np.median(sig_lat))
-    s_ax = math.hypot(aa_ax, sm_ax)
-    s_lat = math.hypot(aa_lat, sm_lat)
+    s_ax = 0.42 * sy / dv if sy > dv else 0.0
+    s_lat = 0.42 * sx / mid if sx > mid else 0.0
     if s_ax > 0.3 or s_lat > 0.3:
         kx = _gauss_kernel(max(s_lat, 0.3))
         ky = _gauss_kernel(max(s_ax, 0.3))

@@ -198,3 +198,42 @@ def test_results_are_json_ready():
         undefined = cohens_kappa([1, 1], [1, 1])
     text = json.dumps([cohens_kappa([0, 1, 1, 0], [0, 1, 0, 0]).to_dict(), undefined.to_dict(), fleiss_kappa_table(WIKI).to_dict()])
     assert "NaN" not in text
+
+
+# ------------------------------------------------------------------------------------ properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pairs = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=4, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_pairs, st.sampled_from(["none", "linear", "quadratic"]))
+def test_kappa_is_symmetric_and_bounded(pairs, weights):
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        ab = cohens_kappa(a, b, weights=weights, categories=range(4))
+        ba = cohens_kappa(b, a, weights=weights, categories=range(4))
+    if math.isnan(ab.kappa):
+        assert math.isnan(ba.kappa)
+        return
+    assert ab.kappa == pytest.approx(ba.kappa, abs=1e-12)
+    assert ab.se == pytest.approx(ba.se, abs=1e-12) and ab.se0 == pytest.approx(ba.se0, abs=1e-12)
+    assert -1.0 - 1e-12 <= ab.kappa <= 1.0 + 1e-12
+    assert ab.ci.low <= ab.kappa + 1e-12 and ab.kappa <= ab.ci.high + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(_pairs)
+def test_unweighted_kappa_ignores_category_names(pairs):
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    names = np.array(["pvl", "ivh", "normal", "cyst"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        num = cohens_kappa(a, b)
+        txt = cohens_kappa(names[a], names[b])
+    assert (math.isnan(num.kappa) and math.isnan(txt.kappa)) or num.kappa == pytest.approx(txt.kappa, abs=1e-12)

@@ -307,3 +307,11 @@ def test_json_has_no_nan(tmp_path):
 
     data = json.loads(text, parse_constant=reject)
     assert data["model"]["metrics"]["ppv"]["estimate"] is None
+
+
+def test_conflicting_label_and_condition_is_warned(tmp_path):
+    header = ["case_id", "label", "score", "pvl", "ependymal_cyst"]
+    rows = [["a", 0, 0.2, 1, 0], ["b", 1, 0.9, 1, 0], ["c", 0, 0.1, 0, 1], ["d", 0, 0.3, 0, 0]]
+    rep = build_report(load_predictions(write_csv(tmp_path / "c.csv", header, rows)), n_boot=20)
+    assert any("condition 'pvl' are labelled non-severe" in w for w in rep.warnings)
+    assert not any("'ependymal_cyst'" in w for w in rep.warnings)

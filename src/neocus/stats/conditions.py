@@ -97,6 +97,24 @@ def conditions_of(pred: Predictions) -> list[Condition]:
     return [Condition(nm, found[nm][0], exclusive[nm]) for nm in names]
 
 
+def label_conflicts(conditions: list[Condition], labels) -> list[str]:
+    """Messages for conditions whose cases carry the other label than the rule expects (e.g. a PVL case
+    labelled non-severe): the condition columns and ``label`` disagree, so check the file."""
+    y = np.asarray(labels)
+    out = []
+    for cond in conditions:
+        if cond.expected_severe is None:
+            continue
+        wrong = int((y[cond.mask] != int(cond.expected_severe)).sum())
+        if wrong:
+            expected = "severe" if cond.expected_severe else "non-severe"
+            out.append(
+                f"{wrong} case(s) with condition {cond.name!r} are labelled {'non-severe' if cond.expected_severe else 'severe'} "
+                f"although the severity rule makes them {expected}; check the label and condition columns"
+            )
+    return out
+
+
 def condition_rows(conditions: list[Condition], calls, case_index=None) -> tuple[ConditionRow, ...]:
     """Count 0/1 ``calls`` per condition. ``case_index`` maps each call to its case (reader reads);
     without it calls are per case. Conditions with no case are left out."""

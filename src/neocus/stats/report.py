@@ -44,8 +44,13 @@ from neocus.stats.agreement import (
     cohens_kappa,
     fleiss_kappa,
 )
-from neocus.stats.checks import DegenerateDataWarning
-from neocus.stats.conditions import ConditionRow, condition_rows, conditions_of
+from neocus.stats.checks import DegenerateDataWarning, warn_degenerate
+from neocus.stats.conditions import (
+    ConditionRow,
+    condition_rows,
+    conditions_of,
+    label_conflicts,
+)
 from neocus.stats.inputs import Predictions, ReaderReads
 from neocus.stats.proportions import BinaryMetrics, binary_metrics
 from neocus.stats.readers import (
@@ -217,6 +222,8 @@ def _build(pred, reads, threshold, youden, subgroups, positive_from, level, n_bo
     conds = conditions_of(pred)
     conditions: dict[str, tuple[ConditionRow, ...]] = {}
     if conds:
+        for message in label_conflicts(conds, pred.label):
+            warn_degenerate(message)
         conditions[MODEL_NAME] = condition_rows(conds, calls)
     subs = []
     for col in subgroups:

@@ -13,7 +13,7 @@ from neocus.phantom.sweep import (
 from neocus.vocab import Plane, View
 
 APEX = np.array([0.0, 12.0, 45.0])
-CORONAL_VIEWS = {View.AHV: -22.0, View.TVV: -2.0, View.BV: 18.0}
+CORONAL_VIEWS = {View.AHV: 22.0, View.TVV: 2.0, View.BV: -18.0}
 
 
 def test_untilted_planes_follow_display_conventions():
@@ -21,8 +21,8 @@ def test_untilted_planes_follow_display_conventions():
     assert np.allclose(cor.lateral, [1, 0, 0]) and np.allclose(cor.axial, [0, 0, -1])
     sag = plane_at(APEX, Plane.SAGITTAL, 0.0)
     assert np.allclose(sag.lateral, [0, -1, 0]) and np.allclose(sag.axial, [0, 0, -1])
-    # Positive tilt aims the beam posterior (coronal) and to the patient's left (+x, sagittal).
-    assert plane_at(APEX, Plane.CORONAL, 30.0).axial[1] < -0.4
+    # Positive tilt aims the beam anterior (coronal) and to the patient's left (+x, sagittal).
+    assert plane_at(APEX, Plane.CORONAL, 30.0).axial[1] > 0.4
     assert plane_at(APEX, Plane.SAGITTAL, 30.0).axial[0] > 0.4
 
 
@@ -49,7 +49,7 @@ def test_same_seed_same_sweep_and_different_seed_differs():
 def test_coronal_sweep_covers_the_range_in_its_direction(direction):
     plan = plan_sweep(np.random.default_rng(1), Plane.CORONAL, APEX, direction=direction, view_tilts=CORONAL_VIEWS)
     tilts = np.array([m.tilt_deg for m in plan.motion])
-    sign = 1 if direction is SweepDirection.ANTERIOR_TO_POSTERIOR else -1
+    sign = -1 if direction is SweepDirection.ANTERIOR_TO_POSTERIOR else 1
     assert sign * (tilts[-1] - tilts[0]) > 60  # roughly -45..+45
     assert min(tilts) < -30 and max(tilts) > 30
     # every view's tilt is passed by a freehand sweep
@@ -132,3 +132,13 @@ def test_blurred_frames_average_planes_over_the_blur_span():
             assert len(plan.exposure_planes(sharp.index)) == 1
             return
     pytest.fail("no blurred frame in 20 blind sweeps")
+
+
+def test_untilted_sweep_planes_match_the_standard_view_planes():
+    from neocus.phantom.standard_views import coronal_plane, sagittal_plane
+
+    for tilt in (-30.0, 0.0, 12.5):
+        for mine, theirs in ((plane_at(APEX, Plane.CORONAL, tilt), coronal_plane(APEX, tilt)),
+                             (plane_at(APEX, Plane.SAGITTAL, tilt), sagittal_plane(APEX, tilt))):
+            assert np.allclose(mine.lateral, theirs.lateral) and np.allclose(mine.axial, theirs.axial)
+            assert np.allclose(mine.apex, theirs.apex)

@@ -4,9 +4,12 @@ Pure geometry: nothing here renders. A sweep is the probe resting on the anterio
 tilting, frame by frame, through the brain:
 
 * coronal sweep: the imaging plane is coronal (image +x = head +x, toward the patient's left) and the
-  probe tilts about the left-right axis; ``tilt`` > 0 aims the beam POSTERIOR, < 0 ANTERIOR;
+  probe tilts about the left-right axis; ``tilt`` > 0 aims the beam ANTERIOR, < 0 POSTERIOR;
 * sagittal sweep: the imaging plane is sagittal (image +x = head -y, toward posterior) and the probe
   tilts about the antero-posterior axis; ``tilt`` > 0 aims the beam toward the patient's LEFT.
+
+These are the tilt conventions of :mod:`neocus.phantom.standard_views` (``StandardView.tilt_deg``), and
+an untwisted, unrocked :func:`plane_at` is exactly its ``coronal_plane`` / ``sagittal_plane``.
 
 Besides the tilt, a hand adds motion out of the intended sweep (all angles in degrees, lengths in mm):
 
@@ -48,7 +51,7 @@ class SweepDirection(StrEnum):
 
 DIRECTIONS: dict[Plane, tuple[SweepDirection, SweepDirection]] = {
     # (direction of increasing tilt, direction of decreasing tilt)
-    Plane.CORONAL: (SweepDirection.ANTERIOR_TO_POSTERIOR, SweepDirection.POSTERIOR_TO_ANTERIOR),
+    Plane.CORONAL: (SweepDirection.POSTERIOR_TO_ANTERIOR, SweepDirection.ANTERIOR_TO_POSTERIOR),
     Plane.SAGITTAL: (SweepDirection.RIGHT_TO_LEFT, SweepDirection.LEFT_TO_RIGHT),
 }
 
@@ -64,9 +67,9 @@ _BASE_LATERAL: dict[Plane, np.ndarray] = {
     Plane.SAGITTAL: np.array([0.0, -1.0, 0.0]),
 }
 _DOWN = np.array([0.0, 0.0, -1.0])
-# Direction the beam swings toward for positive tilt: posterior (coronal), patient's left (sagittal).
+# Direction the beam swings toward for positive tilt: anterior (coronal), patient's left (sagittal).
 _TILT_TOWARD: dict[Plane, np.ndarray] = {
-    Plane.CORONAL: np.array([0.0, -1.0, 0.0]),
+    Plane.CORONAL: np.array([0.0, 1.0, 0.0]),
     Plane.SAGITTAL: np.array([1.0, 0.0, 0.0]),
 }
 

@@ -53,16 +53,6 @@ MIN_LESION_AREA_MM2 = 1.5
 VIEW_QUALITY_THRESHOLD = 0.6
 """A frame shows a standard view when its quality score (0..1) for that view reaches this value."""
 
-VENTRICLE_STRUCTURES: frozenset[Structure] = frozenset(
-    {
-        Structure.ANTERIOR_HORN,
-        Structure.LATERAL_VENTRICLE_BODY,
-        Structure.LATERAL_VENTRICLE,
-        Structure.THIRD_VENTRICLE,
-        Structure.FOURTH_VENTRICLE,
-    }
-)
-"""Structures whose pixels make the ventricle mask."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -163,10 +153,9 @@ def lesion_boxes(
     return out
 
 
-def ventricle_mask(part_map: np.ndarray, part_structure: Callable[[int], Structure | None]) -> np.ndarray:
-    """Pixels of the ventricular system (:data:`VENTRICLE_STRUCTURES`) in a part map."""
-    parts = [int(p) for p in np.unique(part_map) if p and part_structure(int(p)) in VENTRICLE_STRUCTURES]
-    return np.isin(part_map, parts) if parts else np.zeros(part_map.shape, dtype=bool)
+def ventricle_mask(part_map: np.ndarray, ventricle_parts: Iterable[int]) -> np.ndarray:
+    """Pixels of the ventricular system: parts listed in ``ventricle_parts`` (the anatomy's ventricle parts)."""
+    return np.isin(part_map, np.fromiter((int(p) for p in ventricle_parts), dtype=np.int64))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -283,3 +272,50 @@ def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
             info.external_attr = 0o644 << 16
             zf.writestr(info, npy.getvalue(), compresslevel=6)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------------
+# One rendered frame
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrameTruth:
+    """Ground truth of one rendered frame (pixels of the frame as stored).
+
+    ``quality`` holds the view-quality score of every standard view of the frame's plane; ``view`` is
+    the view the frame shows (None when no score reaches :data:`VIEW_QUALITY_THRESHOLD`).
+    """
+
+    boxes: tuple[StructureBox, ...]
+    lesions: tuple[LesionBox, ...]
+    quality: dict[View, float]
+    view: View | None
+
+    @property
+    def view_quality(self) -> float:
+        return max(self.quality.values()) if self.quality else 0.0
+
+
+def frame_truth(
+    part_map: np.ndarray,
+    lesion_map: np.ndarray,
+    spacing_mm: tuple[float, float],
+    part_structure: Callable[[int], Structure | None],
+    part_side: Callable[[int], Side],
+    quality: Mapping[View, float],
+    *,
+    threshold: float = VIEW_QUALITY_THRESHOLD,
+) -> FrameTruth:
+    """Boxes of structures and lesions plus the view shown, for one frame's label maps."""
+    q = {View(v): float(s) for v, s in quality.items()}
+    view = None
+    if q:
+        best = max(q, key=lambda v: (q[v], -list(q).index(v)))
+        view = best if q[best] >= threshold else None
+    return FrameTruth(
+        boxes=tuple(structure_boxes(part_map, part_structure, part_side, spacing_mm)),
+        lesions=tuple(lesion_boxes(lesion_map, spacing_mm)),
+        quality=q,
+        view=view,
+    )

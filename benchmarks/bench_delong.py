@@ -7,7 +7,8 @@ Prints a table: median wall time over repeats and peak traced memory (tracemallo
 * a per-model loop with scipy.stats.rankdata (same O(n log n) algorithm, not vectorised over models),
 * scikit-learn roc_auc_score per model (AUC only, no variance) as a familiar yardstick,
 * the textbook O(n_pos x n_neg) pairwise DeLong on a subsample (it cannot run on all cases:
-  n_pos x n_neg x k kernel entries would not fit in memory), to show why the fast algorithm matters.
+  n_pos x n_neg x k kernel entries would not fit in memory), to show why the fast algorithm matters;
+* for comparison, the stratified bootstrap AUC interval (2000 resamples) of one model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
-from neocus.stats import delong_covariance
+from neocus.stats import bootstrap_auc_ci, delong_covariance
 
 
 def per_model_loop(y, s):
@@ -65,6 +66,7 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--pairwise-cases", type=int, default=4_000)
+    ap.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (0: skip)")
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)
@@ -91,6 +93,12 @@ def main() -> None:
     rows.append((f"neocus fast DeLong, {k} models at once", sub, t_sub, mem_sub))
     assert np.allclose(fast_sub.covariance, pw[1])
 
+    if args.boot:
+        t, mem, _ = measure(lambda: bootstrap_auc_ci(y, s[1], n_boot=args.boot, seed=0), 1)
+        rows.append((f"bootstrap AUC CI, {args.boot} resamples, 1 model", n, t, mem))
+        t, mem, _ = measure(lambda: bootstrap_auc_ci(y, s[0], n_boot=args.boot, seed=0), 1)
+        rows.append((f"  same, tied model ({len(np.unique(s[0]))} distinct)", n, t, mem))
+
     print(f"DeLong AUC + covariance, {k} models, {int(y.sum())}/{n} positives; median of {args.repeats} runs")
     print(f"{'method':<48} {'cases':>8} {'median s':>10} {'peak MiB':>9}")
     for name, cases, secs, mib in rows:
@@ -98,6 +106,7 @@ def main() -> None:
     scale = (n / sub) ** 2
     print(f"pairwise extrapolated to {n} cases: ~{rows[3][2] * scale:.0f} s and "
           f"~{rows[3][3] * scale / 1024:.0f} GiB (quadratic in cases)")
+    print("(bootstrap rows: a single run each)")
 
 
 if __name__ == "__main__":

@@ -257,31 +257,46 @@ def auc_score(y_true, scores) -> float:
     return float(_auc_from_groups(pos, neg))
 
 
+def _resample_group_counts(rng: np.random.Generator, groups: np.ndarray, n_groups: int, size: int) -> np.ndarray:
+    """Counts per distinct score after resampling one class's cases with replacement, ``size`` times.
+
+    ``groups`` holds the distinct-score index of each case of the class. With few distinct scores a
+    multinomial draw over them is cheapest (O(size x groups)); otherwise cases are drawn by index
+    and counted (O(size x cases)). Both give exactly the distribution of case resampling.
+    """
+    k = groups.size
+    if n_groups * 8 < k:
+        counts = np.bincount(groups, minlength=n_groups)
+        return rng.multinomial(k, counts / k, size=size)
+    picked = groups[rng.integers(0, k, size=(size, k))]
+    picked += (np.arange(size) * n_groups)[:, None]
+    return np.bincount(picked.ravel(), minlength=size * n_groups).reshape(size, n_groups)
+
+
 def bootstrap_auc_ci(
     y_true, scores, level: float = 0.95, n_boot: int = 2000, seed: int | None = 0
 ) -> tuple[Interval, np.ndarray]:
     """Percentile interval of the AUC from a stratified bootstrap (positives and negatives resampled
     separately, keeping their counts, like pROC's default ``boot.stratified = TRUE``).
 
-    Returns the interval and the bootstrap AUCs. Resampling is done on counts per distinct score
-    (a multinomial draw per class), which is the same distribution as resampling cases and needs
-    O(n_boot x distinct scores) memory in batches, not O(n_boot x n).
+    Returns the interval and the bootstrap AUCs (``n_boot`` of them). Each resample is reduced to
+    counts per distinct score, from which the AUC follows in one pass; memory stays bounded by
+    working in batches. ``seed`` makes the result reproducible.
     """
     level = _check_level(level)
     if n_boot < 1:
         raise StatsInputError(f"n_boot must be at least 1, got {n_boot}")
     y, s = _labels_and_scores(y_true, scores)
     distinct, group = np.unique(s[0], return_inverse=True)
-    pos = np.bincount(group[y == 1], minlength=len(distinct))
-    neg = np.bincount(group[y == 0], minlength=len(distinct))
-    m, n = int(pos.sum()), int(neg.sum())
+    n_groups = len(distinct)
+    pos_groups, neg_groups = group[y == 1], group[y == 0]
     rng = np.random.default_rng(seed)
-    batch = max(1, min(n_boot, 4_000_000 // max(1, len(distinct))))
+    batch = max(1, min(n_boot, 4_000_000 // max(n_groups, y.size)))
     out = np.empty(n_boot)
     for start in range(0, n_boot, batch):
         b = min(batch, n_boot - start)
-        pos_b = rng.multinomial(m, pos / m, size=b)
-        neg_b = rng.multinomial(n, neg / n, size=b)
+        pos_b = _resample_group_counts(rng, pos_groups, n_groups, b)
+        neg_b = _resample_group_counts(rng, neg_groups, n_groups, b)
         out[start : start + b] = _auc_from_groups(pos_b, neg_b)
     alpha = 1.0 - level
     low, high = np.quantile(out, [alpha / 2, 1 - alpha / 2])

@@ -197,6 +197,12 @@ def test_unpaired_two_perfect_groups_are_not_different():
     with pytest.warns(DegenerateDataWarning):
         res = delong_test_unpaired(y, s, y, s * 2)
     assert res.estimates == (1.0, 1.0) and res.statistic == 0.0 and res.p_value == 1.0
+    with pytest.warns(DegenerateDataWarning):
+        one_sided = delong_test_unpaired(y, s, y, s, alternative="greater")
+    assert one_sided.p_value == 0.5
+    with pytest.warns(DegenerateDataWarning, match="non-zero difference"):
+        differ = delong_test_unpaired(y, s, y, -s)  # AUC 1 vs AUC 0, both without variance
+    assert differ.statistic == np.inf and differ.p_value == 0.0
 
 
 # ----------------------------------------------------------------------------------- degenerate

@@ -430,8 +430,8 @@ def delong_test_unpaired(
     else:
         crit = float(sps.t.ppf(1 - (1 - level) / 2, df))
         ci = Interval(d - crit * se, d + crit * se, level, "DeLong (t)")
-    if stat == 0.0 and math.isnan(df):
-        p = 1.0
+    if math.isnan(df) and (stat == 0.0 or math.isinf(stat)):
+        p = _p_normal(stat, alternative)  # zero variance: the limit does not depend on df
     else:
         p = _p_t(stat, df, alternative)
     return ComparisonResult(

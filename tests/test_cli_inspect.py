@@ -75,7 +75,7 @@ def test_table_and_overlay(capsys, screen_mp4, tmp_path):
     picture = cv2.imread(str(png), cv2.IMREAD_COLOR)
     assert picture.shape == (360, 560, 3)
     # the crop is drawn in green on the representative frame
-    x, y, w, h = box_of(TRAPEZOID)
+    x, y, _, h = box_of(TRAPEZOID)
     edge = picture[y + h // 2, max(0, x - 3) : x + 4]
     assert (edge[:, 1].astype(int) - edge[:, 2]).max() > 100
     assert not list(tmp_path.glob(".overlay-*")), "no temporary file is left behind"

@@ -136,20 +136,25 @@ def read_dicom_regions(path: str | Path) -> list[UltrasoundRegion]:
         except (AttributeError, TypeError, ValueError):
             continue
 
-        def _cm(delta: str, unit: str) -> float | None:
-            value, code = item.get(delta), item.get(unit)
-            return float(value) if value is not None and code is not None and int(code) == 3 else None
-
         regions.append(
             UltrasoundRegion(
                 x0, y0, x1, y1,
                 spatial_format=int(item.RegionSpatialFormat) if "RegionSpatialFormat" in item else None,
                 data_type=int(item.RegionDataType) if "RegionDataType" in item else None,
-                delta_x_cm=_cm("PhysicalDeltaX", "PhysicalUnitsXDirection"),
-                delta_y_cm=_cm("PhysicalDeltaY", "PhysicalUnitsYDirection"),
+                delta_x_cm=_cm(item, "PhysicalDeltaX", "PhysicalUnitsXDirection"),
+                delta_y_cm=_cm(item, "PhysicalDeltaY", "PhysicalUnitsYDirection"),
             )
         )
     return regions
+
+
+def _cm(item: object, delta: str, unit: str) -> float | None:
+    """A region's physical delta in cm (unit code 3), else None."""
+    value, code = item.get(delta), item.get(unit)  # type: ignore[attr-defined]
+    try:
+        return float(value) if value is not None and code is not None and int(code) == 3 else None
+    except (TypeError, ValueError):
+        return None
 
 
 def choose_region(
@@ -235,13 +240,13 @@ def _background_level(frame: np.ndarray) -> float | None:
 
     ``None`` when no value is that common (the image fills the frame: there is no screen background).
     """
-    values = np.clip(np.rint(frame), 0, 255).astype(np.int64).ravel()
-    counts = np.bincount(values, minlength=256)
+    values = frame if frame.dtype == np.uint8 else np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+    counts = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel()
     return float(counts.argmax()) if counts.max() >= 0.05 * values.size else None
 
 
 def _odd(n: float) -> int:
-    k = max(1, int(round(n)))
+    k = max(1, round(n))
     return k if k % 2 == 1 else k + 1
 
 
@@ -249,13 +254,13 @@ def _non_background(frame: np.ndarray, background: float | None, level: float) -
     """Pixels of a uint8 frame more than ``level`` from the background, after a 3x3 median (speckle, noise)."""
     if background is None:
         return np.ones(frame.shape, bool)
-    return np.abs(cv2.medianBlur(np.ascontiguousarray(frame), 3).astype(np.int16) - int(round(background))) > level
+    return np.abs(cv2.medianBlur(np.ascontiguousarray(frame), 3).astype(np.int16) - round(background)) > level
 
 
 def _density_window(st: _Stats) -> int:
     """Side (full-resolution pixels) of the window over which a still's content density is measured."""
     h, w = st.low.shape
-    return max(3, int(round(max(h, w, st.frame_size) / 40)))
+    return max(3, round(max(h, w, st.frame_size) / 40))
 
 
 def _dense_content(frame: np.ndarray, background: float | None, f: int, window: int) -> np.ndarray:
@@ -363,7 +368,7 @@ def _overlay_pixels(
     h, w = inside.shape
     if background is None:  # no screen background: nothing is known to be drawn over it
         return np.zeros((h, w), bool)
-    bg = int(round(background))
+    bg = round(background)
     lo, hi = low.astype(np.int16), high.astype(np.int16)
     # min over frames of |value - background|: 0 when the background level lies within [low, high]
     level = np.where(lo > bg, lo - bg, np.where(hi < bg, bg - hi, 0))
@@ -420,7 +425,7 @@ def classify_shape(mask: np.ndarray) -> RoiShape:
     first_col = np.argmax(region, axis=1)
     last_col = region.shape[1] - 1 - np.argmax(region[:, ::-1], axis=1)
     widths = np.where(spans, last_col - first_col + 1, 0).astype(np.float64)  # row spans: holes do not count
-    top_width = float(np.median(widths[: max(1, int(round(0.03 * rh)))]))
+    top_width = float(np.median(widths[: max(1, round(0.03 * rh))]))
     return RoiShape.RECTANGLE if top_width >= 0.9 * float(widths.max()) else RoiShape.TRAPEZOID
 
 

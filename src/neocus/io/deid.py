@@ -16,6 +16,7 @@ Two mechanisms (docs/deidentification.md explains the choices):
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import re
 from collections.abc import MutableMapping
@@ -94,7 +95,7 @@ EMPTY_KEYWORDS: frozenset[str] = frozenset(
 #: UI attributes that name a *kind* of thing (classes, syntaxes, coding schemes) and are kept as they are.
 _CLASS_UID_SUFFIXES = ("ClassUID", "SyntaxUID", "CodingSchemeUID", "ContextGroupExtensionCreatorUID")
 _TEMPORAL_VRS = frozenset({"DA", "DT", "TM"})
-_METHOD = "neocus {version}: PS3.15 Basic Profile (subset) with Retain Patient Characteristics; see docs/deidentification.md"
+_METHOD = "neocus {version} PS3.15 Basic Profile subset"  # LO: at most 64 characters
 _AGE_RE = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
 _DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
 
@@ -205,7 +206,7 @@ def deidentify_dataset(
     birth and exam dates before those are emptied.
     """
     uid_map = {} if uid_map is None else uid_map
-    out = ds.copy()  # deep copy (pydicom 3)
+    out = copy.deepcopy(ds)  # Dataset.copy() is shallow: elements would be shared
     age = patient_age_days(ds) if keep_patient_characteristics else None
     _clean(out, uid_map)
     if not keep_patient_characteristics:
@@ -217,7 +218,7 @@ def deidentify_dataset(
     out.PatientID = patient_id
     out.PatientIdentityRemoved = "YES"
     out.LongitudinalTemporalInformationModified = "REMOVED"
-    out.DeidentificationMethod = _METHOD.format(version=neocus.__version__)
+    out.DeidentificationMethod = _METHOD.format(version=neocus.__version__)[:64]
     codes = [("113100", "Basic Application Confidentiality Profile")]
     if keep_patient_characteristics:
         codes.append(("113108", "Retain Patient Characteristics Option"))

@@ -137,16 +137,23 @@ def describe_bytes(head: bytes) -> str:
         return "looks like a zip archive"
     if head.startswith(b"%PDF"):
         return "looks like a PDF document"
-    sample = head[:512]
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in sample)
-    if printable / len(sample) > 0.95:
-        try:
-            sample.decode("utf-8")
-            return "looks like text"
-        except UnicodeDecodeError:
-            pass
+    if _is_text(head[:512]):
         return "looks like text"
     return f"unknown content (starts with {head[:8].hex(' ')})"
+
+
+def _is_text(sample: bytes) -> bool:
+    """UTF-8 (or ASCII) made of printable characters and white space, allowing a character cut at the end."""
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:
+            return False
+        text = sample[: exc.start].decode("utf-8")
+    if not text:
+        return False
+    printable = sum(ch.isprintable() or ch in "\t\r\n\f" for ch in text)
+    return printable / len(text) > 0.95
 
 
 def detect_kind(path: str | Path) -> Kind:

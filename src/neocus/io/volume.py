@@ -14,8 +14,10 @@ gives that as a 4x4 matrix. NIfTI's RAS+ affine is converted to LPS (x and y neg
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -86,13 +88,27 @@ def _check_shape(shape: tuple[int, ...], itemsize: int, path: Path, limits: Deco
     return shape
 
 
+def _open_maybe_gzip(path: Path) -> BinaryIO:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")  # noqa: SIM115 - caller closes
+
+
 def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     import nibabel as nib
 
     try:
-        img = nib.load(str(path))
-        header_shape = _check_shape(img.shape, np.dtype(img.get_data_dtype()).itemsize, path, limits)
-        data = np.asanyarray(img.dataobj)
+        with _open_maybe_gzip(path) as fh:
+            head = fh.read(352)
+            fh.seek(0)
+            if head[344:348] == b"n+1\x00":
+                img = nib.Nifti1Image.from_stream(fh)  # by content: any file name works
+            elif head[4:8] == b"n+2\x00":
+                img = nib.Nifti2Image.from_stream(fh)
+            else:  # header / image pair (.hdr + .img): nibabel finds the partner by name
+                img = nib.load(str(path))
+            header_shape = _check_shape(img.shape, np.dtype(img.get_data_dtype()).itemsize, path, limits)
+            data = np.asanyarray(img.dataobj)
     except InputFileError:
         raise
     except Exception as exc:

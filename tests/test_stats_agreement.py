@@ -220,7 +220,7 @@ def test_kappa_is_symmetric_and_bounded(pairs, weights):
         assert math.isnan(ba.kappa)
         return
     assert ab.kappa == pytest.approx(ba.kappa, abs=1e-12)
-    assert ab.se == pytest.approx(ba.se, abs=1e-12) and ab.se0 == pytest.approx(ba.se0, abs=1e-12)
+    assert ab.se**2 == pytest.approx(ba.se**2, abs=1e-12) and ab.se0**2 == pytest.approx(ba.se0**2, abs=1e-12)
     assert -1.0 - 1e-12 <= ab.kappa <= 1.0 + 1e-12
     assert ab.ci.low <= ab.kappa + 1e-12 and ab.kappa <= ab.ci.high + 1e-12
 

@@ -89,3 +89,83 @@ def test_16_bit_mr_is_windowed_to_the_full_uint8_range() -> None:
 def test_jpeg_ls_16_bit_decodes() -> None:
     sweep = load_sweep(dicom_test_file("JPEGLSNearLossless_16.dcm"), allow_any_modality=True)
     assert sweep.frames.shape == (1, 50, 10) and sweep.frames.max() == 255 and sweep.frames.min() == 0
+
+
+def _cine(tmp_path, n: int = 4, h: int = 48, w: int = 64, fps: float = 10.0):
+    from neocus.io import write_dicom_cine
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = np.stack([(127 + 100 * np.sin((xx + 4 * t) / 9.0) * np.cos(yy / 13.0)).astype(np.uint8) for t in range(n)])
+    return frames, pydicom.dcmread(write_dicom_cine(tmp_path / "cine.dcm", frames, fps, (0.3, 0.3)))
+
+
+@pytest.mark.parametrize("syntax", [pydicom.uid.RLELossless, pydicom.uid.JPEGLSLossless, pydicom.uid.JPEG2000Lossless])
+def test_lossless_codecs_decode_multi_frame_exactly(tmp_path, syntax) -> None:
+    frames, ds = _cine(tmp_path)
+    ds.compress(syntax)
+    path = tmp_path / "compressed.dcm"
+    ds.save_as(path)
+    sweep = load_sweep(path)
+    assert sweep.meta.transfer_syntax == syntax.name
+    assert np.array_equal(sweep.frames, frames)
+
+
+def test_monochrome1_is_inverted(tmp_path) -> None:
+    frames, ds = _cine(tmp_path)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "m1.dcm")
+    assert np.array_equal(load_sweep(tmp_path / "m1.dcm").frames, 255 - frames)
+
+
+def test_uncompressed_ybr_full_gives_luma(tmp_path) -> None:
+    ds = pydicom.dcmread(dicom_test_file("US1_UNCR.dcm"))
+    rgb = ds.pixel_array
+    ds.PixelData = pydicom.pixels.convert_color_space(rgb, "RGB", "YBR_FULL").tobytes()
+    ds.PhotometricInterpretation = "YBR_FULL"
+    ds.save_as(tmp_path / "ybr.dcm")
+    grey = load_sweep(tmp_path / "ybr.dcm").frames[0].astype(int)
+    assert np.abs(grey - cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).max() <= 1
+
+
+def test_frame_time_vector_gives_variable_timestamps(tmp_path) -> None:
+    frames, ds = _cine(tmp_path, n=4)
+    del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate
+    ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTimeVector")
+    ds.FrameTimeVector = [0, 40, 50, 60]  # ms between frames
+    ds.save_as(tmp_path / "ftv.dcm")
+    sweep = load_sweep(tmp_path / "ftv.dcm")
+    assert sweep.meta.timestamps_s == pytest.approx([0.0, 0.04, 0.09, 0.15])
+    assert sweep.meta.fps == pytest.approx(3 / 0.15)
+
+
+@pytest.mark.parametrize("keyword", ["CineRate", "RecommendedDisplayFrameRate"])
+def test_rate_only_headers(tmp_path, keyword: str) -> None:
+    frames, ds = _cine(tmp_path, n=3)
+    del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate
+    setattr(ds, keyword, 25)
+    ds.save_as(tmp_path / "rate.dcm")
+    sweep = load_sweep(tmp_path / "rate.dcm")
+    assert sweep.meta.fps == 25 and sweep.meta.timestamps_s == pytest.approx([0.0, 0.04, 0.08])
+
+
+def test_no_timing_gives_frame_indices(tmp_path) -> None:
+    frames, ds = _cine(tmp_path, n=3)
+    del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate, ds.FrameIncrementPointer
+    ds.save_as(tmp_path / "untimed.dcm")
+    sweep = load_sweep(tmp_path / "untimed.dcm")
+    assert sweep.meta.fps is None and sweep.meta.timestamps_s.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_region_in_mm_units_is_not_taken_for_cm(tmp_path) -> None:
+    frames, ds = _cine(tmp_path)
+    ds.SequenceOfUltrasoundRegions[0].PhysicalUnitsXDirection = 4  # seconds: not a spatial region
+    ds.PixelSpacing = [0.25, 0.5]
+    ds.save_as(tmp_path / "ps.dcm")
+    assert load_sweep(tmp_path / "ps.dcm").meta.spacing_mm == (0.25, 0.5)
+
+
+def test_progress_bar_on_request(tmp_path, capsys) -> None:
+    load_sweep(dicom_test_file("examples_ybr_color.dcm"), show_progress=True)
+    assert "decoding examples_ybr_color.dcm" in capsys.readouterr().err
+    load_sweep(dicom_test_file("examples_ybr_color.dcm"), show_progress=False)
+    assert capsys.readouterr().err == ""

@@ -315,3 +315,18 @@ def test_conflicting_label_and_condition_is_warned(tmp_path):
     rep = build_report(load_predictions(write_csv(tmp_path / "c.csv", header, rows)), n_boot=20)
     assert any("condition 'pvl' are labelled non-severe" in w for w in rep.warnings)
     assert not any("'ependymal_cyst'" in w for w in rep.warnings)
+
+
+def test_reader_scale_is_decided_over_the_whole_file(tmp_path, files):
+    pred = load_predictions(files[0])
+    cases = list(pred.case_ids)
+    # R1 used the 1-5 scale; R2 happened to use only "1" (definitely non-severe) on the same scale
+    rows = [["R1", "senior", c, 5 if pred.label[i] else 2] for i, c in enumerate(cases)]
+    rows += [["R2", "senior", c, 1] for c in cases]
+    reads = load_readers(write_csv(tmp_path / "s.csv", ["reader_id", "group", "case_id", "call"], rows), pred)
+    rep = build_report(pred, reads, n_boot=20)
+    r2 = next(r for r in rep.readers if r.reader_id == "R2")
+    assert r2.metrics.confusion.tp + r2.metrics.confusion.fp == 0  # all non-severe, not all severe
+    odd = write_csv(tmp_path / "odd.csv", ["reader_id", "group", "case_id", "call"], [["R1", "g", cases[0], 0.3]])
+    with pytest.raises(NeocusError, match="reader-positive-from"):
+        build_report(pred, load_readers(odd, pred), n_boot=20)

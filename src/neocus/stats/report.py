@@ -59,6 +59,7 @@ from neocus.stats.readers import (
     ReaderResult,
     binarize_calls,
     chi_square_test,
+    default_positive_from,
     delta_auc_test,
     reader_result,
     summarize_readers,
@@ -259,6 +260,11 @@ def _ordered_unique(values) -> list:
 
 
 def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray, conds, positive_from, level, n_boot, seed):
+    if positive_from is None:  # one scale for the whole file, so a reader who used few levels is not misread
+        try:
+            positive_from = default_positive_from(reads.call)
+        except StatsInputError as exc:
+            raise NeocusError(exc.what, where=reads.source, hint="pass --reader-positive-from") from None
     results: list[ReaderResult] = []
     agreements: list[ReaderAgreement] = []
     binary_by_read = np.zeros(reads.n, dtype=np.int8)

@@ -40,7 +40,7 @@ from neocus.io.types import CropRecord, Sweep
 _ACTIVE_RANGE = 6.0  # a pixel whose max - min over the sweep (block-averaged) exceeds this is "changing"
 _STATIC_RANGE = 6  # ... and one below this (full resolution) is "static"
 _EDGE_LEVEL = 8  # a still's pixel more than this from the background can extend the outline (refinement)
-_DENSE_LEVEL = 3  # a still's pixel more than this from the background counts towards its content density
+_DENSE_LEVEL = 2  # a still's pixel more than this from the background counts towards its content density
 _OVERLAY_LEVEL = 40  # static overlay pixels are at least this far from the background
 _MIN_GLYPH_AREA = 8  # pixels: smaller static specks are chance, not drawn overlay
 _MIN_AREA_FRACTION = 0.02  # the imaging region covers at least this fraction of the frame

@@ -19,7 +19,7 @@ def inspection(sweep: Sweep, roi: Roi) -> dict[str, object]:
     m = sweep.meta
     duration = float(m.timestamps_s[-1]) if len(m.timestamps_s) else 0.0
     return {
-        "file": m.source,
+        "file": Path(m.source).name,  # the name only: folders may be named after patients
         "format": m.format,
         "frames": sweep.n_frames,
         "height": sweep.height,

@@ -67,7 +67,7 @@ class RoiMethod(StrEnum):
 
 @dataclass(frozen=True)
 class UltrasoundRegion:
-    """One item of a DICOM Sequence of Ultrasound Regions (coordinates inclusive, as in DICOM)."""
+    """One item of a DICOM Sequence of Ultrasound Regions: pixel box, coordinates inclusive as in DICOM."""
 
     x0: int
     y0: int
@@ -75,8 +75,6 @@ class UltrasoundRegion:
     y1: int
     spatial_format: int | None = None  # (0018,6012): 1 = 2D, 2 = M-mode, 3 = spectral, 4 = waveform ...
     data_type: int | None = None  # (0018,6014): 1 = tissue, 2 = colour flow ...
-    delta_x_cm: float | None = None  # PhysicalDeltaX when the unit is cm (code 3)
-    delta_y_cm: float | None = None
 
     @property
     def area(self) -> int:
@@ -118,43 +116,6 @@ class Roi:
 
 # ----------------------------------------------------------------------------------------------------
 # DICOM regions
-
-
-def read_dicom_regions(path: str | Path) -> list[UltrasoundRegion]:
-    """The Sequence of Ultrasound Regions of a DICOM file (header only); empty when absent or unreadable."""
-    import pydicom  # local: only DICOM callers pay for it
-
-    try:
-        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
-    except Exception:  # noqa: BLE001 - not a DICOM file / unreadable: no regions, the reader reports errors
-        return []
-    regions: list[UltrasoundRegion] = []
-    for item in ds.get("SequenceOfUltrasoundRegions", None) or []:
-        try:
-            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
-            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
-        except (AttributeError, TypeError, ValueError):
-            continue
-
-        regions.append(
-            UltrasoundRegion(
-                x0, y0, x1, y1,
-                spatial_format=int(item.RegionSpatialFormat) if "RegionSpatialFormat" in item else None,
-                data_type=int(item.RegionDataType) if "RegionDataType" in item else None,
-                delta_x_cm=_cm(item, "PhysicalDeltaX", "PhysicalUnitsXDirection"),
-                delta_y_cm=_cm(item, "PhysicalDeltaY", "PhysicalUnitsYDirection"),
-            )
-        )
-    return regions
-
-
-def _cm(item: object, delta: str, unit: str) -> float | None:
-    """A region's physical delta in cm (unit code 3), else None."""
-    value, code = item.get(delta), item.get(unit)  # type: ignore[attr-defined]
-    try:
-        return float(value) if value is not None and code is not None and int(code) == 3 else None
-    except (TypeError, ValueError):
-        return None
 
 
 def choose_region(
@@ -447,8 +408,8 @@ def detect_roi(
 ) -> Roi:
     """Find the imaging region of greyscale frames ``[T, H, W]`` (or one ``[H, W]`` still), uint8.
 
-    ``regions``: a DICOM Sequence of Ultrasound Regions (see :func:`read_dicom_regions`); a region that
-    fits the frame sets the crop. ``max_frames``: frames sampled evenly for the temporal statistics.
+    ``regions``: DICOM ultrasound regions (see :func:`sweep_regions`); one that fits the frame sets the
+    crop. ``max_frames``: frames sampled evenly for the temporal statistics.
     ``work_size``: detection runs on a block-averaged copy whose longest side is about this many pixels.
     """
     stack = _as_stack(frames)
@@ -522,17 +483,17 @@ def detect_roi(
 
 
 def sweep_regions(sweep: Sweep) -> list[UltrasoundRegion]:
-    """DICOM ultrasound regions for a decoded sweep: the reader's pick (``kept_tags['us_region_*']``), else
-    the Sequence of Ultrasound Regions read from the source file; empty for other formats."""
-    if sweep.meta.format != "dicom":
-        return []
+    """The DICOM ultrasound region the reader chose for a sweep (``kept_tags['us_region_*']``), if any.
+
+    :func:`neocus.io.dicom.read_dicom` keeps the largest 2-D tissue region of the Sequence of Ultrasound
+    Regions (the one its pixel spacing comes from); other formats have none.
+    """
     tags = sweep.meta.kept_tags
     keys = ("us_region_x0", "us_region_y0", "us_region_x1", "us_region_y1")
-    if all(k in tags for k in keys):
-        x0, y0, x1, y1 = (int(tags[k]) for k in keys)
-        return [UltrasoundRegion(x0, y0, x1, y1, spatial_format=1, data_type=1)]
-    source = Path(sweep.meta.source)
-    return read_dicom_regions(source) if source.is_file() else []
+    if sweep.meta.format != "dicom" or not all(k in tags for k in keys):
+        return []
+    x0, y0, x1, y1 = (int(tags[k]) for k in keys)
+    return [UltrasoundRegion(x0, y0, x1, y1, spatial_format=1, data_type=1)]
 
 
 def detect_sweep_roi(sweep: Sweep, *, max_frames: int = 48, work_size: int = 384) -> Roi:

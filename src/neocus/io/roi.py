@@ -18,8 +18,9 @@ Conventions: pixel coordinates, x right, y down, origin at the top-left of the s
 is a :class:`~neocus.io.types.CropRecord` (``x, y, w, h`` of the source frame), so any point in the
 cropped image maps back with ``roi.crop.to_source``. ``roi.mask`` (``[h, w]`` bool, the crop's size)
 is True on imaging pixels: inside the detected outline and not under a burned-in overlay.
-Detection runs on a block-averaged copy (longest side about ``work_size`` pixels) and is refined at full
-resolution, so it costs a few tens of milliseconds per sweep.
+Detection samples at most ``max_frames`` frames, works on a block-averaged copy (longest side about
+``work_size`` pixels) and refines the outline at full resolution: about 0.1-0.3 s for a 118-frame
+1442x898 sweep on one CPU core (benchmarks/bench_io.py).
 """
 
 from __future__ import annotations
@@ -220,8 +221,7 @@ def _non_background(frame: np.ndarray, background: float | None, level: float) -
 
 def _density_window(st: _Stats) -> int:
     """Side (full-resolution pixels) of the window over which a still's content density is measured."""
-    h, w = st.low.shape
-    return max(3, round(max(h, w, st.frame_size) / 40))
+    return max(3, round(st.frame_size / 40))
 
 
 def _dense_content(frame: np.ndarray, background: float | None, f: int, window: int) -> np.ndarray:

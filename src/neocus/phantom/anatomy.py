@@ -209,6 +209,7 @@ class NeonatalHead:
         self._cull = CullGrid(lo, hi, cell_mm=4.0)
         for pr in self._painters:
             pr.occ = self._cull.mask(pr.lo, pr.hi)
+        self._deep_occ = np.logical_or.reduce([pr.occ for pr in self._painters])
         for lesion in lesions:
             self.add_lesion(lesion)
         self.fontanelle = self._find_fontanelle()
@@ -236,14 +237,14 @@ class NeonatalHead:
         k = rng.normal(size=(n_waves, 3))
         k /= np.linalg.norm(k, axis=1, keepdims=True)
         mat = p.maturity
-        self.sulcal_depth = 0.0 if mat < 0.04 else (1.5 + 10.0 * mat) * s
+        self.sulcal_depth = 0.0 if mat < 0.2 else (1.0 + 11.0 * (mat - 0.2) / 0.8) * s  # smooth to ~28 weeks
         wavelength = (12.0 + 16.0 * (1.0 - mat)) * s  # mm along the surface between sulci
         self.r_fold = 40.0 * s
         self.k_fold = 2 * np.pi * self.r_fold / wavelength
         self._waves = (k * self.k_fold).astype(F32)
         self._phases = rng.uniform(0, 2 * np.pi, size=n_waves).astype(F32)
         self.cortex_mm = (1.2 + 1.3 * mat) * s ** 0.3
-        self.sulcus_half_mm = 0.45 + 0.2 * mat
+        self.sulcus_half_mm = 0.3 + 0.1 * mat
         self.ihf_half_mm = 0.4 + 0.4 * (1.0 - mat)
         # core: the region under the callosal arch where there is no interhemispheric fissure
         self.core_c = np.array([-4.0 * s, -8.0 * s])
@@ -255,24 +256,35 @@ class NeonatalHead:
 
     def brain_distance(self, pts: np.ndarray) -> np.ndarray:
         """Approximate signed distance (mm) to the brain surface: < 0 inside the brain."""
-        q = pts - self.c1.astype(F32)
-        r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-6)
-        qn = q * self._inv_r1
-        rho = np.sqrt(np.einsum("ij,ij->i", qn, qn))
+        x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+        c1 = self.c1
+        qx, qy, qz = x - F32(c1[0]), y - F32(c1[1]), z - F32(c1[2])
+        r = np.sqrt(qx * qx + qy * qy + qz * qz) + F32(1e-6)
+        ix, iy, iz = self._inv_r1
+        ux, uy, uz = qx * ix, qy * iy, qz * iz
+        rho = np.sqrt(ux * ux + uy * uy + uz * uz)
         h = self._harm
         if np.any(h):
-            u = q / r[:, None]
-            mod = 1 + h[0] * u[:, 0] + h[1] * u[:, 1] + h[2] * u[:, 2] + h[3] * u[:, 0] * u[:, 1] + h[4] * (u[:, 2] ** 2 - F32(1 / 3))
-            rho = rho / mod
-        d1 = (rho - 1) * r / (rho + F32(1e-6))
-        q2 = pts - self.c2.astype(F32)
-        r2 = np.sqrt(np.einsum("ij,ij->i", q2, q2)) + F32(1e-6)
-        q2n = q2 * (1 / self.r2).astype(F32)
-        rho2 = np.sqrt(np.einsum("ij,ij->i", q2n, q2n))
-        d2 = (rho2 - 1) * r2 / (rho2 + F32(1e-6))
-        d = _smin(d1, d2, 6.0 * self.scale)
-        zf = np.interp(pts[:, 1], self._floor_y, self._floor_z).astype(F32)
-        return np.maximum(d, zf - pts[:, 2])
+            inv_r = F32(1) / r
+            dx, dy, dz = qx * inv_r, qy * inv_r, qz * inv_r
+            rho /= F32(1) + h[0] * dx + h[1] * dy + h[2] * dz + h[3] * dx * dy + h[4] * (dz * dz - F32(1 / 3))
+        d = (rho - F32(1)) * r / (rho + F32(1e-6))
+        # posterior fossa ellipsoid, smoothly united (only where it can matter)
+        k = 6.0 * self.scale
+        c2, r2 = self.c2, self.r2
+        near = np.flatnonzero((y < F32(c2[1] + r2[1] + k)) & (z < F32(c2[2] + r2[2] + k)))
+        if len(near):
+            q2x, q2y, q2z = x[near] - F32(c2[0]), y[near] - F32(c2[1]), z[near] - F32(c2[2])
+            rr2 = np.sqrt(q2x * q2x + q2y * q2y + q2z * q2z) + F32(1e-6)
+            v2x, v2y, v2z = q2x * F32(1 / r2[0]), q2y * F32(1 / r2[1]), q2z * F32(1 / r2[2])
+            rho2 = np.sqrt(v2x * v2x + v2y * v2y + v2z * v2z)
+            d2 = (rho2 - F32(1)) * rr2 / (rho2 + F32(1e-6))
+            d[near] = _smin(d[near], d2, k)
+        low = np.flatnonzero(z < F32(self._floor_z[-1]))
+        if len(low):
+            zf = np.interp(y[low], self._floor_y, self._floor_z).astype(F32)
+            d[low] = np.maximum(d[low], zf - z[low])
+        return d
 
     def _add(self, name: str, lo: np.ndarray, hi: np.ndarray, paint: Callable[[np.ndarray, np.ndarray, _Out], None]) -> None:
         self._painters.append(_Painter(name, np.asarray(lo, float), np.asarray(hi, float), paint))
@@ -286,7 +298,7 @@ class NeonatalHead:
         mat = p.maturity
         x_ins = self.ax * (0.80 - 0.10 * mat)
         w_in = 0.5 + 2.5 * (1 - mat) ** 1.5
-        w_out = 0.6 + 7.0 * (1 - mat) ** 1.5
+        w_out = 0.6 + 5.0 * (1 - mat) ** 1.5
         y0, y1 = -24.0 * s + dy, 14.0 * s + dy
         zs0 = -8.0 * s + dz
 
@@ -408,7 +420,45 @@ class NeonatalHead:
             side=1,
             droop=0.035 / s,
         )
-        self._add_tube("cc", self.cc, lambda t: np.full(t.shape, Part.CORPUS_CALLOSUM, U8), Tissue.CORPUS_CALLOSUM, shift_x=dx, before="lv_occ1")
+        cc = self.cc
+        dxf = F32(dx)
+
+        def paint_cc(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+            r = cc.eval(pts - np.array([dxf, 0, 0], dtype=F32))
+            inside = r["q"] < 1
+            sel = idx[inside]
+            out.tissue[sel] = Tissue.CORPUS_CALLOSUM
+            out.part[sel] = Part.CORPUS_CALLOSUM
+            # echogenic pericallosal rim along its upper surface
+            rim = inside & (r["q"] > 0.45) & (r["v2"] > 0)
+            out.tissue[idx[rim]] = Tissue.SULCUS
+
+        lo, hi = cc.lo + [dx, 0, 0], cc.hi + [dx, 0, 0]
+        self._insert(_Painter("cc", lo, hi, paint_cc), before="lv_occ1")
+        # cingulate sulcus: a curve parallel to the callosum on the medial surfaces (from ~28 weeks)
+        if mat > 0.15:
+            tan = np.gradient(cc_yz, axis=0)
+            tan /= np.linalg.norm(tan, axis=1, keepdims=True)
+            nrm = np.stack([tan[:, 1], -tan[:, 0]], axis=1)
+            off = (2.0 * cc_a + 6.5 * s) * np.array([0.0, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6])[:, None]
+            cg_yz = (cc_yz + nrm * off)[1:]
+            depth = (4.0 + 6.0 * mat) * s
+            cing = Tube(cg_yz, x=np.zeros(6), a=np.full(6, self.sulcus_half_mm + 0.15), b=np.full(6, depth), theta_deg=np.zeros(6))
+            self.cingulate = cing
+            wm_like = np.array([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.FALX, Tissue.CSF], dtype=U8)
+
+            def paint_cing(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+                r = cing.eval(pts - np.array([dxf, 0, 0], dtype=F32))
+                m = (r["q"] < 1) & np.isin(out.tissue[idx], wm_like)
+                out.tissue[idx[m]] = Tissue.SULCUS
+                # grey matter lining it
+                g = (r["q"] >= 1) & (np.abs(r["v2"]) < r["a"] + self.cortex_mm) & (np.abs(r["v1"]) < r["b"]) & (out.tissue[idx] == Tissue.WHITE_MATTER)
+                out.tissue[idx[g]] = Tissue.GREY_MATTER
+
+            clo, chi = cing.lo + [dx, 0, 0], cing.hi + [dx, 0, 0]
+            clo[1:] -= self.cortex_mm
+            chi[1:] += self.cortex_mm
+            self._insert(_Painter("cingulate", clo, chi, paint_cing), before="cc")
 
         # --- cavum septi pellucidi
         if csp_half > 0.2:
@@ -530,6 +580,7 @@ class NeonatalHead:
         y_thal_post = float(th_e.lo[1])
         a_tip = max(0.8, 0.35 * a_atr)
         y_tip = y_thal_post - v.tod + a_tip
+        y_tip = max(y_tip, float(self.c1[1] - 0.84 * self.ay) + 2.0 * a_tip)  # keep a posterior mantle
         y_atr, z_atr = y[5] + dy, z[5] + dz
         yo = np.array([y_atr + 2.0 * s, (y_atr + y_tip) / 2, y_tip])
         zo = np.array([z_atr, z_atr + 1.0 * s, z_atr + 1.5 * s])
@@ -652,6 +703,7 @@ class NeonatalHead:
             pr = _Painter(f"lesion:{name}", np.asarray(lo, float), np.asarray(hi, float), paint)
             pr.occ = self._cull.mask(pr.lo, pr.hi)
             self._painters.append(pr)
+            self._deep_occ |= pr.occ
 
     # ------------------------------------------------------------------ sample
     def sample(self, points: np.ndarray) -> TissueSample:
@@ -682,12 +734,17 @@ class NeonatalHead:
                 part[sk[gap]] = Part.FONTANELLE
         ib = np.flatnonzero(~outer)
         if len(ib):
-            self._paint_brain(pts[ib], ib, -d[ib], out)
-            cells = self._cull.cells(pts[ib])
-            for pr in self._painters:
-                sel = np.flatnonzero(pr.occ[cells])
-                if len(sel):
-                    pr.paint(pts[ib[sel]], ib[sel], out)
+            pb = pts[ib]
+            self._paint_brain(pb, ib, -d[ib], out)
+            # deep region first (one box test), then each painter's cells within it
+            inner = np.flatnonzero(self._deep_occ[self._cull.cells(pb)])
+            if len(inner):
+                pin, iin = pb[inner], ib[inner]
+                cells = self._cull.cells(pin)
+                for pr in self._painters:
+                    sel = np.flatnonzero(pr.occ[cells])
+                    if len(sel):
+                        pr.paint(pin[sel], iin[sel], out)
         echo = self._echo_table[tissue] * mod
         return TissueSample(tissue=tissue, echo=echo.astype(F32, copy=False), part=part, lesion=lesion)
 
@@ -731,19 +788,20 @@ class NeonatalHead:
         medial = np.where(core, F32(1e3), ax - F32(self.ihf_half_mm))
         dm = np.minimum(dc, medial)
         sel = idx[ic]
-        # interhemispheric fissure (CSF) with the falx in its middle
+        # interhemispheric fissure: thin CSF with the falx in its middle
         fis = medial < 0
-        out.tissue[sel[fis]] = np.where(ax[fis] < 0.25, Tissue.FALX, Tissue.CSF)
+        out.tissue[sel[fis]] = Tissue.FALX
         out.part[sel[fis]] = Part.INTERHEMISPHERIC_FISSURE
         cortex = self.cortex_mm
         dmax = self.sulcal_depth + cortex
-        shell = np.flatnonzero(~fis & (dm < max(dmax, cortex)))
+        shell = np.flatnonzero(dm < max(dmax, cortex))
         if not len(shell):
             return
         ssel = sel[shell]
-        dsh = dm[shell]
-        grey = dsh < cortex
-        pial = (dc[shell] < 0.3) | (medial[shell] < 0.12)
+        dsh = np.maximum(dm[shell], 0)
+        in_fis = fis[shell]
+        grey = (dsh < cortex) & ~in_fis
+        pial = ((dc[shell] < 0.3) | ((medial[shell] < 0.12) & (medial[shell] >= 0))) & ~in_fis
         if self.sulcal_depth > 0:
             q = p[ic[shell]] - self.c1.astype(F32)
             r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-3)
@@ -752,7 +810,8 @@ class NeonatalHead:
             dist = np.abs(f) * r / F32(self.k_fold)  # ~ mm to the sulcal sheet
             frac = np.clip(1 - dsh / F32(self.sulcal_depth), 0, 1)
             sulc = (dist < F32(self.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < self.sulcal_depth)
-            grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < dmax)
+            grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < dmax) & ~in_fis
+            # sulci cross the fissure too: a midsagittal plane shows the radiating medial sulci
             pial |= sulc
         lr = np.where(xc[shell] >= 0, Part.CORTEX_LEFT, Part.CORTEX_RIGHT).astype(U8)
         g = ssel[grey]
@@ -760,7 +819,7 @@ class NeonatalHead:
         out.part[g] = lr[grey]
         pl = ssel[pial]
         out.tissue[pl] = Tissue.SULCUS
-        out.part[pl] = lr[pial]
+        out.part[pl] = np.where(in_fis[pial], U8(Part.INTERHEMISPHERIC_FISSURE), lr[pial])
 
     # ------------------------------------------------------------------ fontanelle, parts
     def _find_fontanelle(self) -> Fontanelle:

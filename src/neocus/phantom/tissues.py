@@ -71,7 +71,7 @@ TISSUE_PROPS: dict[Tissue, TissueProps] = {
     Tissue.CEREBELLUM: TissueProps(1.25, 0.8, 1.0),
     Tissue.VERMIS: TissueProps(2.6, 0.8, 1.0),
     Tissue.BRAINSTEM: TissueProps(1.1, 0.8, 1.0),
-    Tissue.FALX: TissueProps(2.8, 0.9, 1.0),
+    Tissue.FALX: TissueProps(1.6, 0.9, 1.0),
     Tissue.BLOOD: TissueProps(3.4, 0.8, 1.0),
     Tissue.CYST: TissueProps(0.02, 0.002, 0.03),
     Tissue.FLARE: TissueProps(2.3, 0.75, 1.0),

@@ -61,6 +61,7 @@ SUPERSAMPLE = 2.0
 #: half-window (mm) of near-field echoes that reverberate between the probe face and the first interface
 REVERB_WINDOW_MM = 6.0
 REVERB_ORDERS = 3
+RINGDOWN_MM = 1.5
 GEL_IMPEDANCE_MRAYL = 1.5
 
 
@@ -314,9 +315,15 @@ def _beam_image(
 
 
 def _add_reverberation(env2: np.ndarray, preset: ScannerPreset, dv: float, range_mm: np.ndarray) -> None:
-    """Add (in intensity) decaying replicas of the near-field echoes at multiples of the depth of the
-    strongest near-field interface of each line: sound bouncing between the probe face and the
-    scalp / fontanelle / skull (in place)."""
+    """Near-field artefacts, added in intensity (in place).
+
+    * reverberation: decaying replicas of the near-field echoes at multiples of the depth of the
+      strongest near-field interface of each line (sound bouncing between the probe face and the
+      scalp / fontanelle membrane / skull); each bounce keeps ``(reverb_strength / 4)**2`` of the
+      intensity;
+    * ring-down: the transducer's own ringing after transmit, a bright band over the first
+      ``RINGDOWN_MM`` (``reverb_strength`` * +20 dB re. white matter at the face).
+    """
     a = preset.reverb_strength
     if a <= 0:
         return
@@ -335,8 +342,9 @@ def _add_reverberation(env2: np.ndarray, preset: ScannerPreset, dv: float, range
         src = rows - k * first[None, :]
         ok = (src >= 0) & (src < n_w)
         vals = np.take_along_axis(near, np.clip(src, 0, n_w - 1), axis=0)
-        acc += np.where(ok, vals, 0.0).astype(np.float32) * np.float32((0.5 * a) ** (2 * k))
-    env2[:n_r] += acc
+        acc += np.where(ok, vals, 0.0).astype(np.float32) * np.float32((0.25 * a) ** (2 * k))
+    ring = np.float32(100.0 * a) * np.exp(-range_mm[:n_r] / np.float32(RINGDOWN_MM)) * (range_mm[:n_r] > 0)
+    env2[:n_r] += acc + ring
 
 
 def describe(frame: RenderedFrame) -> dict[str, Any]:

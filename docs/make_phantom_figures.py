@@ -1,0 +1,182 @@
+"""Regenerate docs/phantom-vs-real.png and the statistics quoted in docs/phantom-rendering.md.
+
+Real: the standard views that NCLS extracted from GE LOGIQ E8/E9 + 9L exams
+(../shared/data/real/ncls-examples, MIT licence; read, never copied into the repository).
+Phantom: the standard views of a term NeonatalHead rendered with the ``internal`` preset at the
+real captures' pixel spacing.
+
+Both are measured the same way (neocus.phantom.image_stats) inside the same trapezoid: the 9L's
+image region as measured on the captures (face 44.6 mm wide at y = 43, 57 degree opening, depth to
+the last tick of the depth scale; pixel spacing from the scale's 5 / 10 mm ticks).
+
+    python docs/make_phantom_figures.py [--real ../shared/data/real/ncls-examples] [--out docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from neocus.phantom.anatomy import AnatomyParams, NeonatalHead  # noqa: E402
+from neocus.phantom.bmode import render_plane  # noqa: E402
+from neocus.phantom.image_stats import LookStats, grey_histogram, look_stats  # noqa: E402
+from neocus.phantom.presets import PRESETS, ProbeKind  # noqa: E402
+from neocus.phantom.probe_geometry import ProbeGeometry  # noqa: E402
+from neocus.phantom.standard_views import standard_views  # noqa: E402
+from neocus.vocab import View  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DEFAULT = REPO.parent / "shared" / "data" / "real" / "ncls-examples"
+# real still -> the phantom's standard view shown beside it
+PAIRS = {"COR1": View.AHV, "COR2": View.TVV, "COR3": View.BV, "SAG1": View.MSV, "SAG2": View.RPSV}
+FIGURE_PAIRS = (("20221224035", "COR2"), ("20221224035", "SAG1"), ("20221223027", "COR1"), ("20221231069", "SAG2"))
+GE_TOP_Y, GE_CENTRE_X, GE_FACE_MM, GE_ANGLE_DEG = 43, 722.5, 44.6, 57.0
+
+
+def real_spacing_mm(screen: np.ndarray) -> tuple[float, int]:
+    """(mm per pixel, row of the last tick) from the GE depth scale's ticks at the right edge."""
+    col = screen[:, -6:].max(1)
+    ys = np.nonzero(col > 100)[0]
+    groups: list[list[int]] = []
+    for y in ys:
+        if groups and y - groups[-1][-1] <= 2:
+            groups[-1].append(int(y))
+        else:
+            groups.append([int(y)])
+    centres = np.array([np.mean(g) for g in groups])
+    step = float(np.median(np.diff(centres)))
+    mm = 5.0 if len(centres) > 14 else 10.0  # 5 mm ticks at 9 cm depth, 1 cm ticks at 10 cm
+    return mm / step, int(round(centres[-1]))
+
+
+def real_region(screen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The sector crop ``[H, W]``, its region mask and the pixel spacing of a GE capture."""
+    s, bottom = real_spacing_mm(screen)
+    g = ProbeGeometry(ProbeKind.TRAPEZOID, GE_FACE_MM, GE_ANGLE_DEG, (bottom - GE_TOP_Y) * s)
+    x_min, x_max, _, _ = g.bounds()
+    c0 = int(round(GE_CENTRE_X + x_min / s))
+    c1 = int(round(GE_CENTRE_X + x_max / s))
+    crop = screen[GE_TOP_Y : bottom + 1, max(0, c0) : c1 + 1]
+    xx, dd = np.meshgrid((np.arange(max(0, c0), c1 + 1) - GE_CENTRE_X) * s, np.arange(crop.shape[0]) * s)
+    mask = g.contains(xx, dd)
+    mask[: int(12 / s), : int(0.45 * crop.shape[1])] &= crop[: int(12 / s), : int(0.45 * crop.shape[1])] < 250  # the logo
+    return crop, mask, s
+
+
+def _measure(img: np.ndarray, mask: np.ndarray, s: float) -> LookStats:
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    return look_stats(img, inner, (s, s), bin_mm=5.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", type=Path, default=REAL_DEFAULT)
+    ap.add_argument("--out", type=Path, default=REPO / "docs")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    if not args.real.is_dir():
+        raise SystemExit(f"real captures not found at {args.real}")
+    preset = PRESETS["internal"]
+    head = NeonatalHead(AnatomyParams.typical(39.0))
+    views = standard_views(head)
+    rng = np.random.default_rng(args.seed)
+
+    real_stats: list[LookStats] = []
+    real_imgs: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    spacing = None
+    for exam in sorted(p for p in args.real.iterdir() if p.is_dir()):
+        for name in PAIRS:
+            f = exam / f"{name}.png"
+            if not f.exists():
+                continue
+            crop, mask, s = real_region(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE))
+            real_stats.append(_measure(crop, mask, s))
+            real_imgs[(exam.name, name)] = (crop, mask)
+            if exam.name == "20221224035":
+                spacing = s
+    assert spacing is not None
+    # the phantom at the real pixel spacing (contain-fit of the same trapezoid)
+    g = ProbeGeometry.of(preset)
+    x_min, x_max, d_min, d_max = g.bounds()
+    size = (int(round((d_max - d_min) / spacing)) + 1, int(round((x_max - x_min) / spacing)) + 1)
+    ph_stats: list[LookStats] = []
+    ph_imgs: dict[View, tuple[np.ndarray, np.ndarray]] = {}
+    for view in dict.fromkeys(PAIRS.values()):
+        fr = render_plane(head, views[view].plane, preset, rng, size)
+        ph_imgs[view] = (fr.image, fr.mask)
+        ph_stats.append(_measure(fr.image, fr.mask, fr.pixel_spacing_mm[0]))
+
+    def summary(stats: list[LookStats]) -> dict[str, float]:
+        keys = stats[0].as_dict().keys()
+        return {k: round(float(np.mean([st.as_dict()[k] for st in stats])), 3) for k in keys}
+
+    rs, ps = summary(real_stats), summary(ph_stats)
+    real_hist = np.mean([grey_histogram(*real_imgs[k]) for k in real_imgs], axis=0)
+    ph_hist = np.mean([grey_histogram(*ph_imgs[v]) for v in ph_imgs], axis=0)
+    emd = float(np.abs(np.cumsum(real_hist - ph_hist)).sum() * 256 / len(real_hist))  # earth mover's distance, grey levels
+    report = {"real": rs, "phantom": ps, "histogram_emd_grey_levels": round(emd, 1), "n_real": len(real_stats), "n_phantom": len(ph_stats),
+              "pixel_spacing_mm": round(spacing, 4), "preset": preset.name}
+    print(json.dumps(report, indent=1))
+
+    # ---- figure -----------------------------------------------------------------------------------
+    fig = plt.figure(figsize=(16, 10.2), dpi=100)
+    gs = fig.add_gridspec(3, len(FIGURE_PAIRS), height_ratios=[1, 1, 0.8], hspace=0.18, wspace=0.05)
+    for j, (exam, name) in enumerate(FIGURE_PAIRS):
+        crop, _ = real_imgs[(exam, name)]
+        ax = fig.add_subplot(gs[0, j])
+        ax.imshow(crop, cmap="gray", vmin=0, vmax=255, interpolation="lanczos")
+        ax.set_title(f"real GE 9L: {name} ({exam[-3:]})", fontsize=10)
+        ax.axis("off")
+        img, _ = ph_imgs[PAIRS[name]]
+        ax = fig.add_subplot(gs[1, j])
+        ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="lanczos")
+        ax.set_title(f"phantom, internal preset: {PAIRS[name].value}", fontsize=10)
+        ax.axis("off")
+    ax = fig.add_subplot(gs[2, 0])
+    centres = (np.arange(len(real_hist)) + 0.5) * 256 / len(real_hist)
+    ax.plot(centres, real_hist, "k-", label="real")
+    ax.plot(centres, ph_hist, "r--", label="phantom")
+    ax.set_yscale("log")
+    ax.set_xlabel("grey level")
+    ax.set_title(f"grey-level histogram (EMD {emd:.0f})", fontsize=10)
+    ax.legend(fontsize=8)
+    ax = fig.add_subplot(gs[2, 1])
+    n_bins = min(len(st.depth_mm) for st in real_stats + ph_stats)
+    for stats, style, lab in ((real_stats, "k-", "real"), (ph_stats, "r--", "phantom")):
+        prof = np.nanmean(np.stack([st.depth_mean[:n_bins] for st in stats]), axis=0)
+        ax.plot(stats[0].depth_mm[:n_bins], prof, style, label=lab)
+    ax.set_xlabel("depth (mm)")
+    ax.set_title("mean grey vs depth", fontsize=10)
+    ax.legend(fontsize=8)
+    ax = fig.add_subplot(gs[2, 2])
+    lab = ["axial", "lateral"]
+    x = np.arange(2)
+    ax.bar(x - 0.18, [rs["speckle_axial_mm"], rs["speckle_lateral_mm"]], 0.36, color="k", label="real")
+    ax.bar(x + 0.18, [ps["speckle_axial_mm"], ps["speckle_lateral_mm"]], 0.36, color="r", label="phantom")
+    ax.set_xticks(x, lab)
+    ax.set_ylabel("mm")
+    ax.set_title("speckle size (autocorrelation FWHM)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax = fig.add_subplot(gs[2, 3])
+    ax.axis("off")
+    rows = [("", "real", "phantom")] + [(k, f"{rs[k]:g}", f"{ps[k]:g}") for k in rs]
+    ax.table(cellText=rows, loc="center", cellLoc="right", colWidths=[0.5, 0.25, 0.25]).scale(1, 1.3)
+    ax.set_title(f"{len(real_stats)} real stills vs {len(ph_stats)} phantom views", fontsize=10)
+    fig.suptitle("neocus phantom vs real neonatal cranial ultrasound (same pixel spacing, same measurements)", fontsize=12)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / "phantom-vs-real.tmp.png"
+    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(args.out / "phantom-vs-real.png")
+
+
+if __name__ == "__main__":
+    main()

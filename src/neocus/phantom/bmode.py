@@ -108,13 +108,24 @@ def pixel_to_head(
     return plane.points(x, d)
 
 
+def _quantize_down(x: float) -> float:
+    """``x`` rounded down onto a geometric ladder of 8 steps per octave (so that scans whose settings
+    differ slightly share one cached beam grid)."""
+    return float(2.0 ** (math.floor(math.log2(x) * 8.0) / 8.0))
+
+
 def _beam_steps(preset: ScannerPreset, grid: PixelGrid) -> tuple[float, float, float]:
-    """Sample step (mm), line step (mm at the reference depth) and reference depth of the beam grid."""
+    """Sample step (mm), line step (mm at the reference depth) and reference depth of the beam grid.
+
+    Steps are half the PSF's FWHM (axially and laterally at the focus) but never finer than half an
+    output pixel: speckle finer than the output pixels is simulated only down to that scale and then
+    averaged by the anti-alias filter.
+    """
     px = min(grid.spacing_mm)
     dv = max(preset.axial_fwhm_mm / 2.0, px / SUPERSAMPLE)
-    ref = float(np.clip(round(preset.focus_mm / 5.0) * 5.0, 5.0, preset.depth_mm))
+    ref = float(np.clip(round(preset.focus_mm / 10.0) * 10.0, 10.0, preset.depth_mm))
     dlat = max(float(preset.lateral_fwhm_mm(ref)) / 2.0, px / SUPERSAMPLE)
-    return round(dv, 4), round(dlat, 4), ref
+    return _quantize_down(dv), _quantize_down(dlat), ref
 
 
 def _gauss_kernel(sigma: float) -> np.ndarray:

@@ -143,7 +143,7 @@ class PixelGrid:
         return (np.asarray(x_mm, dtype=np.float64) - self.x0_mm) / sx, (np.asarray(d_mm, dtype=np.float64) - self.d0_mm) / sy
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def pixel_grid(geometry: ProbeGeometry, out_size: tuple[int, int], fit: Fit = "contain") -> PixelGrid:
     """The (cached) pixel grid of ``out_size = (H, W)`` for a probe geometry."""
     h, w = int(out_size[0]), int(out_size[1])
@@ -210,7 +210,7 @@ class BeamGrid:
         return (len(self.v), len(self.u))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def beam_grid(pixels: PixelGrid, dv_mm: float, dlat_mm: float, lateral_ref_mm: float) -> BeamGrid:
     """The (cached) beam grid with sample step ``dv_mm`` and line step ``dlat_mm`` (mm at depth
     ``lateral_ref_mm`` below the face for polar probes)."""

@@ -36,6 +36,8 @@ WRITABLE_TAGS: frozenset[str] = frozenset(
         "StudyID", "AccessionNumber", "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription",
         "InstanceNumber", "Manufacturer", "ManufacturerModelName", "SoftwareVersions", "TransducerData",
         "TransducerType", "BodyPartExamined", "ImageComments", "BurnedInAnnotation", "InstitutionName",
+        # fixed instance UID and content date / time: byte-reproducible files (e.g. the phantom's same seed, same bytes)
+        "SOPInstanceUID", "ContentDate", "ContentTime",
     }
 )
 
@@ -184,6 +186,7 @@ def build_dicom_cine(frames: np.ndarray, fps: float, spacing_mm: tuple[float, fl
         ds.SequenceOfUltrasoundRegions = Sequence([ultrasound_region(height, width, spacing_mm)])
     for keyword, value in tags.items():
         setattr(ds, keyword, value)
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.PixelData = np.ascontiguousarray(frames).tobytes()
     return ds
 

@@ -1,0 +1,184 @@
+"""Contact sheets: grids of phantom standard views for people to look at.
+
+:func:`compose_sheet` lays out rows of images (one row per case, one column per view) with captions;
+:func:`write_contact_sheets` renders the set kept in ``docs/contact-sheets/``: the six views of a normal
+case and of a case for each lesion kind, and one sheet per scanner preset. PNG output is
+deterministic (same seed, same bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.phantom.api import PRESET_POPULATION, Still, new_subject, standard_still
+from neocus.phantom.presets import PRESETS, ScannerPreset, get_preset
+from neocus.phantom.subject import CaseType, Subject
+from neocus.vocab import VIEWS_IN_SWEEP_ORDER, View
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_CAPTION_H = 22
+_ROW_LABEL_W = 190
+_TITLE_H = 34
+_PAD = 4
+
+
+def _put(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, thickness: int = 1) -> None:
+    cv2.putText(img, text, org, _FONT, scale, 255, thickness, cv2.LINE_AA)
+
+
+def _fit(image: np.ndarray, tile: tuple[int, int]) -> np.ndarray:
+    """Resize a greyscale image into a ``(width, height)`` tile keeping its aspect ratio (black borders)."""
+    tw, th = tile
+    h, w = image.shape[:2]
+    s = min(tw / w, th / h)
+    nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((th, tw), np.uint8)
+    y0, x0 = (th - nh) // 2, (tw - nw) // 2
+    out[y0 : y0 + nh, x0 : x0 + nw] = resized
+    return out
+
+
+def compose_sheet(
+    rows: Sequence[tuple[str, Mapping[View, np.ndarray | None]]],
+    *,
+    title: str = "",
+    views: Sequence[View] = VIEWS_IN_SWEEP_ORDER,
+    tile: tuple[int, int] = (256, 200),
+    row_notes: Sequence[str] | None = None,
+) -> np.ndarray:
+    """A greyscale grid: one row per ``(label, {view: image})``, one column per view, captions on top.
+
+    Missing views (None or absent) show as an empty tile marked "missing". ``row_notes`` adds a second
+    line under each row label (e.g. the case's findings).
+    """
+    tw, th = tile
+    width = _ROW_LABEL_W + len(views) * (tw + _PAD) + _PAD
+    height = _TITLE_H + _CAPTION_H + len(rows) * (th + _PAD) + _PAD
+    sheet = np.zeros((height, width), np.uint8)
+    if title:
+        _put(sheet, title, (8, 23), 0.6, 1)
+    for j, view in enumerate(views):
+        _put(sheet, view.value, (_ROW_LABEL_W + j * (tw + _PAD) + tw // 2 - 14, _TITLE_H + 15), 0.5)
+    for i, (label, images) in enumerate(rows):
+        y = _TITLE_H + _CAPTION_H + i * (th + _PAD)
+        for k, line in enumerate(_wrap(label, 24)[:3]):
+            _put(sheet, line, (6, y + 20 + 16 * k), 0.45)
+        if row_notes is not None and i < len(row_notes):
+            for k, line in enumerate(_wrap(row_notes[i], 28)[:6]):
+                _put(sheet, line, (6, y + 76 + 14 * k), 0.38)
+        for j, view in enumerate(views):
+            x = _ROW_LABEL_W + j * (tw + _PAD)
+            img = images.get(view)
+            if img is None:
+                cv2.rectangle(sheet, (x, y), (x + tw - 1, y + th - 1), 60, 1)
+                _put(sheet, "missing", (x + tw // 2 - 28, y + th // 2), 0.45)
+            else:
+                sheet[y : y + th, x : x + tw] = _fit(np.asarray(img, dtype=np.uint8), tile)
+    return sheet
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, cur = text.split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def write_png(path: str | Path, image: np.ndarray) -> Path:
+    """Write a greyscale PNG (deterministic bytes for the same pixels)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise RuntimeError(f"could not encode {path}")
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# The sheets kept in docs/contact-sheets/
+# --------------------------------------------------------------------------------------------------
+
+
+def draw_truth(still: Still) -> np.ndarray:
+    """A still with its ground truth drawn on: structure boxes (grey) and lesion boxes (white)."""
+    img = cv2.cvtColor(still.image, cv2.COLOR_GRAY2BGR)
+    for b in still.truth.boxes:
+        cv2.polylines(img, [np.round(b.box.corners()).astype(np.int32)], True, (0, 200, 255), 1, cv2.LINE_AA)
+    for b in still.truth.lesions:
+        cv2.polylines(img, [np.round(b.box.corners()).astype(np.int32)], True, (60, 60, 255), 2, cv2.LINE_AA)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def _six_views(subject: Subject, preset: ScannerPreset, seed: int, out_size: tuple[int, int] | None) -> dict[View, Still]:
+    rng = np.random.default_rng(seed)
+    return {v: standard_still(subject, v, preset, rng, out_size) for v in VIEWS_IN_SWEEP_ORDER}
+
+
+def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
+    found = sorted({f.value for s in stills.values() for f in s.findings})
+    return f"GA {subject.ga_weeks:.1f} wk, Papile {int(subject.ivh_grade)}, VI {subject.measurements.vi_max:.1f} mm; stills: {', '.join(found)}"
+
+
+def write_contact_sheets(
+    out_dir: str | Path, *, seed: int = 0, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (256, 200)
+) -> list[Path]:
+    """Render and write the contact sheets (PNG) into ``out_dir``; returns their paths.
+
+    * ``normal.png``: the six views of a normal subject, plain and with its ground-truth boxes;
+    * ``lesions.png``: the six views of one subject per lesion pattern (case type);
+    * ``preset_<name>.png``: per scanner preset, the six views of a normal and two lesion subjects of
+      that preset's population.
+
+    ``frame_size`` is ``(width, height)`` (None: each preset's own size).
+    """
+    out_dir = Path(out_dir)
+    out_size = None if frame_size is None else (int(frame_size[1]), int(frame_size[0]))
+    internal = get_preset("internal")
+    paths: list[Path] = []
+
+    normal = new_subject(np.random.SeedSequence(seed, spawn_key=(0,)), case_type=CaseType.NORMAL)
+    stills = _six_views(normal, internal, seed, out_size)
+    sheet = compose_sheet(
+        [("normal", {v: s.image for v, s in stills.items()}), ("normal + truth boxes", {v: draw_truth(s) for v, s in stills.items()})],
+        title=f"neocus phantom - normal subject, preset internal, seed {seed} (synthetic, not patient data)",
+        tile=tile,
+        row_notes=[_note(normal, stills), "grey: structure boxes, bold: lesion boxes"],
+    )
+    paths.append(write_png(out_dir / "normal.png", sheet))
+
+    rows, notes = [], []
+    for k, ct in enumerate(CaseType):
+        subject = new_subject(np.random.SeedSequence(seed, spawn_key=(1, k)), case_type=ct)
+        st = _six_views(subject, internal, seed + k, out_size)
+        rows.append((ct.value.replace("_", " "), {v: s.image for v, s in st.items()}))
+        notes.append(_note(subject, st))
+    sheet = compose_sheet(rows, title=f"neocus phantom - one subject per lesion pattern, preset internal, seed {seed}", tile=tile, row_notes=notes)
+    paths.append(write_png(out_dir / "lesions.png", sheet))
+
+    for name in PRESETS:
+        preset = get_preset(name)
+        population = PRESET_POPULATION.get(name, "internal")
+        rows, notes = [], []
+        for k, ct in enumerate((CaseType.NORMAL, CaseType.IVH_DILATED, CaseType.CYSTIC_PVL)):
+            subject = new_subject(np.random.SeedSequence(seed, spawn_key=(2, k)), population=population, case_type=ct)
+            scan = preset.vary(np.random.default_rng(seed + k))
+            st = _six_views(subject, scan, seed + k, out_size)
+            rows.append((ct.value.replace("_", " "), {v: s.image for v, s in st.items()}))
+            notes.append(_note(subject, st))
+        sheet = compose_sheet(
+            rows, title=f"neocus phantom - preset {name}: {preset.scanner}, {preset.probe}, {preset.frequency_mhz:.1f} MHz", tile=tile, row_notes=notes
+        )
+        paths.append(write_png(out_dir / f"preset_{name}.png", sheet))
+    return paths

@@ -55,11 +55,13 @@ def read_dicom(
     limits: DecodeLimits | None = None,
     show_progress: bool | None = None,
     allow_any_modality: bool = False,
+    fast_grey: bool = True,
 ) -> Sweep:
     """Decode a DICOM file to a :class:`Sweep` (see the module docstring for the conventions).
 
     A non-ultrasound DICOM (modality other than US and not an ultrasound SOP class) is refused unless
-    ``allow_any_modality``; a DICOM without pixel data is refused always.
+    ``allow_any_modality``; a DICOM without pixel data is refused always. ``fast_grey=False`` takes
+    pydicom's full-colour decode for YBR data too (the reference the fast luma paths are tested against).
     """
     path = Path(path)
     limits = limits or DecodeLimits.default()
@@ -80,7 +82,7 @@ def read_dicom(
         raise InputFileError("the DICOM has no pixel data", where=path, hint="give an image or cine DICOM")
     _ensure_transfer_syntax(ds)
 
-    frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress)
+    frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
     spacing, region = spacing_mm(ds)
     tags = kept_tags(ds)
@@ -140,13 +142,13 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
 
 
-def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int, limits: DecodeLimits, show_progress: bool | None) -> np.ndarray:
+def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> np.ndarray:
     photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
     bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
     palette_lut = _palette_grey_lut(ds, bits_stored) if photometric == "PALETTE COLOR" else None
     wide = palette_lut is None and photometric.startswith("MONOCHROME") and (bits_stored > 8 or int(ds.get("PixelRepresentation") or 0) == 1)
 
-    luma_only = photometric in _LUMA_FIRST and palette_lut is None
+    luma_only = fast_grey and photometric in _LUMA_FIRST and palette_lut is None
     source = _jpeg_luma_frames(ds, n_frames) if luma_only else None
     if source is None:
         source = (a[..., 0] if luma_only and a.ndim == 3 else a for a in iter_pixels(ds, raw=luma_only))

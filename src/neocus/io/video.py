@@ -6,7 +6,10 @@ goes straight to greyscale when it can: OpenCV is asked for the raw luma plane (
 *is* BT.601 luma) instead of a BGR picture, which saves the YUV->BGR->grey round trip. The luma range
 (limited 16-235 or full 0-255) is found by comparing the first frame with OpenCV's own BGR->grey, and
 the raw path is only used when the two agree (mean difference < 1 grey level); otherwise decoding
-falls back to BGR -> grey. Timestamps come from the container's per-frame presentation times.
+falls back to BGR -> grey. On the real GE sweep (118 frames, 1442x898, MPEG-4 part 2) the two paths
+differ by 0.19 grey levels on average (at most 2) and the raw path needs about 15-20 % less CPU time
+(single-sweep loops: ~0.40 s vs ~0.48 s CPU; benchmarks/bench_io_decode.py compares both end to end).
+Timestamps come from the container's per-frame presentation times.
 """
 
 from __future__ import annotations

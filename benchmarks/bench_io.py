@@ -3,9 +3,10 @@
 Usage: python benchmarks/bench_io.py [--file ../shared/data/real/ncls-examples/20221223027/coronal_sweep.mp4]
                                      [--repeats 5]
 
-Each mode runs in a fresh process (so peak RSS belongs to that mode alone), ``--repeats`` times after one
-warm-up. Printed per mode: frames/s at the median and at the best run, median wall time, peak memory
-traced by tracemalloc (numpy allocations) during one extra run, and the process's peak RSS.
+Each mode runs in its own process (so peak RSS belongs to that mode alone), ``--repeats`` times after one
+warm-up, the modes' runs interleaved. Printed per mode: frames/s at the median and at the best run,
+median wall time, peak memory traced by tracemalloc (numpy allocations) during one extra run, and the
+process's peak RSS.
 
 * decode: ``neocus.io.load_sweep`` (OpenCV decode + greyscale).
 * roi: ``neocus.io.roi.detect_sweep_roi`` on the already decoded frames (what the ROI adds).
@@ -28,37 +29,49 @@ DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real
 MODES = ("decode", "roi", "decode+roi", "decode+roi+crop")
 
 
-def _run_mode(mode: str, path: str, repeats: int) -> dict[str, float]:
+_STATE: dict[str, object] = {}
+
+
+def _setup(mode: str, path: str) -> None:
+    """Worker start-up: imports, the pre-decoded sweep for ``roi``, and one warm-up run."""
+    _STATE.update(mode=mode, path=path)
+    if mode == "roi":
+        from neocus.io import load_sweep
+
+        _STATE["sweep"] = load_sweep(path, show_progress=False)
+    _once()
+
+
+def _once() -> int:
     from neocus.io import load_sweep
     from neocus.io.roi import apply_roi, detect_sweep_roi
 
-    pre = load_sweep(path, show_progress=False) if mode == "roi" else None
-
-    def once() -> int:
-        if mode == "roi":
-            detect_sweep_roi(pre)
-            return pre.n_frames
-        sweep = load_sweep(path, show_progress=False)
-        if mode != "decode":
-            roi = detect_sweep_roi(sweep)
-            if mode == "decode+roi+crop":
-                apply_roi(sweep, roi)
+    mode, path = _STATE["mode"], _STATE["path"]
+    if mode == "roi":
+        sweep = _STATE["sweep"]
+        detect_sweep_roi(sweep)
         return sweep.n_frames
+    sweep = load_sweep(path, show_progress=False)
+    if mode != "decode":
+        roi = detect_sweep_roi(sweep)
+        if mode == "decode+roi+crop":
+            apply_roi(sweep, roi)
+    return sweep.n_frames
 
-    n = once()  # warm-up (imports, codec start-up, page cache)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t0)
+
+def _timed() -> tuple[int, float]:
+    t0 = time.perf_counter()
+    n = _once()
+    return n, time.perf_counter() - t0
+
+
+def _memory() -> tuple[float, float]:
+    """(peak traced MiB during one run, peak RSS MiB of this worker so far)."""
     tracemalloc.start()
-    once()
+    _once()
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    med = statistics.median(times)
-    return {"frames": n, "median_s": med, "best_s": min(times), "fps_median": n / med, "fps_best": n / min(times),
-            "traced_mib": traced / 2**20, "rss_mib": rss_kib / 1024}
+    return traced / 2**20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss: KiB on Linux
 
 
 def main() -> int:
@@ -70,12 +83,28 @@ def main() -> int:
         print(f"bench_io: {args.file} not found (the real sweeps live in ../shared/data)", file=sys.stderr)
         return 2
     ctx = mp.get_context("spawn")
+    # One worker process per mode (peak RSS is that mode's own); runs alternate between modes so that
+    # a busy machine slows every mode alike.
+    pools = {mode: ctx.Pool(1, initializer=_setup, initargs=(mode, str(args.file))) for mode in MODES}
+    try:
+        times: dict[str, list[float]] = {mode: [] for mode in MODES}
+        frames = 0
+        for _ in range(args.repeats):
+            for mode in MODES:
+                frames, dt = pools[mode].apply(_timed)
+                times[mode].append(dt)
+        memory = {mode: pools[mode].apply(_memory) for mode in MODES}
+    finally:
+        for pool in pools.values():
+            pool.terminate()
     rows = []
     for mode in MODES:
-        with ctx.Pool(1) as pool:
-            rows.append((mode, pool.apply(_run_mode, (mode, str(args.file), args.repeats))))
+        med, best = statistics.median(times[mode]), min(times[mode])
+        traced, rss = memory[mode]
+        rows.append((mode, {"frames": frames, "median_s": med, "fps_median": frames / med, "fps_best": frames / best,
+                            "traced_mib": traced, "rss_mib": rss}))
     n = rows[0][1]["frames"]
-    print(f"{args.file.name}: {n} frames, {args.repeats} runs per mode after a warm-up, one process per mode")
+    print(f"{args.file.name}: {n} frames, {args.repeats} runs per mode after a warm-up, one process per mode, runs interleaved")
     header = f"{'mode':<17}{'frames/s (median)':>19}{'frames/s (best)':>17}{'median s':>10}{'traced MiB':>12}{'peak RSS MiB':>14}"
     print(header)
     print("-" * len(header))

@@ -519,7 +519,7 @@ def apply_roi(sweep: Sweep, roi: Roi, *, blank: bool = True) -> Sweep:
         )
     frames = sweep.frames[:, c.y : c.y + c.h, c.x : c.x + c.w].copy()
     if blank and not roi.mask.all():
-        frames[:, ~roi.mask] = 0
+        frames *= roi.mask  # broadcast over frames: 0 outside the mask, unchanged inside
     prior = getattr(sweep.meta, "crop", None)
     crop = c
     if prior is not None:

@@ -17,6 +17,7 @@ Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from pydicom.pixels import apply_color_lut, iter_pixels
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UltrasoundImageStorage, UltrasoundMultiFrameImageStorage
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, FrameStack, progress, scale_to_uint8, timestamps_from_fps, to_grey
+from neocus.io.decode import DecodeLimits, FrameStack, human_bytes, progress, scale_to_uint8, timestamps_from_fps, to_grey
 from neocus.io.deid import kept_tags
 from neocus.io.types import Sweep, SweepMeta
 
@@ -44,7 +45,9 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 def read_dicom_header(path: Path) -> Dataset:
     """The dataset without its pixel data (also for files without the 128-byte preamble)."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
+            return pydicom.dcmread(path, stop_before_pixels=True, force=True)
     except Exception as exc:  # pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
 
@@ -75,10 +78,15 @@ def read_dicom(
     limits.check_total(n_frames, rows, cols, where=path)
 
     try:
-        ds = pydicom.dcmread(path, force=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # large values (the pixel data) are read when used: uncompressed frames stream from the file
+            ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
     except Exception as exc:
         raise InputFileError(f"cannot read the DICOM: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
     if not any(k in ds for k in _PIXEL_KEYWORDS):
+        if any("End of file" in str(w.message) for w in caught) or _pixel_data_tag_in(path):
+            raise InputFileError("the pixel data is truncated: the file ends inside it", where=path, hint="the file is truncated; copy or export it again")
         raise InputFileError("the DICOM has no pixel data", where=path, hint="give an image or cine DICOM")
     _ensure_transfer_syntax(ds)
 
@@ -102,6 +110,20 @@ def read_dicom(
         kept_tags=tags,
     )
     return Sweep(frames=frames, meta=meta)
+
+
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+
+
+def _pixel_data_tag_in(path: Path, chunk: int = 1 << 20) -> bool:
+    """Whether the bytes of the (7FE0,0010) Pixel Data tag occur in the file (a cut-off element)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            if _PIXEL_DATA_TAG in tail + block:
+                return True
+            tail = block[-3:]
+    return False
 
 
 def _short(exc: BaseException) -> str:
@@ -151,7 +173,10 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
     luma_only = fast_grey and photometric in _LUMA_FIRST and palette_lut is None
     source = _jpeg_luma_frames(ds, n_frames) if luma_only else None
     if source is None:
-        source = (a[..., 0] if luma_only and a.ndim == 3 else a for a in iter_pixels(ds, raw=luma_only))
+        # native (uncompressed) data in a standard file: let pydicom read frame by frame from the file
+        streamable = not ds.file_meta.TransferSyntaxUID.is_compressed and _has_preamble(path)
+        frames_in = iter_pixels(path if streamable else ds, raw=luma_only)
+        source = (a[..., 0] if luma_only and a.ndim == 3 else a for a in frames_in)
     stack: FrameStack | None = None
     try:
         for arr in progress(source, total=n_frames, desc=f"decoding {path.name}", enabled=show_progress):
@@ -176,6 +201,14 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
         raise
     except Exception as exc:
         ts = ds.file_meta.TransferSyntaxUID
+        expected = _native_pixel_bytes(ds, rows, cols, n_frames)
+        if expected and path.stat().st_size < expected:
+            raise InputFileError(
+                f"the pixel data is truncated: the file has {human_bytes(path.stat().st_size)}, "
+                f"its header declares {human_bytes(expected)} of uncompressed frames",
+                where=path,
+                hint="the file is truncated; copy or export it again",
+            ) from None
         raise InputFileError(
             f"cannot decode the pixel data ({ts.name}): {_short(exc)}",
             where=path,
@@ -187,6 +220,16 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
     if wide:
         frames = _window_to_uint8(frames, ds, photometric)
     return frames
+
+
+#: Elements larger than this are read from the file only when used (see pydicom.dcmread defer_size).
+DEFER_BYTES = 256 * 1024
+
+
+def _has_preamble(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(128)
+        return fh.read(4) == b"DICM"
 
 
 #: Colour models whose first component is already BT.601 luma (full range): take it, skip YBR -> RGB -> grey.
@@ -214,6 +257,15 @@ def _jpeg_luma_frames(ds: Dataset, n_frames: int) -> Iterator[np.ndarray] | None
             yield grey
 
     return frames()
+
+
+def _native_pixel_bytes(ds: Dataset, rows: int, cols: int, n_frames: int) -> int | None:
+    """Bytes of uncompressed pixel data the header implies (``None`` for compressed transfer syntaxes)."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        return None
+    samples = int(ds.get("SamplesPerPixel") or 1)
+    bits = int(ds.get("BitsAllocated") or 8)
+    return rows * cols * samples * n_frames * bits // 8
 
 
 def _palette_grey_lut(ds: Dataset, bits_stored: int) -> np.ndarray:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 Painter = tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray, np.ndarray, "_Out"], None]]
 
 PARENCHYMA = np.array([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.DEEP_GREY, Tissue.SULCUS, Tissue.FLARE], dtype=np.uint8)
+WHITE_MATTER_LIKE = np.array([Tissue.WHITE_MATTER, Tissue.FLARE], dtype=np.uint8)
 _LV_SORTED = np.array(sorted(LATERAL_VENTRICLE_PARTS), dtype=np.uint8)
 _CHOROID = np.array([Part.CHOROID_PLEXUS_LEFT, Part.CHOROID_PLEXUS_RIGHT], dtype=np.uint8)
 
@@ -267,7 +268,7 @@ class CysticPvl(Lesion):
             c = _lv_point(head, side, t, radial_deg=ang, out_mm=out_mm + rad)
 
             def where(pts: np.ndarray, idx: np.ndarray, o: _Out) -> np.ndarray:
-                return np.isin(o.tissue[idx], PARENCHYMA)
+                return np.isin(o.tissue[idx], WHITE_MATTER_LIKE)
 
             out.append(_ellipsoid_painter(f"cpvl{i}", c, np.array([rad, rad * 1.15, rad]), self.code, Tissue.CYST, where))
         return out

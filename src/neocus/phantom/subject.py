@@ -236,6 +236,8 @@ def sample_subject(
     if excess97 > 2.0:
         rounding = float(np.clip((excess97 - 2.0) / 8.0, 0, 1))
         third = max(third, norms.third_ventricle_width(ga).p97 + 0.6 * (excess97 - 3.0) + rng.normal(0, 0.4))
+    if ct is CaseType.HYDROCEPHALUS:  # the third ventricle dilates too (above its 97th centile)
+        third = max(third, norms.third_ventricle_width(ga).p97 + 0.4 + 0.45 * max(excess97 - 3.0, 0.0) + abs(rng.normal(0, 0.4)))
     if ct is CaseType.HYDROCEPHALUS and rng.random() < 0.5:
         fourth = 1.0 + 0.06 * excess97  # communicating (post-haemorrhagic) hydrocephalus
     asym = float(rng.normal(0, 0.5))

@@ -317,3 +317,14 @@ def test_real_ncls_sweeps_and_pydicom_cine_validate(tmp_path):
         ("cases/pydicom-ybr/annotations/cine.jsonl", "line 1: frame"),
     }
     assert any("118 frames" in p.message for p in found)
+
+
+def test_simulated_dataset_validates_clean(tmp_path):
+    export = pytest.importorskip("neocus.phantom.export", reason="phantom not available")
+    from neocus.data import Dataset
+
+    out = export.simulate_dataset(tmp_path / "sim", export.SimulationConfig(cases=2, seed=5, frame_size=(96, 80), sweep_frames=6))
+    assert validate_dataset(out) == []
+    ds = Dataset.load(out)
+    assert len(ds) == 2 and ds.splits is not None
+    assert all(entry.annotations(name) for entry in ds for name in entry.record.sweeps)

@@ -154,6 +154,17 @@ def test_load_errors_name_file_and_field(tmp_path):
         Dataset.load(root)
 
 
+def test_write_case_refuses_labels_that_break_the_rules(tmp_path):
+    from neocus.data.schema import SKIP_RULES
+
+    data = _case("c1").model_dump(mode="json")
+    data["labels"]["severe"] = 1  # grade 0, all normal: not severe
+    record = CaseRecord.model_validate(data, context={SKIP_RULES: True})
+    with pytest.raises(DatasetError, match="labels.severe"):
+        write_case(tmp_path, record)
+    assert not (tmp_path / "cases").exists()
+
+
 def test_listed_cases_limit_the_dataset(tmp_path):
     root = _write(tmp_path / "ds")
     write_dataset_json(root, DatasetRecord(name="demo", provenance=Provenance(generator="test"), cases=["case002", "case000"]))

@@ -32,6 +32,7 @@ from neocus.data.schema import (
     FrameAnnotation,
     Splits,
     _stem,
+    case_rule_problems,
     is_valid_id,
 )
 from neocus.errors import DatasetError
@@ -138,8 +139,13 @@ def write_dataset_json(dataset_dir: str | Path, record: DatasetRecord) -> Path:
 def write_case(dataset_dir: str | Path, record: CaseRecord) -> Path:
     """Write ``cases/<case_id>/case.json`` atomically; returns the case folder (sweeps go beside it).
 
-    The record was validated when built (label rules included), so what is written always re-reads.
+    The label rules are checked again (a record parsed with the rules switched off may break them),
+    so what is written always re-reads; a broken rule raises DatasetError and writes nothing.
     """
+    broken = case_rule_problems(record)
+    if broken:
+        field, message = broken[0]
+        raise DatasetError(f"field {field}: {message}", where=f"case {record.case_id}", hint="labels must follow neocus.vocab's rules")
     folder = case_dir(dataset_dir, record.case_id)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / CASE_FILE, record_json(record))

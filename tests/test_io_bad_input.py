@@ -191,7 +191,7 @@ def test_memory_cap_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_corrupt_png(tmp_path: Path) -> None:
-    ok, png = cv2.imencode(".png", _frames(1)[0])
+    _ok, png = cv2.imencode(".png", _frames(1)[0])
     path = tmp_path / "cut.png"
     path.write_bytes(png.tobytes()[:60])
     assert "cannot decode the image" in _error(path).what

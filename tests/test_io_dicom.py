@@ -128,7 +128,7 @@ def test_uncompressed_ybr_full_gives_luma(tmp_path) -> None:
 
 
 def test_frame_time_vector_gives_variable_timestamps(tmp_path) -> None:
-    frames, ds = _cine(tmp_path, n=4)
+    _frames, ds = _cine(tmp_path, n=4)
     del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate
     ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTimeVector")
     ds.FrameTimeVector = [0, 40, 50, 60]  # ms between frames
@@ -140,7 +140,7 @@ def test_frame_time_vector_gives_variable_timestamps(tmp_path) -> None:
 
 @pytest.mark.parametrize("keyword", ["CineRate", "RecommendedDisplayFrameRate"])
 def test_rate_only_headers(tmp_path, keyword: str) -> None:
-    frames, ds = _cine(tmp_path, n=3)
+    _frames, ds = _cine(tmp_path, n=3)
     del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate
     setattr(ds, keyword, 25)
     ds.save_as(tmp_path / "rate.dcm")
@@ -149,7 +149,7 @@ def test_rate_only_headers(tmp_path, keyword: str) -> None:
 
 
 def test_no_timing_gives_frame_indices(tmp_path) -> None:
-    frames, ds = _cine(tmp_path, n=3)
+    _frames, ds = _cine(tmp_path, n=3)
     del ds.FrameTime, ds.CineRate, ds.RecommendedDisplayFrameRate, ds.FrameIncrementPointer
     ds.save_as(tmp_path / "untimed.dcm")
     sweep = load_sweep(tmp_path / "untimed.dcm")
@@ -157,7 +157,7 @@ def test_no_timing_gives_frame_indices(tmp_path) -> None:
 
 
 def test_region_in_mm_units_is_not_taken_for_cm(tmp_path) -> None:
-    frames, ds = _cine(tmp_path)
+    _frames, ds = _cine(tmp_path)
     ds.SequenceOfUltrasoundRegions[0].PhysicalUnitsXDirection = 4  # seconds: not a spatial region
     ds.PixelSpacing = [0.25, 0.5]
     ds.save_as(tmp_path / "ps.dcm")

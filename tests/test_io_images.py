@@ -43,7 +43,7 @@ def test_16_bit_and_alpha_png(tmp_path: Path) -> None:
 
 def test_jpeg_named_png_is_read_by_content(tmp_path: Path) -> None:
     path = tmp_path / "really_a_jpeg.png"
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(_rgb_image(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    _ok, data = cv2.imencode(".jpg", cv2.cvtColor(_rgb_image(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
     path.write_bytes(data.tobytes())
     sweep = load_sweep(path)
     assert sweep.frames.shape == (1, 40, 60)

@@ -24,9 +24,9 @@ __all__ = [
     "SweepMeta",
     "Volume",
     "deidentify_dataset",
+    "detect_kind",
     "load_sweep",
     "load_volume",
-    "detect_kind",
     "write_dicom_cine",
     "write_video",
 ]

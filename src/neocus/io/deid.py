@@ -121,7 +121,7 @@ def patient_age_days(ds: Dataset) -> int | None:
                 return (exam - birth).days
     match = _AGE_RE.match(str(ds.get("PatientAge") or ""))
     if match:
-        return int(round(int(match.group(1)) * _DAYS_PER_UNIT[match.group(2).upper()]))
+        return round(int(match.group(1)) * _DAYS_PER_UNIT[match.group(2).upper()])
     return None
 
 

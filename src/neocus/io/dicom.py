@@ -28,10 +28,23 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.pixels import apply_color_lut, iter_pixels
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UltrasoundImageStorage, UltrasoundMultiFrameImageStorage
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    UltrasoundImageStorage,
+    UltrasoundMultiFrameImageStorage,
+)
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, FrameStack, human_bytes, progress, scale_to_uint8, timestamps_from_fps, to_grey
+from neocus.io.decode import (
+    DecodeLimits,
+    FrameStack,
+    human_bytes,
+    progress,
+    scale_to_uint8,
+    timestamps_from_fps,
+    to_grey,
+)
 from neocus.io.deid import kept_tags
 from neocus.io.types import Sweep, SweepMeta
 
@@ -48,7 +61,7 @@ def read_dicom_header(path: Path) -> Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
             return pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    except Exception as exc:  # pydicom raises many kinds on damaged input
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
 
 
@@ -82,7 +95,7 @@ def read_dicom(
             warnings.simplefilter("always")
             # large values (the pixel data) are read when used: uncompressed frames stream from the file
             ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         raise InputFileError(f"cannot read the DICOM: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         if any("End of file" in str(w.message) for w in caught) or _pixel_data_tag_in(path):
@@ -199,7 +212,7 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
             stack.append(frame)
     except InputFileError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         ts = ds.file_meta.TransferSyntaxUID
         expected = _native_pixel_bytes(ds, rows, cols, n_frames)
         if expected and path.stat().st_size < expected:

@@ -15,7 +15,14 @@ import cv2
 import numpy as np
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, FrameStack, progress, scale_to_uint8, timestamps_from_fps, to_grey
+from neocus.io.decode import (
+    DecodeLimits,
+    FrameStack,
+    progress,
+    scale_to_uint8,
+    timestamps_from_fps,
+    to_grey,
+)
 from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files
 from neocus.io.types import Sweep, SweepMeta
 
@@ -39,7 +46,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _jpeg_size(fh) -> tuple[int, int] | None:  # noqa: ANN001 - a binary file object
+def _jpeg_size(fh) -> tuple[int, int] | None:
     while True:
         byte = fh.read(1)
         while byte and byte != b"\xff":

@@ -91,7 +91,7 @@ def _check_shape(shape: tuple[int, ...], itemsize: int, path: Path, limits: Deco
 def _open_maybe_gzip(path: Path) -> BinaryIO:
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")  # noqa: SIM115 - caller closes
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
 def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
@@ -111,7 +111,7 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
             data = np.asanyarray(img.dataobj)
     except InputFileError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         raise InputFileError(f"cannot read the NIfTI volume: {exc}", where=path, hint="the file is truncated or corrupt") from None
     data = data.reshape(header_shape + (1,) * (3 - len(header_shape)))
     affine = np.asarray(img.affine, dtype=np.float64)
@@ -141,7 +141,7 @@ def _load_itk(path: Path, limits: DecodeLimits) -> Volume:
         image = reader.Execute()
     except InputFileError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         text = str(exc).strip().splitlines()
         raise InputFileError(f"cannot read the volume: {text[-1] if text else type(exc).__name__}", where=path, hint="the file is truncated or corrupt") from None
     dim = image.GetDimension()

@@ -20,7 +20,12 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage, generate_uid
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRLittleEndian,
+    UltrasoundMultiFrameImageStorage,
+    generate_uid,
+)
 from pydicom.valuerep import DS
 
 import neocus
@@ -180,8 +185,8 @@ def build_dicom_cine(frames: np.ndarray, fps: float, spacing_mm: tuple[float, fl
     ds.NumberOfFrames = n
     ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTime")
     ds.FrameTime = _ds(1000.0 / fps)
-    ds.CineRate = max(1, int(round(fps)))
-    ds.RecommendedDisplayFrameRate = max(1, int(round(fps)))
+    ds.CineRate = max(1, round(fps))
+    ds.RecommendedDisplayFrameRate = max(1, round(fps))
     if spacing_mm is not None:
         ds.SequenceOfUltrasoundRegions = Sequence([ultrasound_region(height, width, spacing_mm)])
     for keyword, value in tags.items():

@@ -52,6 +52,7 @@ import scipy.fft
 from neocus.phantom.acoustics import TissueAcoustics, default_acoustics
 from neocus.phantom.presets import ScannerPreset
 from neocus.phantom.probe_geometry import BeamGrid, Fit, PixelGrid, ProbeGeometry, beam_grid, pixel_grid
+from neocus.phantom.scatterers import Scatterers, draw_scatterers
 from neocus.phantom.types import HeadModel, ImagePlane
 
 #: log-compressed level (dB re. the mean white-matter echo at the face) shown as full white at 0 dB gain
@@ -157,6 +158,7 @@ def render_plane(
     fit: Fit = "contain",
     acoustics: TissueAcoustics | None = None,
     timings: dict[str, float] | None = None,
+    speckle_seed: int | None = None,
 ) -> RenderedFrame:
     """Render the B-mode image of ``plane`` through ``model`` as ``preset`` shows it.
 
@@ -164,7 +166,10 @@ def render_plane(
     the frame (``"contain"``: square pixels, region centred and at the top; ``"stretch"``: fills the
     frame). ``acoustics`` overrides the tissue table (default: :func:`default_acoustics`).
     ``timings``, when given, accumulates seconds spent per stage (``sample``, ``to_beam``,
-    ``speckle_psf``, ``compress``, ``scan_convert``).
+    ``speckle_psf``, ``compress``, ``scan_convert``). ``speckle_seed``: None draws independent
+    speckle for every frame from ``rng``; an integer freezes the scatterers in head coordinates
+    (:mod:`neocus.phantom.scatterers`), so frames of one subject's sweep share their speckle and
+    tissue texture where their planes coincide (pass the same seed for all frames of a subject).
     """
     ac = acoustics or default_acoustics()
     clock = _Timer(timings)
@@ -199,7 +204,7 @@ def render_plane(
     echo, alpha, z_imp, density = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     clock.lap("to_beam")
 
-    image_t = _beam_image(beams, preset, rng, echo, alpha, z_imp, density, clock)
+    image_t = _beam_image(beams, preset, draw_scatterers(beams, plane, rng, speckle_seed), rng, echo, alpha, z_imp, density, clock)
 
     # 6. scan conversion ------------------------------------------------------------------------------
     cart = cv2.remap(image_t, beams.to_beam_x, beams.to_beam_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -223,6 +228,7 @@ def render_plane(
 def _beam_image(
     beams: BeamGrid,
     preset: ScannerPreset,
+    scat: Scatterers,
     rng: np.random.Generator,
     echo: np.ndarray,
     alpha: np.ndarray,
@@ -247,10 +253,13 @@ def _beam_image(
     ax_peak = float(k_ax_energy.max())
 
     # 2. scatterers ---------------------------------------------------------------------------------
-    field = rng.standard_normal((n_s, n_l, 2), dtype=np.float32)
-    keep = rng.random((n_s, n_l), dtype=np.float32)
+    field = scat.field
     sparse = density < 0.999
-    thin = np.where(sparse, (keep < density) / np.sqrt(np.maximum(density, 1e-4)), 1.0).astype(np.float32)
+    thin = np.where(sparse, (scat.keep < density) / np.sqrt(np.maximum(density, 1e-4)), 1.0).astype(np.float32)
+    # tissue texture (log-normal, preset.tissue_texture_db standard deviation) in scattering tissue, not in fluid
+    if preset.tissue_texture_db > 0:
+        tex_db = np.where(density >= 0.5, scat.texture * np.float32(preset.tissue_texture_db), np.float32(0.0))
+        thin *= np.power(np.float32(10.0), tex_db / np.float32(20.0))
     # lateral energy normalisation: the lateral filter has unit DC gain, so white noise loses 1/sqrt(2 sqrt(pi) s)
     lat_norm = np.sqrt(2.0 * math.sqrt(math.pi) * sig_lat).astype(np.float32)[:, None]
     amp = echo * thin * lat_norm

@@ -81,7 +81,8 @@ class ScannerPreset(BaseModel):
     curve: output grey (0..1) at equally spaced inputs 0..1 of the log-compressed signal, then raised
     to ``grey_gamma``. ``noise_db`` is the electronic noise amplitude relative to the echo of normal
     white matter at the face (before attenuation and TGC). ``speckle_smoothing`` (0..1) models the
-    scanner's speckle reduction / compounding filter (0 = raw envelope).
+    scanner's speckle reduction / compounding filter (0 = raw envelope). ``tissue_texture_db`` is
+    the renderer's mm-scale heterogeneity of parenchyma (see :mod:`neocus.phantom.scatterers`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -108,6 +109,9 @@ class ScannerPreset(BaseModel):
     reverb_strength: float = Field(0.3, ge=0, le=1)
     specular_gain: float = Field(40.0, ge=0, description="envelope of a flat interface per unit reflection coefficient")
     speckle_smoothing: float = Field(0.0, ge=0, le=1)
+    tissue_texture_db: float = Field(
+        2.5, ge=0, le=10, description="std of the smooth (~1 mm) echo modulation of parenchyma: real tissue is not a uniform scatterer"
+    )
     default_out_size: tuple[int, int] = (480, 640)  # (H, W) of the scan-converted image
     variation: PresetVariation = PresetVariation()
 

@@ -38,7 +38,8 @@ import numpy as np
 from neocus.io.types import CropRecord, Sweep
 
 # Grey-level thresholds (uint8 units) used by detection.
-_ACTIVE_RANGE = 6.0  # a pixel whose max - min over the sweep (block-averaged) exceeds this is "changing"
+_ACTIVE_RANGE = 3.0  # a pixel whose max - min over the sweep (block-averaged) exceeds this is "changing"
+_EDGE_RANGE = 8  # ... and one whose full-resolution max - min exceeds this can extend the outline (refinement)
 _STATIC_RANGE = 6  # ... and one below this (full resolution) is "static"
 _EDGE_LEVEL = 8  # a still's pixel more than this from the background can extend the outline (refinement)
 _DENSE_LEVEL = 2  # a still's pixel more than this from the background counts towards its content density
@@ -288,22 +289,29 @@ def _polygon_mask(polygon: np.ndarray, height: int, width: int, offset: tuple[in
 def _full_res_evidence(st: _Stats, method: RoiMethod, background: float | None, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
     if method is RoiMethod.TEMPORAL:
-        return (st.high[y0:y1, x0:x1].astype(np.int16) - st.low[y0:y1, x0:x1]) > _ACTIVE_RANGE
+        return (st.high[y0:y1, x0:x1].astype(np.int16) - st.low[y0:y1, x0:x1]) > _EDGE_RANGE
     return _non_background(st.middle[y0:y1, x0:x1], background, _EDGE_LEVEL)
 
 
 def _refine_outline(st: _Stats, coarse: np.ndarray, method: RoiMethod, background: float | None) -> np.ndarray:
-    """Convex outline at full resolution: evidence pixels inside the coarse outline grown by two blocks."""
+    """Convex outline at full resolution from the coarse one (work resolution, corners in pixels).
+
+    The outline is the hull of full-resolution evidence within ``pad`` (one or two blocks) of the coarse
+    outline together with the coarse outline shrunk by ``pad``: each edge moves by at most ``pad``, so
+    sparse full-resolution evidence (faint speckle) cannot shrink the region found at work resolution.
+    """
     h, w = st.low.shape
     pad = (2 if method is RoiMethod.TEMPORAL else 1) * st.factor
     x, y, bw, bh = cv2.boundingRect(coarse.astype(np.int32).reshape(-1, 1, 2))
     x0, y0 = max(0, x - pad), max(0, y - pad)
     x1, y1 = min(w, x + bw + pad), min(h, y + bh + pad)
     evidence = _full_res_evidence(st, method, background, (x0, y0, x1, y1))
-    near = _polygon_mask(coarse, y1 - y0, x1 - x0, offset=(x0, y0)).astype(np.uint8)
-    near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1)))
-    keep = (evidence & near.astype(bool)).astype(np.uint8)
-    keep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    region = _polygon_mask(coarse, y1 - y0, x1 - x0, offset=(x0, y0)).astype(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1))
+    near = cv2.dilate(region, disc).astype(bool)
+    core = cv2.erode(region, disc).astype(bool)
+    keep = (evidence & near).astype(np.uint8)
+    keep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool) | core
     # the hull depends only on each row's extreme pixels: hull those (fast) instead of every pixel
     rows = np.flatnonzero(keep.any(axis=1))
     if len(rows) < 2:
@@ -366,8 +374,9 @@ def classify_shape(mask: np.ndarray) -> RoiShape:
 
     Looks at the region's top edge (the first row of each column): within the top cap (the columns whose
     top lies in the upper 10 % of the region) a trapezoid or rectangle has a flat top over most of the
-    cap, while a fan -- an apex or a curved top -- reaches its highest row only over a short stretch.
-    Flat-topped regions whose top row is at least 90 % of the widest row are rectangles.
+    cap, while a fan -- an apex or a curved top -- reaches its highest row only over a short stretch. A
+    top narrower than 15 % of the widest row is a (truncated) apex: a sector too. Flat-topped regions
+    whose top row is at least 90 % of the widest row are rectangles.
     """
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
@@ -380,14 +389,15 @@ def classify_shape(mask: np.ndarray) -> RoiShape:
     cap = tops <= 0.10 * rh
     flat = tops <= max(2.0, 0.004 * rh)
     flat_share = float(flat.sum()) / max(1, int(cap.sum()))
-    if flat_share < 0.5:
-        return RoiShape.SECTOR
     spans = region.any(axis=1)
     first_col = np.argmax(region, axis=1)
     last_col = region.shape[1] - 1 - np.argmax(region[:, ::-1], axis=1)
     widths = np.where(spans, last_col - first_col + 1, 0).astype(np.float64)  # row spans: holes do not count
     top_width = float(np.median(widths[: max(1, round(0.03 * rh))]))
-    return RoiShape.RECTANGLE if top_width >= 0.9 * float(widths.max()) else RoiShape.TRAPEZOID
+    widest = float(widths.max())
+    if flat_share < 0.5 or top_width < 0.15 * widest:  # curved top, or a (truncated) apex
+        return RoiShape.SECTOR
+    return RoiShape.RECTANGLE if top_width >= 0.9 * widest else RoiShape.TRAPEZOID
 
 
 def _as_stack(frames: np.ndarray) -> np.ndarray:

@@ -57,6 +57,12 @@ def test_folder_without_images(tmp_path: Path) -> None:
     assert "no PNG or JPEG frames" in _error(tmp_path).what
 
 
+def test_folder_of_dicom_files(tmp_path: Path) -> None:
+    write_dicom_cine(tmp_path / "IM0001", _frames(2), 25.0)
+    err = _error(tmp_path)
+    assert err.what == "folder holds no PNG or JPEG frames, only dicom files" and "one at a time" in err.hint
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads files regardless of permissions")
 def test_unreadable_file(tmp_path: Path) -> None:
     path = write_video(tmp_path / "sweep.mp4", _frames(), 25.0)

@@ -162,6 +162,10 @@ def detect_kind(path: str | Path) -> Kind:
     st = check_readable(path)
     if stat.S_ISDIR(st.st_mode):
         if not list_frame_files(path):
+            others = _kinds_in_folder(path)
+            if others:
+                names = ", ".join(sorted(k.value for k in others))
+                raise InputFileError(f"folder holds no PNG or JPEG frames, only {names} files", where=path, hint="give those files one at a time")
             raise InputFileError("folder holds no PNG or JPEG frames", where=path, hint="give a video, a DICOM, an image or a folder of images")
         return Kind.IMAGE_FOLDER
     head = read_head(path)
@@ -191,6 +195,25 @@ def _sniff_gzip(path: Path) -> Kind | None:
 def natural_key(name: str) -> list[object]:
     """Sort key that orders ``frame2`` before ``frame10``."""
     return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
+
+
+def _kinds_in_folder(folder: Path, limit: int = 200) -> set[Kind]:
+    """The kinds of (up to ``limit``) readable files directly in ``folder``."""
+    kinds: set[Kind] = set()
+    with os.scandir(folder) as entries:
+        for i, entry in enumerate(entries):
+            if i >= limit:
+                break
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            try:
+                with open(entry.path, "rb") as fh:
+                    kind = kind_of_bytes(fh.read(HEAD_BYTES))
+            except OSError:
+                continue
+            if kind is not None:
+                kinds.add(kind)
+    return kinds
 
 
 def list_frame_files(folder: Path) -> list[Path]:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import find_objects
 
 from neocus.geometry import RotatedBox, corners_to_rbox
 from neocus.phantom.types import LESION_KINDS
@@ -84,18 +85,59 @@ def _min_area_px(spacing_mm: tuple[float, float], min_mm2: float) -> int:
     return max(MIN_BOX_AREA_PX, int(np.ceil(min_mm2 / px_area))) if px_area > 0 else MIN_BOX_AREA_PX
 
 
-def mask_box(mask: np.ndarray) -> RotatedBox:
-    """Minimum-area rotated box around the pixel footprints (unit squares) of a non-empty boolean mask."""
+def mask_box(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> RotatedBox:
+    """Minimum-area rotated box around the pixel footprints (unit squares) of a non-empty boolean mask.
+
+    ``offset`` ``(x, y)`` is added to the result (the mask's position in a larger frame, for crops).
+    """
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    pts = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+    pts = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64) + np.asarray(offset, dtype=np.float64)
     corners = (pts[:, None, :] + np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])).reshape(-1, 2)
     return RotatedBox(*corners_to_rbox(corners))
 
 
-def _components(mask: np.ndarray, min_px: int) -> list[np.ndarray]:
-    """8-connected components of ``mask`` with at least ``min_px`` pixels, in a fixed (label) order."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [labels == k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= min_px]
+def _component_boxes(label_map: np.ndarray, value: int, where: tuple[slice, slice], min_px: int) -> list[tuple[RotatedBox, int]]:
+    """Boxes and pixel counts of the 8-connected components of ``label_map == value`` (searched within
+    ``where``) with at least ``min_px`` pixels, in OpenCV's label order."""
+    crop = (label_map[where] == value).astype(np.uint8)
+    y0, x0 = where[0].start, where[1].start
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    out = []
+    for k in range(1, n):
+        area = int(stats[k, cv2.CC_STAT_AREA])
+        if area < min_px:
+            continue
+        x, y, w, h = (int(stats[k, c]) for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+        comp = labels[y : y + h, x : x + w] == k
+        out.append((mask_box(comp, (x0 + x, y0 + y)), area))
+    return out
+
+
+def _present(label_map: np.ndarray) -> np.ndarray:
+    """Non-zero values present in a uint8 label map, ascending."""
+    counts = np.bincount(label_map.ravel(), minlength=256)
+    return np.flatnonzero(counts[1:]) + 1
+
+
+def _structure_groups(
+    part_map: np.ndarray,
+    part_structure: Callable[[int], Structure | None],
+    part_side: Callable[[int], Side],
+) -> tuple[list[tuple[Structure, Side]], np.ndarray]:
+    """The (structure, side) groups present, in vocabulary order, and a map of group ids (index + 1;
+    0 = no target structure)."""
+    groups: dict[tuple[Structure, Side], list[int]] = {}
+    for part in _present(part_map):
+        structure = part_structure(int(part))
+        if structure is not None:
+            groups.setdefault((structure, Side(part_side(int(part)))), []).append(int(part))
+    order = {s: i for i, s in enumerate(Structure)}
+    sides = {s: i for i, s in enumerate(Side)}
+    keys = sorted(groups, key=lambda k: (order[k[0]], sides[k[1]]))
+    lut = np.zeros(256, np.uint8)
+    for g, key in enumerate(keys, start=1):
+        lut[groups[key]] = g
+    return keys, lut[part_map]
 
 
 def structure_masks(
@@ -104,21 +146,8 @@ def structure_masks(
     part_side: Callable[[int], Side],
 ) -> dict[tuple[Structure, Side], np.ndarray]:
     """Boolean mask per (structure, side) present in a part map, in vocabulary order."""
-    groups: dict[tuple[Structure, Side], list[int]] = {}
-    for part in np.unique(part_map):
-        part = int(part)
-        if part == 0:
-            continue
-        structure = part_structure(part)
-        if structure is None:
-            continue
-        groups.setdefault((structure, Side(part_side(part))), []).append(part)
-    order = {s: i for i, s in enumerate(Structure)}
-    sides = {s: i for i, s in enumerate(Side)}
-    out = {}
-    for key in sorted(groups, key=lambda k: (order[k[0]], sides[k[1]])):
-        out[key] = np.isin(part_map, groups[key])
-    return out
+    keys, group_map = _structure_groups(part_map, part_structure, part_side)
+    return {key: group_map == g for g, key in enumerate(keys, start=1)}
 
 
 def structure_boxes(
@@ -131,10 +160,14 @@ def structure_boxes(
 ) -> list[StructureBox]:
     """Rotated boxes of every visible structure cross-section in one frame's part map."""
     min_px = _min_area_px(spacing_mm, min_area_mm2)
+    keys, group_map = _structure_groups(part_map, part_structure, part_side)
     out: list[StructureBox] = []
-    for (structure, side), mask in structure_masks(part_map, part_structure, part_side).items():
-        for comp in _components(mask, min_px):
-            out.append(StructureBox(structure, side, mask_box(comp), int(comp.sum())))
+    for g, where in enumerate(find_objects(group_map, max_label=len(keys)), start=1):
+        if where is None:
+            continue
+        structure, side = keys[g - 1]
+        for box, area in _component_boxes(group_map, g, where, min_px):
+            out.append(StructureBox(structure, side, box, area))
     return out
 
 
@@ -144,18 +177,19 @@ def lesion_boxes(
     """Rotated boxes of every visible lesion cross-section (one per connected component per kind)."""
     min_px = _min_area_px(spacing_mm, min_area_mm2)
     out: list[LesionBox] = []
-    for value in np.unique(lesion_map):
-        if value == 0:
+    for value, where in enumerate(find_objects(lesion_map, max_label=len(LESION_KINDS)), start=1):
+        if where is None:
             continue
-        kind = LESION_KINDS[int(value) - 1]
-        for comp in _components(lesion_map == value, min_px):
-            out.append(LesionBox(kind, mask_box(comp), int(comp.sum())))
+        for box, area in _component_boxes(lesion_map, value, where, min_px):
+            out.append(LesionBox(LESION_KINDS[value - 1], box, area))
     return out
 
 
 def ventricle_mask(part_map: np.ndarray, ventricle_parts: Iterable[int]) -> np.ndarray:
     """Pixels of the ventricular system: parts listed in ``ventricle_parts`` (the anatomy's ventricle parts)."""
-    return np.isin(part_map, np.fromiter((int(p) for p in ventricle_parts), dtype=np.int64))
+    lut = np.zeros(256, bool)
+    lut[[int(p) for p in ventricle_parts]] = True
+    return lut[part_map]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -230,8 +264,8 @@ def visible_lesion_kinds(
     """Lesion kinds covering at least ``min_area_mm2`` of an image's lesion map."""
     px_area = float(spacing_mm[0]) * float(spacing_mm[1])
     min_px = max(1, int(np.ceil(min_area_mm2 / px_area))) if px_area > 0 else 1
-    values, counts = np.unique(lesion_map, return_counts=True)
-    return frozenset(LESION_KINDS[int(v) - 1] for v, c in zip(values, counts) if v and c >= min_px)
+    counts = np.bincount(lesion_map.ravel(), minlength=len(LESION_KINDS) + 1)
+    return frozenset(LESION_KINDS[v - 1] for v in range(1, len(counts)) if counts[v] >= min_px)
 
 
 def still_findings(

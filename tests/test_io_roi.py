@@ -172,6 +172,14 @@ def test_classify_shape_on_plain_masks():
     assert classify_shape(np.zeros((10, 10), bool)) is RoiShape.UNKNOWN
 
 
+def test_frozen_sweep_is_read_as_a_still(trapezoid_sweep):
+    frames, boxes, _, _ = trapezoid_sweep
+    frozen = np.repeat(frames[:1], 6, axis=0)  # a cine of one repeated frame: nothing changes
+    roi = detect_roi(frozen)
+    assert roi.method is RoiMethod.STILL and roi.shape is RoiShape.TRAPEZOID
+    assert_box_close(roi.box(), box_of(TRAPEZOID), tol=4)
+
+
 def test_blank_screen_gives_the_whole_frame_and_zero_confidence():
     roi = detect_roi(np.zeros((3, 64, 80), np.uint8))
     assert roi.method is RoiMethod.NONE and roi.shape is RoiShape.UNKNOWN

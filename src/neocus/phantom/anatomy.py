@@ -37,7 +37,7 @@ import numpy as np
 
 from neocus.phantom import norms
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, Part, part_structure
-from neocus.phantom.primitives import F32, CullGrid, Ellipsoid, Tube, rotation_xyz
+from neocus.phantom.primitives import F32, CullGrid, Ellipsoid, Tube, lut, rotation_xyz
 from neocus.phantom.tissues import ECHO, N_TISSUES, Tissue
 from neocus.phantom.types import TissueSample
 from neocus.vocab import Structure
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from neocus.phantom.lesions import Lesion
 
 U8 = np.uint8
+_PF_LUT = lut([Tissue.CEREBELLUM, Tissue.FALX])
 
 
 @dataclass(frozen=True)
@@ -443,13 +444,13 @@ class NeonatalHead:
             off = (2.0 * cc_a + 6.5 * s) * np.array([0.0, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6])[:, None]
             cg_yz = (cc_yz + nrm * off)[1:]
             depth = (4.0 + 6.0 * mat) * s
-            cing = Tube(cg_yz, x=np.zeros(6), a=np.full(6, self.sulcus_half_mm + 0.15), b=np.full(6, depth), theta_deg=np.zeros(6))
+            cing = Tube(cg_yz, x=np.zeros(6), a=np.full(6, self.sulcus_half_mm + 0.15), b=np.full(6, depth), theta_deg=np.zeros(6), pad_mm=self.cortex_mm + 0.2)
             self.cingulate = cing
-            wm_like = np.array([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.FALX, Tissue.CSF], dtype=U8)
+            wm_like = lut([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.FALX, Tissue.CSF])
 
             def paint_cing(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
                 r = cing.eval(pts - np.array([dxf, 0, 0], dtype=F32))
-                m = (r["q"] < 1) & np.isin(out.tissue[idx], wm_like)
+                m = (r["q"] < 1) & wm_like[out.tissue[idx]]
                 out.tissue[idx[m]] = Tissue.SULCUS
                 # grey matter lining it
                 g = (r["q"] >= 1) & (np.abs(r["v2"]) < r["a"] + self.cortex_mm) & (np.abs(r["v1"]) < r["b"]) & (out.tissue[idx] == Tissue.WHITE_MATTER)
@@ -657,7 +658,7 @@ class NeonatalHead:
         def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
             inside = e.q(pts) < 1
             if only_pf:
-                inside &= np.isin(out.tissue[idx], (Tissue.CEREBELLUM, Tissue.FALX))
+                inside &= _PF_LUT[out.tissue[idx]]
             sel = idx[inside]
             out.tissue[sel] = tissue
             out.part[sel] = part

@@ -40,7 +40,7 @@ import numpy as np
 
 from neocus.phantom import norms
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, Part
-from neocus.phantom.primitives import F32
+from neocus.phantom.primitives import F32, lut
 from neocus.phantom.tissues import ECHO, Tissue
 from neocus.phantom.types import LESION_KINDS
 from neocus.vocab import LesionKind
@@ -52,6 +52,8 @@ Painter = tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray, np.ndarray, "
 
 PARENCHYMA = np.array([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.DEEP_GREY, Tissue.SULCUS, Tissue.FLARE], dtype=np.uint8)
 WHITE_MATTER_LIKE = np.array([Tissue.WHITE_MATTER, Tissue.FLARE], dtype=np.uint8)
+_PARENCHYMA_LUT = lut(PARENCHYMA)
+_WM_LUT = lut(WHITE_MATTER_LIKE)
 _LV_SORTED = np.array(sorted(LATERAL_VENTRICLE_PARTS), dtype=np.uint8)
 _CHOROID = np.array([Part.CHOROID_PLEXUS_LEFT, Part.CHOROID_PLEXUS_RIGHT], dtype=np.uint8)
 
@@ -174,10 +176,10 @@ class IntraventricularHaemorrhage(Lesion):
         out = []
         for i, (side, t, rad, dep) in enumerate(self.clots):
             c = _lv_point(head, side, t, radial_deg=-90.0, out_mm=-dep)
-            parts = _side_parts(side)
+            parts = lut(_side_parts(side))
 
             def where(pts: np.ndarray, idx: np.ndarray, o: _Out, parts: np.ndarray = parts) -> np.ndarray:
-                return np.isin(o.part[idx], parts)
+                return parts[o.part[idx]]
 
             out.append(_ellipsoid_painter(f"ivh{i}", c, np.full(3, rad), self.code, Tissue.BLOOD, where, self.intensity))
         return out
@@ -220,7 +222,7 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
                 rel = np.clip(along / depth, 0, 1)
                 inside = (along > 0) & (along < depth) & (across < along * tan_half + F32(1.5))
                 inside &= dy < half_len * np.sqrt(np.clip(1 - rel**2, 0, 1)) + F32(1.0)
-                inside &= np.isin(o.tissue[idx], PARENCHYMA)
+                inside &= _PARENCHYMA_LUT[o.tissue[idx]]
                 sel = idx[inside]
                 o.tissue[sel] = Tissue.INFARCT
                 o.lesion[sel] = code
@@ -268,7 +270,7 @@ class CysticPvl(Lesion):
             c = _lv_point(head, side, t, radial_deg=ang, out_mm=out_mm + rad)
 
             def where(pts: np.ndarray, idx: np.ndarray, o: _Out) -> np.ndarray:
-                return np.isin(o.tissue[idx], WHITE_MATTER_LIKE)
+                return _WM_LUT[o.tissue[idx]]
 
             out.append(_ellipsoid_painter(f"cpvl{i}", c, np.array([rad, rad * 1.15, rad]), self.code, Tissue.CYST, where))
         return out
@@ -305,11 +307,11 @@ class VentricularEnlargement(Lesion):
         parts = [*_LV_SORTED]
         if self.kind is LesionKind.HYDROCEPHALUS:
             parts += [Part.THIRD_VENTRICLE, Part.FOURTH_VENTRICLE, Part.AQUEDUCT, Part.FORAMEN_OF_MONRO]
-        parts_a = np.array(parts, dtype=np.uint8)
+        parts_a = lut(parts)
         code = self.code
 
         def paint(pts: np.ndarray, idx: np.ndarray, o: _Out) -> None:
-            m = np.isin(o.part[idx], parts_a) & (o.tissue[idx] == Tissue.CSF) & (o.lesion[idx] == 0)
+            m = parts_a[o.part[idx]] & (o.tissue[idx] == Tissue.CSF) & (o.lesion[idx] == 0)
             o.lesion[idx[m]] = code
 
         lo = np.minimum.reduce([head.lv[1].lo, head.lv[-1].lo, head.lv_occ[1].lo, head.lv_occ[-1].lo, head.third_centre - 20])

@@ -25,6 +25,13 @@ from scipy.spatial import cKDTree
 F32 = np.float32
 
 
+def lut(ids: object) -> np.ndarray:
+    """A 256-entry boolean look-up table of uint8 ids (``lut(ids)[arr]`` is a fast ``np.isin``)."""
+    t = np.zeros(256, dtype=bool)
+    t[np.asarray(list(ids), dtype=np.int64)] = True
+    return t
+
+
 def rotation_xyz(rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:
     """Rotation matrix R = Rz @ Ry @ Rx (degrees, right-handed, about head axes)."""
     ax, ay, az = np.radians([rx_deg, ry_deg, rz_deg])
@@ -85,6 +92,7 @@ class Tube:
         droop: float = 0.0,
         grid_mm: float = 0.5,
         dense_mm: float = 0.2,
+        pad_mm: float = 0.0,
     ) -> None:
         p = np.asarray(ctrl_yz, dtype=np.float64)
         seg = np.linalg.norm(np.diff(p, axis=0), axis=1)
@@ -147,8 +155,30 @@ class Tube:
             xlo, xhi = -xs_hi, -xs_lo
         self.lo = np.array([xlo, lo_yz[0], lo_yz[1]])
         self.hi = np.array([xhi, hi_yz[0], hi_yz[1]])
-        self._tabs = [v.astype(F32) for v in (self.px, self.pa, self.pb, self.pc, self.ps)]
-        self._tt32 = self.tt.astype(F32)
+        self._tab = np.stack([self.px, self.pa, self.pb, self.pc, self.ps], axis=1).astype(F32)
+        self._m1 = F32(m - 1)
+        self._xrange = self._lateral_ranges(grid_mm, pad_mm) if not self.droop else self._lateral_ranges_sampled(grid_mm, pad_mm)
+
+    def _lateral_ranges(self, grid_mm: float, pad_mm: float) -> np.ndarray:
+        """Per (y, z) grid cell, a conservative range of the lateral offset ``xo`` where the tube (its
+        cross-section inflated by ``pad_mm`` and by the cell's half-diagonal) can be: a cheap first
+        test that rejects most points in the tube's bounding box."""
+        g = self._grid.reshape(-1, 3).astype(np.float64)
+        i = np.clip(np.rint(g[:, 0] * (len(self.tt) - 1)).astype(int), 0, len(self.tt) - 1)
+        infl = pad_mm + 0.75 * grid_mm
+        a, b = self.pa[i] + infl, self.pb[i] + infl
+        c, s = self.pc[i], self.ps[i]
+        u, e = g[:, 1], np.maximum(g[:, 2] - infl, 0.0)
+        # (xo c + u s)^2 / b^2 + (u c - xo s)^2 / a^2 + e^2 / a^2 < 1  <=>  A xo^2 + B xo + C < 0
+        qa = c * c / (b * b) + s * s / (a * a)
+        qb = 2 * u * c * s * (1 / (b * b) - 1 / (a * a))
+        qc = u * u * (s * s / (b * b) + c * c / (a * a)) + e * e / (a * a) - 1
+        disc = qb * qb - 4 * qa * qc
+        ok = disc >= 0
+        r = np.sqrt(np.where(ok, disc, 0.0))
+        lo = np.where(ok, (-qb - r) / (2 * qa) + self.px[i] - 0.05, np.inf)
+        hi = np.where(ok, (-qb + r) / (2 * qa) + self.px[i] + 0.05, -np.inf)
+        return np.stack([lo, hi], axis=1).reshape(*self._shape, 2).astype(F32)
 
     def at(self, t: float) -> dict[str, float]:
         """Centreline point and cross-section at parameter ``t`` (for building other parts)."""
@@ -165,10 +195,34 @@ class Tube:
             "nz": float(self.normal_yz[i, 1]),
         }
 
+    def _lateral_ranges_sampled(self, grid_mm: float, pad_mm: float, n_x: int = 96) -> np.ndarray:
+        """As :meth:`_lateral_ranges`, by sampling ``xo`` (for drooping cross-sections)."""
+        g = self._grid.reshape(-1, 3).astype(np.float64)
+        i = np.clip(np.rint(g[:, 0] * (len(self.tt) - 1)).astype(int), 0, len(self.tt) - 1)
+        infl = pad_mm + 0.75 * grid_mm
+        a, b = (self.pa[i] + infl)[:, None], (self.pb[i] + infl)[:, None]
+        c, s = self.pc[i][:, None], self.ps[i][:, None]
+        u, e = g[:, 1:2], np.maximum(g[:, 2:3] - infl, 0.0)
+        xmax = float(np.max(self.pb)) + infl + 1.0
+        xo = np.linspace(-xmax, xmax, n_x)[None, :]
+        step = xo[0, 1] - xo[0, 0]
+        uu = u + self.droop * xo * xo
+        v1 = xo * c + uu * s
+        v2 = uu * c - xo * s
+        inside = (v1 / b) ** 2 + (v2 / a) ** 2 + (e / a) ** 2 < 1
+        anyin = inside.any(axis=1)
+        first = np.argmax(inside, axis=1)
+        last = n_x - 1 - np.argmax(inside[:, ::-1], axis=1)
+        lo = np.where(anyin, xo[0, first] - step + self.px[i], np.inf)
+        hi = np.where(anyin, xo[0, last] + step + self.px[i], -np.inf)
+        return np.stack([lo, hi], axis=1).reshape(*self._shape, 2).astype(F32)
+
     def eval(self, p: np.ndarray) -> dict[str, np.ndarray]:
         """Evaluate points ``[n, 3]`` (float32): ``q`` (squared normalised radius, < 1 inside),
         ``t`` (centreline parameter), ``v1`` / ``v2`` (mm along the long / short cross-section axes),
-        ``a`` / ``b`` (the local half-axes)."""
+        ``a`` / ``b`` (the local half-axes). Points that the per-cell lateral range rejects get
+        ``q`` = 4 and zeros elsewhere."""
+        n = len(p)
         gy = (p[:, 1] - self._g0[0]) * self._inv
         gz = (p[:, 2] - self._g0[1]) * self._inv
         ny, nz = self._shape
@@ -176,18 +230,34 @@ class Tube:
         np.clip(gz, 0, nz - 1.001, out=gz)
         iy = gy.astype(np.int32)
         iz = gz.astype(np.int32)
+        xs = p[:, 0] * F32(self.side)
+        if self._xrange is not None:
+            # nearest cell's lateral range (the range is padded for the cell's extent)
+            rng = self._xrange[np.rint(gy).astype(np.int32), np.rint(gz).astype(np.int32)]
+            keep = np.flatnonzero((xs >= rng[:, 0]) & (xs <= rng[:, 1]))
+            out = {k: np.zeros(n, dtype=F32) for k in ("t", "v1", "v2", "a", "b", "e")}
+            out["q"] = np.full(n, 4.0, dtype=F32)
+            if len(keep) == 0:
+                return out
+            if len(keep) < n:
+                sub = self._eval_cells(xs[keep], gy[keep], gz[keep], iy[keep], iz[keep])
+                for k, v in sub.items():
+                    out[k][keep] = v
+                return out
+        return self._eval_cells(xs, gy, gz, iy, iz)
+
+    def _eval_cells(self, xs: np.ndarray, gy: np.ndarray, gz: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> dict[str, np.ndarray]:
         fy = (gy - iy)[:, None]
         fz = (gz - iz)[:, None]
         g = self._grid
         v = (g[iy, iz] * (1 - fy) + g[iy + 1, iz] * fy) * (1 - fz) + (g[iy, iz + 1] * (1 - fy) + g[iy + 1, iz + 1] * fy) * fz
         t, u, e = v[:, 0], v[:, 1], v[:, 2]
-        tx, ta, tb, tc, ts = self._tabs
-        xc = np.interp(t, self._tt32, tx).astype(F32)
-        a = np.interp(t, self._tt32, ta).astype(F32)
-        b = np.interp(t, self._tt32, tb).astype(F32)
-        c = np.interp(t, self._tt32, tc).astype(F32)
-        s = np.interp(t, self._tt32, ts).astype(F32)
-        xo = p[:, 0] * F32(self.side) - xc
+        ft = t * self._m1
+        i0 = np.minimum(ft.astype(np.int32), int(self._m1) - 1)
+        w = (ft - i0)[:, None]
+        prm = self._tab[i0] * (1 - w) + self._tab[i0 + 1] * w
+        xc, a, b, c, s = prm[:, 0], prm[:, 1], prm[:, 2], prm[:, 3], prm[:, 4]
+        xo = xs - xc
         if self.droop:
             u = u + F32(self.droop) * xo * xo
         v1 = xo * c + u * s

@@ -7,11 +7,14 @@ import dataclasses
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from io_testdata import dicom_test_file, ncls_file
 
-from neocus.io import Sweep, SweepMeta, load_sweep
+from neocus.io import CropRecord, Sweep, SweepMeta, load_sweep
 from neocus.io.overlay import draw_roi, representative_frame
 from neocus.io.roi import (
+    Roi,
     RoiMethod,
     RoiShape,
     UltrasoundRegion,
@@ -231,6 +234,22 @@ def test_apply_roi_crops_blanks_and_maps_points_back(trapezoid_sweep):
     # the label outside the sector is blanked in the cropped frames
     logo_in_crop = logo[c.y : c.y + c.h, c.x : c.x + c.w]
     assert logo_in_crop.any() and not cropped.frames[:, logo_in_crop].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_crop_maps_every_pixel_back(data):
+    h, w = data.draw(st.integers(2, 40)), data.draw(st.integers(2, 40))
+    x, y = data.draw(st.integers(0, w - 1)), data.draw(st.integers(0, h - 1))
+    cw, ch = data.draw(st.integers(1, w - x)), data.draw(st.integers(1, h - y))
+    frames = np.random.default_rng(h * 41 + w).integers(0, 256, (2, h, w), dtype=np.uint8)
+    crop = CropRecord(x=x, y=y, w=cw, h=ch, source_height=h, source_width=w)
+    roi = Roi(crop=crop, shape=RoiShape.RECTANGLE, mask=np.ones((ch, cw), bool), outline=np.zeros((0, 2), np.int32),
+              method=RoiMethod.STILL, confidence=1.0)
+    out = apply_roi(_sweep(frames), roi)
+    yy, xx = np.mgrid[0:ch, 0:cw]
+    src = out.meta.crop.to_source(np.stack([xx.ravel(), yy.ravel()], 1)).astype(int)
+    assert np.array_equal(out.frames[:, yy.ravel(), xx.ravel()], frames[:, src[:, 1], src[:, 0]])
 
 
 def test_apply_roi_twice_composes_crops(trapezoid_sweep):

@@ -198,3 +198,13 @@ def test_frozen_scatterers_keep_speckle_with_the_tissue():
     assert abs(_corr(b.image, c.image, m)) < 0.3
     assert a.image[m].mean() == pytest.approx(b.image[m].mean(), rel=0.1)
     assert a.image[m].std() == pytest.approx(b.image[m].std(), rel=0.15)
+
+
+def test_slice_thickness_fills_in_a_structure_that_ends_near_the_plane():
+    # the toy ventricles end at y = +-25 mm; a plane at y = 24 cuts only their tips
+    p = get_preset("internal")
+    thin = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 0.0}), np.random.default_rng(0), SIZE)
+    thick = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 3.0}), np.random.default_rng(0), SIZE)
+    csf = thin.tissue == Tissue.CSF
+    assert csf.sum() > 10 and np.array_equal(csf, thick.tissue == Tissue.CSF)  # labels: the plane itself
+    assert thick.image[csf].mean() > 1.5 * thin.image[csf].mean()

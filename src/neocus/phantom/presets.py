@@ -109,6 +109,9 @@ class ScannerPreset(BaseModel):
     reverb_strength: float = Field(0.3, ge=0, le=1)
     specular_gain: float = Field(40.0, ge=0, description="envelope of a flat interface per unit reflection coefficient")
     speckle_smoothing: float = Field(0.0, ge=0, le=1)
+    elevation_fwhm_mm: float = Field(
+        0.0, ge=0, le=10, description="slice thickness (FWHM) for partial-volume averaging; 0 = an infinitely thin plane"
+    )
     tissue_texture_db: float = Field(
         2.5, ge=0, le=10, description="std of the smooth (~1 mm) echo modulation of parenchyma: real tissue is not a uniform scatterer"
     )
@@ -222,16 +225,17 @@ _INTERNAL = ScannerPreset(
     depth_mm=90.0,
     footprint_mm=44.6,
     angle_deg=57.0,
-    gain_db=6.0,
+    gain_db=5.0,
     tgc_db=(0.0, -1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 1.0),
     tgc_db_per_cm=6.0,
     dynamic_range_db=45.0,
-    grey_curve=(0.0, 0.04, 0.12, 0.24, 0.38, 0.53, 0.69, 0.85, 1.0),
+    grey_curve=(0.0, 0.04, 0.12, 0.24, 0.38, 0.54, 0.72, 0.91, 1.0),
     grey_gamma=1.0,
     noise_db=-85.0,
     reverb_strength=0.6,
     specular_gain=60.0,
     speckle_smoothing=0.5,
+    elevation_fwhm_mm=2.5,
     default_out_size=(480, 640),
     variation=PresetVariation(depth_choices_mm=(80.0, 90.0, 90.0, 100.0)),
 )
@@ -276,6 +280,7 @@ _EXTERNAL = ScannerPreset(
     reverb_strength=0.25,
     specular_gain=30.0,
     speckle_smoothing=0.2,
+    elevation_fwhm_mm=3.0,
     default_out_size=(600, 800),
     variation=PresetVariation(depth_choices_mm=(90.0, 100.0, 110.0)),
 )
@@ -302,6 +307,7 @@ _BLIND = ScannerPreset(
     reverb_strength=0.45,
     specular_gain=35.0,
     speckle_smoothing=0.0,
+    elevation_fwhm_mm=4.0,
     default_out_size=(480, 480),
     variation=PresetVariation(
         gain_db=4.0, dynamic_range_db=5.0, frequency_mhz=0.2, focus_mm=8.0, tgc_db=0.5, noise_db=4.0, reverb_strength=0.1

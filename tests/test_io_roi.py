@@ -176,7 +176,7 @@ def test_classify_shape_on_plain_masks():
 
 
 def test_frozen_sweep_is_read_as_a_still(trapezoid_sweep):
-    frames, boxes, _, _ = trapezoid_sweep
+    frames, _, _, _ = trapezoid_sweep
     frozen = np.repeat(frames[:1], 6, axis=0)  # a cine of one repeated frame: nothing changes
     roi = detect_roi(frozen)
     assert roi.method is RoiMethod.STILL and roi.shape is RoiShape.TRAPEZOID

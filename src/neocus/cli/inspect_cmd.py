@@ -10,7 +10,7 @@ from rich.table import Table
 
 from neocus.cli.app import app, console, err_console
 from neocus.io import Sweep, load_sweep
-from neocus.io.overlay import save_roi_overlay
+from neocus.io.overlay import check_overlay_path, save_roi_overlay
 from neocus.io.roi import Roi, detect_sweep_roi
 
 
@@ -41,6 +41,8 @@ def inspect(
     overlay: Path | None = typer.Option(None, "--overlay", help="Save the detected ROI drawn on a representative frame (PNG)."),
 ) -> None:
     """Print frames, size, fps, spacing and the detected ultrasound ROI of FILE."""
+    if overlay is not None:
+        check_overlay_path(overlay)  # before a long decode
     sweep = load_sweep(file)  # a progress bar on stderr for long decodes (when it is a terminal)
     with err_console.status("finding the imaging region", spinner="dots"):
         roi = detect_sweep_roi(sweep)

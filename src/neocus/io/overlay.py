@@ -50,16 +50,22 @@ def draw_roi(frame: np.ndarray, roi: Roi) -> np.ndarray:
     return bgr
 
 
-def save_roi_overlay(frames: np.ndarray, roi: Roi, path: str | Path) -> Path:
-    """Draw ``roi`` on a representative frame of ``frames`` and write it as PNG to ``path``.
-
-    Written to a temporary file beside ``path`` and renamed, so a failure leaves nothing behind.
-    """
+def check_overlay_path(path: str | Path) -> Path:
+    """``path`` if an overlay PNG can be written there (a ``.png`` name in an existing folder), else a user error."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise InputFileError("the overlay is written as PNG", where=path, hint="give a file name ending in .png")
     if not path.parent.is_dir():
         raise InputFileError("the folder does not exist", where=path.parent, hint="create it first")
+    return path
+
+
+def save_roi_overlay(frames: np.ndarray, roi: Roi, path: str | Path) -> Path:
+    """Draw ``roi`` on a representative frame of ``frames`` and write it as PNG to ``path``.
+
+    Written to a temporary file beside ``path`` and renamed, so a failure leaves nothing behind.
+    """
+    path = check_overlay_path(path)
     image = draw_roi(representative_frame(frames), roi)
     ok, encoded = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 BGR

@@ -43,6 +43,7 @@ _STATIC_RANGE = 6  # ... and one below this (full resolution) is "static"
 _EDGE_LEVEL = 8  # a still's pixel more than this from the background can extend the outline (refinement)
 _DENSE_LEVEL = 2  # a still's pixel more than this from the background counts towards its content density
 _OVERLAY_LEVEL = 40  # static overlay pixels are at least this far from the background
+_MIN_STATIC_FRAMES = 8  # frames needed before "unchanged" marks a pixel inside the image as overlay
 _MIN_GLYPH_AREA = 8  # pixels: smaller static specks are chance, not drawn overlay
 _MIN_AREA_FRACTION = 0.02  # the imaging region covers at least this fraction of the frame
 _MIN_ACTIVE_FRACTION = 0.01  # below this fraction of changing pixels a sweep is treated as a still
@@ -322,7 +323,7 @@ def _refine_outline(st: _Stats, coarse: np.ndarray, method: RoiMethod, backgroun
 
 
 def _overlay_pixels(
-    low: np.ndarray, high: np.ndarray, inside: np.ndarray, method: RoiMethod, background: float | None
+    low: np.ndarray, high: np.ndarray, inside: np.ndarray, method: RoiMethod, background: float | None, n_frames: int
 ) -> np.ndarray:
     """Burned-in overlay pixels in a crop (bool ``[h, w]``, dilated by 2 px).
 
@@ -331,7 +332,8 @@ def _overlay_pixels(
     such pixels -- forming thin strokes (gone after a 5x5 opening: glyphs, ticks, markers, logos). A
     candidate component is overlay when a quarter of it or more lies clearly outside the outline (a logo
     drawn over the sector's edge) or, for sweeps, when it lies inside, is small and is not at the probe
-    face (the near field is often still across a sweep).
+    face (the near field is often still across a sweep) -- given at least ``_MIN_STATIC_FRAMES`` frames,
+    fewer leave bright tissue unchanged by chance.
     """
     h, w = inside.shape
     if background is None:  # no screen background: nothing is known to be drawn over it
@@ -359,7 +361,8 @@ def _overlay_pixels(
     straddles = (n_far >= np.maximum(3, 0.25 * area)) & (n_in > 0)
     # static specks along the probe face (the near field is often still across a sweep) are image
     below_face = stats[:, cv2.CC_STAT_TOP] > max(2, 0.02 * h)
-    inner_text = (method is RoiMethod.TEMPORAL) & small & (n_in > 0) & below_face
+    static_known = method is RoiMethod.TEMPORAL and n_frames >= _MIN_STATIC_FRAMES
+    inner_text = static_known & small & (n_in > 0) & below_face
     overlay = thin & (area >= _MIN_GLYPH_AREA) & (straddles | inner_text)
     overlay[0] = False
     mask = overlay[labels] & inside
@@ -481,7 +484,7 @@ def detect_roi(
         sx, sy = x - ox, y - oy  # crop position inside the analysed area
         low = st.low[sy : sy + chh, sx : sx + cw]
         high = st.high[sy : sy + chh, sx : sx + cw]
-        overlay = _overlay_pixels(low, high, inside, ev.method, ev.background)
+        overlay = _overlay_pixels(low, high, inside, ev.method, ev.background, st.small.shape[0])
         if overlay.any():
             notes.append(f"blanked {int(overlay.sum())} burned-in overlay pixels inside the outline")
             mask = inside & ~overlay

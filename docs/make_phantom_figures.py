@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
-from neocus.phantom.image_stats import LookStats, grey_histogram, look_stats  # noqa: E402
-from neocus.phantom.presets import PRESETS, ProbeKind  # noqa: E402
+from neocus.phantom.image_stats import LookStats, ge_capture_region, grey_histogram, look_stats  # noqa: E402
+from neocus.phantom.presets import PRESETS  # noqa: E402
 from neocus.phantom.probe_geometry import ProbeGeometry  # noqa: E402
 from neocus.phantom.standard_views import standard_views  # noqa: E402
 from neocus.vocab import View  # noqa: E402
@@ -38,37 +38,6 @@ REAL_DEFAULT = REPO.parent / "shared" / "data" / "real" / "ncls-examples"
 # real still -> the phantom's standard view shown beside it
 PAIRS = {"COR1": View.AHV, "COR2": View.TVV, "COR3": View.BV, "SAG1": View.MSV, "SAG2": View.RPSV}
 FIGURE_PAIRS = (("20221224035", "COR2"), ("20221224035", "SAG1"), ("20221223027", "COR1"), ("20221231069", "SAG2"))
-GE_TOP_Y, GE_CENTRE_X, GE_FACE_MM, GE_ANGLE_DEG = 43, 722.5, 44.6, 57.0
-
-
-def real_spacing_mm(screen: np.ndarray) -> tuple[float, int]:
-    """(mm per pixel, row of the last tick) from the GE depth scale's ticks at the right edge."""
-    col = screen[:, -6:].max(1)
-    ys = np.nonzero(col > 100)[0]
-    groups: list[list[int]] = []
-    for y in ys:
-        if groups and y - groups[-1][-1] <= 2:
-            groups[-1].append(int(y))
-        else:
-            groups.append([int(y)])
-    centres = np.array([np.mean(g) for g in groups])
-    step = float(np.median(np.diff(centres)))
-    mm = 5.0 if len(centres) > 14 else 10.0  # 5 mm ticks at 9 cm depth, 1 cm ticks at 10 cm
-    return mm / step, int(round(centres[-1]))
-
-
-def real_region(screen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The sector crop ``[H, W]``, its region mask and the pixel spacing of a GE capture."""
-    s, bottom = real_spacing_mm(screen)
-    g = ProbeGeometry(ProbeKind.TRAPEZOID, GE_FACE_MM, GE_ANGLE_DEG, (bottom - GE_TOP_Y) * s)
-    x_min, x_max, _, _ = g.bounds()
-    c0 = int(round(GE_CENTRE_X + x_min / s))
-    c1 = int(round(GE_CENTRE_X + x_max / s))
-    crop = screen[GE_TOP_Y : bottom + 1, max(0, c0) : c1 + 1]
-    xx, dd = np.meshgrid((np.arange(max(0, c0), c1 + 1) - GE_CENTRE_X) * s, np.arange(crop.shape[0]) * s)
-    mask = g.contains(xx, dd)
-    mask[: int(12 / s), : int(0.45 * crop.shape[1])] &= crop[: int(12 / s), : int(0.45 * crop.shape[1])] < 250  # the logo
-    return crop, mask, s
 
 
 def _measure(img: np.ndarray, mask: np.ndarray, s: float) -> LookStats:
@@ -97,7 +66,7 @@ def main() -> None:
             f = exam / f"{name}.png"
             if not f.exists():
                 continue
-            crop, mask, s = real_region(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE))
+            crop, mask, s = ge_capture_region(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE))
             real_stats.append(_measure(crop, mask, s))
             real_imgs[(exam.name, name)] = (crop, mask)
             if exam.name == "20221224035":

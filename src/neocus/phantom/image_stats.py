@@ -14,6 +14,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from neocus.phantom.presets import ProbeKind
+from neocus.phantom.probe_geometry import ProbeGeometry
+
+# The GE LOGIQ E8/E9 + 9L screen captures of the NCLS examples (1442 x 898), measured on the captures:
+# image top at y = 43, probe axis at x = 722.5, flat face 44.6 mm wide, 57 degree opening (trapezoid).
+GE_TOP_Y, GE_CENTRE_X, GE_FACE_MM, GE_ANGLE_DEG = 43, 722.5, 44.6, 57.0
+
 
 @dataclass(frozen=True)
 class LookStats:
@@ -113,3 +120,41 @@ def look_stats(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, flo
     d, prof = depth_profile(image, mask, spacing_mm, bin_mm, top_row)
     p10, p50, p90 = np.percentile(v, [10, 50, 90])
     return LookStats(float(v.mean()), float(v.std()), float(p10), float(p50), float(p90), ax, lat, d, prof)
+
+
+def ge_depth_scale(screen: np.ndarray) -> tuple[float, int]:
+    """(mm per pixel, row of the deepest tick) from the depth-scale ticks at a GE capture's right edge.
+
+    The 9L captures tick every 5 mm at 9 cm depth (many ticks) and every 1 cm at 10 cm depth.
+    """
+    col = screen[:, -6:].max(1)
+    ys = np.nonzero(col > 100)[0]
+    groups: list[list[int]] = []
+    for y in ys:
+        if groups and y - groups[-1][-1] <= 2:
+            groups[-1].append(int(y))
+        else:
+            groups.append([int(y)])
+    if len(groups) < 3:
+        raise ValueError("no depth scale found at the right edge of the capture")
+    centres = np.array([np.mean(g) for g in groups])
+    step = float(np.median(np.diff(centres)))
+    mm = 5.0 if len(centres) > 14 else 10.0
+    return mm / step, int(round(centres[-1]))
+
+
+def ge_capture_region(screen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The image crop ``[H, W]`` of a GE 9L screen capture, its trapezoid mask (logo removed) and its
+    pixel spacing (mm, square)."""
+    s, bottom = ge_depth_scale(screen)
+    g = ProbeGeometry(ProbeKind.TRAPEZOID, GE_FACE_MM, GE_ANGLE_DEG, (bottom - GE_TOP_Y) * s)
+    x_min, x_max, _, _ = g.bounds()
+    c0 = max(0, int(round(GE_CENTRE_X + x_min / s)))
+    c1 = min(screen.shape[1] - 1, int(round(GE_CENTRE_X + x_max / s)))
+    crop = screen[GE_TOP_Y : bottom + 1, c0 : c1 + 1]
+    xx, dd = np.meshgrid((np.arange(c0, c1 + 1) - GE_CENTRE_X) * s, np.arange(crop.shape[0]) * s)
+    mask = g.contains(xx, dd)
+    top = int(12 / s)
+    left = int(0.45 * crop.shape[1])
+    mask[:top, :left] &= crop[:top, :left] < 250  # the burned-in logo at the sector's top-left
+    return crop, mask, s

@@ -242,3 +242,26 @@ def test_truncated_compressed_dicom(tmp_path: Path, name: str, recwarn: pytest.W
     path.write_bytes(data[: int(len(data) * 0.6)])
     assert _error(path).what == "the pixel data is truncated: the file ends inside it"
     assert not [w for w in recwarn if "pydicom" in str(w.filename)]  # no warning leaks to the user
+
+
+def test_truncated_jpeg_still(tmp_path: Path) -> None:
+    _ok, jpeg = cv2.imencode(".jpg", _frames(1)[0])
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(jpeg.tobytes()[:-100])
+    assert _error(path).what == "the JPEG is truncated (no end-of-image marker)"
+
+
+def test_unknown_transfer_syntax(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(2), 25.0))
+    ds.file_meta.TransferSyntaxUID = "1.2.3.4.5.6"
+    path = tmp_path / "private.dcm"
+    ds.save_as(path, enforce_file_format=False)
+    assert _error(path).what == "unknown transfer syntax '1.2.3.4.5.6'"
+
+
+def test_damaged_image_attribute(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(2), 25.0))
+    ds.Columns = [80, 80]  # two values where one belongs
+    path = tmp_path / "damaged.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "invalid Columns value '[80, 80]'"

@@ -17,6 +17,7 @@ Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, a
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,10 @@ from neocus.io.decode import (
     to_grey,
 )
 from neocus.io.deid import kept_tags
+from neocus.io.images import jpeg_is_complete
 from neocus.io.types import Sweep, SweepMeta
+
+log = logging.getLogger(__name__)
 
 #: Ultrasound (Multi-frame) Image Storage and their retired predecessors.
 ULTRASOUND_SOP_CLASSES = frozenset({UltrasoundImageStorage, UltrasoundMultiFrameImageStorage, "1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3"})
@@ -60,7 +64,9 @@ def read_dicom_header(path: Path) -> Dataset:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
-            return pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            header.walk(lambda _ds, _elem: None)  # pydicom converts values lazily: surface bad ones here
+            return header
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
 
@@ -81,9 +87,20 @@ def read_dicom(
     """
     path = Path(path)
     limits = limits or DecodeLimits.default()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep = _read_dicom(path, limits, show_progress, allow_any_modality, fast_grey)
+    for warning in caught:  # pydicom's complaints about odd values: for developers, not one-line user output
+        log.debug("%s: %s", path, warning.message)
+    return sweep
+
+
+def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
     header = read_dicom_header(path)
     _check_modality(header, path, allow_any_modality)
-    rows, cols = int(header.get("Rows") or 0), int(header.get("Columns") or 0)
+    rows, cols = _image_int(header, "Rows", 0, path), _image_int(header, "Columns", 0, path)
+    for keyword in ("BitsAllocated", "BitsStored", "SamplesPerPixel", "PixelRepresentation"):
+        _image_int(header, keyword, 0, path)  # validated once here; read plainly below
     n_frames = _n_frames(header)
     if not rows or not cols:
         raise InputFileError("the DICOM has no image (no Rows / Columns)", where=path, hint="give an image or cine DICOM, not a report or structured document")
@@ -95,13 +112,15 @@ def read_dicom(
             warnings.simplefilter("always")
             # large values (the pixel data) are read when used: uncompressed frames stream from the file
             ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
+        for warning in caught:
+            warnings.warn(warning.message, warning.category, stacklevel=1)  # on to read_dicom's log
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         raise InputFileError(f"cannot read the DICOM: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         if any("End of file" in str(w.message) for w in caught) or _pixel_data_tag_in(path):
             raise InputFileError("the pixel data is truncated: the file ends inside it", where=path, hint="the file is truncated; copy or export it again")
         raise InputFileError("the DICOM has no pixel data", where=path, hint="give an image or cine DICOM")
-    _ensure_transfer_syntax(ds)
+    _ensure_transfer_syntax(ds, path)
 
     frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
@@ -159,6 +178,19 @@ def _check_modality(ds: Dataset, path: Path, allow_any: bool) -> None:
     )
 
 
+def _image_int(ds: Dataset, keyword: str, default: int, path: Path) -> int:
+    """A single integer image attribute, or a clear error when the header holds something else."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, pydicom.multival.MultiValue | list | tuple | bytes):
+            raise TypeError
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputFileError(f"invalid {keyword} value {str(value)[:40]!r}", where=path, hint="the DICOM header is corrupt") from None
+
+
 def _n_frames(ds: Dataset) -> int:
     try:
         value = int(ds.get("NumberOfFrames") or 1)
@@ -167,14 +199,21 @@ def _n_frames(ds: Dataset) -> int:
     return max(value, 1)
 
 
-def _ensure_transfer_syntax(ds: Dataset) -> None:
-    """Files without a File Meta header: record how the body was encoded so pixel decoders work."""
+def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
+    """Files without a File Meta header: record how the body was encoded so pixel decoders work.
+    An unknown transfer syntax UID (damaged, or private) is refused."""
     meta = ds.file_meta if hasattr(ds, "file_meta") else None
     if meta is None:
         ds.file_meta = meta = pydicom.dataset.FileMetaDataset()
     if "TransferSyntaxUID" not in meta:
         implicit, _little = ds.original_encoding
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    if not meta.TransferSyntaxUID.is_transfer_syntax:
+        raise InputFileError(
+            f"unknown transfer syntax {str(meta.TransferSyntaxUID)[:64]!r}",
+            where=path,
+            hint="the file is corrupt, or uses a private encoding: export it again as standard DICOM",
+        )
 
 
 def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> np.ndarray:
@@ -264,6 +303,8 @@ def _jpeg_luma_frames(ds: Dataset, n_frames: int) -> Iterator[np.ndarray] | None
 
     def frames() -> Iterator[np.ndarray]:
         for fragment in generate_frames(ds.PixelData, number_of_frames=n_frames):
+            if not jpeg_is_complete(fragment):
+                raise ValueError("a JPEG frame is truncated (no end-of-image marker)")
             grey = cv2.imdecode(np.frombuffer(fragment, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
             if grey is None or grey.shape != (rows, cols):
                 raise ValueError("a JPEG frame cannot be decoded (truncated or corrupt)")

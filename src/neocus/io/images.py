@@ -46,6 +46,12 @@ def image_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def jpeg_is_complete(data: bytes | bytearray | memoryview) -> bool:
+    """Whether a JPEG stream ends with its end-of-image marker ``FFD9`` (trailing zero padding allowed)."""
+    end = bytes(data[-64:]).rstrip(b"\x00")
+    return end.endswith(b"\xff\xd9")
+
+
 def _jpeg_size(fh) -> tuple[int, int] | None:
     while True:
         byte = fh.read(1)
@@ -88,6 +94,8 @@ def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    if kind_of_bytes(data[:16].tobytes()) == Kind.JPEG and not jpeg_is_complete(data):
+        raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise InputFileError("cannot decode the image: truncated or corrupt", where=path, hint="check that the file opens in an image viewer")

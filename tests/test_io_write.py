@@ -67,6 +67,18 @@ def test_mp4_round_trip_is_close(tmp_path: Path, fps: float) -> None:
     assert sweep.meta.timestamps_s[-1] == pytest.approx(14 / fps, rel=1e-3)
 
 
+def test_lossless_ffv1_in_matroska_round_trips_exactly(tmp_path: Path) -> None:
+    frames = _pattern(6, 48, 64)
+    sweep = load_sweep(write_video(tmp_path / "sweep.mkv", frames, 15.0, fourcc="FFV1"))
+    assert np.array_equal(sweep.frames, frames) and sweep.meta.fps == 15.0
+
+
+def test_unsupported_codec_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NeocusError, match="cannot write 'zzzz' video"):
+        write_video(tmp_path / "a.mp4", _pattern(2, 16, 16), 10.0, fourcc="zzzz")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_writers_leave_nothing_behind_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     frames = _pattern(3, 32, 48)
 

@@ -84,6 +84,8 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
 def write_video(path: str | Path, frames: np.ndarray, fps: float, *, fourcc: str = "mp4v") -> Path:
     """Write ``frames`` ``uint8 [T, H, W]`` as a video at ``fps`` (MPEG-4 Part 2 in MP4 by default; lossy).
 
+    ``fourcc="FFV1"`` with an ``.avi`` or ``.mkv`` path writes a lossless video (exact round trip).
+
     The container follows ``path``'s suffix (``.mp4``, ``.avi``...). MPEG-4 needs even sizes: an odd
     height or width gets one extra row / column at the bottom / right (a copy of the last one), so every
     pixel keeps its coordinates. Returns ``path``.
@@ -97,7 +99,11 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, *, fourcc: str
         writer = cv2.VideoWriter(str(tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, (width, height), isColor=False)
         if not writer.isOpened():
             writer.release()
-            raise NeocusError(f"OpenCV cannot write {fourcc!r} video to a {path.suffix or 'suffix-less'} file", where=path, hint="use a .mp4 or .avi path")
+            raise NeocusError(
+                f"OpenCV cannot write {fourcc!r} video to a {path.suffix or 'suffix-less'} file",
+                where=path,
+                hint="use 'mp4v' with .mp4, or 'FFV1' (lossless) with .avi / .mkv",
+            )
         try:
             for frame in frames:
                 if pad_rows or pad_cols:

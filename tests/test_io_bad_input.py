@@ -212,27 +212,6 @@ def test_volume_given_to_load_sweep(tmp_path: Path) -> None:
     assert "3-D volume" in err.what and "load_volume" in err.hint
 
 
-def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The CLI's error path turns an InputFileError from load_sweep into one line and a non-zero code."""
-    from neocus.cli import main
-    from neocus.cli.app import app
-
-    path = tmp_path / "sweep.mp4"
-    path.write_text("not a video")
-
-    @app.command("_io_test_load", hidden=True)
-    def _load(file: str) -> None:
-        load_sweep(file)
-
-    try:
-        code = main(["_io_test_load", str(path)])
-    finally:
-        app.registered_commands = [c for c in app.registered_commands if c.name != "_io_test_load"]
-    err = capsys.readouterr().err
-    assert code == InputFileError.exit_code
-    assert "looks like text" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-
-
 @pytest.mark.parametrize("name", ["examples_ybr_color.dcm", "OBXXXX1A_rle_2frame.dcm", "examples_jpeg2k.dcm"])
 def test_truncated_compressed_dicom(tmp_path: Path, name: str, recwarn: pytest.WarningsRecorder) -> None:
     from io_testdata import dicom_test_file

@@ -1,0 +1,160 @@
+"""Phantom throughput: frames/s, cases/min, and whether a training set fits in one hour on 2 cores.
+
+Run:  python benchmarks/bench_phantom.py            (about 4-6 minutes on 2 cores)
+      python benchmarks/bench_phantom.py --quick    (smaller samples, ~1-2 minutes)
+
+Measures, on this machine:
+
+1. frames/s of one process rendering sweep frames (render + per-frame ground truth) at 256x256 and
+   640x480, with the time split by stage;
+2. still-only cases (six standard-view stills + K jittered neighbours per view, with ground truth, in
+   memory, as training-time generation uses them) and full-sweep cases (six stills + a coronal and a
+   sagittal sweep of natural length, written to disk by the exporter) at 256x256: seconds per case on
+   one core and cases/min with 2 worker processes;
+3. the projection for ~1,500 still cases + ~300 full-sweep cases on 2 cores, against the one-hour goal;
+4. peak resident memory of the parent and of the workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+STILL_CASES = 1500
+SWEEP_CASES = 300
+HOUR_S = 3600.0
+
+
+def _peak_rss_mb(children: bool = False) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def bench_frames(size: tuple[int, int], n_frames: int, seed: int = 0) -> tuple[float, dict[str, float]]:
+    """Seconds per frame (render + truth) over the first ``n_frames`` planes of a coronal sweep."""
+    from neocus.phantom.api import new_subject, subject_views, truth_of
+    from neocus.phantom.bmode import render_plane
+    from neocus.phantom.presets import get_preset
+    from neocus.phantom.sweep import plan_sweep
+    from neocus.vocab import Plane, views_of_plane
+
+    subject = new_subject(seed)
+    preset = get_preset("internal")
+    views = subject_views(subject)
+    tilts = {v: views[v].tilt_deg for v in views_of_plane(Plane.CORONAL)}
+    plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, subject.head.fontanelle.centre, view_tilts=tilts)
+    step = max(1, plan.n_frames // n_frames)
+    planes = [plan.frame_plane(i) for i in range(0, plan.n_frames, step)][:n_frames]
+    rng = np.random.default_rng(seed)
+    render_plane(subject.head, planes[0], preset, rng, size)  # warm caches (pixel grids)
+    stages: dict[str, float] = {}
+    t_truth = 0.0
+    t0 = time.perf_counter()
+    for p in planes:
+        frame = render_plane(subject.head, p, preset, rng, size, timings=stages)
+        t1 = time.perf_counter()
+        truth_of(subject, frame, Plane.CORONAL, views)
+        t_truth += time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    stages["truth"] = t_truth
+    return total / len(planes), {k: v / len(planes) for k, v in stages.items()}
+
+
+def still_case(args: tuple[int, int, tuple[int, int]]) -> float:
+    """One training-time still case: six stills + ``k`` neighbours per view; returns its seconds."""
+    from neocus.phantom.api import jittered_neighbours, new_subject, standard_still
+    from neocus.phantom.presets import get_preset
+    from neocus.vocab import VIEWS_IN_SWEEP_ORDER
+
+    seed, k, size = args
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    subject = new_subject(seed)
+    preset = get_preset("internal").vary(rng)
+    for view in VIEWS_IN_SWEEP_ORDER:
+        standard_still(subject, view, preset, rng, size)
+        jittered_neighbours(subject, view, preset, rng, k, size)
+    return time.perf_counter() - t0
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def bench_still_cases(n: int, k: int, size: tuple[int, int], workers: int) -> tuple[float, float]:
+    """(seconds per case on one core, cases per minute with ``workers`` processes)."""
+    tasks = [(1000 + i, k, size) for i in range(n)]
+    one = [still_case(t) for t in tasks[: max(2, n // 3)]]
+    t0 = time.perf_counter()
+    with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+        pool.map(still_case, tasks, chunksize=1)
+    wall = time.perf_counter() - t0
+    return float(np.mean(one)), 60.0 * n / wall
+
+
+def bench_sweep_cases(n: int, size_wh: tuple[int, int], workers: int) -> tuple[float, float, float]:
+    """(seconds per full-sweep case on one core, cases/min with ``workers``, frames per case)."""
+    from neocus.phantom.export import SimulationConfig, simulate_dataset
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_phantom_"))
+    try:
+        t0 = time.perf_counter()
+        simulate_dataset(tmp / "one", SimulationConfig(cases=1, seed=7, frame_size=size_wh))
+        one = time.perf_counter() - t0
+        frames = sum(len((tmp / "one" / "cases" / "phantom-00000" / "annotations" / f).read_text().splitlines()) for f in ("coronal.jsonl", "sagittal.jsonl"))
+        t0 = time.perf_counter()
+        simulate_dataset(tmp / "many", SimulationConfig(cases=n, seed=8, frame_size=size_wh, workers=workers))
+        wall = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return one, 60.0 * n / wall, float(frames + 6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller samples")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--neighbours", type=int, default=2, help="jittered neighbours per view in a still case")
+    args = ap.parse_args(argv)
+    n_frames = 12 if args.quick else 30
+    n_still = 4 if args.quick else 10
+    n_sweep = 2 if args.quick else 4
+
+    print(f"phantom benchmark: {mp.cpu_count()} CPUs, {args.workers} workers, python {sys.version.split()[0]}")
+    print("\n1. sweep frames, one process (render + ground truth)")
+    print(f"{'frame size':>12} {'frames/s':>9} {'ms/frame':>9}   per stage (ms)")
+    for size in ((256, 256), (480, 640)):
+        spf, stages = bench_frames(size, n_frames)
+        split = "  ".join(f"{k} {1000 * v:.0f}" for k, v in stages.items())
+        print(f"{size[1]:>5}x{size[0]:<6} {1 / spf:>9.2f} {1000 * spf:>9.0f}   {split}")
+
+    print(f"\n2. cases at 256x256 ({args.workers} workers for cases/min)")
+    s_still, still_rate = bench_still_cases(n_still, args.neighbours, (256, 256), args.workers)
+    frames_still = 6 * (1 + args.neighbours)
+    print(f"  still-only case (6 stills + {args.neighbours} neighbours/view = {frames_still} frames): "
+          f"{s_still:.2f} s/case on 1 core, {still_rate:.1f} cases/min on {args.workers} workers")
+    s_sweep, sweep_rate, frames_sweep = bench_sweep_cases(n_sweep, (256, 256), args.workers)
+    print(f"  full-sweep case (6 stills + 2 sweeps, {frames_sweep:.0f} frames, written): "
+          f"{s_sweep:.1f} s/case on 1 core, {sweep_rate:.2f} cases/min on {args.workers} workers")
+
+    projected = 60.0 * (STILL_CASES / still_rate + SWEEP_CASES / sweep_rate)
+    verdict = "fits" if projected <= HOUR_S else "does NOT fit"
+    print(f"\n3. projection: {STILL_CASES} still cases + {SWEEP_CASES} full-sweep cases on {args.workers} workers: "
+          f"{projected / 60:.1f} min ({verdict} in one hour)")
+    print(f"   = {STILL_CASES / still_rate:.1f} min stills + {SWEEP_CASES / sweep_rate:.1f} min sweeps")
+    print(f"\n4. peak RSS: parent {_peak_rss_mb():.0f} MB, largest worker {_peak_rss_mb(children=True):.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

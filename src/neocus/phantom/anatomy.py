@@ -234,17 +234,21 @@ class NeonatalHead:
         self.thick = (p.extra_axial_csf_mm, p.skull_mm, p.scalp_mm)
         # folding field: random wave directions over the sphere of directions
         rng = np.random.default_rng(p.folding_seed)
-        n_waves = 8
+        n_waves = 6
         k = rng.normal(size=(n_waves, 3))
         k /= np.linalg.norm(k, axis=1, keepdims=True)
         mat = p.maturity
-        self.sulcal_depth = 0.0 if mat < 0.2 else (1.0 + 11.0 * (mat - 0.2) / 0.8) * s  # smooth to ~28 weeks
-        wavelength = (12.0 + 16.0 * (1.0 - mat)) * s  # mm along the surface between sulci
+        self.sulcal_depth = 0.0 if mat < 0.2 else (1.0 + 7.5 * (mat - 0.2) / 0.8) * s  # smooth to ~28 weeks
+        wavelength = (15.0 + 16.0 * (1.0 - mat)) * s  # mm along the surface between sulci
         self.r_fold = 40.0 * s
         self.k_fold = 2 * np.pi * self.r_fold / wavelength
         self._waves = (k * self.k_fold).astype(F32)
         self._phases = rng.uniform(0, 2 * np.pi, size=n_waves).astype(F32)
-        self.cortex_mm = (1.2 + 1.3 * mat) * s ** 0.3
+        kd = rng.normal(size=(2, 3))
+        kd /= np.linalg.norm(kd, axis=1, keepdims=True)
+        self._depth_waves = (kd * 2.5).astype(F32)
+        self._depth_phases = rng.uniform(0, 2 * np.pi, size=2).astype(F32)
+        self.cortex_mm = (1.2 + 0.9 * mat) * s ** 0.3
         self.sulcus_half_mm = 0.3 + 0.1 * mat
         self.ihf_half_mm = 0.4 + 0.4 * (1.0 - mat)
         # core: the region under the callosal arch where there is no interhemispheric fissure
@@ -784,17 +788,24 @@ class NeonatalHead:
         if not len(ic):
             return
         xc, yc, zc, dc = x[ic], y[ic], z[ic], depth[ic]
-        core = ((yc - self.core_c[0]) / self.core_r[0]) ** 2 + ((zc - self.core_c[1]) / self.core_r[1]) ** 2 < 1
+        # the fissure reaches down to the callosal arch ("core", an ellipse in y-z); the medial surface
+        # distance below it runs to the fissure's floor, so medial sulci fade out smoothly there
+        cy_, cz_ = yc - F32(self.core_c[0]), zc - F32(self.core_c[1])
+        rc = np.sqrt(cy_ * cy_ + cz_ * cz_) + F32(1e-3)
+        rho_c = np.sqrt((cy_ / F32(self.core_r[0])) ** 2 + (cz_ / F32(self.core_r[1])) ** 2) + F32(1e-4)
+        core = rho_c < 1
+        d_core = np.where(core, rc * (1 / rho_c - 1), F32(0))
         ax = np.abs(xc - F32(self.params.deep_shift[0]))
-        medial = np.where(core, F32(1e3), ax - F32(self.ihf_half_mm))
+        lat = ax - F32(self.ihf_half_mm)
+        medial = np.where(core, np.sqrt(np.maximum(lat, 0) ** 2 + F32(9.0) * d_core * d_core), lat)
         dm = np.minimum(dc, medial)
         sel = idx[ic]
         # interhemispheric fissure: thin CSF with the falx in its middle
-        fis = medial < 0
+        fis = (medial < 0) & ~core
         out.tissue[sel[fis]] = Tissue.FALX
         out.part[sel[fis]] = Part.INTERHEMISPHERIC_FISSURE
         cortex = self.cortex_mm
-        dmax = self.sulcal_depth + cortex
+        dmax = 1.45 * self.sulcal_depth + cortex
         shell = np.flatnonzero(dm < max(dmax, cortex))
         if not len(shell):
             return
@@ -809,9 +820,12 @@ class NeonatalHead:
             u = q / r[:, None]
             f = np.cos(u @ self._waves.T + self._phases).sum(axis=1) * F32(np.sqrt(2.0 / len(self._phases)))
             dist = np.abs(f) * r / F32(self.k_fold)  # ~ mm to the sulcal sheet
-            frac = np.clip(1 - dsh / F32(self.sulcal_depth), 0, 1)
-            sulc = (dist < F32(self.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < self.sulcal_depth)
-            grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < dmax) & ~in_fis
+            # each sulcus has its own depth: a slow field over directions varies it by +-45 %
+            dvar = F32(1.0) + F32(0.45) * np.cos(u @ self._depth_waves.T + self._depth_phases).mean(axis=1) * F32(1.4)
+            depth_here = F32(self.sulcal_depth) * dvar
+            frac = np.clip(1 - dsh / depth_here, 0, 1)
+            sulc = (dist < F32(self.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < depth_here)
+            grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < depth_here + F32(cortex)) & ~in_fis
             # sulci cross the fissure too: a midsagittal plane shows the radiating medial sulci
             pial |= sulc
         lr = np.where(xc[shell] >= 0, Part.CORTEX_LEFT, Part.CORTEX_RIGHT).astype(U8)

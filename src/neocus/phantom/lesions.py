@@ -204,7 +204,7 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
     def painters(self, head: NeonatalHead) -> list[Painter]:
         out = []
         for side in self.sides:
-            apex = _lv_point(head, side, self.t, radial_deg=0.0, out_mm=-1.0)
+            apex = _lv_point(head, side, self.t, radial_deg=20.0, out_mm=-1.5)
             el = np.radians(self.elevation_deg)
             axis = np.array([side * np.cos(el), 0.0, np.sin(el)], dtype=F32)
             perp = np.array([-side * np.sin(el), 0.0, np.cos(el)], dtype=F32)
@@ -219,15 +219,21 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
                 along = v @ axis
                 across = np.abs(v @ perp)
                 dy = np.abs(v[:, 1])
-                rel = np.clip(along / depth, 0, 1)
-                inside = (along > 0) & (along < depth) & (across < along * tan_half + F32(1.5))
-                inside &= dy < half_len * np.sqrt(np.clip(1 - rel**2, 0, 1)) + F32(1.0)
+                # irregular margins: the fan's outline wobbles with a smooth field (+-30 %)
+                px, py, pz = pts[:, 0], pts[:, 1], pts[:, 2]
+                wob = F32(1.0) + F32(0.3) * np.sin(F32(0.45) * px + F32(0.8)) * np.cos(F32(0.38) * py - F32(0.31) * pz + F32(0.5)) + F32(
+                    0.12
+                ) * np.sin(F32(1.3) * (px + pz) + F32(2.0))
+                rel = np.clip(along / (depth * wob), 0, 1)
+                inside = (along > -1.0) & (along < depth * wob) & (across < (along + F32(2.0)) * tan_half * wob + F32(1.0))
+                inside &= dy < half_len * wob * np.sqrt(np.clip(1 - rel**2, 0, 1)) + F32(1.0)
                 inside &= _PARENCHYMA_LUT[o.tissue[idx]]
                 sel = idx[inside]
                 o.tissue[sel] = Tissue.INFARCT
                 o.lesion[sel] = code
                 # mottled: coarse echo texture
-                mot = F32(1.0) + F32(0.25) * np.cos(F32(1.3) * pts[inside, 0]) * np.cos(F32(1.1) * pts[inside, 1] + F32(0.9) * pts[inside, 2])
+                q = pts[inside]
+                mot = F32(1.0) + F32(0.15) * np.cos(F32(0.9) * q[:, 0] + F32(0.4) * q[:, 2]) + F32(0.12) * np.cos(F32(0.7) * q[:, 1] - F32(0.8) * q[:, 2] + F32(1.1))
                 o.mod[sel] = gain * mot
 
             r = max(self.depth_mm, self.length_mm / 2) + 3

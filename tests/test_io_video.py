@@ -60,4 +60,5 @@ def test_avi_mjpeg_is_sniffed_and_decoded(tmp_path) -> None:
     sweep = load_sweep(path, show_progress=False)
     assert sweep.frames.shape == frames.shape
     assert sweep.meta.fps == 20.0
+    assert sweep.meta.timestamps_s == pytest.approx(np.arange(12) / 20.0)
     assert np.abs(sweep.frames.astype(int) - frames).mean() < 3  # MJPEG is lossy

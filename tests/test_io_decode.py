@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, FrameStack, human_bytes, scale_to_uint8, timestamps_from_fps, to_grey
+from neocus.io.decode import (
+    DecodeLimits,
+    FrameStack,
+    human_bytes,
+    scale_to_uint8,
+    timestamps_from_fps,
+    to_grey,
+)
 
 
 @settings(max_examples=40, deadline=None)

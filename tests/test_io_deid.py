@@ -157,3 +157,15 @@ def test_kept_tags_are_plain_values() -> None:
     assert tags["TransducerData"] == "C5-1\\UNUSED\\UNUSED"
     assert type(tags["Rows"]) is int and tags["Rows"] == 350
     assert all(type(v) in (str, int, float) for v in tags.values())
+
+
+def test_every_listed_keyword_is_a_real_dicom_attribute() -> None:
+    """A misspelt keyword would silently remove nothing."""
+    from pydicom.datadict import tag_for_keyword
+
+    from neocus.io.deid import EMPTY_KEYWORDS, REMOVE_KEYWORDS
+    from neocus.io.write import WRITABLE_TAGS
+
+    for keyword in (*REMOVE_KEYWORDS, *EMPTY_KEYWORDS, *KEPT_KEYWORDS, *WRITABLE_TAGS):
+        assert tag_for_keyword(keyword) is not None, keyword
+    assert not set(KEPT_KEYWORDS) & (set(REMOVE_KEYWORDS) | set(EMPTY_KEYWORDS))

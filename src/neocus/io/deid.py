@@ -83,7 +83,9 @@ REMOVE_KEYWORDS: frozenset[str] = frozenset(
         "DigitalSignaturesSequence", "OriginalAttributesSequence", "ModifiedAttributesSequence",
         "ContributingEquipmentSequence", "ContentSequence", "VerifyingObserverSequence",
         "AuthorObserverSequence", "ParticipantSequence", "CustodialOrganizationSequence",
-        "InstanceCreatorUID", "TimezoneOffsetFromUTC", "PatientAge",  # PatientAge is re-written from dates
+        "InstanceCreatorUID", "TimezoneOffsetFromUTC", "FrameComments", "IconImageSequence",
+        "GraphicAnnotationSequence", "PersonAddress", "PersonTelephoneNumbers", "PersonTelecomInformation",
+        "PersonIdentificationCodeSequence", "PatientAge",  # PatientAge is re-written from dates
     }
 )
 

@@ -208,3 +208,15 @@ def test_slice_thickness_fills_in_a_structure_that_ends_near_the_plane():
     csf = thin.tissue == Tissue.CSF
     assert csf.sum() > 10 and np.array_equal(csf, thick.tissue == Tissue.CSF)  # labels: the plane itself
     assert thick.image[csf].mean() > 1.5 * thin.image[csf].mean()
+
+
+def test_stretch_fit_fills_the_frame_and_reports_its_spacing():
+    p = get_preset("internal")
+    f = render_plane(ToyHead(), coronal_plane(), p, np.random.default_rng(0), (128, 128), fit="stretch")
+    sy, sx = f.pixel_spacing_mm
+    x0, x1, d0, d1 = ProbeGeometry.of(p).bounds()
+    assert sx == pytest.approx((x1 - x0) / 127) and sy == pytest.approx((d1 - d0) / 127)
+    rows, cols = np.nonzero(f.mask)
+    assert rows.min() == 0 and rows.max() >= 126 and cols.min() <= 1 and cols.max() >= 126
+    # corner pixels map to the corners of the region's bounding box
+    assert np.allclose(f.pixel_to_head(127, 127), f.plane.points(x1, d1))

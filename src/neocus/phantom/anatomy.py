@@ -128,6 +128,7 @@ class AnatomyParams:
     tissue_gain: tuple[float, ...] = ()
     cerebellum_scale: float = 1.0
     cisterna_magna_mm: float = 4.0
+    periventricular_halo: float = 0.0  # normal (mostly preterm) peritrigonal echogenicity, 0-0.5 extra echo
 
     @classmethod
     def typical(cls, ga_weeks: float, **overrides: object) -> AnatomyParams:
@@ -389,6 +390,8 @@ class NeonatalHead:
             tube, occ = self._lateral_ventricle(v, side, s, x_med, rnd, (dx, dy, dz))
             self.lv[side], self.lv_occ[side] = tube, occ
         for side in (1, -1):
+            if p.periventricular_halo > 0:
+                self._add_halo(side, p.periventricular_halo)
             self._add_lv(side)
 
         # --- corpus callosum: an arch over the ventricles and the cavum
@@ -598,6 +601,24 @@ class NeonatalHead:
         if dx:
             occ = _shifted_tube(occ, dx)
         return main, occ
+
+    def _add_halo(self, side: int, strength: float) -> None:
+        """The normal periventricular "halo": white matter dorsolateral to the trigone (and, fainter,
+        the frontal horn) slightly brighter than the rest, fading with distance; a mimic of PVL flare."""
+        s = self.scale
+        blobs = []
+        for t, gain, rad in ((0.5 * (self.lv[side].t_ctrl[4] + self.lv[side].t_ctrl[5]), 1.0, 7.0), (self.lv[side].t_ctrl[1], 0.5, 5.0)):
+            c = self.lv[side].at(float(t))
+            centre = np.array([c["x"] + side * (c["b"] * 0.6 + 2.0 * s), c["y"], c["z"] + c["a"] + 2.0 * s])
+            blobs.append((Ellipsoid(centre, np.array([rad, rad * 1.5, rad]) * s), F32(strength * gain)))
+        for i, (e, g) in enumerate(blobs):
+
+            def paint(pts: np.ndarray, idx: np.ndarray, out: _Out, e: Ellipsoid = e, g: F32 = g) -> None:
+                q = e.q(pts)
+                m = (q < 1) & (out.tissue[idx] == Tissue.WHITE_MATTER)
+                out.mod[idx[m]] *= F32(1.0) + g * (F32(1.0) - q[m])
+
+            self._add(f"halo{side}_{i}", e.lo, e.hi, paint)
 
     def _add_lv(self, side: int) -> None:
         main, occ = self.lv[side], self.lv_occ[side]

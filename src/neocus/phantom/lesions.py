@@ -250,16 +250,31 @@ class PvlFlare(Lesion):
     intensity: float = 2.3
 
     def painters(self, head: NeonatalHead) -> list[Painter]:
+        """Diffuse blobs: echo rises from white matter at the rim to ``intensity`` at the centre,
+        ``1 + (I - 1) (1 - q)^0.6`` for squared normalised radius ``q``; the mask is ``q < 0.8``."""
         out = []
-        gain = self.intensity / float(ECHO[Tissue.FLARE])
+        flare_echo = F32(ECHO[Tissue.FLARE])
+        wm_echo = F32(ECHO[Tissue.WHITE_MATTER])
+        extra = F32(self.intensity / float(ECHO[Tissue.WHITE_MATTER]) - 1.0)
+        code = self.code
         for i, (side, t, out_mm, rad) in enumerate(self.regions):
-            c = _lv_point(head, side, t, radial_deg=35.0, out_mm=out_mm)
+            c = _lv_point(head, side, t, radial_deg=35.0, out_mm=out_mm).astype(F32)
             r = np.array([rad * 0.8, rad * 1.4, rad])
+            inv = (1.0 / r).astype(F32)
 
-            def where(pts: np.ndarray, idx: np.ndarray, o: _Out) -> np.ndarray:
-                return o.tissue[idx] == Tissue.WHITE_MATTER
+            def paint(pts: np.ndarray, idx: np.ndarray, o: _Out, c: np.ndarray = c, inv: np.ndarray = inv) -> None:
+                q = (((pts - c) * inv) ** 2).sum(axis=1)
+                m = (q < 1) & _WM_LUT[o.tissue[idx]]
+                rel = F32(1.0) + extra * (F32(1.0) - q[m]) ** F32(0.6)
+                sel = idx[m]
+                core = q[m] < 0.8
+                o.tissue[sel[core]] = Tissue.FLARE
+                o.lesion[sel[core]] = code
+                # echo = tissue echo x mod: keep the same echo whether the point became FLARE or not
+                base = np.where(core, flare_echo, wm_echo)
+                o.mod[sel] = np.maximum(o.mod[sel], rel * wm_echo / base)
 
-            out.append(_ellipsoid_painter(f"flare{i}", c, r, self.code, Tissue.FLARE, where, gain))
+            out.append((f"flare{i}", c - r, c + r, paint))
         return out
 
 

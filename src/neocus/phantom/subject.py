@@ -279,6 +279,7 @@ def sample_subject(
         tissue_gain=tuple(float(g) for g in gain),
         cerebellum_scale=float(rng.normal(1.0, 0.05)),
         cisterna_magna_mm=float(rng.uniform(2.0, 7.0)),
+        periventricular_halo=float(rng.uniform(0.0, 0.45 if ga < 34 else 0.15)),
     )
 
     # ---- focal lesions

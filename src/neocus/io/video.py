@@ -15,10 +15,15 @@ Timestamps come from the container's per-frame presentation times.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
+# FFmpeg's own log lines ("[mpeg4 @ 0x...] ac-tex damaged") would break neocus's one-line error output;
+# quiet unless the user asked for a level (read when OpenCV first starts FFmpeg; 24 shows warnings).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # after the environment variable above (ruff: E402 not enabled here)
 import numpy as np
 
 from neocus.errors import InputFileError

@@ -181,6 +181,11 @@ def test_huge_png_is_refused_before_decoding(tmp_path: Path) -> None:
     assert "100000x100000 exceeds the limit" in _error(path).what
 
 
+def test_frame_side_limit_applies_to_videos_before_decoding(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "ok.mp4", _frames(3), 25.0)
+    assert "80x64 exceeds the limit of 70 px a side" in _error(path, limits=DecodeLimits(max_side=70)).what
+
+
 def test_memory_cap_applies_while_decoding_a_video(tmp_path: Path) -> None:
     path = write_video(tmp_path / "ok.mp4", _frames(20), 25.0)
     err = _error(path, limits=DecodeLimits(max_bytes=10 * 64 * 80))

@@ -36,7 +36,7 @@ def test_nifti_geometry_maps_voxels_to_lps(nifti: tuple[Path, np.ndarray]) -> No
     assert np.allclose(vol.direction.T @ vol.direction, np.eye(3))
 
 
-@pytest.mark.parametrize("suffix", [".mha", ".nrrd", ".nii"])
+@pytest.mark.parametrize("suffix", [".mha", ".mhd", ".nrrd", ".nii"])
 def test_itk_formats_agree_with_nifti(nifti: tuple[Path, np.ndarray], tmp_path: Path, suffix: str) -> None:
     ref = load_volume(nifti[0])
     image = sitk.GetImageFromArray(ref.array)
@@ -48,6 +48,13 @@ def test_itk_formats_agree_with_nifti(nifti: tuple[Path, np.ndarray], tmp_path: 
     vol = load_volume(path)
     assert np.array_equal(vol.array, ref.array)
     assert np.allclose(vol.affine(), ref.affine(), atol=1e-5)
+
+
+def test_nifti2(nifti: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    path = tmp_path / "brain2.nii"
+    nib.save(nib.Nifti2Image(nifti[1], AFFINE), path)
+    vol, ref = load_volume(path), load_volume(nifti[0])
+    assert np.array_equal(vol.array, ref.array) and np.allclose(vol.affine(), ref.affine())
 
 
 def test_volume_content_is_sniffed_not_named(nifti: tuple[Path, np.ndarray], tmp_path: Path) -> None:

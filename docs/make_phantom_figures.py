@@ -75,7 +75,7 @@ def main() -> None:
     # the phantom at the real pixel spacing (contain-fit of the same trapezoid)
     g = ProbeGeometry.of(preset)
     x_min, x_max, d_min, d_max = g.bounds()
-    size = (int(round((d_max - d_min) / spacing)) + 1, int(round((x_max - x_min) / spacing)) + 1)
+    size = (round((d_max - d_min) / spacing) + 1, round((x_max - x_min) / spacing) + 1)
     ph_stats: list[LookStats] = []
     ph_imgs: dict[View, tuple[np.ndarray, np.ndarray]] = {}
     for view in dict.fromkeys(PAIRS.values()):

@@ -47,7 +47,7 @@ def test_internal_preset_matches_the_real_captures():
     head = NeonatalHead(AnatomyParams.typical(39.0))
     views = standard_views(head)
     x0, x1, d0, d1 = ProbeGeometry.of(preset).bounds()
-    size = (int(round((d1 - d0) / spacing)) + 1, int(round((x1 - x0) / spacing)) + 1)
+    size = (round((d1 - d0) / spacing) + 1, round((x1 - x0) / spacing) + 1)
     for view in (View.TVV, View.MSV):
         f = render_plane(head, views[view].plane, preset, np.random.default_rng(0), size)
         phantom.append(_stats(f.image, f.mask, f.pixel_spacing_mm[0]))

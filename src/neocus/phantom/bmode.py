@@ -130,7 +130,7 @@ def _beam_steps(preset: ScannerPreset, grid: PixelGrid) -> tuple[float, float, f
 
 
 def _gauss_kernel(sigma: float) -> np.ndarray:
-    r = max(1, int(math.ceil(3.0 * sigma)))
+    r = max(1, math.ceil(3.0 * sigma))
     x = np.arange(-r, r + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
     return k
@@ -319,7 +319,7 @@ def _beam_image(
 
     # 4. PSF: axial Gaussian pulse (cv2), lateral depth-dependent beam (per-row Gaussian in lateral FFT)
     field = cv2.sepFilter2D(field, cv2.CV_32F, np.ones(1, np.float32), k_ax_energy, borderType=cv2.BORDER_CONSTANT)
-    pad = int(math.ceil(3 * float(sig_lat.max())))
+    pad = math.ceil(3 * float(sig_lat.max()))
     n_fft = scipy.fft.next_fast_len(n_l + 2 * pad)
     cplx = field.view(np.complex64)[..., 0]
     spec = scipy.fft.fft(cplx, n=n_fft, axis=1, workers=1)
@@ -378,7 +378,7 @@ def _add_reverberation(env2: np.ndarray, preset: ScannerPreset, dv: float, range
     a = preset.reverb_strength
     if a <= 0:
         return
-    n_w = max(2, int(round(REVERB_WINDOW_MM / dv)))
+    n_w = max(2, round(REVERB_WINDOW_MM / dv))
     n_s = env2.shape[0]
     if n_w * 2 >= n_s:
         return

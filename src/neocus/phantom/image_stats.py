@@ -140,7 +140,7 @@ def ge_depth_scale(screen: np.ndarray) -> tuple[float, int]:
     centres = np.array([np.mean(g) for g in groups])
     step = float(np.median(np.diff(centres)))
     mm = 5.0 if len(centres) > 14 else 10.0
-    return mm / step, int(round(centres[-1]))
+    return mm / step, round(centres[-1])
 
 
 def ge_capture_region(screen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -149,8 +149,8 @@ def ge_capture_region(screen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float
     s, bottom = ge_depth_scale(screen)
     g = ProbeGeometry(ProbeKind.TRAPEZOID, GE_FACE_MM, GE_ANGLE_DEG, (bottom - GE_TOP_Y) * s)
     x_min, x_max, _, _ = g.bounds()
-    c0 = max(0, int(round(GE_CENTRE_X + x_min / s)))
-    c1 = min(screen.shape[1] - 1, int(round(GE_CENTRE_X + x_max / s)))
+    c0 = max(0, round(GE_CENTRE_X + x_min / s))
+    c1 = min(screen.shape[1] - 1, round(GE_CENTRE_X + x_max / s))
     crop = screen[GE_TOP_Y : bottom + 1, c0 : c1 + 1]
     xx, dd = np.meshgrid((np.arange(c0, c1 + 1) - GE_CENTRE_X) * s, np.arange(crop.shape[0]) * s)
     mask = g.contains(xx, dd)

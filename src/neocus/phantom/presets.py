@@ -187,19 +187,19 @@ class ScannerPreset(BaseModel):
         angle = self.angle_deg
         if v.angle_deg and angle > 0:
             angle = float(np.clip(angle + rng.normal(0, v.angle_deg), 0.8 * angle, 1.2 * angle))
-        updates = dict(
-            gain_db=float(self.gain_db + rng.normal(0, v.gain_db)),
-            dynamic_range_db=float(np.clip(self.dynamic_range_db + rng.normal(0, v.dynamic_range_db), 25, 110)),
-            frequency_mhz=freq,
-            focus_mm=float(np.clip(self.focus_mm + rng.normal(0, v.focus_mm), 0.2 * depth, 0.9 * depth)),
-            tgc_db=tgc,
-            tgc_db_per_cm=float(max(0.0, self.tgc_db_per_cm + rng.normal(0, v.tgc_db_per_cm))),
-            grey_gamma=float(np.clip(self.grey_gamma * np.exp(rng.normal(0, v.grey_gamma)), 0.3, 3.0)),
-            noise_db=float(self.noise_db + rng.normal(0, v.noise_db)),
-            reverb_strength=float(np.clip(self.reverb_strength + rng.normal(0, v.reverb_strength), 0, 1)),
-            depth_mm=depth,
-            angle_deg=angle,
-        )
+        updates = {
+            "gain_db": float(self.gain_db + rng.normal(0, v.gain_db)),
+            "dynamic_range_db": float(np.clip(self.dynamic_range_db + rng.normal(0, v.dynamic_range_db), 25, 110)),
+            "frequency_mhz": freq,
+            "focus_mm": float(np.clip(self.focus_mm + rng.normal(0, v.focus_mm), 0.2 * depth, 0.9 * depth)),
+            "tgc_db": tgc,
+            "tgc_db_per_cm": float(max(0.0, self.tgc_db_per_cm + rng.normal(0, v.tgc_db_per_cm))),
+            "grey_gamma": float(np.clip(self.grey_gamma * np.exp(rng.normal(0, v.grey_gamma)), 0.3, 3.0)),
+            "noise_db": float(self.noise_db + rng.normal(0, v.noise_db)),
+            "reverb_strength": float(np.clip(self.reverb_strength + rng.normal(0, v.reverb_strength), 0, 1)),
+            "depth_mm": depth,
+            "angle_deg": angle,
+        }
         return self.model_copy(update=updates)
 
     def grey_lut(self) -> np.ndarray:
@@ -241,21 +241,21 @@ _INTERNAL = ScannerPreset(
 )
 
 _INTERNAL_MICROCONVEX = _INTERNAL.model_copy(
-    update=dict(
-        name=PresetName.INTERNAL_MICROCONVEX,
-        probe="micro-convex array, 8C-like",
-        probe_kind=ProbeKind.CURVED,
-        frequency_mhz=6.5,
-        bandwidth=0.6,
-        f_number=2.2,
-        focus_mm=40.0,
-        depth_mm=85.0,
-        footprint_mm=20.0,
-        radius_mm=11.0,
-        angle_deg=110.0,
-        gain_db=12.0,
-        variation=PresetVariation(depth_choices_mm=(75.0, 85.0, 95.0)),
-    )
+    update={
+        "name": PresetName.INTERNAL_MICROCONVEX,
+        "probe": "micro-convex array, 8C-like",
+        "probe_kind": ProbeKind.CURVED,
+        "frequency_mhz": 6.5,
+        "bandwidth": 0.6,
+        "f_number": 2.2,
+        "focus_mm": 40.0,
+        "depth_mm": 85.0,
+        "footprint_mm": 20.0,
+        "radius_mm": 11.0,
+        "angle_deg": 110.0,
+        "gain_db": 12.0,
+        "variation": PresetVariation(depth_choices_mm=(75.0, 85.0, 95.0)),
+    }
 )
 
 _EXTERNAL = ScannerPreset(

@@ -220,15 +220,15 @@ def beam_grid(pixels: PixelGrid, dv_mm: float, dlat_mm: float, lateral_ref_mm: f
         h = g.apex_offset_mm
         du = dlat_mm / (h + lateral_ref_mm)
         a = g.half_angle_rad
-        n_lines = int(math.ceil(2 * a / du)) + 1
+        n_lines = math.ceil(2 * a / du) + 1
         u = np.linspace(-a, a, n_lines)
         v_min = 0.0
     else:
-        n_lines = int(math.ceil((x_max - x_min) / dlat_mm)) + 1
+        n_lines = math.ceil((x_max - x_min) / dlat_mm) + 1
         u = np.linspace(x_min, x_max, n_lines)
         v_min = 0.0
     du = float(u[1] - u[0])
-    n_samples = int(math.ceil((g.depth_mm - v_min) / dv_mm)) + 1
+    n_samples = math.ceil((g.depth_mm - v_min) / dv_mm) + 1
     v = np.linspace(v_min, g.depth_mm, n_samples)
     dv = float(v[1] - v[0])
     uu, vv = np.meshgrid(u, v)

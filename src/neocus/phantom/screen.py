@@ -73,8 +73,8 @@ def compose_screen(frame: RenderedFrame, rng: np.random.Generator, layout: Scree
     hs, ws = lay.size
     h, w = frame.image.shape
     s = min(lay.max_image_width / w, (lay.image_bottom - lay.image_top) / h)  # screen px per frame px
-    nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
-    x0 = int(round(lay.image_centre_x - nw / 2))
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    x0 = round(lay.image_centre_x - nw / 2)
     y0 = lay.image_top
     img = cv2.resize(frame.image, (nw, nh), interpolation=cv2.INTER_LINEAR if s > 1 else cv2.INTER_AREA)
     msk = cv2.resize(frame.mask.astype(np.uint8), (nw, nh), interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -106,7 +106,7 @@ def compose_screen(frame: RenderedFrame, rng: np.random.Generator, layout: Scree
     d_top = frame.grid.d0_mm
     depth = frame.preset.depth_mm
     for k in range(0, int(depth) + 1, 5):
-        y = int(round(y0 + (k - d_top) / mm_per_px))
+        y = round(y0 + (k - d_top) / mm_per_px)
         if y >= hs:
             break
         long = k % 10 == 0
@@ -114,7 +114,7 @@ def compose_screen(frame: RenderedFrame, rng: np.random.Generator, layout: Scree
         cv2.line(screen, (x_end - (10 if long else 5), y), (x_end, y), 200, 1)
         if long and k > 0 and k % 20 == 0:
             _text(screen, str(k // 10), (lay.scale_x - 30 if lay is GE_LIKE else lay.scale_x + 12, y + 6), 0.6)
-    fy = int(round(y0 + (frame.preset.focus_mm - d_top) / mm_per_px))
+    fy = round(y0 + (frame.preset.focus_mm - d_top) / mm_per_px)
     if fy < hs - 6:
         pts = np.array([[lay.scale_x - 22, fy - 7], [lay.scale_x - 10, fy - 7], [lay.scale_x - 22, fy + 7], [lay.scale_x - 10, fy + 7]], np.int32)
         if lay is OTHER:

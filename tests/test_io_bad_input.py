@@ -249,3 +249,14 @@ def test_damaged_image_attribute(tmp_path: Path) -> None:
     path = tmp_path / "damaged.dcm"
     ds.save_as(path)
     assert _error(path).what == "invalid Columns value '[80, 80]'"
+
+
+def test_video_compressed_dicom_is_refused_with_advice(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(2), 25.0))
+    ds.PixelData = pydicom.encaps.encapsulate([b"\x00\x00\x00\x01" + bytes(60)])  # an H.264 stream would go here
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.MPEG4HP41
+    path = tmp_path / "h264.dcm"
+    ds.save_as(path)
+    err = _error(path)
+    assert err.what == "video-compressed DICOM (MPEG-4 AVC/H.264 High Profile / Level 4.1) is not supported"
+    assert "MP4" in err.hint

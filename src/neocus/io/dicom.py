@@ -32,6 +32,7 @@ from pydicom.pixels import apply_color_lut, iter_pixels
 from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    MPEGTransferSyntaxes,
     UltrasoundImageStorage,
     UltrasoundMultiFrameImageStorage,
 )
@@ -201,13 +202,20 @@ def _n_frames(ds: Dataset) -> int:
 
 def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
     """Files without a File Meta header: record how the body was encoded so pixel decoders work.
-    An unknown transfer syntax UID (damaged, or private) is refused."""
+    An unknown transfer syntax UID (damaged, or private) and MPEG / HEVC video encodings (no decoder
+    in pydicom 3.0) are refused."""
     meta = ds.file_meta if hasattr(ds, "file_meta") else None
     if meta is None:
         ds.file_meta = meta = pydicom.dataset.FileMetaDataset()
     if "TransferSyntaxUID" not in meta:
         implicit, _little = ds.original_encoding
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    if meta.TransferSyntaxUID in MPEGTransferSyntaxes:
+        raise InputFileError(
+            f"video-compressed DICOM ({meta.TransferSyntaxUID.name}) is not supported",
+            where=path,
+            hint="export the cine with JPEG, RLE or no compression, or as an MP4 file",
+        )
     if not meta.TransferSyntaxUID.is_transfer_syntax:
         raise InputFileError(
             f"unknown transfer syntax {str(meta.TransferSyntaxUID)[:64]!r}",

@@ -430,13 +430,15 @@ class NeonatalHead:
         )
         cc = self.cc
         dxf = F32(dx)
+        cc_mid = F32(6.0 * s)
 
         def paint_cc(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
             r = cc.eval(pts - np.array([dxf, 0, 0], dtype=F32))
             inside = r["q"] < 1
             sel = idx[inside]
             out.tissue[sel] = Tissue.CORPUS_CALLOSUM
-            out.part[sel] = Part.CORPUS_CALLOSUM
+            lateral = np.abs(pts[inside, 0] - dxf) > cc_mid
+            out.part[sel] = np.where(lateral, U8(Part.CALLOSAL_RADIATION), U8(Part.CORPUS_CALLOSUM))
             # echogenic pericallosal rim along its upper surface
             rim = inside & (r["q"] > 0.45) & (r["v2"] > 0)
             out.tissue[idx[rim]] = Tissue.SULCUS

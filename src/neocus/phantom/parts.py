@@ -59,6 +59,7 @@ class Part(IntEnum):
     BRAINSTEM = 39
     CISTERNA_MAGNA = 40
     TENTORIUM = 41
+    CALLOSAL_RADIATION = 42  # the corpus callosum lateral to ~6 mm from the midline (over the ventricles)
 
 
 N_PARTS = len(Part)
@@ -117,6 +118,7 @@ _COMMON: dict[Part, Structure] = {
 
 _CORONAL: dict[Part, Structure] = {
     **_COMMON,
+    Part.CALLOSAL_RADIATION: Structure.CORPUS_CALLOSUM,
     Part.INTERHEMISPHERIC_FISSURE: Structure.INTERHEMISPHERIC_FISSURE,
     **{p: Structure.ANTERIOR_HORN for p in LV_FRONTAL},
     **{p: Structure.LATERAL_VENTRICLE_BODY for p in LV_BODY + LV_ATRIUM},
@@ -136,7 +138,9 @@ def part_structure(part: int, plane_kind: str) -> Structure | None:
     Coronal: frontal horn -> ``ANTERIOR_HORN``; body and atrium -> ``LATERAL_VENTRICLE_BODY``;
     occipital and temporal horns -> None (not a detection target in a coronal section).
     Sagittal: any lateral-ventricle part -> ``LATERAL_VENTRICLE``; the interhemispheric fissure is
-    not a target (a sagittal plane lies along it). Parenchyma, skull etc. -> None.
+    not a target (a sagittal plane lies along it), nor is the callosum's lateral part (a parasagittal
+    plane cuts it as a flat sheet over the ventricle: only the midline callosum is a target).
+    Parenchyma, skull etc. -> None.
     """
     try:
         table = _BY_PLANE[Plane(plane_kind)]

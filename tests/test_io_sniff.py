@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocus.errors import InputFileError
 from neocus.io import Kind, load_sweep, write_dicom_cine
@@ -73,3 +75,11 @@ def test_special_paths(tmp_path: Path) -> None:
         os.mkfifo(fifo)
         with pytest.raises(InputFileError, match="not a regular file or folder"):
             detect_kind(fifo)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=st.binary(max_size=1100))
+def test_any_bytes_are_classified_or_described(head: bytes) -> None:
+    kind = kind_of_bytes(head)
+    assert kind is None or isinstance(kind, Kind)
+    assert isinstance(describe_bytes(head), str) and describe_bytes(head)

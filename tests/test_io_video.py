@@ -34,7 +34,7 @@ def test_real_ncls_sweeps(exam: str, name: str, n_frames: int, fps: float) -> No
     assert sweep.frames.shape == (n_frames, 898, 1442) and sweep.frames.dtype == np.uint8
     assert sweep.meta.fps == fps and sweep.meta.format == "video" and sweep.meta.spacing_mm is None
     assert sweep.meta.timestamps_s[0] == 0 and sweep.meta.timestamps_s[-1] == pytest.approx((n_frames - 1) / fps)
-    assert sweep.meta.photometric == "YUV"  # the fast raw-luma path was taken
+    assert sweep.meta.photometric == "YUV" and sweep.meta.kept_tags["grey_from"] == "luma plane"  # the fast path
     # the sector (between x ~200 and ~1250, below y ~43) holds the anatomy; the right margin is dark
     sector = sweep.frames[::10, 100:800, 300:1150].astype(np.float32)
     assert sector.mean() > 20 and sector.std() > 15
@@ -45,7 +45,7 @@ def test_fast_luma_matches_bgr_to_grey_on_the_real_sweep() -> None:
     path = ncls_file("20221223027", "coronal_sweep.mp4")
     fast = read_video(path, show_progress=False)
     slow = read_video(path, show_progress=False, fast_grey=False)
-    assert slow.meta.photometric == "BGR"
+    assert slow.meta.kept_tags["grey_from"] == "BGR"
     diff = np.abs(fast.frames[::6].astype(np.int16) - slow.frames[::6].astype(np.int16))  # 20 frames suffice
     assert diff.mean() < 0.5 and diff.max() <= 3
     assert np.array_equal(fast.meta.timestamps_s, slow.meta.timestamps_s)

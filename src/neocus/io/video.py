@@ -205,8 +205,8 @@ def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_
         timestamps_s=timestamps,
         source_height=int(frames_arr.shape[1]),
         source_width=int(frames_arr.shape[2]),
-        photometric="YUV" if lut is not None else "BGR",
-        kept_tags={"container_frame_count": reported, "decoded_frame_count": n},
+        photometric="YUV" if lut is not None else None,  # OpenCV does not report the source's pixel format
+        kept_tags={"container_frame_count": reported, "decoded_frame_count": n, "grey_from": "luma plane" if lut is not None else "BGR"},
     )
     return Sweep(frames=frames_arr, meta=meta)
 

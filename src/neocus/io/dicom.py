@@ -6,7 +6,8 @@ MONOCHROME2 as is, MONOCHROME1 inverted, YBR_FULL / YBR_FULL_422 by their Y comp
 BT.601 luma; 8-bit JPEG baseline frames are decoded straight to Y by OpenCV), RGB / YBR_RCT / YBR_ICT
 to RGB (by the decoder) then BT.601 luma, PALETTE COLOR through its lookup table then luma.
 More than 8 bits stored: Modality LUT (rescale), then the first VOI window when the header has one,
-else the sweep's own min..max, mapped linearly to 0..255.
+else the sweep's own min..max, mapped linearly to 0..255 (a VOI LUT Sequence or a non-linear
+VOI LUT Function is not applied).
 
 Timing: ``FrameTimeVector`` (per-frame increments, ms) > ``FrameTime`` (ms) > ``CineRate`` >
 ``RecommendedDisplayFrameRate``. Spacing: the largest 2-D tissue region of the Sequence of Ultrasound

@@ -1,9 +1,10 @@
 """Decode MP4 / AVI / MOV / MKV sweeps with OpenCV (FFmpeg backend) to uint8 greyscale ``[T, H, W]``.
 
 The container's frame count is only a hint (it can be wrong): frames are decoded to the end, and a
-shortfall beyond a small tolerance is reported as a truncated file. Decoding
-goes straight to greyscale when it can: OpenCV is asked for the raw luma plane (``Y`` of YUV, which
-*is* BT.601 luma) instead of a BGR picture, which saves the YUV->BGR->grey round trip. The luma range
+shortfall beyond a small tolerance is reported as a truncated file.
+
+Decoding goes straight to greyscale when it can: OpenCV is asked for the raw luma plane (``Y`` of
+YUV, which *is* BT.601 luma) instead of a BGR picture, saving the YUV->BGR->grey round trip. The luma range
 (limited 16-235 or full 0-255) is found by comparing the first frame with OpenCV's own BGR->grey, and
 the raw path is only used when the two agree (mean difference < 1 grey level); otherwise decoding
 falls back to BGR -> grey. On the real GE sweep (118 frames, 1442x898, MPEG-4 part 2) the two paths

@@ -4,7 +4,16 @@ from collections import Counter
 
 import numpy as np
 
-from neocus.phantom.api import BLIND_MIN_QUALITY, POPULATIONS, STILL_MIN_QUALITY, PRESET_POPULATION, new_subject, render, simulate_case, subject_views
+from neocus.phantom.api import (
+    BLIND_MIN_QUALITY,
+    POPULATIONS,
+    PRESET_POPULATION,
+    STILL_MIN_QUALITY,
+    new_subject,
+    render,
+    simulate_case,
+    subject_views,
+)
 from neocus.phantom.presets import get_preset
 from neocus.phantom.subject import SEVERE_CASE_TYPES, CaseType
 from neocus.vocab import Plane, View

@@ -63,8 +63,8 @@ def test_key_structures_of_each_view_are_boxed(stills):
 
 
 def test_lesion_boxes_and_findings_follow_the_lesion_map(stills):
-    for subject, views in stills:
-        for view, still in views.items():
+    for _subject, views in stills:
+        for still in views.values():
             for b in still.truth.lesions:
                 code = LESION_KINDS.index(b.kind) + 1
                 assert ((still.lesion == code) & _central_region(b.box, SIZE)).any()

@@ -132,7 +132,7 @@ def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
 
 
 def write_contact_sheets(
-    out_dir: str | Path, *, seed: int = 0, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (256, 200)
+    out_dir: str | Path, *, seed: int = 0, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230)
 ) -> list[Path]:
     """Render and write the contact sheets (PNG) into ``out_dir``; returns their paths.
 

@@ -235,7 +235,7 @@ class FrameMotion:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SweepPlan:
     """A sweep ready to render: one plane (plus motion metadata) per recorded frame."""
 

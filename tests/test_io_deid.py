@@ -169,3 +169,20 @@ def test_every_listed_keyword_is_a_real_dicom_attribute() -> None:
     for keyword in (*REMOVE_KEYWORDS, *EMPTY_KEYWORDS, *KEPT_KEYWORDS, *WRITABLE_TAGS):
         assert tag_for_keyword(keyword) is not None, keyword
     assert not set(KEPT_KEYWORDS) & (set(REMOVE_KEYWORDS) | set(EMPTY_KEYWORDS))
+
+
+def test_no_phi_in_logs_or_warnings_while_reading(tmp_path: Path, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    """pydicom quotes invalid values in its warnings and log records; none may reach the host application."""
+    ds = pydicom.dcmread(dicom_test_file("examples_ybr_color.dcm"))
+    path = tmp_path / "odd.dcm"
+    with pydicom.config.disable_value_validation():
+        ds.StudyInstanceUID = "1.2.DOEJANEPLANTED"  # an invalid UI value that pydicom complains about, quoting it
+        ds.PatientBirthDate = "DOEJANEPLANTED"  # an invalid DA value
+        ds.save_as(path)
+    recwarn.clear()
+    caplog.clear()
+    with caplog.at_level("DEBUG"):
+        sweep = load_sweep(path)
+    assert sweep.n_frames == 30
+    assert "DOEJANEPLANTED" not in caplog.text
+    assert not [w for w in recwarn if "DOEJANEPLANTED" in str(w.message)]

@@ -18,6 +18,7 @@ Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
@@ -89,12 +90,25 @@ def read_dicom(
     """
     path = Path(path)
     limits = limits or DecodeLimits.default()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _pydicom_log_silenced():
         warnings.simplefilter("always")
         sweep = _read_dicom(path, limits, show_progress, allow_any_modality, fast_grey)
-    for warning in caught:  # pydicom's complaints about odd values: for developers, not one-line user output
-        log.debug("%s: %s", path, warning.message)
+    if caught:  # pydicom's complaints quote header values (PHI): count them, never repeat them
+        log.debug("%s: pydicom reported %d problems with header values (not shown: they may quote PHI)", path, len(caught))
     return sweep
+
+
+@contextlib.contextmanager
+def _pydicom_log_silenced() -> Iterator[None]:
+    """pydicom logs what it warns about, quoting header values; a host application's logging
+    configuration must not pick those up. Silences the ``pydicom`` logger inside the block."""
+    logger = logging.getLogger("pydicom")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
 
 
 def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from neocus.phantom.lesions import Lesion
 
 U8 = np.uint8
-_PF_LUT = lut([Tissue.CEREBELLUM, Tissue.FALX])
+_PF_LUT = lut([Tissue.CEREBELLUM, Tissue.FALX, Tissue.CSF])
 
 
 @dataclass(frozen=True)
@@ -804,6 +804,11 @@ class NeonatalHead:
             out.part[sel] = np.where(left[ip], Part.CEREBELLAR_HEMISPHERE_LEFT, Part.CEREBELLAR_HEMISPHERE_RIGHT)
             rr = np.sqrt((y[ip] - self.c2[1] - 8 * s) ** 2 + (z[ip] - self.c2[2]) ** 2 + (0.5 * x[ip]) ** 2)
             out.mod[sel] = F32(1.0) + F32(0.3) * np.cos(rr * F32(2 * np.pi / (2.2 * s**0.5)) + F32(1.5) * np.sin(F32(0.35) * (x[ip] + y[ip])))
+            # the midline between the hemispheres, where the vermis does not fill it, is cistern CSF
+            cleft = np.abs(x[ip] - F32(self.params.deep_shift[0])) < F32(1.8) * s
+            low = z[ip] < F32(self.c2[2])
+            out.tissue[sel[cleft]] = Tissue.CSF
+            out.part[sel[cleft]] = np.where(low[cleft], U8(Part.CISTERNA_MAGNA), U8(Part.EXTRA_AXIAL_CSF))
             tent = np.abs(z[ip] - self._tent_z(x[ip], y[ip])) < 0.6
             out.tissue[sel[tent]] = Tissue.FALX
             out.part[sel[tent]] = Part.TENTORIUM

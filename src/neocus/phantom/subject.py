@@ -232,6 +232,9 @@ def sample_subject(
         vi = p97 + rng.uniform(3.2, 14.0)
     else:
         vi = vi_n.at_z(float(np.clip(rng.normal(0, 0.75), -2.0, 1.6)))
+    # keep a cortical mantle: the ventricle may not reach within ~30 % of the brain's half-width
+    bpd, _ = norms.head_axes_mm(norms.head_circumference_mm(ga), 0.80)
+    vi = min(float(vi), 0.68 * (bpd / 2 - 5.0))
     excess97 = vi - p97
     if excess97 > 2.0:
         rounding = float(np.clip((excess97 - 2.0) / 8.0, 0, 1))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,8 +175,13 @@ def _pixel_data_tag_in(path: Path, chunk: int = 1 << 20) -> bool:
     return False
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def _short(exc: BaseException) -> str:
+    """First line of an exception's text for a one-line error, quoted values (possibly PHI) elided."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _QUOTED.sub("'...'", text)
     return text if len(text) <= 160 else text[:157] + "..."
 
 

@@ -198,3 +198,23 @@ def test_sample_throughput_sanity(heads):
     h.sample(pts)
     dt = time.process_time() - t0
     assert dt < 0.5, f"sample() took {dt:.3f} s CPU for 100k points"
+
+
+def test_sample_contract_dtypes_and_shapes(heads):
+    pts = np.random.default_rng(4).uniform(-60, 60, size=(1000, 3))  # float64 in, any shape [N, 3]
+    s = heads[32].sample(pts)
+    assert s.tissue.dtype == np.uint8 and s.part.dtype == np.uint8 and s.lesion.dtype == np.uint8
+    assert s.echo.dtype == np.float32
+    assert s.tissue.shape == s.echo.shape == s.part.shape == s.lesion.shape == (1000,)
+    assert int(s.tissue.max()) < len(Tissue) and int(s.part.max()) < len(Part)
+    empty = heads[32].sample(np.zeros((0, 3)))
+    assert empty.tissue.shape == (0,)
+
+
+def test_subject_labels_are_json_ready():
+    import json
+
+    lab = sample_subject(31, severe_fraction=1.0).labels()
+    text = json.dumps(lab)
+    assert json.loads(text) == lab
+    assert {"ivh_grade", "findings", "severe", "tier", "binary", "lesions", "measurements"} <= set(lab)

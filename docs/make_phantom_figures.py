@@ -1,7 +1,8 @@
 """Regenerate docs/phantom-vs-real.png and the statistics quoted in docs/phantom-rendering.md.
 
-Real: the standard views that NCLS extracted from GE LOGIQ E8/E9 + 9L exams
-(../shared/data/real/ncls-examples, MIT licence; read, never copied into the repository).
+Real: the standard views that NCLS extracted from GE LOGIQ E8/E9 + 9L exams, and every 10th frame of
+the two real sweeps (../shared/data/real/ncls-examples, MIT licence; read, never copied into the
+repository).
 Phantom: the standard views of a term NeonatalHead rendered with the ``internal`` preset at the
 real captures' pixel spacing.
 
@@ -25,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from neocus.io import load_sweep  # noqa: E402
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
 from neocus.phantom.image_stats import LookStats, ge_capture_region, grey_histogram, look_stats  # noqa: E402
@@ -50,6 +52,7 @@ def main() -> None:
     ap.add_argument("--real", type=Path, default=REAL_DEFAULT)
     ap.add_argument("--out", type=Path, default=REPO / "docs")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--sweep-step", type=int, default=10, help="use every n-th frame of the real sweeps")
     args = ap.parse_args()
     if not args.real.is_dir():
         raise SystemExit(f"real captures not found at {args.real}")
@@ -59,6 +62,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
 
     real_stats: list[LookStats] = []
+    real_hists: list[np.ndarray] = []
+    n_stills = 0
     real_imgs: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     spacing = None
     for exam in sorted(p for p in args.real.iterdir() if p.is_dir()):
@@ -68,9 +73,18 @@ def main() -> None:
                 continue
             crop, mask, s = ge_capture_region(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE))
             real_stats.append(_measure(crop, mask, s))
+            real_hists.append(grey_histogram(crop, mask))
+            n_stills += 1
             real_imgs[(exam.name, name)] = (crop, mask)
             if exam.name == "20221224035":
                 spacing = s
+    # frames of the real sweeps (every ``--sweep-step``-th): what a sweep looks like between the views
+    for video in sorted(args.real.glob("*/*.mp4")):
+        frames = load_sweep(video).frames
+        for frame in frames[:: args.sweep_step]:
+            crop, mask, s = ge_capture_region(frame)
+            real_stats.append(_measure(crop, mask, s))
+            real_hists.append(grey_histogram(crop, mask))
     assert spacing is not None
     # the phantom at the real pixel spacing (contain-fit of the same trapezoid)
     g = ProbeGeometry.of(preset)
@@ -87,11 +101,16 @@ def main() -> None:
         keys = stats[0].as_dict().keys()
         return {k: round(float(np.mean([st.as_dict()[k] for st in stats])), 3) for k in keys}
 
-    rs, ps = summary(real_stats), summary(ph_stats)
-    real_hist = np.mean([grey_histogram(*real_imgs[k]) for k in real_imgs], axis=0)
+    still_stats, sweep_stats = real_stats[:n_stills], real_stats[n_stills:]
+    rs, ws, ps = summary(still_stats), summary(sweep_stats), summary(ph_stats)
+    real_hist = np.mean(real_hists[:n_stills], axis=0)
     ph_hist = np.mean([grey_histogram(*ph_imgs[v]) for v in ph_imgs], axis=0)
     emd = float(np.abs(np.cumsum(real_hist - ph_hist)).sum() * 256 / len(real_hist))  # earth mover's distance, grey levels
-    report = {"real": rs, "phantom": ps, "histogram_emd_grey_levels": round(emd, 1), "n_real": len(real_stats), "n_phantom": len(ph_stats),
+    sweep_hist = np.mean(real_hists[n_stills:], axis=0)
+    emd_sweep = float(np.abs(np.cumsum(sweep_hist - ph_hist)).sum() * 256 / len(real_hist))
+    report = {"real_stills": rs, "real_sweep_frames": ws, "phantom": ps,
+              "histogram_emd_vs_stills": round(emd, 1), "histogram_emd_vs_sweep_frames": round(emd_sweep, 1),
+              "n_real_stills": n_stills, "n_real_sweep_frames": len(sweep_stats), "n_phantom": len(ph_stats),
               "pixel_spacing_mm": round(spacing, 4), "preset": preset.name}
     print(json.dumps(report, indent=1))
 
@@ -111,15 +130,16 @@ def main() -> None:
         ax.axis("off")
     ax = fig.add_subplot(gs[2, 0])
     centres = (np.arange(len(real_hist)) + 0.5) * 256 / len(real_hist)
-    ax.plot(centres, real_hist, "k-", label="real")
+    ax.plot(centres, real_hist, "k-", label="real stills")
+    ax.plot(centres, sweep_hist, "k:", label="real sweep frames")
     ax.plot(centres, ph_hist, "r--", label="phantom")
     ax.set_yscale("log")
     ax.set_xlabel("grey level")
-    ax.set_title(f"grey-level histogram (EMD {emd:.0f})", fontsize=10)
+    ax.set_title(f"grey-level histogram (EMD to stills {emd:.0f})", fontsize=10)
     ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[2, 1])
     n_bins = min(len(st.depth_mm) for st in real_stats + ph_stats)
-    for stats, style, lab in ((real_stats, "k-", "real"), (ph_stats, "r--", "phantom")):
+    for stats, style, lab in ((still_stats, "k-", "real stills"), (sweep_stats, "k:", "real sweep frames"), (ph_stats, "r--", "phantom")):
         prof = np.nanmean(np.stack([st.depth_mean[:n_bins] for st in stats]), axis=0)
         ax.plot(stats[0].depth_mm[:n_bins], prof, style, label=lab)
     ax.set_xlabel("depth (mm)")
@@ -128,17 +148,18 @@ def main() -> None:
     ax = fig.add_subplot(gs[2, 2])
     lab = ["axial", "lateral"]
     x = np.arange(2)
-    ax.bar(x - 0.18, [rs["speckle_axial_mm"], rs["speckle_lateral_mm"]], 0.36, color="k", label="real")
-    ax.bar(x + 0.18, [ps["speckle_axial_mm"], ps["speckle_lateral_mm"]], 0.36, color="r", label="phantom")
+    ax.bar(x - 0.27, [rs["speckle_axial_mm"], rs["speckle_lateral_mm"]], 0.27, color="k", label="real stills")
+    ax.bar(x, [ws["speckle_axial_mm"], ws["speckle_lateral_mm"]], 0.27, color="grey", label="real sweep frames")
+    ax.bar(x + 0.27, [ps["speckle_axial_mm"], ps["speckle_lateral_mm"]], 0.27, color="r", label="phantom")
     ax.set_xticks(x, lab)
     ax.set_ylabel("mm")
     ax.set_title("speckle size (autocorrelation FWHM)", fontsize=10)
     ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[2, 3])
     ax.axis("off")
-    rows = [("", "real", "phantom")] + [(k, f"{rs[k]:g}", f"{ps[k]:g}") for k in rs]
-    ax.table(cellText=rows, loc="center", cellLoc="right", colWidths=[0.5, 0.25, 0.25]).scale(1, 1.3)
-    ax.set_title(f"{len(real_stats)} real stills vs {len(ph_stats)} phantom views", fontsize=10)
+    rows = [("", "stills", "sweeps", "phantom")] + [(k, f"{rs[k]:g}", f"{ws[k]:g}", f"{ps[k]:g}") for k in rs]
+    ax.table(cellText=rows, loc="center", cellLoc="right", colWidths=[0.46, 0.18, 0.18, 0.18]).scale(1, 1.3)
+    ax.set_title(f"real: {n_stills} stills, {len(sweep_stats)} sweep frames; phantom: {len(ph_stats)} views", fontsize=10)
     fig.suptitle("neocus phantom vs real neonatal cranial ultrasound (same pixel spacing, same measurements)", fontsize=12)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = args.out / "phantom-vs-real.tmp.png"

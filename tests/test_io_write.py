@@ -47,6 +47,18 @@ def test_dicom_cine_validates_as_a_dataset(tmp_path: Path) -> None:
     assert load_sweep(path).meta.spacing_mm is None
 
 
+def test_fixed_uids_and_dates_give_byte_identical_files(tmp_path: Path) -> None:
+    tags = {
+        "SOPInstanceUID": "1.2.826.0.1.3680043.8.498.1", "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.2",
+        "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.3", "StudyDate": "20250101", "StudyTime": "120000",
+        "ContentDate": "20250101", "ContentTime": "120000",
+    }
+    a = write_dicom_cine(tmp_path / "a.dcm", _pattern(3, 32, 48), 10.0, (0.2, 0.2), tags)
+    b = write_dicom_cine(tmp_path / "b.dcm", _pattern(3, 32, 48), 10.0, (0.2, 0.2), tags)
+    assert a.read_bytes() == b.read_bytes()
+    assert pydicom.dcmread(a).file_meta.MediaStorageSOPInstanceUID == tags["SOPInstanceUID"]
+
+
 def test_dicom_cine_refuses_unknown_tags(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not writable"):
         write_dicom_cine(tmp_path / "x.dcm", _pattern(2), 10.0, tags={"OtherPatientIDs": "123"})

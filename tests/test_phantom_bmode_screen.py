@@ -45,3 +45,23 @@ def test_internal_screen_imitates_the_ge_layout_and_is_deterministic():
     bx, by, bw, bh = GE_LIKE.bar_box
     bar = a.image[by : by + bh, bx + bw // 2]
     assert bar[0] > 200 and bar[-1] < 30  # greyscale bar, white on top
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_roi_step_finds_the_sector_on_composed_screens(name):
+    """End to end: neocus.io.roi on a few composed screens recovers the region's bounding box."""
+    from neocus.io.roi import detect_roi
+
+    frames = []
+    for i in range(4):
+        f = render_plane(ToyHead(homogeneous=True), coronal_plane(), PRESETS[name], np.random.default_rng(i), (150, 220))
+        cap = compose_screen(f, np.random.default_rng(0))
+        frames.append(cap.image)
+    roi = detect_roi(np.stack(frames))
+    ys, xs = np.nonzero(cap.region_mask)
+    truth = np.zeros(cap.region_mask.shape, bool)
+    truth[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+    found = np.zeros_like(truth)
+    c = roi.crop
+    found[c.y : c.y + c.h, c.x : c.x + c.w] = True
+    assert (truth & found).sum() / (truth | found).sum() > 0.9

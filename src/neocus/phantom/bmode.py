@@ -313,6 +313,9 @@ def _beam_image(
     loss_db = alpha * (2.0 * f * dv / 10.0)
     r2 = np.minimum(refl * refl, 0.99)
     loss_db += -20.0 * np.log10(1.0 - r2)
+    # the beam is not a line: it averages the losses over its lateral profile (so a thin fluid channel
+    # along the beam, like the interhemispheric fissure, gives no bright streak, and shadows have soft edges)
+    loss_db = cv2.GaussianBlur(loss_db, (0, 0), sigmaX=max(float(np.median(sig_lat)), 0.5), sigmaY=0.5, borderType=cv2.BORDER_REPLICATE)
     cum = np.cumsum(loss_db, axis=0, dtype=np.float32) - loss_db
     att = np.power(np.float32(10.0), -cum / 20.0).astype(np.float32)
     field *= att[..., None]

@@ -43,7 +43,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -399,15 +398,3 @@ def _add_reverberation(env2: np.ndarray, preset: ScannerPreset, dv: float, range
         acc += np.where(ok, vals, 0.0).astype(np.float32) * np.float32((0.25 * a) ** (2 * k))
     ring = np.float32(100.0 * a) * np.exp(-range_mm[:n_r] / np.float32(RINGDOWN_MM)) * (range_mm[:n_r] > 0)
     env2[:n_r] += acc + ring
-
-
-def describe(frame: RenderedFrame) -> dict[str, Any]:
-    """Small JSON-able summary of a rendered frame (for provenance and logs)."""
-    return {
-        "preset": frame.preset.name,
-        "probe_kind": str(frame.preset.probe_kind),
-        "frequency_mhz": round(frame.preset.frequency_mhz, 3),
-        "depth_mm": frame.preset.depth_mm,
-        "size": list(frame.image.shape),
-        "pixel_spacing_mm": [round(s, 5) for s in frame.pixel_spacing_mm],
-    }

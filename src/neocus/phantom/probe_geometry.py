@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 
 from neocus.phantom.presets import ProbeKind, ScannerPreset
-from neocus.phantom.types import ImagePlane
 
 Fit = Literal["contain", "stretch"]
 
@@ -261,9 +260,3 @@ def beam_grid(pixels: PixelGrid, dv_mm: float, dlat_mm: float, lateral_ref_mm: f
         to_beam_y=by.astype(np.float32),
     )
     return out
-
-
-def plane_points(plane: ImagePlane, grid: PixelGrid, col: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Head coordinates ``[..., 3]`` (mm) of output pixel ``(col, row)`` (fractional allowed)."""
-    x, d = grid.plane_coords(col, row)
-    return plane.points(x, d)

@@ -99,8 +99,8 @@ def compose_screen(frame: RenderedFrame, rng: np.random.Generator, layout: Scree
     _text(screen, logo, (x0 + nw // 2 - int(0.2 * nw) - 60, y0 + 12), 0.45)
     # greyscale bar
     bx, by, bw, bh = lay.bar_box
-    ramp = np.linspace(255, 0, bh).astype(np.uint8)[:, None]
-    screen[by : by + bh, bx : bx + bw] = frame.preset.grey_lut()[np.linspace(255, 0, bh).astype(np.uint8)][:, None] if bh else ramp
+    levels = np.linspace(255, 0, bh).astype(np.uint8)  # white on top, through the preset's grey map
+    screen[by : by + bh, bx : bx + bw] = frame.preset.grey_lut()[levels][:, None]
     # depth scale: ticks every 5 mm (labels every cm / 2 cm), focus marker
     mm_per_px = frame.pixel_spacing_mm[0] / s
     d_top = frame.grid.d0_mm

@@ -19,8 +19,9 @@ An Atlas of Neonatal Brain Sonography):
 * periventricular haemorrhagic infarction (IV): a fan-shaped echogenic (mottled) parenchymal lesion
   in the periventricular white matter dorsolateral to the body / frontal horn, usually unilateral and
   ipsilateral to a large IVH;
-* PVL flare: periventricular echogenicity ("as bright as the choroid plexus") dorsolateral to the
-  trigones and frontal horns, usually bilateral; intensity continuous from a normal preterm "halo";
+* PVL flare: periventricular echogenicity (up to "as bright as the choroid plexus") dorsolateral to
+  the trigones and frontal horns, usually bilateral; intensity continuous from just above a normal
+  preterm "halo" (<= 1.45 x white matter) to about the choroid plexus (5 x);
 * cystic PVL: multiple small anechoic cysts (1-8 mm, many below the frame spacing of a sweep) in the
   periventricular white matter, bilateral, often with residual echogenicity;
 * ventricular dilation / hydrocephalus: the lumen of the lateral (and for hydrocephalus third and

@@ -318,7 +318,7 @@ def sample_subject(
         for sd in both:
             for _ in range(n_reg):
                 regions.append((sd, _lv_t(rng, 0.05, 0.7), float(rng.uniform(0.5, 4.0)), float(rng.uniform(3.0, 8.0) * norms.brain_scale(ga))))
-        intensity = float(rng.uniform(1.6, 3.4)) if ct is CaseType.PVL_FLARE else float(rng.uniform(1.4, 2.4))
+        intensity = float(rng.uniform(1.8, 4.5)) if ct is CaseType.PVL_FLARE else float(rng.uniform(1.5, 2.8))
         if ct is CaseType.PVL_FLARE or rng.random() < 0.6:
             lesions.append(PvlFlare(LesionKind.PVL_FLARE, both, regions=tuple(regions), intensity=intensity))
     if ct is CaseType.CYSTIC_PVL:

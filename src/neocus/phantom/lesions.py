@@ -74,8 +74,8 @@ def _side_parts(side: int) -> np.ndarray:
 def _lv_point(head: NeonatalHead, side: int, t: float, radial_deg: float = 0.0, out_mm: float = 0.0) -> np.ndarray:
     """A point around the lateral ventricle: at centreline parameter ``t``, ``out_mm`` beyond the wall
     in the cross-section direction ``radial_deg`` (0 = lateral along the long axis, 90 = along the
-    upward / outward normal)."""
-    c = head.lv[side].at(t)
+    upward / outward normal). ``t`` in [1, 2] addresses the occipital horn (at ``t - 1``)."""
+    c = head.lv_occ[side].at(t - 1.0) if t > 1.0 else head.lv[side].at(t)
     ang = np.radians(radial_deg)
     # cross-section axes in head coordinates: long axis (lateral-ish) and short axis (normal-ish)
     lat = np.array([side * 1.0, 0.0, 0.0])
@@ -168,7 +168,8 @@ class GerminalMatrixHaemorrhage(Lesion):
 class IntraventricularHaemorrhage(Lesion):
     """Clot in the lateral ventricle: ``clots`` = (side, t, radius_mm, dependent_shift) each; the clot
     is the sphere intersected with the ventricle lumen (so a sphere larger than the ventricle fills
-    it: a cast). Clots along the choroid plexus make it look thick and irregular."""
+    it: a cast). Clots along the choroid plexus make it look thick and irregular; ``t`` in [1, 2]
+    puts a clot in the occipital horn (the dependent part of a supine baby's ventricle)."""
 
     clots: tuple[tuple[int, float, float, float], ...] = ()
     intensity: float = 1.0

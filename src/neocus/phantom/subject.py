@@ -10,13 +10,14 @@ Case types (``CaseType``) and what they draw:
 
 * ``normal`` - ventricles anywhere in the normal range (VI up to just under the 97th centile);
 * ``gmh`` (Papile I) - germinal matrix haemorrhage, uni- or bilateral;
-* ``ivh`` - GMH + intraventricular clot, ventricles from normal to just above the 97th centile
+* ``ivh`` - GMH + intraventricular clot (body / atrium, often layering in the occipital horn), ventricles from normal to just above the 97th centile
   (grade II or III, decided by the measured VI);
 * ``ivh_dilated`` - IVH with dilation from around the 97th centile up to hydrocephalus (III);
 * ``pvhi`` (IV) - IVH (usually dilated) + unilateral periventricular haemorrhagic infarction;
 * ``pvl_flare`` - bilateral periventricular echogenicity, intensity from near a normal halo to
   brighter than the choroid plexus;
-* ``cystic_pvl`` - multiple small (1-8 mm) periventricular cysts, often with residual flare;
+* ``cystic_pvl`` - multiple small (1-8 mm) periventricular cysts, often with residual flare (PVL
+  patterns come with a GMH one time in five);
 * ``ventricular_dilation`` - isolated dilation from just below to a few mm above the 97th centile;
 * ``hydrocephalus`` - dilation around and above the 97th centile + 4 mm, rounded horns, dilated
   third (and for communicating hydrocephalus fourth) ventricle, often post-haemorrhagic;
@@ -298,6 +299,8 @@ def sample_subject(
         for sd in sides:
             for _ in range(int(rng.integers(1, 4))):
                 clots.append((sd, _lv_t(rng, 0.3, 0.72), float(rng.uniform(1.5, 7.0) * norms.brain_scale(ga) ** 0.5), float(rng.uniform(0.0, 1.0))))
+            if rng.random() < 0.4:  # blood layering in the dependent occipital horn
+                clots.append((sd, _lv_t(rng, 1.6, 1.95), float(rng.uniform(2.0, 6.0) * norms.brain_scale(ga) ** 0.5), 0.0))
         lesions.append(IntraventricularHaemorrhage(LesionKind.INTRAVENTRICULAR_HAEMORRHAGE, tuple(sorted({c[0] for c in clots})), clots=tuple(clots), intensity=float(rng.uniform(0.7, 1.1))))
     if ct is CaseType.PVHI:
         lesions.append(
@@ -328,6 +331,8 @@ def sample_subject(
                 rad = float(np.exp(rng.uniform(np.log(0.5), np.log(4.0))))
                 cysts.append((sd, _lv_t(rng, 0.05, 0.72), float(rng.uniform(-10, 80)), float(rng.uniform(1.0, 9.0)), rad))
         lesions.append(CysticPvl(LesionKind.CYSTIC_PVL, both, cysts=tuple(cysts)))
+    if ct in (CaseType.PVL_FLARE, CaseType.CYSTIC_PVL) and rng.random() < 0.2:  # PVL often comes with a GMH
+        lesions.append(GerminalMatrixHaemorrhage(LesionKind.GERMINAL_MATRIX_HAEMORRHAGE, side1, size_mm=float(rng.uniform(2.0, 6.0)), intensity=float(rng.uniform(0.75, 1.1))))
     if ct is CaseType.EPENDYMAL_CYST:
         cysts_e = []
         for _ in range(int(rng.integers(1, 4))):

@@ -218,3 +218,14 @@ def test_subject_labels_are_json_ready():
     text = json.dumps(lab)
     assert json.loads(text) == lab
     assert {"ivh_grade", "findings", "severe", "tier", "binary", "lesions", "measurements"} <= set(lab)
+
+
+def test_subject_pickles_for_worker_processes():
+    import pickle
+
+    s = sample_subject(33, severe_fraction=1.0)
+    t = pickle.loads(pickle.dumps(s))
+    pts = np.random.default_rng(5).uniform(-40, 40, size=(20000, 3))
+    a, b = s.head.sample(pts), t.head.sample(pts)
+    assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("tissue", "echo", "part", "lesion"))
+    assert t.labels() == s.labels()

@@ -216,6 +216,10 @@ class NeonatalHead:
             self.add_lesion(lesion)
         self.fontanelle = self._find_fontanelle()
 
+    def __reduce__(self) -> tuple[type, tuple[AnatomyParams, tuple[Lesion, ...]]]:
+        """Pickle as the recipe (parameters and lesions): the painters are closures, rebuilt on load."""
+        return (NeonatalHead, (self.params, tuple(self.lesions)))
+
     # ------------------------------------------------------------------ build
     def _build_head(self, p: AnatomyParams, s: float) -> None:
         bpd, ofd = norms.head_axes_mm(p.hc_mm, p.cephalic_index)

@@ -8,8 +8,10 @@ YUV, which *is* BT.601 luma) instead of a BGR picture, saving the YUV->BGR->grey
 (limited 16-235 or full 0-255) is found by comparing the first frame with OpenCV's own BGR->grey, and
 the raw path is only used when the two agree (mean difference < 1 grey level); otherwise decoding
 falls back to BGR -> grey. On the real GE sweep (118 frames, 1442x898, MPEG-4 part 2) the two paths
-differ by 0.19 grey levels on average (at most 2) and the raw path needs about 15-20 % less CPU time
-(single-sweep loops: ~0.40 s vs ~0.48 s CPU; benchmarks/bench_io_decode.py compares both end to end).
+differ by 0.19 grey levels on average (at most 2). The raw path skips two colour conversions: in
+bare decode loops it took ~0.32-0.41 s CPU against ~0.48-0.56 s; end to end, on this shared 2-core
+machine under load, the gain is between nothing and ~20 % depending on the run
+(benchmarks/bench_io_decode.py alternates both paths and reports frames/s and CPU time).
 Timestamps come from the container's per-frame presentation times.
 """
 

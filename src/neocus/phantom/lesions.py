@@ -206,7 +206,7 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
     def painters(self, head: NeonatalHead) -> list[Painter]:
         out = []
         for side in self.sides:
-            apex = _lv_point(head, side, self.t, radial_deg=20.0, out_mm=-1.5)
+            apex = _lv_point(head, side, self.t, radial_deg=30.0, out_mm=-2.0)
             el = np.radians(self.elevation_deg)
             axis = np.array([side * np.cos(el), 0.0, np.sin(el)], dtype=F32)
             perp = np.array([-side * np.sin(el), 0.0, np.cos(el)], dtype=F32)
@@ -227,7 +227,7 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
                     0.12
                 ) * np.sin(F32(1.3) * (px + pz) + F32(2.0))
                 rel = np.clip(along / (depth * wob), 0, 1)
-                inside = (along > -1.0) & (along < depth * wob) & (across < (along + F32(2.0)) * tan_half * wob + F32(1.0))
+                inside = (along > -2.0) & (along < depth * wob) & (across < (along + F32(5.0)) * tan_half * wob + F32(1.5))
                 inside &= dy < half_len * wob * np.sqrt(np.clip(1 - rel**2, 0, 1)) + F32(1.0)
                 inside &= _PARENCHYMA_LUT[o.tissue[idx]]
                 sel = idx[inside]

@@ -576,8 +576,8 @@ class NeonatalHead:
         b_f = max(np.sqrt(max(e_half**2 - (a_f * sin_f) ** 2, 0.0)) / cos_f, a_f * 1.05)
         a_atr = max(v.atrium / 2, 3.2 * s + 0.4)
         a_tmp = max(v.temporal / 2, 0.35)
-        y = np.array([24.0, 12.0, 0.0, -12.0, -20.0, -27.0, -30.5, -24.0, -10.0]) * s
-        z = np.array([1.5, 3.0, 3.5, 6.0, 6.5, 3.5, -6.0, -15.0, -20.0]) * s
+        y = np.array([24.0, 12.0, 0.0, -12.0, -20.0, -27.0, -30.5, -23.0, -4.0]) * s
+        z = np.array([1.5, 3.0, 3.5, 6.0, 6.5, 3.5, -6.0, -15.5, -21.0]) * s
         # dilated horns grow upward / outward: lift the roof a little with the short half-axis
         z[:6] += np.array([0.3, 0.6, 0.6, 0.6, 0.6, 0.3]) * max(a_f - 1.0, 0.0)
         x = np.array([xc - 2.5 * s, xc - 1.0 * s, xc, xc + 1.5 * s, xc + 3.0 * s, 15.5 * s + 0.3 * (v.vi - 12), 19.0 * s, 22.0 * s, 24.0 * s])

@@ -185,3 +185,21 @@ def test_severe_fraction_controls_the_mix():
     assert all(c in NON_SEVERE_CASE_TYPES for c in non)
     with pytest.raises(ValueError):
         sample_subject(0, severe_fraction=1.5)
+
+
+def test_dilation_mask_covers_only_the_dilated_side():
+    for seed in range(60, 80):
+        s = subject(seed, "ventricular_dilation")
+        vd = [lesion for lesion in s.lesions if lesion.kind is LesionKind.VENTRICULAR_DILATION]
+        if vd and len(vd[0].sides) == 1:
+            break
+    else:
+        pytest.skip("no unilateral dilation among the seeds")
+    side = vd[0].sides[0]
+    pts, ts, m = lesion_points(s, LesionKind.VENTRICULAR_DILATION, step=0.8, margin=0.0)
+    assert m.sum() > 50
+    assert (np.sign(pts[m, 0] - s.params.deep_shift[0]) == side).all()
+    p97 = norms.ventricular_index(s.ga_weeks).p97
+    vi_side = s.measurements.vi_left if side > 0 else s.measurements.vi_right
+    vi_other = s.measurements.vi_right if side > 0 else s.measurements.vi_left
+    assert vi_side > p97 >= vi_other

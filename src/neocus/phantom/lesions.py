@@ -327,7 +327,9 @@ class VentricularEnlargement(Lesion):
     vi_excess_mm: float = 0.0  # measured VI minus the 97th centile (larger side)
 
     def painters(self, head: NeonatalHead) -> list[Painter]:
-        parts = [*_LV_SORTED]
+        # the lumen of the dilated side(s); hydrocephalus takes both and the midline ventricles
+        sides = (1, -1) if self.kind is LesionKind.HYDROCEPHALUS else self.sides
+        parts = [p for side in sides for p in _side_parts(side) if p not in _CHOROID]
         if self.kind is LesionKind.HYDROCEPHALUS:
             parts += [Part.THIRD_VENTRICLE, Part.FOURTH_VENTRICLE, Part.AQUEDUCT, Part.FORAMEN_OF_MONRO]
         parts_a = lut(parts)

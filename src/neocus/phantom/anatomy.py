@@ -554,7 +554,9 @@ class NeonatalHead:
         self.ctg: dict[int, Ellipsoid] = {}
         for side in (1, -1):
             tube = self.lv[side]
-            t_ctg = float(np.interp(-2.5 * s + dy, tube.centre_yz[::-1, 0], tube.tt[::-1]))
+            # the upper limb of the C (frontal horn to atrium) runs monotonically backwards in y
+            upper = tube.tt <= tube.t_ctrl[4]
+            t_ctg = float(np.interp(-2.5 * s + dy, tube.centre_yz[upper, 0][::-1], tube.tt[upper][::-1]))
             c = tube.at(t_ctg)
             floor = np.array([c["x"] - side * 0.0, c["y"], c["z"] - np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]) * 0.6 - 1.2 * s])
             floor[0] = side * (abs(c["x"]) + 1.5 * s)

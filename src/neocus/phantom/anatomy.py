@@ -128,6 +128,7 @@ class AnatomyParams:
     tissue_gain: tuple[float, ...] = ()
     cerebellum_scale: float = 1.0
     cisterna_magna_mm: float = 4.0
+    ventricle_jitter_mm: tuple[float, ...] = ()  # 36 offsets of the ventricles' control points (shape variation)
     periventricular_halo: float = 0.0  # normal (mostly preterm) peritrigonal echogenicity, 0-0.5 extra echo
 
     @classmethod
@@ -582,6 +583,11 @@ class NeonatalHead:
         z = np.array([1.5, 3.0, 3.5, 6.0, 6.5, 3.5, -6.0, -15.5, -21.0]) * s
         # dilated horns grow upward / outward: lift the roof a little with the short half-axis
         z[:6] += np.array([0.3, 0.6, 0.6, 0.6, 0.6, 0.3]) * max(a_f - 1.0, 0.0)
+        jit = self.params.ventricle_jitter_mm
+        if jit:  # per-subject shape: 9 y, 9 z offsets per side (left first), foramen point kept fixed
+            j = np.asarray(jit, dtype=np.float64).reshape(2, 2, 9)[0 if side > 0 else 1] * s
+            j[:, 2] = 0.0
+            y, z = y + j[0], z + j[1]
         x = np.array([xc - 2.5 * s, xc - 1.0 * s, xc, xc + 1.5 * s, xc + 3.0 * s, 15.5 * s + 0.3 * (v.vi - 12), 19.0 * s, 22.0 * s, 24.0 * s])
         x = np.maximum(x, x_med + 0.5)
         a = np.array([0.35 * a_f, 0.9 * a_f, a_f, 0.85 * a_f + 0.15, 0.9 * a_f + 0.4, a_atr, 0.6 * a_atr + 0.4 * a_tmp, a_tmp, a_tmp * 0.8])

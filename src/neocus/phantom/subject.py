@@ -284,6 +284,7 @@ def sample_subject(
         cerebellum_scale=float(rng.normal(1.0, 0.05)),
         cisterna_magna_mm=float(rng.uniform(2.0, 7.0)),
         periventricular_halo=float(rng.uniform(0.0, 0.45 if ga < 34 else 0.15)),
+        ventricle_jitter_mm=tuple(float(v) for v in np.clip(rng.normal(0, [[0.6] * 9, [0.9] * 9] * 2), -1.5, 1.5).ravel()),
     )
 
     # ---- focal lesions

@@ -80,7 +80,7 @@ def test_ivh_clot_is_inside_the_ventricle_and_grade_follows_measured_dilation():
         grades.add(s.ivh_grade)
     assert grades == {IvhGrade.II, IvhGrade.III}  # the IVH pattern straddles the threshold
     s = subject(5, "ivh")
-    pts, ts, m = lesion_points(s, LesionKind.INTRAVENTRICULAR_HAEMORRHAGE, step=0.4, margin=1.0)
+    _, ts, m = lesion_points(s, LesionKind.INTRAVENTRICULAR_HAEMORRHAGE, step=0.4, margin=1.0)
     assert m.sum() > 10
     lv_or_cp = np.isin(ts.part[m], list(LATERAL_VENTRICLE_PARTS) + [Part.CHOROID_PLEXUS_LEFT, Part.CHOROID_PLEXUS_RIGHT])
     assert lv_or_cp.all()
@@ -132,7 +132,7 @@ def test_hydrocephalus_dilates_the_third_ventricle_and_is_severe():
     assert s.measurements.vi_max > p97 + norms.VI_HIGH_MARGIN_MM
     assert s.measurements.third_ventricle > norms.third_ventricle_width(s.ga_weeks).p97
     assert LesionKind.HYDROCEPHALUS in s.lesion_kinds and Finding.HYDROCEPHALUS in s.findings and s.severe
-    pts, ts, m = lesion_points(s, LesionKind.HYDROCEPHALUS, step=0.6, margin=0.0)
+    _, ts, m = lesion_points(s, LesionKind.HYDROCEPHALUS, step=0.6, margin=0.0)
     assert (ts.part[m] == Part.THIRD_VENTRICLE).any()
     assert np.isin(ts.part[m], list(LATERAL_VENTRICLE_PARTS)).mean() > 0.5
 
@@ -196,7 +196,7 @@ def test_dilation_mask_covers_only_the_dilated_side():
     else:
         pytest.skip("no unilateral dilation among the seeds")
     side = vd[0].sides[0]
-    pts, ts, m = lesion_points(s, LesionKind.VENTRICULAR_DILATION, step=0.8, margin=0.0)
+    pts, _, m = lesion_points(s, LesionKind.VENTRICULAR_DILATION, step=0.8, margin=0.0)
     assert m.sum() > 50
     assert (np.sign(pts[m, 0] - s.params.deep_shift[0]) == side).all()
     p97 = norms.ventricular_index(s.ga_weeks).p97

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -70,11 +72,11 @@ def test_quality_falls_with_angle_and_offset(head):
     for v in (View.TVV, View.AHV, View.BV):
         sv = views[v]
         qs = [view_quality(coronal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, head.scale) for dt in (0, 2, 4, 8, 15)]
-        assert all(a > b for a, b in zip(qs, qs[1:], strict=False))
+        assert all(a > b for a, b in itertools.pairwise(qs))
         assert qs[0] == pytest.approx(1.0) and qs[-1] < 0.05
     sv = views[View.LPSV]
     qs = [view_quality(sagittal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, head.scale) for dt in (0, 3, 6, 12)]
-    assert all(a > b for a, b in zip(qs, qs[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(qs))
     # a parallel shift without rotation lowers the score through the distance term alone
     sv = views[View.MSV]
     shifted = ImagePlane(apex=sv.plane.apex + np.array([2.0, 0, 0]), lateral=sv.plane.lateral, axial=sv.plane.axial)

@@ -300,7 +300,7 @@ class NeonatalHead:
     def _add(self, name: str, lo: np.ndarray, hi: np.ndarray, paint: Callable[[np.ndarray, np.ndarray, _Out], None]) -> None:
         self._painters.append(_Painter(name, np.asarray(lo, float), np.asarray(hi, float), paint))
 
-    def _build_deep(self, p: AnatomyParams, s: float) -> None:  # noqa: PLR0915 - one anatomy recipe
+    def _build_deep(self, p: AnatomyParams, s: float) -> None:
         dx, dy, dz = p.deep_shift
         w3 = p.third_mm
         self.w3 = w3

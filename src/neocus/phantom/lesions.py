@@ -216,7 +216,9 @@ class PeriventricularHaemorrhagicInfarction(Lesion):
             code = self.code
             gain = F32(self.intensity)
 
-            def paint(pts: np.ndarray, idx: np.ndarray, o: _Out, a=a, axis=axis, perp=perp) -> None:
+            def paint(  # loop values bound as defaults
+                pts: np.ndarray, idx: np.ndarray, o: _Out, a=a, axis=axis, perp=perp, depth=depth, tan_half=tan_half, half_len=half_len, code=code, gain=gain
+            ) -> None:
                 v = pts - a
                 along = v @ axis
                 across = np.abs(v @ perp)
@@ -369,7 +371,7 @@ class LesionSet:
     def kinds(self) -> frozenset[LesionKind]:
         return frozenset(lesion.kind for lesion in self.lesions)
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(self.lesions)
 
 

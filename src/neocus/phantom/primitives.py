@@ -182,7 +182,7 @@ class Tube:
 
     def at(self, t: float) -> dict[str, float]:
         """Centreline point and cross-section at parameter ``t`` (for building other parts)."""
-        i = int(round(float(np.clip(t, 0, 1)) * (len(self.tt) - 1)))
+        i = round(float(np.clip(t, 0, 1)) * (len(self.tt) - 1))
         return {
             "y": float(self.centre_yz[i, 0]),
             "z": float(self.centre_yz[i, 1]),

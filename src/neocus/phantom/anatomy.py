@@ -423,7 +423,6 @@ class NeonatalHead:
                 [lv_y[5] - 1.0 * s, roof_z[5] + cc_a * 1.6],  # splenium
             ]
         )
-        cc_yz[:, 0] += 0.0
         self.cc = Tube(
             cc_yz,
             x=np.zeros(7),
@@ -559,8 +558,7 @@ class NeonatalHead:
             upper = tube.tt <= tube.t_ctrl[4]
             t_ctg = float(np.interp(-2.5 * s + dy, tube.centre_yz[upper, 0][::-1], tube.tt[upper][::-1]))
             c = tube.at(t_ctg)
-            floor = np.array([c["x"] - side * 0.0, c["y"], c["z"] - np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]) * 0.6 - 1.2 * s])
-            floor[0] = side * (abs(c["x"]) + 1.5 * s)
+            floor = np.array([side * (abs(c["x"]) + 1.5 * s), c["y"], c["z"] - np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]) * 0.6 - 1.2 * s])
             e = Ellipsoid(floor, np.array([2.6, 1.3, 2.6]) * s ** 0.7, rotation_xyz(rx_deg=-35))
             self.ctg[side] = e
             self._add_ellipsoid(f"ctg{side}", e, Tissue.DEEP_GREY, Part.CAUDOTHALAMIC_GROOVE_LEFT if side > 0 else Part.CAUDOTHALAMIC_GROOVE_RIGHT, mod=1.45, before=f"lv_occ{1}")
@@ -594,7 +592,7 @@ class NeonatalHead:
         b = np.array([0.55 * b_f, 0.9 * b_f, b_f, b_f, 0.9 * b_f + 0.5, a_atr * 1.25 + 1.0, 3.0 * s + a_tmp, 2.5 * s + a_tmp, 2.0 * s + a_tmp])
         b = np.maximum(b, a)
         th = np.array([th_f, th_f, th_f, -22.0 * (1 - 0.8 * rnd), -15.0, 0.0, 10.0, 20.0, 20.0])
-        main = Tube(np.stack([y + dy, z + dz], 1), x + side * dx * 0 + 0.0, a, b, th, side=side)
+        main = Tube(np.stack([y + dy, z + dz], 1), x, a, b, th, side=side)  # x shift by dx below
         if dx:
             main = _shifted_tube(main, dx)
         # occipital horn: from inside the atrium back to its tip at TOD behind the posterior thalamus

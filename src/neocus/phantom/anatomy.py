@@ -775,10 +775,11 @@ class NeonatalHead:
             pb = pts[ib]
             self._paint_brain(pb, ib, -d[ib], out)
             # deep region first (one box test), then each painter's cells within it
-            inner = np.flatnonzero(self._deep_occ[self._cull.cells(pb)])
+            cells_b = self._cull.cells(pb)
+            inner = np.flatnonzero(self._deep_occ[cells_b])
             if len(inner):
                 pin, iin = pb[inner], ib[inner]
-                cells = self._cull.cells(pin)
+                cells = cells_b[inner]
                 for pr in self._painters:
                     sel = np.flatnonzero(pr.occ[cells])
                     if len(sel):

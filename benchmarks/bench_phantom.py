@@ -92,33 +92,48 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
+def _warm(_: int) -> None:
+    """Worker warm-up: imports and geometry caches (a pool's start-up is not part of the rate)."""
+    still_case((999, 0, (256, 256)))
+
+
+def _timed_pool_map(fn, tasks: list, workers: int) -> float:  # noqa: ANN001
+    """Wall seconds of ``pool.map(fn, tasks)`` on a started, warmed pool of ``workers`` processes."""
+    with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+        pool.map(_warm, range(workers), chunksize=1)
+        t0 = time.perf_counter()
+        pool.map(fn, tasks, chunksize=1)
+        return time.perf_counter() - t0
+
+
 def bench_still_cases(n: int, k: int, size: tuple[int, int], workers: int) -> tuple[float, float]:
     """(seconds per case on one core, cases per minute with ``workers`` processes)."""
     tasks = [(1000 + i, k, size) for i in range(n)]
     still_case((999, k, size))  # warm-up: imports, grid caches
     one = [still_case(t) for t in tasks[: max(2, n // 2)]]
-    t0 = time.perf_counter()
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        pool.map(still_case, tasks, chunksize=1)
-    wall = time.perf_counter() - t0
+    wall = _timed_pool_map(still_case, tasks, workers)
     return float(np.mean(one)), 60.0 * n / wall
 
 
 def bench_sweep_cases(n_one: int, n: int, size_wh: tuple[int, int], workers: int) -> tuple[float, float, float]:
-    """(seconds per full-sweep case on one core, cases/min with ``workers``, frames per case)."""
-    from neocus.phantom.export import SimulationConfig, simulate_dataset
+    """(seconds per full-sweep case on one core, cases/min with ``workers``, frames per case).
+
+    Cases are simulated and written by the exporter's own per-case task
+    (:func:`neocus.phantom.export._simulate_and_write`), on one core and on a warmed pool.
+    """
+    from neocus.phantom.export import SimulationConfig, _simulate_and_write
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_phantom_"))
     try:
-        simulate_dataset(tmp / "warm", SimulationConfig(cases=1, seed=6, frame_size=size_wh, sweep_frames=8))
+        config = SimulationConfig(cases=n, seed=8, frame_size=size_wh)
+        _simulate_and_write((SimulationConfig(cases=1, seed=6, frame_size=size_wh, sweep_frames=8), 0, None, str(tmp / "warm")))
         t0 = time.perf_counter()
-        simulate_dataset(tmp / "one", SimulationConfig(cases=n_one, seed=7, frame_size=size_wh))
+        for i in range(n_one):
+            _simulate_and_write((config, 100 + i, None, str(tmp / "one")))
         one = (time.perf_counter() - t0) / n_one
-        case = tmp / "one" / "cases" / "phantom-00000" / "annotations"
+        case = tmp / "one" / "cases" / "phantom-00100" / "annotations"
         frames = sum(len((case / f).read_text().splitlines()) for f in ("coronal.jsonl", "sagittal.jsonl"))
-        t0 = time.perf_counter()
-        simulate_dataset(tmp / "many", SimulationConfig(cases=n, seed=8, frame_size=size_wh, workers=workers))
-        wall = time.perf_counter() - t0
+        wall = _timed_pool_map(_simulate_and_write, [(config, i, None, str(tmp / "many")) for i in range(n)], workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return one, 60.0 * n / wall, float(frames + 6)

@@ -216,12 +216,17 @@ def sweep_file_name(plane: Plane, sweep_format: str) -> str:
     return f"{plane.value}{SWEEP_SUFFIX[fmt]}"
 
 
+# Approximate median birth weight (kg) by gestational age (weeks), after the Fenton growth charts.
+_BIRTH_WEIGHT_GA = (24.0, 28.0, 32.0, 36.0, 40.0, 42.0)
+_BIRTH_WEIGHT_KG = (0.65, 1.15, 1.8, 2.7, 3.5, 3.75)
+
+
 def fake_patient(case_id: str, rng: np.random.Generator, *, male: bool, ga_weeks: float, age_days: int) -> dict[str, str]:
     """Realistic-looking but FAKE DICOM patient / study tags (the name and comments say so)."""
     birth = datetime.date(2020, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 5 * 365)))
     study = birth + datetime.timedelta(days=int(age_days))
     hh, mm, ss = int(rng.integers(7, 20)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
-    weight_kg = max(0.45, 3.4 * float(np.exp(-0.5 * ((40.0 - ga_weeks) / 6.5) ** 2)) * float(np.exp(rng.normal(0, 0.12))))
+    weight_kg = float(np.interp(ga_weeks, _BIRTH_WEIGHT_GA, _BIRTH_WEIGHT_KG)) * float(np.exp(rng.normal(0, 0.12)))
     return {
         "PatientName": f"FAKE^PHANTOM^{case_id}",
         "PatientID": f"FAKE-{case_id}",
@@ -248,7 +253,10 @@ def _box_fields(box: RotatedBox, crop: CropRecord | None) -> dict[str, float]:
     if crop is not None:
         (cx, cy), = crop.to_source(np.array([[cx, cy]]))
         w, h = w / crop.scale, h / crop.scale
-    return {"cx": round(float(cx), 2), "cy": round(float(cy), 2), "w": round(float(w), 2), "h": round(float(h), 2), "angle": round(float(a), 2)}
+    angle = round(float(a), 2)
+    if angle >= 90.0:  # rounding must not leave the convention's [-90, 90)
+        angle -= 180.0
+    return {"cx": round(float(cx), 2), "cy": round(float(cy), 2), "w": round(float(w), 2), "h": round(float(h), 2), "angle": angle}
 
 
 def _frame_annotation(index: int, truth: FrameTruth, crop: CropRecord | None) -> FrameAnnotation:

@@ -13,19 +13,27 @@ import pydicom
 import pytest
 
 from neocus.errors import InputFileError
-from neocus.io import DecodeLimits, load_sweep, write_dicom_cine, write_video
+from neocus.io import DecodeLimits, load_sweep, probe, write_dicom_cine, write_video
 
 
 def _frames(n: int = 20, h: int = 64, w: int = 80) -> np.ndarray:
     return (np.random.default_rng(0).random((n, h, w)) * 255).astype(np.uint8)
 
 
-def _error(path: Path, **kwargs) -> InputFileError:
+def _error(path: Path, *, found_by_decoding: bool = False, **kwargs) -> InputFileError:
+    """load_sweep's error for ``path``; neocus.io.probe refuses the file in the same words, unless the
+    problem is ``found_by_decoding`` (then the header is sound and probe reads it)."""
     with pytest.raises(InputFileError) as info:
         load_sweep(path, show_progress=False, **kwargs)
     err = info.value
     assert err.where == str(path) and err.hint  # file, what, hint
     assert "\n" not in err.message  # one line
+    if found_by_decoding:
+        probe(path, **kwargs)
+    else:
+        with pytest.raises(InputFileError) as probed:
+            probe(path, **kwargs)
+        assert probed.value.message == err.message
     return err
 
 
@@ -112,7 +120,7 @@ def test_truncated_avi_decodes_fewer_frames_than_listed(tmp_path: Path) -> None:
     data = path.read_bytes()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: int(len(data) * 0.8)])
-    err = _error(cut)
+    err = _error(cut, found_by_decoding=True)
     assert "ends early" in err.what and "of the 40 frames" in err.what
 
 
@@ -121,7 +129,7 @@ def test_corrupt_mp4_payload(tmp_path: Path) -> None:
     data[200 : len(data) // 2] = bytes(len(data) // 2 - 200)  # zero most of the media data
     path = tmp_path / "corrupt.mp4"
     path.write_bytes(bytes(data))
-    assert "ends early" in _error(path).what
+    assert "ends early" in _error(path, found_by_decoding=True).what
 
 
 def test_truncated_dicom_pixel_data(tmp_path: Path) -> None:
@@ -156,7 +164,7 @@ def test_corrupt_jpeg_frame_in_dicom(tmp_path: Path) -> None:
     ds.PixelData = pydicom.encaps.encapsulate(frames)
     path = tmp_path / "corrupt.dcm"
     ds.save_as(path)
-    assert "cannot decode the pixel data (JPEG Baseline" in _error(path).what
+    assert "cannot decode the pixel data (JPEG Baseline" in _error(path, found_by_decoding=True).what
 
 
 def test_huge_dicom_is_refused_from_its_header(tmp_path: Path) -> None:
@@ -205,7 +213,7 @@ def test_corrupt_png(tmp_path: Path) -> None:
     _ok, png = cv2.imencode(".png", _frames(1)[0])
     path = tmp_path / "cut.png"
     path.write_bytes(png.tobytes()[:60])
-    assert "cannot decode the image" in _error(path).what
+    assert "cannot decode the image" in _error(path, found_by_decoding=True).what
 
 
 def test_volume_given_to_load_sweep(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import cv2
 import numpy as np
 import pydicom
@@ -63,9 +65,50 @@ def test_jpeg_baseline_cine_has_timing_and_spacing() -> None:
 
 
 def test_palette_file_picks_the_largest_tissue_region() -> None:
-    # examples_palette.dcm has a 2-D tissue region (cm) and a spectral Doppler strip (units 4 / 0)
-    sweep = load_sweep(dicom_test_file("examples_palette.dcm"))
+    # a 2-D tissue region (cm) and a spectral Doppler strip (units 4 / 0); the tissue region's last column
+    # is written as 800 on an 800-wide frame (one past the end, the slack region_fits allows)
+    sweep = load_sweep(dicom_test_file("OBXXXX1A_rle_2frame.dcm"))
     assert sweep.meta.spacing_mm == pytest.approx((0.2622878766196998, 0.2622878766196998))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "examples_ybr_color.dcm",  # 320x240: the 640x480 cine at half size, its region (84..595, 31..414) the full-size one
+        "examples_palette.dcm",  # the top 350 rows of OBXXXX1A's 600-row frame: its region reaches row 518
+    ],
+)
+def test_a_region_beyond_the_frame_gives_no_spacing(tmp_path, name: str) -> None:
+    sweep = load_sweep(dicom_test_file(name))
+    assert sweep.meta.spacing_mm is None  # was 0.51 mm for the resized cine: twice the true pixel size
+    assert "us_region_x0" in sweep.meta.kept_tags  # the region still goes to the ROI step, which clips or refuses it
+    ds = pydicom.dcmread(dicom_test_file(name))
+    ds.PixelSpacing = [0.2, 0.3]
+    ds.save_as(tmp_path / "ps.dcm")
+    assert load_sweep(tmp_path / "ps.dcm").meta.spacing_mm == (0.2, 0.3)  # the fallback
+
+
+def test_region_fits_allows_one_pixel_past_the_end_only() -> None:
+    from neocus.io.dicom import region_fits
+
+    assert region_fits((0, 0, 63, 47), rows=48, cols=64)  # inclusive last pixel
+    assert region_fits((0, 0, 64, 48), rows=48, cols=64)  # exclusive end, as some scanners write it
+    assert not region_fits((0, 0, 65, 47), rows=48, cols=64)
+    assert not region_fits((0, 0, 63, 49), rows=48, cols=64)
+    assert not region_fits((-1, 0, 63, 47), rows=48, cols=64)
+    assert not region_fits((40, 0, 30, 47), rows=48, cols=64)  # max before min
+    assert not region_fits((0, 0, 63, 47), rows=0, cols=0)  # frame size unknown
+
+
+def test_a_fitting_region_wins_over_a_larger_one_beyond_the_frame(tmp_path) -> None:
+    _frames, ds = _cine(tmp_path)  # 64x48 with a whole-frame region of 0.3 mm
+    big = copy.deepcopy(ds.SequenceOfUltrasoundRegions[0])
+    big.RegionLocationMaxX1, big.RegionLocationMaxY1, big.PhysicalDeltaX, big.PhysicalDeltaY = 127, 95, 0.015, 0.015
+    ds.SequenceOfUltrasoundRegions.insert(0, big)
+    ds.save_as(tmp_path / "two.dcm")
+    sweep = load_sweep(tmp_path / "two.dcm")
+    assert sweep.meta.spacing_mm == pytest.approx((0.3, 0.3))
+    assert sweep.meta.kept_tags["us_region_x1"] == 63  # and is the region kept for the ROI step
 
 
 def test_non_ultrasound_dicom_is_refused_unless_allowed() -> None:

@@ -11,7 +11,9 @@ VOI LUT Function is not applied).
 
 Timing: ``FrameTimeVector`` (per-frame increments, ms) > ``FrameTime`` (ms) > ``CineRate`` >
 ``RecommendedDisplayFrameRate``. Spacing: the largest 2-D tissue region of the Sequence of Ultrasound
-Regions with physical units in cm (converted to mm), else ``PixelSpacing`` (mm), else ``None``.
+Regions with physical units in cm (converted to mm) that fits the frame, else ``PixelSpacing`` (mm),
+else ``None``. A region reaching beyond the frame was written for another image size (the file was
+resized or cropped after its header was written): its physical deltas may not describe these pixels.
 
 Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, an allow-list.
 """
@@ -52,7 +54,8 @@ from neocus.io.decode import (
 )
 from neocus.io.deid import kept_tags
 from neocus.io.images import jpeg_is_complete
-from neocus.io.types import Sweep, SweepMeta
+from neocus.io.sniff import Kind
+from neocus.io.types import Sweep, SweepInfo, SweepMeta
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +94,43 @@ def read_dicom(
     """
     path = Path(path)
     limits = limits or DecodeLimits.default()
+    with _pydicom_quieted(path):
+        return _read_dicom(path, limits, show_progress, allow_any_modality, fast_grey)
+
+
+def probe_dicom(path: str | Path, *, limits: DecodeLimits | None = None, allow_any_modality: bool = False) -> SweepInfo:
+    """Frames, size, timing, spacing and modality of a DICOM from its header, without decoding pixels.
+
+    Runs every check :func:`read_dicom` makes before decoding (modality, image attributes, limits, pixel
+    data present and not cut off, transfer syntax), with the same errors; damage inside compressed
+    frames shows only when they are decoded.
+    """
+    path = Path(path)
+    limits = limits or DecodeLimits.default()
+    with _pydicom_quieted(path):
+        header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
+        _open_with_pixel_data(path)
+    return SweepInfo(
+        source=str(path),
+        kind=Kind.DICOM,
+        format="dicom",
+        frames=n_frames,
+        height=rows,
+        width=cols,
+        fps=frame_timing(header, n_frames)[0],
+        spacing_mm=spacing_mm(header)[0],
+        modality=_modality(header),
+    )
+
+
+@contextlib.contextmanager
+def _pydicom_quieted(path: Path) -> Iterator[None]:
+    """pydicom's warnings and log records quote header values (PHI): count them, never repeat them."""
     with warnings.catch_warnings(record=True) as caught, _pydicom_log_silenced():
         warnings.simplefilter("always")
-        sweep = _read_dicom(path, limits, show_progress, allow_any_modality, fast_grey)
-    if caught:  # pydicom's complaints quote header values (PHI): count them, never repeat them
+        yield
+    if caught:
         log.debug("%s: pydicom reported %d problems with header values (not shown: they may quote PHI)", path, len(caught))
-    return sweep
 
 
 @contextlib.contextmanager
@@ -112,7 +146,8 @@ def _pydicom_log_silenced() -> Iterator[None]:
         logger.disabled = previous
 
 
-def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
+def _checked_header(path: Path, limits: DecodeLimits, allow_any_modality: bool) -> tuple[Dataset, int, int, int]:
+    """``(header, rows, columns, frames)`` after the checks that need no pixel data (modality, image attributes, limits)."""
     header = read_dicom_header(path)
     _check_modality(header, path, allow_any_modality)
     rows, cols = _image_int(header, "Rows", 0, path), _image_int(header, "Columns", 0, path)
@@ -123,22 +158,33 @@ def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, al
         raise InputFileError("the DICOM has no image (no Rows / Columns)", where=path, hint="give an image or cine DICOM, not a report or structured document")
     limits.check_frame(rows, cols, where=path)
     limits.check_total(n_frames, rows, cols, where=path)
+    return header, rows, cols, n_frames
 
+
+def _open_with_pixel_data(path: Path) -> Dataset:
+    """The whole dataset, large values (the pixel data) left in the file until used; refused when the
+    pixel data is missing or cut off, or its transfer syntax cannot be decoded."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # large values (the pixel data) are read when used: uncompressed frames stream from the file
             ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
         for warning in caught:
-            warnings.warn(warning.message, warning.category, stacklevel=1)  # on to read_dicom's log
+            warnings.warn(warning.message, warning.category, stacklevel=1)  # on to the caller's count
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         raise InputFileError(f"cannot read the DICOM: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         if any("End of file" in str(w.message) for w in caught) or _pixel_data_tag_in(path):
             raise InputFileError("the pixel data is truncated: the file ends inside it", where=path, hint="the file is truncated; copy or export it again")
         raise InputFileError("the DICOM has no pixel data", where=path, hint="give an image or cine DICOM")
+    _check_pixel_data_length(ds, path)
     _ensure_transfer_syntax(ds, path)
+    return ds
 
+
+def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
+    _header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
+    ds = _open_with_pixel_data(path)
     frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
     spacing, region = spacing_mm(ds)
@@ -153,12 +199,37 @@ def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, al
         timestamps_s=timestamps,
         source_height=rows,
         source_width=cols,
-        modality=str(ds.get("Modality") or "") or None,
+        modality=_modality(ds),
         photometric=str(ds.get("PhotometricInterpretation") or "") or None,
         transfer_syntax=str(ds.file_meta.TransferSyntaxUID.name),
         kept_tags=tags,
     )
     return Sweep(frames=frames, meta=meta)
+
+
+def _modality(ds: Dataset) -> str | None:
+    return str(ds.get("Modality") or "") or None
+
+
+def _check_pixel_data_length(ds: Dataset, path: Path) -> None:
+    """Refuse uncompressed pixel data whose declared length runs past the end of the file (found
+    without reading it; encapsulated data has no declared length and is checked by pydicom)."""
+    for keyword in _PIXEL_KEYWORDS:
+        elem = ds.get_item(keyword, keep_deferred=True)  # the raw element: its value stays in the file
+        tell, length = getattr(elem, "value_tell", None), getattr(elem, "length", None)
+        if tell is None or length is None or length == 0xFFFFFFFF:
+            continue
+        if tell + length > path.stat().st_size:
+            raise _cut_native_pixel_data(path, length)
+
+
+def _cut_native_pixel_data(path: Path, declared: int) -> InputFileError:
+    return InputFileError(
+        f"the pixel data is truncated: the file has {human_bytes(path.stat().st_size)}, "
+        f"its header declares {human_bytes(declared)} of uncompressed frames",
+        where=path,
+        hint="the file is truncated; copy or export it again",
+    )
 
 
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
@@ -284,12 +355,7 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
         ts = ds.file_meta.TransferSyntaxUID
         expected = _native_pixel_bytes(ds, rows, cols, n_frames)
         if expected and path.stat().st_size < expected:
-            raise InputFileError(
-                f"the pixel data is truncated: the file has {human_bytes(path.stat().st_size)}, "
-                f"its header declares {human_bytes(expected)} of uncompressed frames",
-                where=path,
-                hint="the file is truncated; copy or export it again",
-            ) from None
+            raise _cut_native_pixel_data(path, expected) from None
         raise InputFileError(
             f"cannot decode the pixel data ({ts.name}): {_short(exc)}",
             where=path,
@@ -424,12 +490,36 @@ def frame_timing(ds: Dataset, n_frames: int) -> tuple[float | None, np.ndarray]:
 
 
 def spacing_mm(ds: Dataset) -> tuple[tuple[float, float] | None, tuple[int, int, int, int] | None]:
-    """``((row_mm, col_mm), region)`` from the largest 2-D tissue ultrasound region, or from PixelSpacing.
+    """``((row_mm, col_mm), region)``: pixel spacing and the header's imaging region.
 
-    ``region`` is that region's ``(x0, y0, x1, y1)`` in pixels (``None`` when spacing came from
-    elsewhere or is unknown).
+    Spacing comes from the largest 2-D tissue ultrasound region in cm that fits the frame (see
+    :func:`region_fits`), else from PixelSpacing, else it is ``None``. ``region`` (``(x0, y0, x1, y1)``
+    pixels, inclusive) is the region the spacing came from; when none fits, the largest one all the
+    same, for :func:`neocus.io.roi.choose_region` to judge as a crop (it clips the region of a cropped
+    file); ``None`` when the header has none.
     """
-    candidates: list[tuple[int, int, float, float, tuple[int, int, int, int]]] = []
+    rows, cols = int(_first(ds.get("Rows")) or 0), int(_first(ds.get("Columns")) or 0)
+    regions = _cm_regions(ds)
+    for row_mm, col_mm, box in regions:
+        if region_fits(box, rows, cols):
+            return (row_mm, col_mm), box
+    largest = regions[0][2] if regions else None
+    for holder in (ds, *_shared_pixel_measures(ds)):
+        spacing = holder.get("PixelSpacing")
+        if spacing is not None and len(spacing) == 2:
+            try:
+                row_mm, col_mm = float(spacing[0]), float(spacing[1])
+            except (TypeError, ValueError):
+                continue
+            if row_mm > 0 and col_mm > 0:
+                return (row_mm, col_mm), largest
+    return None, largest
+
+
+def _cm_regions(ds: Dataset) -> list[tuple[float, float, tuple[int, int, int, int]]]:
+    """``(row_mm, col_mm, box)`` of the 2-D ultrasound regions with physical units in cm: tissue
+    regions first, then by area, largest first."""
+    ranked: list[tuple[int, int, float, float, tuple[int, int, int, int]]] = []
     for region in ds.get("SequenceOfUltrasoundRegions") or []:
         try:
             if int(region.get("RegionSpatialFormat", 0)) != REGION_2D:
@@ -444,20 +534,22 @@ def spacing_mm(ds: Dataset) -> tuple[tuple[float, float] | None, tuple[int, int,
             continue
         is_tissue = int(region.get("RegionDataType", 0)) == REGION_TISSUE
         area = max(box[2] - box[0] + 1, 0) * max(box[3] - box[1] + 1, 0)
-        candidates.append((int(is_tissue), area, dy * 10.0, dx * 10.0, box))
-    if candidates:
-        _tissue, _area, row_mm, col_mm, box = max(candidates, key=lambda c: (c[0], c[1]))
-        return (row_mm, col_mm), box
-    for holder in (ds, *_shared_pixel_measures(ds)):
-        spacing = holder.get("PixelSpacing")
-        if spacing is not None and len(spacing) == 2:
-            try:
-                row_mm, col_mm = float(spacing[0]), float(spacing[1])
-            except (TypeError, ValueError):
-                continue
-            if row_mm > 0 and col_mm > 0:
-                return (row_mm, col_mm), None
-    return None, None
+        ranked.append((int(is_tissue), area, dy * 10.0, dx * 10.0, box))
+    ranked.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    return [(row_mm, col_mm, box) for _tissue, _area, row_mm, col_mm, box in ranked]
+
+
+def region_fits(box: tuple[int, int, int, int], rows: int, cols: int) -> bool:
+    """Whether an ultrasound region's inclusive pixel box ``(x0, y0, x1, y1)`` lies in a ``rows x cols`` frame.
+
+    One pixel of slack past the last column / row is allowed: some scanners write the exclusive end
+    (:func:`neocus.io.roi.choose_region` clips it). Anything larger was written for another frame: a
+    resized file (pydicom's examples_ybr_color.dcm is a 640x480 cine at half size, its region the
+    full-size one) or a cropped one (examples_palette.dcm is the top 350 rows of a 600-row frame).
+    The header cannot tell the two apart, so such a region gives no spacing.
+    """
+    x0, y0, x1, y1 = box
+    return 0 <= x0 <= x1 <= cols and 0 <= y0 <= y1 <= rows
 
 
 def _shared_pixel_measures(ds: Dataset) -> list[Dataset]:

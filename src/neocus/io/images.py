@@ -23,8 +23,8 @@ from neocus.io.decode import (
     timestamps_from_fps,
     to_grey,
 )
-from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files
-from neocus.io.types import Sweep, SweepMeta
+from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files, read_head
+from neocus.io.types import Sweep, SweepInfo, SweepMeta
 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -86,19 +86,37 @@ def colour_model(image: np.ndarray) -> str:
     return _COLOUR_MODELS.get(1 if image.ndim == 2 else image.shape[2], "MONOCHROME")
 
 
-def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
+def _checked_header(path: Path, limits: DecodeLimits) -> tuple[int, int] | None:
+    """``(height, width)`` from the header (``None`` if not found), after the checks that need no decoding:
+    the size against ``limits``, and a JPEG's end-of-image marker."""
     size = image_size(path)
     if size is not None:
         limits.check_frame(*size, where=path)
     try:
+        with open(path, "rb") as fh:
+            is_jpeg = kind_of_bytes(fh.read(16)) == Kind.JPEG
+            fh.seek(max(path.stat().st_size - 64, 0))
+            tail = fh.read()
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    if is_jpeg and not jpeg_is_complete(tail):
+        raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
+    return size
+
+
+def _undecodable(path: Path) -> InputFileError:
+    return InputFileError("cannot decode the image: truncated or corrupt", where=path, hint="check that the file opens in an image viewer")
+
+
+def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
+    _checked_header(path, limits)
+    try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
-    if kind_of_bytes(data[:16].tobytes()) == Kind.JPEG and not jpeg_is_complete(data):
-        raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
-        raise InputFileError("cannot decode the image: truncated or corrupt", where=path, hint="check that the file opens in an image viewer")
+        raise _undecodable(path)
     limits.check_frame(image.shape[0], image.shape[1], where=path)
     model = colour_model(image)
     grey = to_grey(image, channel_order="BGR")
@@ -117,10 +135,36 @@ def read_image(path: str | Path, *, limits: DecodeLimits | None = None) -> Sweep
     return Sweep(frames=frame[None], meta=_meta(path, "image", frame.shape, 1, model))
 
 
-def read_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None, show_progress: bool | None = None) -> Sweep:
-    """The PNG / JPEG frames of ``folder`` (natural name order) as one :class:`Sweep`."""
+def probe_image(path: str | Path, *, limits: DecodeLimits | None = None) -> SweepInfo:
+    """Size of a PNG / JPEG still from its header, with :func:`read_image`'s checks that need no decoding."""
+    path = Path(path)
+    size = _checked_header(path, limits or DecodeLimits.default())
+    if size is None:
+        raise _undecodable(path)
+    kind = Kind.PNG if kind_of_bytes(read_head(path, 16)) == Kind.PNG else Kind.JPEG
+    return SweepInfo(source=str(path), kind=kind, format="image", frames=1, height=size[0], width=size[1])
+
+
+def probe_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None) -> SweepInfo:
+    """Frame count and size of a folder of stills from their headers (every file's size is read and
+    compared, as :func:`read_image_folder` does after decoding)."""
     folder = Path(folder)
     limits = limits or DecodeLimits.default()
+    files = _checked_frame_files(folder, limits)
+    first: tuple[int, int] | None = None
+    for file in files:
+        size = _checked_header(file, limits)
+        if size is None:
+            raise _undecodable(file)
+        first = first or size
+        _check_same_size(folder, files[0], first, file, size)
+    assert first is not None
+    return SweepInfo(source=str(folder), kind=Kind.IMAGE_FOLDER, format="image_folder", frames=len(files), height=first[0], width=first[1])
+
+
+def _checked_frame_files(folder: Path, limits: DecodeLimits) -> list[Path]:
+    """The folder's frame files; refused when there are none, or when the first one's size times their
+    number is beyond ``limits``."""
     files = list_frame_files(folder)
     if not files:
         raise InputFileError("folder holds no PNG or JPEG frames", where=folder, hint="give a video, a DICOM, an image or a folder of images")
@@ -128,18 +172,30 @@ def read_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None,
     if first_size is not None:
         limits.check_frame(*first_size, where=files[0])
         limits.check_total(len(files), *first_size, where=folder)
+    return files
+
+
+def _check_same_size(folder: Path, first: Path, first_size: tuple[int, int], file: Path, size: tuple[int, ...]) -> None:
+    if tuple(size) != tuple(first_size):
+        raise InputFileError(
+            f"{file.name} is {size[1]}x{size[0]}, {first.name} is {first_size[1]}x{first_size[0]}",
+            where=folder,
+            hint="all frames of a folder must have one size",
+        )
+
+
+def read_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None, show_progress: bool | None = None) -> Sweep:
+    """The PNG / JPEG frames of ``folder`` (natural name order) as one :class:`Sweep`."""
+    folder = Path(folder)
+    limits = limits or DecodeLimits.default()
+    files = _checked_frame_files(folder, limits)
     stack: FrameStack | None = None
     model = "MONOCHROME"
     for file in progress(files, total=len(files), desc=f"reading {folder.name}", enabled=show_progress):
         frame, model = _decode_still(file, limits)
         if stack is None:
             stack = FrameStack(frame.shape[0], frame.shape[1], expected=len(files), limits=limits, where=folder)
-        elif frame.shape != (stack.height, stack.width):
-            raise InputFileError(
-                f"{file.name} is {frame.shape[1]}x{frame.shape[0]}, {files[0].name} is {stack.width}x{stack.height}",
-                where=folder,
-                hint="all frames of a folder must have one size",
-            )
+        _check_same_size(folder, files[0], (stack.height, stack.width), file, frame.shape)
         stack.append(frame)
     assert stack is not None
     frames = stack.result()

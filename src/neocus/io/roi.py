@@ -498,7 +498,7 @@ def sweep_regions(sweep: Sweep) -> list[UltrasoundRegion]:
     """The DICOM ultrasound region the reader chose for a sweep (``kept_tags['us_region_*']``), if any.
 
     :func:`neocus.io.dicom.read_dicom` keeps the largest 2-D tissue region of the Sequence of Ultrasound
-    Regions (the one its pixel spacing comes from); other formats have none.
+    Regions (its pixel spacing comes from it only when it fits the frame); other formats have none.
     """
     tags = sweep.meta.kept_tags
     keys = ("us_region_x0", "us_region_y0", "us_region_x1", "us_region_y1")

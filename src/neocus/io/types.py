@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neocus.io.sniff import Kind
+
 
 @dataclass(frozen=True)
 class CropRecord:
@@ -51,6 +53,32 @@ class SweepMeta:
     transfer_syntax: str | None = None
     kept_tags: dict[str, str | float | int] = field(default_factory=dict)  # de-identified header fields kept
     crop: CropRecord | None = None  # set by neocus.io.roi.apply_roi: where these frames sit in the source frame
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """What :func:`neocus.io.probe` reads from a sweep's header or container, without decoding pixels.
+
+    ``frames``: DICOM Number of Frames; the number of stills of a folder (1 for a still); for a video,
+    the count its container lists (OpenCV's ``CAP_PROP_FRAME_COUNT``: the sample count of an MP4/MOV,
+    the index length of an AVI, an estimate from duration x fps for Matroska). :func:`load_sweep`
+    decodes to the end and may find fewer (it accepts up to max(2, 2 %) fewer; more is reported as a
+    truncated file); ``None`` when the container lists no count.
+    ``height`` / ``width``: pixels of a frame as stored. ``fps``: frames per second when known (DICOM
+    frame time / cine rate, the container's rate), else ``None``. ``spacing_mm``: (row, column) mm per
+    pixel when the header gives it (DICOM only, as :func:`load_sweep` reads it), else ``None``.
+    Holds no patient identifiers.
+    """
+
+    source: str  # file or folder as the user gave it
+    kind: Kind  # what the content was sniffed to be (mp4, avi, dicom, png, image_folder, ...)
+    format: str  # as SweepMeta.format: "video", "dicom", "image", "image_folder"
+    frames: int | None
+    height: int
+    width: int
+    fps: float | None = None
+    spacing_mm: tuple[float, float] | None = None
+    modality: str | None = None  # DICOM modality, e.g. "US"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # FFmpeg's own log lines ("[mpeg4 @ 0x...] ac-tex damaged") would break neocus's one-line error output;
@@ -31,7 +32,8 @@ import numpy as np
 
 from neocus.errors import InputFileError
 from neocus.io.decode import DecodeLimits, FrameStack, progress, timestamps_from_fps
-from neocus.io.types import Sweep, SweepMeta
+from neocus.io.sniff import Kind, detect_kind
+from neocus.io.types import Sweep, SweepInfo, SweepMeta
 
 #: The largest mean difference (grey levels) between raw luma and BGR->grey that allows the fast path.
 RAW_LUMA_TOLERANCE = 1.0
@@ -144,28 +146,76 @@ def read_video(path: str | Path, *, limits: DecodeLimits | None = None, show_pro
         return _read(path, limits=limits, show_progress=show_progress, fast_grey=fast_grey)
 
 
-def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> Sweep:
-    cap = _open(path, raw=fast_grey)
-    try:
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        reported = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
-        fps = _sane_fps(cap.get(cv2.CAP_PROP_FPS))
-        if width > 0 and height > 0:
-            limits.check_frame(height, width, where=path)
-            if reported:
-                limits.check_total(reported, height, width, where=path)
+@dataclass(frozen=True)
+class _Listed:
+    """What a video's container lists: frame size, frame count (0 = none listed) and rate (``None`` = none)."""
 
-        ok, first = cap.read()
-        if not ok or first is None:
-            raise InputFileError("the video has no frames that can be decoded", where=path, hint="the file is empty, truncated or corrupt")
+    width: int
+    height: int
+    frames: int
+    fps: float | None
+
+
+def _open_checked(path: Path, limits: DecodeLimits, *, raw: bool) -> tuple[cv2.VideoCapture, _Listed]:
+    """Open a video and read what its container lists; a listed size beyond ``limits`` is refused."""
+    cap = _open(path, raw=raw)
+    listed = _Listed(
+        width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+        height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        frames=max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0),
+        fps=_sane_fps(cap.get(cv2.CAP_PROP_FPS)),
+    )
+    try:
+        if listed.width > 0 and listed.height > 0:
+            limits.check_frame(listed.height, listed.width, where=path)
+            if listed.frames:
+                limits.check_total(listed.frames, listed.height, listed.width, where=path)
+    except InputFileError:
+        cap.release()
+        raise
+    return cap, listed
+
+
+def _first_frame(cap: cv2.VideoCapture, path: Path) -> np.ndarray:
+    ok, first = cap.read()
+    if not ok or first is None:
+        raise InputFileError("the video has no frames that can be decoded", where=path, hint="the file is empty, truncated or corrupt")
+    return first
+
+
+def probe_video(path: str | Path, *, limits: DecodeLimits | None = None, kind: Kind | None = None) -> SweepInfo:
+    """Frame count, size and rate of a video from its container, with :func:`read_video`'s checks on them.
+
+    The count is the container's (see :class:`SweepInfo` for how exact it is). Only a container that
+    lists no count or no frame size has its first frame decoded, to learn the size and to refuse a
+    video without frames as :func:`read_video` does; damage further in shows only when decoding.
+    """
+    path = Path(path)
+    limits = limits or DecodeLimits.default()
+    with quiet_opencv():
+        cap, listed = _open_checked(path, limits, raw=False)
+        try:
+            height, width = listed.height, listed.width
+            if not (listed.frames and height > 0 and width > 0):
+                height, width = _first_frame(cap, path).shape[:2]
+                limits.check_frame(height, width, where=path)
+        finally:
+            cap.release()
+    return SweepInfo(
+        source=str(path), kind=kind or detect_kind(path), format="video", frames=listed.frames or None, height=int(height), width=int(width), fps=listed.fps
+    )
+
+
+def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> Sweep:
+    cap, listed = _open_checked(path, limits, raw=fast_grey)
+    reported, fps = listed.frames, listed.fps
+    try:
+        first = _first_frame(cap, path)
         lut = _luma_lut(path, first) if fast_grey else None
         if fast_grey and lut is None:  # raw luma unusable here: start again in BGR mode
             cap.release()
             cap = _open(path, raw=False)
-            ok, first = cap.read()
-            if not ok or first is None:
-                raise InputFileError("the video has no frames that can be decoded", where=path, hint="the file is empty, truncated or corrupt")
+            first = _first_frame(cap, path)
 
         def to_grey(frame: np.ndarray) -> np.ndarray:
             if lut is not None:

@@ -5,10 +5,11 @@ returns a list of :class:`Problem` (empty = clean). ``file`` is relative to the 
 separators), ``field`` a JSON path inside that file (``labels.findings.AHV[0]``; for annotation files
 ``line 3: boxes[0].h``; empty when the problem is the whole file), ``message`` says what is wrong.
 
-Sweeps are probed cheaply: the format is sniffed from the first bytes (:mod:`neocus.io.sniff`, when
-installed) and the frame count read from the container header (video frame count, DICOM Number of
-Frames, number of stills in a folder) without decoding pixels; the count is used to check annotated
-and view frame indices.
+Sweeps are probed cheaply with :func:`neocus.io.probe`: the format is sniffed from the content and the
+frame count and size read from the header or container (video frame count, DICOM Number of Frames,
+number of stills in a folder) without decoding pixels; a sweep ``neocus.io.load_sweep`` would refuse
+before decoding is reported with the same words. The count checks annotated and view frame indices,
+the size the annotation boxes.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from neocus.data.schema import (
     case_rule_problems,
     split_rule_problems,
 )
+from neocus.errors import InputFileError
+from neocus.io import SweepInfo, probe
 from neocus.vocab import VIEW_PLANE, View
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
 @dataclass(frozen=True)
@@ -59,113 +61,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file
         return f"{where}: {self.message}"
-
-
-# --------------------------------------------------------------------------------------------------
-# Sweep probing (cheap: header only)
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepProbe:
-    """What a cheap look at a sweep found: a problem (``error``), or its frame count and frame size.
-
-    ``None`` means unknown (not readable cheaply from the header).
-    """
-
-    error: str | None = None
-    n_frames: int | None = None
-    height: int | None = None
-    width: int | None = None
-
-
-def probe_sweep(path: Path) -> SweepProbe:
-    """Sniff a sweep's format from its content; read frame count and size from the header, if cheap."""
-    try:
-        from neocus.errors import InputFileError
-        from neocus.io.sniff import Kind, list_frame_files, sniff
-    except ImportError:  # io not available: existence is all we can check
-        return SweepProbe()
-    try:
-        kind = sniff(path)
-    except InputFileError as exc:
-        return SweepProbe(error=exc.what)
-    if kind.is_volume:
-        return SweepProbe(error=f"holds a {kind.value} volume, not an ultrasound sweep")
-    try:
-        if kind.is_video:
-            return _video_probe(path)
-        if kind is Kind.DICOM:
-            return _dicom_probe(path)
-        if kind.is_still:
-            return SweepProbe(n_frames=1, **_still_size(path))
-        if kind is Kind.IMAGE_FOLDER:
-            stills = list_frame_files(path)
-            return SweepProbe(n_frames=len(stills), **_still_size(stills[0]))
-    except InputFileError as exc:
-        return SweepProbe(error=exc.what)
-    return SweepProbe()
-
-
-def _still_size(path: Path) -> dict[str, int]:
-    try:
-        from neocus.io.images import image_size
-    except ImportError:
-        return {}
-    size = image_size(path)
-    return {"height": size[0], "width": size[1]} if size else {}
-
-
-def _video_probe(path: Path) -> SweepProbe:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise _unreadable("the video cannot be opened")
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        height, width = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-    finally:
-        cap.release()
-    if count == 0:
-        raise _unreadable("the video has no frames")
-    return SweepProbe(
-        n_frames=count if count > 0 else None, height=height if height > 0 else None, width=width if width > 0 else None
-    )
-
-
-def _dicom_probe(path: Path) -> SweepProbe:
-    """Header-only look at a DICOM: pixel data present, ultrasound (as load_sweep requires), frames, size."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    tags = ["Modality", "SOPClassUID", "NumberOfFrames", "Rows", "Columns", *_PIXEL_KEYWORDS]
-    try:
-        # defer_size: large values (the pixel data) are noted, not read
-        ds = pydicom.dcmread(path, defer_size=1024, force=True, specific_tags=tags)
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
-        return SweepProbe(error=f"DICOM header cannot be read: {exc}")
-    if not any(k in ds for k in _PIXEL_KEYWORDS):
-        return SweepProbe(error="DICOM file has no pixel data")
-    modality = str(ds.get("Modality") or "").strip().upper()
-    try:
-        from neocus.io.dicom import ULTRASOUND_SOP_CLASSES
-    except ImportError:
-        ULTRASOUND_SOP_CLASSES = frozenset()  # noqa: N806
-    if modality and modality != "US" and str(ds.get("SOPClassUID") or "") not in ULTRASOUND_SOP_CLASSES:
-        return SweepProbe(error=f"not an ultrasound DICOM (modality {modality})")
-    try:
-        n = max(int(ds.get("NumberOfFrames") or 1), 1)
-        rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
-    except (TypeError, ValueError):
-        return SweepProbe()
-    return SweepProbe(n_frames=n, height=rows or None, width=cols or None)
-
-
-def _unreadable(what: str) -> Exception:
-    from neocus.errors import InputFileError
-
-    return InputFileError(what)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -336,28 +231,35 @@ def _check_case(report: _Report, folder: Path, *, probe_sweeps: bool) -> CaseRec
     for field, message in case_rule_problems(case):
         report.add(case_file, field, message)
 
-    probes: dict[str, SweepProbe] = {}
+    probes: dict[str, SweepInfo | None] = {}  # None: not probed, or not readable
     for name in case.sweeps:
         sweep = folder / name
         if not sweep.exists():
             report.add(case_file, f"sweeps.{name}", f"sweep file {name} missing from the case folder")
             continue
-        try:
-            probe = probe_sweep(sweep) if probe_sweeps else SweepProbe()
-        except Exception as exc:  # noqa: BLE001  a validator reports, it never crashes on a bad file
-            probe = SweepProbe(error=f"{type(exc).__name__}: {exc}")
-        if probe.error:
-            report.add(case_file, f"sweeps.{name}", f"sweep {name} is not readable: {probe.error}")
-        probes[name] = probe
+        probes[name] = _probe(report, case_file, name, sweep) if probe_sweeps else None
 
     if case.labels is not None:
         for view, where in case.labels.view_frames.items():
-            count = probes[where.sweep].n_frames if where.sweep in probes else None
+            info = probes.get(where.sweep)
+            count = info.frames if info else None
             if count is not None and where.frame >= count:
                 report.add(case_file, f"labels.view_frames.{view.value}.frame", f"frame {where.frame} beyond the sweep's {count} frames")
 
     _check_annotations(report, folder, case, probes)
     return case
+
+
+def _probe(report: _Report, case_file: Path, name: str, sweep: Path) -> SweepInfo | None:
+    """The sweep's header facts, or ``None`` with the reason it is not readable reported."""
+    try:
+        return probe(sweep)
+    except InputFileError as exc:
+        reason = exc.what
+    except Exception as exc:  # noqa: BLE001  a validator reports, it never crashes on a bad file
+        reason = f"{type(exc).__name__}: {exc}"
+    report.add(case_file, f"sweeps.{name}", f"sweep {name} is not readable: {reason}")
+    return None
 
 
 def _check_views(report: _Report, folder: Path) -> None:
@@ -381,7 +283,7 @@ def _check_views(report: _Report, folder: Path) -> None:
             report.add(entry, "", "not a PNG image")
 
 
-def _check_annotations(report: _Report, folder: Path, case: CaseRecord, probes: dict[str, SweepProbe]) -> None:
+def _check_annotations(report: _Report, folder: Path, case: CaseRecord, probes: dict[str, SweepInfo | None]) -> None:
     ann_dir = folder / ANNOTATIONS_DIR
     if not ann_dir.is_dir():
         return
@@ -395,9 +297,9 @@ def _check_annotations(report: _Report, folder: Path, case: CaseRecord, probes: 
         sweep = sweep_of_stem.get(path.stem)
         if sweep is None:
             report.add(path, "", f"no sweep named '{path.stem}.*' in case.json sweeps")
-        probe = probes.get(sweep) if sweep else None
-        count = probe.n_frames if probe else None
-        size = (probe.height, probe.width) if probe and probe.height and probe.width else None
+        info = probes.get(sweep) if sweep else None
+        count = info.frames if info else None
+        size = (info.height, info.width) if info else None
         plane = case.sweeps.get(sweep) if sweep else None
         try:
             lines = path.read_text(encoding="utf-8").splitlines()

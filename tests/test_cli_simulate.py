@@ -20,6 +20,17 @@ def test_simulate_then_validate(tmp_path, capsys):
     assert meta.center == "PHANTOM-B" and meta.scanner.startswith("Phantom scanner B")
 
 
+def test_blind_sweeps_as_dicom_validate(tmp_path):
+    out = tmp_path / "blind"
+    args = ["--cases", "1", "--seed", "4", "--frame-size", "64x64", "--sweep-frames", "8", "--preset", "blind", "--sweep-format", "dicom"]
+    assert main(["simulate", "--out", str(out), *args]) == 0
+    assert main(["validate", str(out)]) == 0
+    entry = Dataset.load(out).cases[0]
+    assert sorted(entry.record.sweeps) == ["coronal.dcm", "sagittal.dcm"]
+    truth = json.loads((entry.folder / "truth.json").read_text())
+    assert {s["style"] for s in truth["sweeps"].values()} == {"blind"}
+
+
 def test_stills_only_blind_may_miss_views(tmp_path):
     out = tmp_path / "blind"
     assert main(["simulate", "--out", str(out), "--cases", "3", "--preset", "blind", "--frame-size", "64x64", "--stills-only", "--seed", "2"]) == 0

@@ -120,7 +120,8 @@ class AnatomyParams:
     ventricle_rounding: float = 0.0  # 0 = slit / comma-shaped horns, 1 = ballooned (hydrocephalus)
     # per-side multiplicative size of paired deep grey structures (asymmetry), (left, right)
     deep_grey_scale: tuple[float, float] = (1.0, 1.0)
-    # small offsets of the deep structures (mm): x shift of the midline structures, y, z shift
+    # offset (mm) of the deep structures relative to the skull and brain outline; the origin stays
+    # between the foramina of Monro, so it is the head outline that moves, by -deep_shift
     deep_shift: tuple[float, float, float] = (0.0, 0.0, 0.0)
     sulcal_maturity: float | None = None  # None: from GA
     folding_seed: int = 0
@@ -228,14 +229,15 @@ class NeonatalHead:
         self.ax = ax = bpd / 2 - layer
         self.ay = ay = ofd / 2 - layer
         self.az = az = 0.93 * ax
-        self.c1 = np.array([0.0, -0.13 * ay, 38.0 * s - az])
+        self.off = off = -np.asarray(p.deep_shift, dtype=np.float64)
+        self.c1 = np.array([0.0, -0.13 * ay, 38.0 * s - az]) + off
         self._inv_r1 = (1.0 / np.array([ax, ay, az])).astype(F32)
         tcd = norms.transverse_cerebellar_diameter_mm(p.ga_weeks) * p.cerebellum_scale
         self.tcd = tcd
-        self.c2 = np.array([0.0, -42.0 * s, -30.0 * s])
+        self.c2 = np.array([0.0, -42.0 * s, -30.0 * s]) + off
         self.r2 = np.array([tcd / 2 + 1.5 * s, 22.0 * s, 17.0 * s])
-        self._floor_y = np.array([-400.0, -20.0, 6.0, 16.0, 400.0]) * s
-        self._floor_z = np.array([-600.0, -37.0, -37.0, -21.0, -21.0]) * s
+        self._floor_y = np.array([-400.0, -20.0, 6.0, 16.0, 400.0]) * s + off[1]
+        self._floor_z = np.array([-600.0, -37.0, -37.0, -21.0, -21.0]) * s + off[2]
         self._harm = np.asarray(p.shape_harmonics, dtype=F32)
         self.thick = (p.extra_axial_csf_mm, p.skull_mm, p.scalp_mm)
         # folding field: random wave directions over the sphere of directions
@@ -263,7 +265,8 @@ class NeonatalHead:
 
     def _tent_z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         s = F32(self.scale)
-        return F32(-12.0) * s + F32(0.42) * np.minimum(y + F32(20.0) * s, 0) - F32(0.12) * np.abs(x)
+        ox, oy, oz = (F32(v) for v in self.off)
+        return F32(-12.0) * s + oz + F32(0.42) * np.minimum(y - oy + F32(20.0) * s, 0) - F32(0.12) * np.abs(x - ox)
 
     def brain_distance(self, pts: np.ndarray) -> np.ndarray:
         """Approximate signed distance (mm) to the brain surface: < 0 inside the brain."""
@@ -301,7 +304,7 @@ class NeonatalHead:
         self._painters.append(_Painter(name, np.asarray(lo, float), np.asarray(hi, float), paint))
 
     def _build_deep(self, p: AnatomyParams, s: float) -> None:
-        dx, dy, dz = p.deep_shift
+        dx, dy, dz = 0.0, 0.0, 0.0  # deep structures sit at the origin; the outline carries deep_shift
         w3 = p.third_mm
         self.w3 = w3
 
@@ -384,6 +387,7 @@ class NeonatalHead:
 
         # --- lateral ventricles
         self.lv: dict[int, Tube] = {}
+        self.glomus: dict[int, np.ndarray] = {}
         self.lv_occ: dict[int, Tube] = {}
         csp_half = p.csp_width_mm / 2
         septum = 0.8 * s ** 0.5
@@ -649,6 +653,13 @@ class NeonatalHead:
         t_cp = np.array([tk[2] + 0.02, tk[3], tk[4], tk[5], tk[6], tk[7], tk[8]], dtype=F32)
         cp_a = np.array([0.3, 0.8, 1.1, 3.0, 1.6, 0.8, 0.4], dtype=F32) * F32(s**0.5)
         cp_b = np.array([0.8, 2.2, 2.6, 3.8, 2.4, 1.6, 1.0], dtype=F32) * F32(s**0.5)
+        # where the glomus sits (the BV's region of interest): on the dependent wall of the atrium
+        g = main.at(float(tk[5]))
+        lat = np.array([side * 1.0, 0.0, 0.0])
+        nrm = np.array([0.0, g["ny"], g["nz"]])
+        e1, e2 = g["cos"] * lat + g["sin"] * nrm, -g["sin"] * lat + g["cos"] * nrm
+        v2c = -max(g["a"] - float(cp_a[3]), 0.0)
+        self.glomus[side] = np.array([g["x"], g["y"], g["z"]]) + (-0.25 * g["b"]) * e1 + v2c * e2
 
         def paint_main(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
             r = main.eval(pts)
@@ -792,7 +803,8 @@ class NeonatalHead:
         pr = self.params
         x, y, z = p[:, 0], p[:, 1], p[:, 2]
         top = z > self.c1[2] + 0.2 * self.az
-        yf = pr.fontanelle_y_mm
+        yf = pr.fontanelle_y_mm + self.off[1]
+        x = x - F32(self.off[0])
         rh = np.abs(x) / (pr.fontanelle_width_mm / 2) + np.abs(y - yf) / (pr.fontanelle_length_mm / 2) < 1
         sw = pr.suture_mm / 2
         sag = (np.abs(x) < sw) & (y < yf)  # sagittal suture behind the fontanelle
@@ -806,7 +818,7 @@ class NeonatalHead:
         left = x >= 0
         out.tissue[idx] = Tissue.WHITE_MATTER
         out.part[idx] = np.where(left, Part.WHITE_MATTER_LEFT, Part.WHITE_MATTER_RIGHT)
-        pf = (z < self._tent_z(x, y)) & (y < F32(-16.0) * s)
+        pf = (z < self._tent_z(x, y)) & (y < F32(-16.0) * s + F32(self.off[1]))
         # posterior fossa: cerebellar hemispheres with folia around the fourth ventricle
         ip = np.flatnonzero(pf)
         if len(ip):
@@ -816,7 +828,7 @@ class NeonatalHead:
             rr = np.sqrt((y[ip] - self.c2[1] - 8 * s) ** 2 + (z[ip] - self.c2[2]) ** 2 + (0.5 * x[ip]) ** 2)
             out.mod[sel] = F32(1.0) + F32(0.3) * np.cos(rr * F32(2 * np.pi / (2.2 * s**0.5)) + F32(1.5) * np.sin(F32(0.35) * (x[ip] + y[ip])))
             # the midline between the hemispheres, where the vermis does not fill it, is cistern CSF
-            cleft = np.abs(x[ip] - F32(self.params.deep_shift[0])) < F32(1.8) * s
+            cleft = np.abs(x[ip]) < F32(1.8) * s
             low = z[ip] < F32(self.c2[2])
             out.tissue[sel[cleft]] = Tissue.CSF
             out.part[sel[cleft]] = np.where(low[cleft], U8(Part.CISTERNA_MAGNA), U8(Part.EXTRA_AXIAL_CSF))
@@ -834,7 +846,7 @@ class NeonatalHead:
         rho_c = np.sqrt((cy_ / F32(self.core_r[0])) ** 2 + (cz_ / F32(self.core_r[1])) ** 2) + F32(1e-4)
         core = rho_c < 1
         d_core = np.where(core, rc * (1 / rho_c - 1), F32(0))
-        ax = np.abs(xc - F32(self.params.deep_shift[0]))
+        ax = np.abs(xc)
         lat = ax - F32(self.ihf_half_mm)
         medial = np.where(core, np.sqrt(np.maximum(lat, 0) ** 2 + F32(9.0) * d_core * d_core), lat)
         dm = np.minimum(dc, medial)
@@ -880,7 +892,7 @@ class NeonatalHead:
         pr = self.params
         outer = sum(self.thick)
         z = np.linspace(0.0, self.c1[2] + self.az + outer + 10, 4000, dtype=F32)
-        pts = np.stack([np.zeros_like(z), np.full_like(z, pr.fontanelle_y_mm), z], axis=1)
+        pts = np.stack([np.full_like(z, self.off[0]), np.full_like(z, pr.fontanelle_y_mm + self.off[1]), z], axis=1)
         d = self.brain_distance(pts)
         i = int(np.flatnonzero(d <= outer)[-1])
         top = pts[i].astype(np.float64)

@@ -60,7 +60,7 @@ def _lv_parts(side: int) -> np.ndarray:
 def _coronal_section(head: NeonatalHead, side: int) -> np.ndarray:
     """(|x - midline|, z) of the lateral-ventricle points of one side in the plane y = 0 (0.1 mm grid;
     a 0.5 mm pass finds the ventricle first)."""
-    mid = float(head.params.deep_shift[0])
+    mid = 0.0  # the deep midline (falx, septum, third ventricle) is x = 0 by construction
     parts = np.append(_lv_parts(side), Part.CHOROID_PLEXUS_LEFT if side > 0 else Part.CHOROID_PLEXUS_RIGHT)
 
     def section(x0: float, x1: float, z0: float, z1: float, step: float) -> np.ndarray:

@@ -6,8 +6,8 @@ Ideal planes (apex = the scalp point over the fontanelle centre, :attr:`Neonatal
 * coronal views are tilted about the left-right axis through the apex (image +x = head +x); each is
   aimed at its region of interest (ROI):
   AHV - the frontal horns, midway between their tips and the foramina of Monro;
-  TVV - the foramina of Monro / third ventricle;
-  BV  - the posterior bodies / atria of the lateral ventricles with the glomus of the choroid plexus;
+  TVV - just behind the foramina of Monro: the third ventricle between the thalami;
+  BV  - the atria of the lateral ventricles through the glomus of the choroid plexus;
 * sagittal views are tilted about the antero-posterior axis through the apex (image +x = head -y):
   MSV - the midline (ROI: the third ventricle);
   RPSV / LPSV - through the right / left lateral ventricle: the tilt that brings the plane through
@@ -100,8 +100,10 @@ def view_rois(head: NeonatalHead) -> dict[View, np.ndarray]:
         return np.array([0.0, np.mean([p["y"] for p in pts]), np.mean([p["z"] for p in pts])])
 
     ahv = mid(0.5 * (tk[0] + tk[2]) * 0.9 + 0.1 * tk[2])
-    tvv = np.array([0.0, 0.0, float(head.third_centre[2]) * 0.5])
-    bv = mid(0.5 * (tk[4] + tk[5]))
+    # just behind the foramina, through the anterior third ventricle between the thalami
+    tvv = np.array([0.0, -1.0 * head.scale, float(head.third_centre[2]) * 0.5])
+    glomus = np.mean([head.glomus[1], head.glomus[-1]], axis=0)
+    bv = np.array([0.0, glomus[1], glomus[2]])
     msv = head.third_centre.astype(float).copy()
     out = {View.AHV: ahv, View.TVV: tvv, View.BV: bv, View.MSV: msv}
     for side, view in ((-1, View.RPSV), (1, View.LPSV)):

@@ -9,9 +9,11 @@ Measures, on this machine:
    640x480, with the time split by stage;
 2. still-only cases (six standard-view stills + K jittered neighbours per view, with ground truth, in
    memory, as training-time generation uses them) and full-sweep cases (six stills + a coronal and a
-   sagittal sweep of natural length, written to disk by the exporter) at 256x256: seconds per case on
-   one core and cases/min with 2 worker processes;
-3. the projection for ~1,500 still cases + ~300 full-sweep cases on 2 cores, against the one-hour goal;
+   sagittal sweep of natural length, written to disk by the exporter's per-case task) at 256x256, on
+   a warmed pool of 2 worker processes: CPU seconds per case, measured cases/min, and how many cores
+   the workers actually got (the machine may be shared);
+3. the projection for ~1,500 still cases + ~300 full-sweep cases on 2 cores, against the one-hour goal:
+   from CPU time (2 free cores) and from the measured rates;
 4. peak resident memory of the parent and of the workers.
 """
 
@@ -70,20 +72,29 @@ def bench_frames(size: tuple[int, int], n_frames: int, seed: int = 0) -> tuple[f
 
 
 def still_case(args: tuple[int, int, tuple[int, int]]) -> float:
-    """One training-time still case: six stills + ``k`` neighbours per view; returns its seconds."""
+    """One training-time still case: six stills + ``k`` neighbours per view; returns its CPU seconds."""
     from neocus.phantom.api import jittered_neighbours, new_subject, standard_still
     from neocus.phantom.presets import get_preset
     from neocus.vocab import VIEWS_IN_SWEEP_ORDER
 
     seed, k, size = args
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     rng = np.random.default_rng(seed)
     subject = new_subject(seed)
     preset = get_preset("internal").vary(rng)
     for view in VIEWS_IN_SWEEP_ORDER:
         standard_still(subject, view, preset, rng, size)
         jittered_neighbours(subject, view, preset, rng, k, size)
-    return time.perf_counter() - t0
+    return time.process_time() - t0
+
+
+def sweep_case(args: tuple) -> float:
+    """One full-sweep case through the exporter's own per-case task; returns its CPU seconds."""
+    from neocus.phantom.export import _simulate_and_write
+
+    t0 = time.process_time()
+    _simulate_and_write(args)
+    return time.process_time() - t0
 
 
 def _init_worker() -> None:
@@ -97,46 +108,36 @@ def _warm(_: int) -> None:
     still_case((999, 0, (256, 256)))
 
 
-def _timed_pool_map(fn, tasks: list, workers: int) -> float:  # noqa: ANN001
-    """Wall seconds of ``pool.map(fn, tasks)`` on a started, warmed pool of ``workers`` processes."""
+def _timed_pool_map(fn, tasks: list, workers: int) -> tuple[float, float]:  # noqa: ANN001
+    """(wall seconds, summed task CPU seconds) of ``pool.map(fn, tasks)`` on a started, warmed pool."""
     with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
         pool.map(_warm, range(workers), chunksize=1)
         t0 = time.perf_counter()
-        pool.map(fn, tasks, chunksize=1)
-        return time.perf_counter() - t0
+        cpu = pool.map(fn, tasks, chunksize=1)
+        return time.perf_counter() - t0, float(sum(cpu))
 
 
-def bench_still_cases(n: int, k: int, size: tuple[int, int], workers: int) -> tuple[float, float]:
-    """(seconds per case on one core, cases per minute with ``workers`` processes)."""
+def bench_still_cases(n: int, k: int, size: tuple[int, int], workers: int) -> tuple[float, float, float]:
+    """(CPU seconds per case, cases/min with ``workers`` processes, cores the workers got)."""
     tasks = [(1000 + i, k, size) for i in range(n)]
     still_case((999, k, size))  # warm-up: imports, grid caches
-    one = [still_case(t) for t in tasks[: max(2, n // 2)]]
-    wall = _timed_pool_map(still_case, tasks, workers)
-    return float(np.mean(one)), 60.0 * n / wall
+    wall, cpu = _timed_pool_map(still_case, tasks, workers)
+    return cpu / n, 60.0 * n / wall, cpu / wall
 
 
-def bench_sweep_cases(n_one: int, n: int, size_wh: tuple[int, int], workers: int) -> tuple[float, float, float]:
-    """(seconds per full-sweep case on one core, cases/min with ``workers``, frames per case).
-
-    Cases are simulated and written by the exporter's own per-case task
-    (:func:`neocus.phantom.export._simulate_and_write`), on one core and on a warmed pool.
-    """
-    from neocus.phantom.export import SimulationConfig, _simulate_and_write
+def bench_sweep_cases(n: int, size_wh: tuple[int, int], workers: int) -> tuple[float, float, float, float]:
+    """(CPU seconds per full-sweep case, cases/min with ``workers``, cores the workers got, frames per case)."""
+    from neocus.phantom.export import SimulationConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_phantom_"))
     try:
         config = SimulationConfig(cases=n, seed=8, frame_size=size_wh)
-        _simulate_and_write((SimulationConfig(cases=1, seed=6, frame_size=size_wh, sweep_frames=8), 0, None, str(tmp / "warm")))
-        t0 = time.perf_counter()
-        for i in range(n_one):
-            _simulate_and_write((config, 100 + i, None, str(tmp / "one")))
-        one = (time.perf_counter() - t0) / n_one
-        case = tmp / "one" / "cases" / "phantom-00100" / "annotations"
+        wall, cpu = _timed_pool_map(sweep_case, [(config, i, None, str(tmp / "many")) for i in range(n)], workers)
+        case = tmp / "many" / "cases" / "phantom-00000" / "annotations"
         frames = sum(len((case / f).read_text().splitlines()) for f in ("coronal.jsonl", "sagittal.jsonl"))
-        wall = _timed_pool_map(_simulate_and_write, [(config, i, None, str(tmp / "many")) for i in range(n)], workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return one, 60.0 * n / wall, float(frames + 6)
+    return cpu / n, 60.0 * n / wall, cpu / wall, float(frames + 6)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neighbours", type=int, default=2, help="jittered neighbours per view in a still case")
     args = ap.parse_args(argv)
     n_frames = 12 if args.quick else 30
-    n_still = 4 if args.quick else 10
-    n_sweep = 2 if args.quick else 4
+    n_still = 6 if args.quick else 30
+    n_sweep = 2 if args.quick else 6
 
     print(f"phantom benchmark: {mp.cpu_count()} CPUs, {args.workers} workers, python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -158,23 +159,23 @@ def main(argv: list[str] | None = None) -> int:
         split = "  ".join(f"{k} {1000 * v:.0f}" for k, v in stages.items())
         print(f"{size[1]:>5}x{size[0]:<6} {1 / spf:>9.2f} {1000 * spf:>9.0f}   {split}")
 
-    print(f"\n2. cases at 256x256 ({args.workers} workers for cases/min)")
-    s_still, still_rate = bench_still_cases(n_still, args.neighbours, (256, 256), args.workers)
+    print(f"\n2. cases at 256x256 on {args.workers} worker processes")
+    s_still, still_rate, cores_still = bench_still_cases(n_still, args.neighbours, (256, 256), args.workers)
     frames_still = 6 * (1 + args.neighbours)
     print(f"  still-only case (6 stills + {args.neighbours} neighbours/view = {frames_still} frames): "
-          f"{s_still:.2f} s/case on 1 core, {still_rate:.1f} cases/min on {args.workers} workers")
-    s_sweep, sweep_rate, frames_sweep = bench_sweep_cases(2, n_sweep, (256, 256), args.workers)
+          f"{s_still:.2f} CPU s/case; {still_rate:.1f} cases/min measured (workers got {cores_still:.2f} cores)")
+    s_sweep, sweep_rate, cores_sweep, frames_sweep = bench_sweep_cases(n_sweep, (256, 256), args.workers)
     print(f"  full-sweep case (6 stills + 2 sweeps, {frames_sweep:.0f} frames, written): "
-          f"{s_sweep:.1f} s/case on 1 core, {sweep_rate:.2f} cases/min on {args.workers} workers")
+          f"{s_sweep:.1f} CPU s/case; {sweep_rate:.2f} cases/min measured (workers got {cores_sweep:.2f} cores)")
 
     print(f"\n3. projection: {STILL_CASES} still cases + {SWEEP_CASES} full-sweep cases on {args.workers} cores")
-    linear = (STILL_CASES * s_still + SWEEP_CASES * s_sweep) / args.workers
+    full = (STILL_CASES * s_still + SWEEP_CASES * s_sweep) / args.workers
     measured = 60.0 * (STILL_CASES / still_rate + SWEEP_CASES / sweep_rate)
-    for label, secs in (("from 1-core times, linear scaling", linear), (f"from the measured {args.workers}-worker rates", measured)):
+    for label, secs in ((f"{args.workers} free cores (CPU time / {args.workers})", full), ("at the measured rates (this machine, now)", measured)):
         verdict = "fits" if secs <= HOUR_S else "does NOT fit"
         print(f"  {label}: {secs / 60:.1f} min ({verdict} in one hour)")
-    print(f"  load average during the run: {os.getloadavg()[0]:.1f} (1 min) on {mp.cpu_count()} CPUs "
-          "- other processes on the machine slow the measured rates")
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {mp.cpu_count()} CPUs; when the workers get fewer "
+          f"than {args.workers} cores, other processes are using the rest")
     print(f"\n4. peak RSS: parent {_peak_rss_mb():.0f} MB, largest worker {_peak_rss_mb(children=True):.0f} MB")
     return 0
 

@@ -748,11 +748,31 @@ class NeonatalHead:
     def add_lesion(self, lesion: Lesion) -> None:
         """Register a focal lesion painter (called by lesions when the subject is built)."""
         self.lesions.append(lesion)
+        subs = []
         for name, lo, hi, paint in lesion.painters(self):
             pr = _Painter(f"lesion:{name}", np.asarray(lo, float), np.asarray(hi, float), paint)
             pr.occ = self._cull.mask(pr.lo, pr.hi)
-            self._painters.append(pr)
-            self._deep_occ |= pr.occ
+            subs.append(pr)
+        if not subs:
+            return
+        if len(subs) == 1:
+            group = subs[0]
+        else:  # one cull test for the lesion's box, then each part (cyst, clot) within it
+            cull = self._cull
+
+            def paint_group(pts: np.ndarray, idx: np.ndarray, out: _Out, subs: list[_Painter] = subs) -> None:
+                cells = cull.cells(pts)
+                for sp in subs:
+                    sel = np.flatnonzero(sp.occ[cells])
+                    if len(sel):
+                        sp.paint(pts[sel], idx[sel], out)
+
+            lo = np.min([sp.lo for sp in subs], axis=0)
+            hi = np.max([sp.hi for sp in subs], axis=0)
+            group = _Painter(f"lesion:{lesion.kind.value}", lo, hi, paint_group)
+            group.occ = np.logical_or.reduce([sp.occ for sp in subs])
+        self._painters.append(group)
+        self._deep_occ |= group.occ
 
     # ------------------------------------------------------------------ sample
     def sample(self, points: np.ndarray) -> TissueSample:

@@ -5,6 +5,8 @@ import io
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocus.geometry import rbox_to_corners
 from neocus.phantom.truth import (
@@ -140,3 +142,22 @@ def test_npz_bytes_deterministic_and_loadable():
     assert a == b
     with np.load(io.BytesIO(a)) as z:
         assert np.array_equal(z["lesion"], arrays["lesion"]) and z["ventricles"].dtype == bool
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(4, 40), st.integers(2, 12), st.floats(-89.0, 89.0), st.integers(10, 50), st.integers(10, 50)
+)
+def test_mask_box_is_tight_and_covers_random_rotated_bars(length, width, angle, cx, cy):
+    mask = np.zeros((64, 64), np.uint8)
+    rect = ((float(cx), float(cy)), (float(length), float(width)), float(angle))
+    cv2.fillPoly(mask, [np.round(cv2.boxPoints(rect)).astype(np.int32)], 1)
+    mask = mask.astype(bool)
+    box = mask_box(mask)
+    assert box.w >= box.h and -90 <= box.angle < 90
+    poly = rbox_to_corners(box.as_tuple()).astype(np.float32)
+    ys, xs = np.nonzero(mask)
+    # every pixel centre inside (or on) the box, and the box no bigger than the pixels' axis-aligned footprint
+    assert all(cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= -1e-3 for x, y in zip(xs, ys))
+    assert box.area <= (np.ptp(xs) + 1) * (np.ptp(ys) + 1) + 1e-6
+    assert box.area >= mask.sum() - 1e-6

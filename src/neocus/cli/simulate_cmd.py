@@ -60,3 +60,26 @@ def simulate(
         task = progress.add_task("cases", total=cases)
         simulate_dataset(out, config, progress=lambda done, total: progress.update(task, completed=done))
     console.print(f"[green]wrote {out}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
+    _print_summary(out)
+
+
+def _print_summary(out: Path) -> None:
+    """Labels and views of what was written (labels follow the built subjects, so they can differ from targets)."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from neocus.data import Dataset
+
+    ds = Dataset.load(out)
+    tiers = Counter(e.record.labels.tier.value for e in ds if e.record.labels and e.record.labels.tier)
+    severe = sum(1 for e in ds if e.record.labels and e.record.labels.severe == 1)
+    views = [len(e.view_images()) for e in ds]
+    found = [len(e.record.labels.view_frames) if e.record.labels else 0 for e in ds]
+    table = Table(show_header=False, box=None)
+    table.add_row("severe cases", f"{severe} of {len(ds)}")
+    table.add_row("3-tier", ", ".join(f"{k} {v}" for k, v in sorted(tiers.items())))
+    table.add_row("stills per case", f"{min(views)}-{max(views)} (mean {sum(views) / len(views):.1f})")
+    if any(e.record.sweeps for e in ds):
+        table.add_row("views found in sweeps", f"{min(found)}-{max(found)} of 6 (mean {sum(found) / len(found):.1f})")
+    console.print(table)

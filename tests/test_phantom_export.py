@@ -3,6 +3,8 @@ same seed gives the same bytes whatever the worker count, and a failure leaves n
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,11 +131,27 @@ def test_severe_targets_draw_severe_patterns(dataset_dir):
         assert (case_type in {c.value for c in SEVERE_CASE_TYPES}) == targets[i]
 
 
+def _simulate_in_fresh_process(out: Path, workers: int) -> None:
+    """Run the exporter in a new interpreter (both runs load the code as it is now, like two CLI runs)."""
+    code = (
+        "import sys; from neocus.phantom.export import SimulationConfig, simulate_dataset\n"
+        "if __name__ == '__main__':\n"
+        f"    simulate_dataset(sys.argv[1], SimulationConfig(**{SMALL!r}, severe_fraction=0.5, workers={workers}))\n"
+    )
+    script = out.parent / f"run_{out.name}.py"
+    script.write_text(code)
+    subprocess.run([sys.executable, str(script), str(out)], check=True, timeout=300)
+
+
 @pytest.mark.slow
 def test_same_seed_same_bytes_whatever_the_workers(dataset_dir, tmp_path):
-    again = tmp_path / "again"
-    simulate_dataset(again, SimulationConfig(**SMALL, severe_fraction=0.5, workers=2))
-    assert _hashes(again) == _hashes(dataset_dir)
+    one, two = tmp_path / "one", tmp_path / "two"
+    _simulate_in_fresh_process(one, 1)
+    _simulate_in_fresh_process(two, 2)
+    hashes = _hashes(one)
+    assert hashes == _hashes(two)
+    assert any(name.endswith(".mp4") for name in hashes) and any(name.endswith(".dcm") for name in hashes)
+    assert hashes.keys() == _hashes(dataset_dir).keys()
 
 
 def test_different_seed_differs(tmp_path):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from neocus.phantom.bmode import RenderedFrame, render_plane
-from neocus.phantom.parts import VENTRICLE_PARTS, part_side
+from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, VENTRICLE_PARTS, part_side
 from neocus.phantom.presets import ScannerPreset, get_preset
 from neocus.phantom.standard_views import StandardView, standard_views, view_qualities, view_quality
 from neocus.phantom.subject import NON_SEVERE_CASE_TYPES, SEVERE_CASE_TYPES, CaseType, Population, Subject, sample_subject
@@ -234,14 +234,22 @@ class Still:
 
 
 def _still(subject: Subject, view: View, frame: RenderedFrame, views: dict[View, StandardView]) -> Still:
+    """A still with its truth and findings.
+
+    The measured ventricular state counts where the still can show it: ventricular dilation (a lateral
+    ventricle index) when a lateral ventricle is in the image, hydrocephalus when any ventricle is.
+    """
     plane_kind = VIEW_PLANE[view]
     truth = truth_of(subject, frame, plane_kind, views)
     ventricles = ventricle_mask(frame.part, VENTRICLE_PARTS)
     px_area = frame.pixel_spacing_mm[0] * frame.pixel_spacing_mm[1]
-    shows_ventricles = bool(ventricles.sum() * px_area >= MIN_BOX_AREA_MM2)
-    findings = still_findings(
-        visible_lesion_kinds(frame.lesion, frame.pixel_spacing_mm), ventricular_state_findings(subject), shows_ventricles
-    )
+    shows_any = bool(ventricles.sum() * px_area >= MIN_BOX_AREA_MM2)
+    shows_lateral = bool(ventricle_mask(frame.part, LATERAL_VENTRICLE_PARTS).sum() * px_area >= MIN_BOX_AREA_MM2)
+    state = {
+        f for f in ventricular_state_findings(subject)
+        if (f is Finding.VENTRICULAR_DILATION and shows_lateral) or (f is Finding.HYDROCEPHALUS and shows_any)
+    }
+    findings = still_findings(visible_lesion_kinds(frame.lesion, frame.pixel_spacing_mm), state, shows_any)
     return Still(view, frame, truth, float(truth.quality.get(view, 0.0)), findings, ventricles)
 
 

@@ -21,7 +21,8 @@ Conventions and thresholds (documented here, used everywhere):
 * **Findings of a still.** The lesion kinds visible in the still's lesion map over at least
   :data:`MIN_LESION_AREA_MM2`, mapped through :data:`neocus.vocab.LESION_FINDING`, plus ventricular
   dilation / hydrocephalus when the subject's *measured* ventricular state says so and the still
-  shows a ventricle (ventricle pixels present); ``normal`` when none.
+  can show it (the caller decides: :mod:`neocus.phantom.api` counts dilation where a lateral
+  ventricle is in the image, hydrocephalus where any ventricle is); ``normal`` when none.
 * **Case labels.** :meth:`neocus.data.schema.CaseLabels.derive` from the subject's Papile grade
   (:func:`neocus.vocab.lesion_ivh_grade` of its lesion kinds) and the findings of the six stills, so
   ``severe`` / ``tier`` / ``binary`` follow the vocabulary's rules by construction.

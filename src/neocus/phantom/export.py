@@ -397,9 +397,20 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
         labels=labels,
     )
     truth["labels_from_stills"] = json.loads(labels.model_dump_json(exclude_none=True))
-    atomic_write_text(folder / TRUTH_FILE, json.dumps(truth, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(folder / TRUTH_FILE, json.dumps(_finite(truth), indent=1, allow_nan=False) + "\n")
     write_case(root, record)
     return record
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN / infinite floats (e.g. a measurement that does not exist) become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _plane_json(plane: ImagePlane) -> dict[str, list[float]]:

@@ -1,7 +1,7 @@
 """Phantom throughput: frames/s, cases/min, and whether a training set fits in one hour on 2 cores.
 
-Run:  python benchmarks/bench_phantom.py            (about 4-6 minutes on 2 cores)
-      python benchmarks/bench_phantom.py --quick    (smaller samples, ~1-2 minutes)
+Run:  python benchmarks/bench_phantom.py            (about 2 minutes on 2 cores)
+      python benchmarks/bench_phantom.py --quick    (smaller samples, about 1 minute)
 
 Measures, on this machine:
 

@@ -142,3 +142,13 @@ def test_untilted_sweep_planes_match_the_standard_view_planes():
                              (plane_at(APEX, Plane.SAGITTAL, tilt), sagittal_plane(APEX, tilt))):
             assert np.allclose(mine.lateral, theirs.lateral) and np.allclose(mine.axial, theirs.axial)
             assert np.allclose(mine.apex, theirs.apex)
+
+
+def test_freehand_pauses_at_views_blind_anywhere():
+    stops_free, stops_blind = [], []
+    for seed in range(30):
+        for style, stops in (("freehand", stops_free), ("blind", stops_blind)):
+            plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, style=style, view_tilts=CORONAL_VIEWS)
+            stops += [min(abs(m.tilt_deg - v) for v in CORONAL_VIEWS.values()) for m in plan.motion if m.paused]
+    assert stops_free and max(stops_free) < 3.0  # held at a view, give or take tremor
+    assert stops_blind and max(stops_blind) > 5.0

@@ -139,7 +139,8 @@ def write_contact_sheets(
     * ``normal.png``: the six views of a normal subject, plain and with its ground-truth boxes;
     * ``lesions.png``: the six views of one subject per lesion pattern (case type);
     * ``preset_<name>.png``: per scanner preset, the six views of a normal and two lesion subjects of
-      that preset's population.
+      that preset's population;
+    * ``sweeps.png``: a freehand and a blind coronal sweep (:func:`write_sweep_figure`).
 
     ``frame_size`` is ``(width, height)`` (None: each preset's own size).
     """
@@ -181,4 +182,68 @@ def write_contact_sheets(
             rows, title=f"neocus phantom - preset {name}: {preset.scanner}, {preset.probe}, {preset.frequency_mhz:.1f} MHz", tile=tile, row_notes=notes
         )
         paths.append(write_png(out_dir / f"preset_{name}.png", sheet))
+    paths.append(write_sweep_figure(out_dir / "sweeps.png", seed=seed))
     return paths
+
+
+def write_sweep_figure(path: str | Path, *, seed: int = 0) -> Path:
+    """A figure of freehand vs blind coronal sweeps of one subject: probe tilt over time (pauses, blurred
+    and dropped frames marked) and each view's quality per frame with its acceptable window.
+
+    Geometry only (nothing rendered), so it is quick.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neocus.phantom.api import subject_views
+    from neocus.phantom.standard_views import view_quality
+    from neocus.phantom.sweep import plan_sweep
+    from neocus.phantom.truth import VIEW_QUALITY_THRESHOLD, view_windows
+    from neocus.vocab import Plane, views_of_plane
+
+    subject = new_subject(np.random.SeedSequence(seed, spawn_key=(3,)), case_type=CaseType.NORMAL)
+    views = subject_views(subject)
+    plane = Plane.CORONAL
+    tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
+    fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col", dpi=110)
+    for col, style in enumerate(("freehand", "blind")):
+        plan = plan_sweep(np.random.default_rng(seed + 11 * col), plane, subject.head.fontanelle.centre, style=style, view_tilts=tilts)
+        t = np.array([m.time_s for m in plan.motion])
+        tilt = np.array([m.tilt_deg for m in plan.motion])
+        ax = axes[0, col]
+        ax.plot(t, tilt, lw=1.2, color="black", label="tilt")
+        ax.plot(t, [m.twist_deg for m in plan.motion], lw=0.8, color="tab:orange", label="twist (about the beam)")
+        paused = np.array([m.paused for m in plan.motion])
+        ax.scatter(t[paused], tilt[paused], s=10, color="tab:blue", label="paused", zorder=3)
+        blur = np.array([m.blur_deg > 0 for m in plan.motion])
+        ax.scatter(t[blur], tilt[blur], s=30, marker="x", color="tab:red", label="motion-blurred", zorder=3)
+        drop = np.array([m.dropped_before > 0 for m in plan.motion])
+        ax.scatter(t[drop], tilt[drop], s=30, marker="v", color="tab:purple", label="after a dropped frame", zorder=3)
+        for v, vt in tilts.items():
+            ax.axhline(vt, color="grey", lw=0.6, ls=":")
+            ax.text(t[-1], vt, f" {v.value}", va="center", fontsize=8, color="grey")
+        ax.set_title(f"{style} coronal sweep ({plan.direction.value.replace('_', ' ')}), {plan.n_frames} frames")
+        ax.set_ylabel("degrees (+ = anterior)")
+        ax.legend(fontsize=7, loc="lower left" if plan.motion[0].tilt_deg > 0 else "upper left")
+        quality = {v: np.array([view_quality(plan.frame_plane(i), views[v], subject.head.scale) for i in range(plan.n_frames)]) for v in tilts}
+        ax = axes[1, col]
+        for v, q in quality.items():
+            (line,) = ax.plot(t, q, lw=1.2, label=v.value)
+            win = view_windows({v: q})[v]
+            if win is not None:
+                ax.axvspan(t[win.start], t[win.end], color=line.get_color(), alpha=0.15)
+                ax.plot(t[win.best_frame], q[win.best_frame], "o", color=line.get_color())
+        ax.axhline(VIEW_QUALITY_THRESHOLD, color="black", lw=0.6, ls="--")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("view quality (shaded: window)")
+        ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle("neocus phantom sweeps: uneven speed, pauses, tremor, out-of-plane twist, blurred / dropped frames (synthetic)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    return path

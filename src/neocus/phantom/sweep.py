@@ -351,33 +351,39 @@ def plan_sweep(
     t = np.arange(n_total) / fps
     corr = style.speed_correlation_s * fps
 
+    # Pauses: a freehand operator stops at a view, a blind one anywhere. Each is a run of frames at
+    # one progress value, inserted into the moving part of the sweep.
+    pauses: list[tuple[float, int]] = []  # (progress where the probe stops, frames held)
+    targets = list(view_tilts.values())
+    for _ in range(int(rng.poisson(style.pauses))):
+        if targets and style.linger_depth > 0:
+            vt = targets[int(rng.integers(len(targets)))]
+            at = float(np.clip((vt - start) / (end - start), 0.0, 1.0))
+        else:
+            at = float(rng.uniform(0.05, 0.95))
+        pauses.append((at, max(1, int(round(rng.uniform(*style.pause_s) * fps)))))
+    if n_total - sum(n for _, n in pauses) < max(2, n_total // 2):
+        pauses = []  # too short a sweep to stop in
+    n_move = n_total - sum(n for _, n in pauses)
+
     # Smooth random speed profile, slowed near the views a freehand operator is looking for.
-    speed = np.exp(style.speed_variation * _smooth_noise(rng, n_total, corr))
+    speed = np.exp(style.speed_variation * _smooth_noise(rng, n_move, corr))
     progress = np.concatenate([[0.0], np.cumsum(speed[:-1])])
     progress /= progress[-1]
-    tilt_nominal = start + progress * (end - start)
     if style.linger_depth > 0 and view_tilts:
-        slow = np.ones(n_total)
+        tilt_nominal = start + progress * (end - start)
+        slow = np.ones(n_move)
         for vt in view_tilts.values():
             slow *= 1.0 - style.linger_depth * np.exp(-0.5 * ((tilt_nominal - vt) / style.linger_width_deg) ** 2)
         speed = speed * np.clip(slow, 0.05, 1.0)
-    # Pauses: a freehand operator stops at a view; a blind one anywhere.
-    paused = np.zeros(n_total, dtype=bool)
-    n_pauses = int(rng.poisson(style.pauses))
-    targets = list(view_tilts.values())
-    for _ in range(n_pauses):
-        if targets and style.linger_depth > 0:
-            at = int(np.argmin(np.abs(tilt_nominal - targets[int(rng.integers(len(targets)))])))
-        else:
-            at = int(rng.integers(n_total))
-        length = max(1, int(round(rng.uniform(*style.pause_s) * fps)))
-        paused[at : at + length] = True
-    speed = np.where(paused, 0.0, speed)
-    if speed[:-1].sum() <= 0:
-        speed[:] = 1.0
-        paused[:] = False
-    progress = np.concatenate([[0.0], np.cumsum(speed[:-1])])
-    progress /= progress[-1]
+        progress = np.concatenate([[0.0], np.cumsum(speed[:-1])])
+        progress /= progress[-1]
+    held = np.zeros(n_move, dtype=np.int64)  # extra frames held after each moving frame
+    for at, n in pauses:
+        held[min(int(np.searchsorted(progress, at)), n_move - 1)] += n
+    index = np.repeat(np.arange(n_move), 1 + held)
+    paused = np.concatenate([[False] * 1 + [True] * int(h) for h in held])
+    progress = progress[index]
     tilt_nominal = start + progress * (end - start)
 
     # Hand: tremor on every degree of freedom, slow drift and a systematic aim error out of plane.

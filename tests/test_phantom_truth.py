@@ -161,3 +161,20 @@ def test_mask_box_is_tight_and_covers_random_rotated_bars(length, width, angle, 
     assert all(cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= -1e-3 for x, y in zip(xs, ys))
     assert box.area <= (np.ptp(xs) + 1) * (np.ptp(ys) + 1) + 1e-6
     assert box.area >= mask.sum() - 1e-6
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(10, 60), st.integers(3, 14), st.floats(-89.0, 89.0), st.integers(-5, 45), st.integers(-5, 45))
+def test_boxes_stay_inside_the_frame_at_its_border(length, width, angle, cx, cy):
+    mask = np.zeros((40, 40), np.uint8)
+    cv2.fillPoly(mask, [np.round(cv2.boxPoints(((float(cx), float(cy)), (float(length), float(width)), float(angle)))).astype(np.int32)], 1)
+    if mask.sum() < 8:
+        return
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    comp = labels == 1
+    box = mask_box(comp, frame=comp.shape)
+    c = box.corners()
+    assert c.min() >= -0.5 - 1e-3 and c[:, 0].max() <= 39.5 + 1e-3 and c[:, 1].max() <= 39.5 + 1e-3
+    poly = c.astype(np.float32)
+    ys, xs = np.nonzero(comp)
+    assert all(cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= -1e-3 for x, y in zip(xs, ys))

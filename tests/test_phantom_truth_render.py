@@ -43,8 +43,8 @@ def test_structure_boxes_inside_the_frame_and_on_the_structure(stills):
             assert still.truth.boxes, f"{view}: no structure boxed"
             for b in still.truth.boxes:
                 c = b.box.corners()
-                assert c[:, 0].min() >= -0.6 and c[:, 0].max() <= w + 0.6
-                assert c[:, 1].min() >= -0.6 and c[:, 1].max() <= h + 0.6
+                assert c[:, 0].min() >= -0.51 and c[:, 0].max() <= w - 0.49
+                assert c[:, 1].min() >= -0.51 and c[:, 1].max() <= h - 0.49
                 parts = [p for p in np.unique(still.frame.part) if p and subject.head.part_structure(int(p), plane) is b.structure and part_side(int(p)) is b.side]
                 structure = np.isin(still.frame.part, parts)
                 assert (structure & _central_region(b.box, SIZE)).any(), f"{view} {b.structure} {b.side}: box off its structure"

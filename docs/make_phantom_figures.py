@@ -27,16 +27,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neocus.io import load_sweep  # noqa: E402
-from neocus.phantom.anatomy import AnatomyParams, NeonatalHead  # noqa: E402
+from neocus.phantom.anatomy import AnatomyParams, NeonatalHead, VentricleSize  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
 from neocus.phantom.image_stats import LookStats, ge_capture_region, grey_histogram, look_stats  # noqa: E402
 from neocus.phantom.presets import PRESETS  # noqa: E402
 from neocus.phantom.probe_geometry import ProbeGeometry  # noqa: E402
+from neocus.phantom.recognisability import frame_contrasts, load_real_rois, roi_contrasts, summarise  # noqa: E402
 from neocus.phantom.standard_views import standard_views  # noqa: E402
 from neocus.vocab import View  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DEFAULT = REPO.parent / "shared" / "data" / "real" / "ncls-examples"
+ROIS = REPO / "docs" / "real_contrast_rois.json"  # hand-placed (by eye) ROI boxes on the real stills
 # real still -> the phantom's standard view shown beside it
 PAIRS = {"COR1": View.AHV, "COR2": View.TVV, "COR3": View.BV, "SAG1": View.MSV, "SAG2": View.RPSV}
 FIGURE_PAIRS = (("20221224035", "COR2"), ("20221224035", "SAG1"), ("20221223027", "COR1"), ("20221231069", "SAG2"))
@@ -97,6 +99,21 @@ def main() -> None:
         ph_imgs[view] = (fr.image, fr.mask)
         ph_stats.append(_measure(fr.image, fr.mask, fr.pixel_spacing_mm[0]))
 
+    # recognisability: local contrasts (neocus.phantom.recognisability), real ROI boxes vs exact labels
+    real_con = []
+    for r in load_real_rois(ROIS):
+        crop, _, _ = ge_capture_region(cv2.imread(str(args.real / r.exam / f"{r.still}.png"), cv2.IMREAD_GRAYSCALE))
+        real_con.append(roi_contrasts(crop, r))
+    ph_con, dil_con = [], []
+    dilated = NeonatalHead(AnatomyParams.typical(39.0, left=VentricleSize.typical(39.0, 2.0), right=VentricleSize.typical(39.0, 2.0)))
+    dil_views = standard_views(dilated)
+    for seed in range(3):
+        r2 = np.random.default_rng(1000 + seed)
+        for view in dict.fromkeys(PAIRS.values()):
+            ph_con.append(frame_contrasts(render_plane(head, views[view].plane, preset, r2, size)))
+            dil_con.append(frame_contrasts(render_plane(dilated, dil_views[view].plane, preset, r2, size)))
+    contrasts = {"real_stills": summarise(real_con), "phantom_term": summarise(ph_con), "phantom_term_ventricles_+2sd": summarise(dil_con)}
+
     def summary(stats: list[LookStats]) -> dict[str, float]:
         keys = stats[0].as_dict().keys()
         return {k: round(float(np.mean([st.as_dict()[k] for st in stats])), 3) for k in keys}
@@ -111,7 +128,7 @@ def main() -> None:
     report = {"real_stills": rs, "real_sweep_frames": ws, "phantom": ps,
               "histogram_emd_vs_stills": round(emd, 1), "histogram_emd_vs_sweep_frames": round(emd_sweep, 1),
               "n_real_stills": n_stills, "n_real_sweep_frames": len(sweep_stats), "n_phantom": len(ph_stats),
-              "pixel_spacing_mm": round(spacing, 4), "preset": preset.name}
+              "pixel_spacing_mm": round(spacing, 4), "preset": preset.name, "contrasts": contrasts}
     print(json.dumps(report, indent=1))
 
     # ---- figure -----------------------------------------------------------------------------------
@@ -158,7 +175,11 @@ def main() -> None:
     ax = fig.add_subplot(gs[2, 3])
     ax.axis("off")
     rows = [("", "stills", "sweeps", "phantom")] + [(k, f"{rs[k]:g}", f"{ws[k]:g}", f"{ps[k]:g}") for k in rs]
-    ax.table(cellText=rows, loc="center", cellLoc="right", colWidths=[0.46, 0.18, 0.18, 0.18]).scale(1, 1.3)
+    for name in ("ventricle", "choroid", "thalamus"):
+        rc, pc = contrasts["real_stills"].get(name), contrasts["phantom_term"].get(name)
+        if rc and pc:
+            rows.append((f"{name} contrast dB / CNR", f"{rc['contrast_db']:.1f} / {rc['cnr']:.1f}", "-", f"{pc['contrast_db']:.1f} / {pc['cnr']:.1f}"))
+    ax.table(cellText=rows, loc="center", cellLoc="right", colWidths=[0.40, 0.2, 0.14, 0.2]).scale(1, 1.2)
     ax.set_title(f"real: {n_stills} stills, {len(sweep_stats)} sweep frames; phantom: {len(ph_stats)} views", fontsize=10)
     fig.suptitle("neocus phantom vs real neonatal cranial ultrasound (same pixel spacing, same measurements)", fontsize=12)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ IMPEDANCE_MRAYL: dict[Tissue, float] = {
 #: Attenuation the renderer uses instead of the tissue table's, calibrated against the real captures:
 #: there the parietal bone beside the fontanelle dims the brain beyond it by ~10-20 dB, not the
 #: 40+ dB of adult-like bone (the neonatal skull is thin and partly mineralised).
-CALIBRATED_ATTENUATION_DB_CM_MHZ: dict[Tissue, float] = {Tissue.SKULL: 4.0}
+CALIBRATED_ATTENUATION_DB_CM_MHZ: dict[Tissue, float] = {Tissue.SKULL: 3.0}
 
 
 @dataclass(frozen=True, eq=False)

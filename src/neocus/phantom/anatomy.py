@@ -166,6 +166,10 @@ class AnatomyParams:
         return norms.sulcal_maturity(self.ga_weeks) if self.sulcal_maturity is None else self.sulcal_maturity
 
 
+#: lateral curvature of the skull base (1/mm): the floor rises by this times x**2 (term head)
+FLOOR_BOWL_PER_MM = 0.006
+
+
 def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     """Polynomial smooth minimum (smooth union of two signed distances)."""
     h = np.clip(F32(0.5) + F32(0.5 / k) * (b - a), 0, 1)
@@ -236,8 +240,19 @@ class NeonatalHead:
         self.tcd = tcd
         self.c2 = np.array([0.0, -42.0 * s, -30.0 * s]) + off
         self.r2 = np.array([tcd / 2 + 1.5 * s, 22.0 * s, 17.0 * s])
-        self._floor_y = np.array([-400.0, -20.0, 6.0, 16.0, 400.0]) * s + off[1]
-        self._floor_z = np.array([-600.0, -37.0, -37.0, -21.0, -21.0]) * s + off[2]
+        # skull base (anterior and middle cranial fossae, clivus): a smooth floor under the cerebrum,
+        # z_floor(y) rising from the posterior fossa to the orbital roofs (the corner profile below,
+        # Gaussian-smoothed over ~6 mm), curving up sideways like a bowl (+FLOOR_BOWL * x**2)
+        corner_y = np.array([-400.0, -20.0, 6.0, 16.0, 400.0]) * s + off[1]
+        corner_z = np.array([-600.0, -37.0, -37.0, -21.0, -21.0]) * s + off[2]
+        fy = np.arange(-60.0, 60.0, 1.0) * s + off[1]
+        fz = np.interp(fy, corner_y, corner_z)
+        k = np.exp(-0.5 * (np.arange(-18, 19) / (6.0 * s)) ** 2)
+        fz = np.convolve(np.pad(fz, 18, mode="edge"), k / k.sum(), mode="valid")
+        self._floor_y = np.concatenate([[corner_y[0]], fy, [corner_y[-1]]])
+        self._floor_z = np.concatenate([[corner_z[0]], fz, [corner_z[-1]]])
+        self._floor_bowl = FLOOR_BOWL_PER_MM / s
+        self._floor_top = float(corner_z[-1] + self._floor_bowl * (ax + 5.0) ** 2)
         self._harm = np.asarray(p.shape_harmonics, dtype=F32)
         self.thick = (p.extra_axial_csf_mm, p.skull_mm, p.scalp_mm)
         # folding field: random wave directions over the sphere of directions
@@ -294,9 +309,10 @@ class NeonatalHead:
             rho2 = np.sqrt(v2x * v2x + v2y * v2y + v2z * v2z)
             d2 = (rho2 - F32(1)) * rr2 / (rho2 + F32(1e-6))
             d[near] = _smin(d[near], d2, k)
-        low = np.flatnonzero(z < F32(self._floor_z[-1]))
+        low = np.flatnonzero(z < F32(self._floor_top))
         if len(low):
-            zf = np.interp(y[low], self._floor_y, self._floor_z).astype(F32)
+            xo = x[low] - F32(self.off[0])
+            zf = np.interp(y[low], self._floor_y, self._floor_z).astype(F32) + F32(self._floor_bowl) * xo * xo
             d[low] = np.maximum(d[low], zf - z[low])
         return d
 
@@ -486,7 +502,7 @@ class NeonatalHead:
             z_bot = 0.8 * s + dz
             cen = np.array([dx, (y_ant + y_post) / 2, (z_top + z_bot) / 2])
             rad = np.array([csp_half, (y_ant - y_post) / 2, (z_top - z_bot) / 2])
-            self._add_superellipsoid("csp", cen, rad, 4.0, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI)
+            self._add_superellipsoid("csp", cen, rad, 2.5, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI)
 
         # --- foramina of Monro
         for side in (1, -1):
@@ -510,7 +526,7 @@ class NeonatalHead:
         self.third_centre = c3
 
         def third(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            qy = ((pts[:, 1] - c3[1]) / r3[1]) ** 4 + ((pts[:, 2] - c3[2]) / r3[2]) ** 4
+            qy = np.abs((pts[:, 1] - c3[1]) / r3[1]) ** 3 + np.abs((pts[:, 2] - c3[2]) / r3[2]) ** 3
             # ballooning: the slit widens into a rounded cavity as it dilates
             half = r3[0] * np.sqrt(np.clip(1 - qy, 0, 1)) ** (0.15 + 0.5 * rnd)
             inside = (qy < 1) & (np.abs(pts[:, 0] - c3[0]) < half)

@@ -29,11 +29,13 @@ import numpy as np  # noqa: E402
 from neocus.io import load_sweep  # noqa: E402
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead, VentricleSize  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
+from neocus.phantom.label_maps import label_map_figure  # noqa: E402
 from neocus.phantom.image_stats import LookStats, ge_capture_region, grey_histogram, look_stats  # noqa: E402
 from neocus.phantom.presets import PRESETS  # noqa: E402
 from neocus.phantom.probe_geometry import ProbeGeometry  # noqa: E402
 from neocus.phantom.recognisability import frame_contrasts, load_real_rois, roi_contrasts, summarise  # noqa: E402
 from neocus.phantom.standard_views import standard_views  # noqa: E402
+from neocus.phantom.subject import CaseType, sample_subject  # noqa: E402
 from neocus.vocab import View  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +49,15 @@ FIGURE_PAIRS = (("20221224035", "COR2"), ("20221224035", "SAG1"), ("20221223027"
 def _measure(img: np.ndarray, mask: np.ndarray, s: float) -> LookStats:
     inner = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     return look_stats(img, inner, (s, s), bin_mm=5.0)
+
+
+def anatomy_figures(out: Path) -> None:
+    """The label-map pictures of docs/phantom-anatomy.md: a normal term subject and a 30-week PVHI case."""
+    for name, case, ga in (("phantom-anatomy-normal-40wk.png", CaseType.NORMAL, 40.0), ("phantom-anatomy-pvhi-30wk.png", CaseType.PVHI, 30.0)):
+        subject = sample_subject(2, case_type=case, ga_weeks=ga)
+        tmp = out / f"{name}.tmp.png"
+        label_map_figure(subject, tmp)
+        tmp.replace(out / name)
 
 
 def main() -> None:
@@ -187,6 +198,7 @@ def main() -> None:
     fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     tmp.replace(args.out / "phantom-vs-real.png")
+    anatomy_figures(args.out)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ from neocus.phantom.types import HeadModel, ImagePlane
 
 #: log-compressed level (dB re. the mean white-matter echo at the face) shown as full white at 0 dB gain
 TOP_DB = 30.0
-#: beam samples per output pixel (per axis) at most: finer speckle is simulated only up to this
+#: beam samples per output pixel along the beam at most: finer speckle is simulated only up to this
 SUPERSAMPLE = 2.0
+#: beam lines per output pixel across the beams at most (lines are the costly axis: a beam narrower
+#: than the output pixels is simulated at one line per pixel, the pixel then sets the lateral grain)
+SUPERSAMPLE_LATERAL = 1.0
 #: half-window (mm) of near-field echoes that reverberate between the probe face and the first interface
 REVERB_WINDOW_MM = 6.0
 REVERB_ORDERS = 3
@@ -118,13 +121,13 @@ def _beam_steps(preset: ScannerPreset, grid: PixelGrid) -> tuple[float, float, f
     """Sample step (mm), line step (mm at the reference depth) and reference depth of the beam grid.
 
     Steps are half the PSF's FWHM (axially and laterally at the focus) but never finer than half an
-    output pixel: speckle finer than the output pixels is simulated only down to that scale and then
-    averaged by the anti-alias filter.
+    output pixel along the beam and one output pixel across the beams: speckle finer than the output
+    pixels is simulated only down to that scale and then averaged by the anti-alias filter.
     """
     px = min(grid.spacing_mm)
     dv = max(preset.axial_fwhm_mm / 2.0, px / SUPERSAMPLE)
     ref = float(np.clip(round(preset.focus_mm / 10.0) * 10.0, 10.0, preset.depth_mm))
-    dlat = max(float(preset.lateral_fwhm_mm(ref)) / 2.0, px / SUPERSAMPLE)
+    dlat = max(float(preset.lateral_fwhm_mm(ref)) / 2.0, px / SUPERSAMPLE_LATERAL)
     return _quantize_down(dv), _quantize_down(dlat), ref
 
 
@@ -326,7 +329,7 @@ def _beam_image(
     cplx = field.view(np.complex64)[..., 0]
     spec = scipy.fft.fft(cplx, n=n_fft, axis=1, workers=1)
     omega = (2.0 * np.pi * scipy.fft.fftfreq(n_fft)).astype(np.float32)
-    spec *= np.exp(-0.5 * (sig_lat[:, None] * omega[None, :]) ** 2).astype(np.complex64)
+    spec *= np.exp(np.float32(-0.5) * np.square(sig_lat[:, None] * omega[None, :]))  # float32 gain, in place
     cplx = scipy.fft.ifft(spec, axis=1, workers=1)[:, :n_l]
     clock.lap("speckle_psf")
 

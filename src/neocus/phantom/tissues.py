@@ -59,7 +59,7 @@ class TissueProps:
 TISSUE_PROPS: dict[Tissue, TissueProps] = {
     Tissue.BACKGROUND: TissueProps(0.0, 0.0, 0.0),
     Tissue.SCALP: TissueProps(1.3, 0.9, 1.0),
-    Tissue.SKULL: TissueProps(7.0, 15.0, 1.0),
+    Tissue.SKULL: TissueProps(4.0, 15.0, 1.0),
     Tissue.FONTANELLE: TissueProps(1.4, 0.9, 1.0),
     Tissue.CSF: TissueProps(0.01, 0.002, 0.02),
     Tissue.GREY_MATTER: TissueProps(0.5, 0.6, 1.0),

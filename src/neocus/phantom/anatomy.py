@@ -168,6 +168,13 @@ class AnatomyParams:
 
 #: lateral curvature of the skull base (1/mm): the floor rises by this times x**2 (term head)
 FLOOR_BOWL_PER_MM = 0.006
+#: the probe's contact: the soft neonatal scalp and brain under a flat probe face are pressed flat
+#: around the fontanelle, out to this distance from it (mm; the 9L face is 44.6 mm wide) ...
+CONTACT_RADIUS_MM = 24.0
+#: ... fading to none over this many mm further out ...
+CONTACT_FADE_MM = 10.0
+#: ... and with depth below the scalp over this many mm (term head; scaled with the brain)
+CONTACT_DEPTH_MM = 30.0
 
 
 def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
@@ -221,6 +228,7 @@ class NeonatalHead:
         for lesion in lesions:
             self.add_lesion(lesion)
         self.fontanelle = self._find_fontanelle()
+        self._contact_r = float(self.ax + sum(self.thick))  # radius of the vertex's curvature (mm)
 
     def __reduce__(self) -> tuple[type, tuple[AnatomyParams, tuple[Lesion, ...]]]:
         """Pickle as the recipe (parameters and lesions): the painters are closures, rebuilt on load."""
@@ -284,7 +292,12 @@ class NeonatalHead:
         return F32(-12.0) * s + oz + F32(0.42) * np.minimum(y - oy + F32(20.0) * s, 0) - F32(0.12) * np.abs(x - ox)
 
     def brain_distance(self, pts: np.ndarray) -> np.ndarray:
-        """Approximate signed distance (mm) to the brain surface: < 0 inside the brain."""
+        """Approximate signed distance (mm) to the brain surface: < 0 inside the brain (as
+        :meth:`sample` sees it, i.e. with the scalp pressed flat under the probe)."""
+        return self._surface_distance(self._probe_contact(np.ascontiguousarray(pts, dtype=F32)))
+
+    def _surface_distance(self, pts: np.ndarray) -> np.ndarray:
+        """:meth:`brain_distance` of the undeformed head."""
         x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
         c1 = self.c1
         qx, qy, qz = x - F32(c1[0]), y - F32(c1[1]), z - F32(c1[2])
@@ -793,14 +806,14 @@ class NeonatalHead:
     # ------------------------------------------------------------------ sample
     def sample(self, points: np.ndarray) -> TissueSample:
         """Tissue, echo, part and lesion at head-coordinate points ``[N, 3]`` (mm)."""
-        pts = np.ascontiguousarray(np.asarray(points, dtype=F32).reshape(-1, 3))
+        pts = self._probe_contact(np.ascontiguousarray(np.asarray(points, dtype=F32).reshape(-1, 3)))
         n = len(pts)
         tissue = np.zeros(n, dtype=U8)
         part = np.zeros(n, dtype=U8)
         mod = np.ones(n, dtype=F32)
         lesion = np.zeros(n, dtype=U8)
         out = _Out(tissue, part, mod, lesion)
-        d = self.brain_distance(pts)
+        d = self._surface_distance(pts)
         csf_t, skull_t, scalp_t = self.thick
         # shells outside the brain
         outer = d > 0
@@ -833,6 +846,33 @@ class NeonatalHead:
                         pr.paint(pin[sel], iin[sel], out)
         echo = self._echo_table[tissue] * mod
         return TissueSample(tissue=tissue, echo=echo.astype(F32, copy=False), part=part, lesion=lesion)
+
+    def _probe_contact(self, pts: np.ndarray) -> np.ndarray:
+        """Where to look up each point of the head as a probe on the fontanelle sees it.
+
+        The scalp around the fontanelle is pressed flat onto the plane tangent to it (the probe face):
+        a point at distance ``r`` from the fontanelle's axis is looked up ``g(r) * w(h)`` deeper along
+        the axis, ``g`` the sagitta of the vertex's curvature out to ``CONTACT_RADIUS_MM`` (fading to 0
+        over ``CONTACT_FADE_MM`` beyond) and ``w = 1 - h / (CONTACT_DEPTH_MM * scale)`` (clipped to
+        0..1) fading with the depth ``h`` below the fontanelle, so the brain under the face is
+        compressed a little near the surface and not at all deep down or on the sides of the head
+        (the ventricles move by < 1 mm). The warp is monotonic in depth; the fontanelle itself
+        (r = 0) stays put.
+        """
+        fon = getattr(self, "fontanelle", None)
+        if fon is None:
+            return pts
+        c = fon.centre.astype(F32)
+        nrm = fon.normal.astype(F32)
+        q = pts - c
+        h = q @ nrm
+        r2 = np.maximum(np.einsum("ij,ij->i", q, q) - h * h, F32(0))
+        big = F32(self._contact_r)
+        rc = F32(min(CONTACT_RADIUS_MM, 0.9 * self._contact_r))
+        g = big - np.sqrt(big * big - np.minimum(r2, rc * rc))
+        g *= np.clip(F32(1) - (np.sqrt(r2) - rc) / F32(CONTACT_FADE_MM), 0, 1)
+        w = np.clip(F32(1) - h / F32(CONTACT_DEPTH_MM * self.scale), 0, 1)
+        return (pts + (g * w)[:, None] * nrm).astype(F32, copy=False)
 
     def _skull_gap(self, p: np.ndarray) -> np.ndarray:
         """Fontanelle (rhombus) and sutures: soft-tissue gaps in the calvarium (upper skull only)."""
@@ -929,13 +969,13 @@ class NeonatalHead:
         outer = sum(self.thick)
         z = np.linspace(0.0, self.c1[2] + self.az + outer + 10, 4000, dtype=F32)
         pts = np.stack([np.full_like(z, self.off[0]), np.full_like(z, pr.fontanelle_y_mm + self.off[1]), z], axis=1)
-        d = self.brain_distance(pts)
+        d = self._surface_distance(pts)
         i = int(np.flatnonzero(d <= outer)[-1])
         top = pts[i].astype(np.float64)
         # inward normal from the distance gradient
         h = 0.5
         offs = np.array([[h, 0, 0], [-h, 0, 0], [0, h, 0], [0, -h, 0], [0, 0, h], [0, 0, -h]], dtype=F32)
-        dd = self.brain_distance((top + offs).astype(F32))
+        dd = self._surface_distance((top + offs).astype(F32))
         grad = np.array([dd[0] - dd[1], dd[2] - dd[3], dd[4] - dd[5]], dtype=np.float64)
         normal = -grad / np.linalg.norm(grad)
         return Fontanelle(top, normal, float(pr.fontanelle_width_mm), float(pr.fontanelle_length_mm))

@@ -168,6 +168,10 @@ class AnatomyParams:
 
 #: lateral curvature of the skull base (1/mm): the floor rises by this times x**2 (term head)
 FLOOR_BOWL_PER_MM = 0.006
+#: the calvarium thins toward the fontanelle: this fraction of its thickness at the margin, full
+#: thickness this many mm further out
+SKULL_TAPER_MIN = 0.35
+SKULL_TAPER_MM = 15.0
 #: the probe's contact: the soft neonatal scalp and brain under a flat probe face are pressed flat
 #: around the fontanelle, out to this distance from it (mm; the 9L face is 44.6 mm wide) ...
 CONTACT_RADIUS_MM = 24.0
@@ -820,7 +824,8 @@ class NeonatalHead:
         io = np.flatnonzero(outer)
         if len(io):
             do = d[io]
-            lay = np.searchsorted(np.array([csf_t, csf_t + skull_t, csf_t + skull_t + scalp_t], dtype=F32), do)
+            skull_end = F32(csf_t) + F32(skull_t) * self._bone_taper(pts[io])
+            lay = (do > F32(csf_t)).astype(np.intp) + (do > skull_end) + (do > F32(csf_t + skull_t + scalp_t))
             t_of = np.array([Tissue.CSF, Tissue.SKULL, Tissue.SCALP, Tissue.BACKGROUND], dtype=U8)
             p_of = np.array([Part.EXTRA_AXIAL_CSF, Part.SKULL, Part.SCALP, Part.NONE], dtype=U8)
             tissue[io] = t_of[lay]
@@ -846,6 +851,20 @@ class NeonatalHead:
                         pr.paint(pin[sel], iin[sel], out)
         echo = self._echo_table[tissue] * mod
         return TissueSample(tissue=tissue, echo=echo.astype(F32, copy=False), part=part, lesion=lesion)
+
+    def _bone_taper(self, pts: np.ndarray) -> np.ndarray:
+        """Fraction (0..1) of the full skull thickness at points of the skull shell: the bone thins
+        toward the fontanelle's margin (to ``SKULL_TAPER_MIN`` of it at half the fontanelle's width
+        from its axis, full ``SKULL_TAPER_MM`` further out); the soft tissue over it fills the rest."""
+        fon = getattr(self, "fontanelle", None)
+        if fon is None:
+            return np.ones(len(pts), F32)
+        q = pts - fon.centre.astype(F32)
+        h = q @ fon.normal.astype(F32)
+        r = np.sqrt(np.maximum(np.einsum("ij,ij->i", q, q) - h * h, F32(0)))
+        r0 = F32(0.5 * min(fon.width_mm, fon.length_mm))
+        lo = F32(SKULL_TAPER_MIN)
+        return np.clip(lo + (F32(1) - lo) * (r - r0) / F32(SKULL_TAPER_MM), lo, F32(1))
 
     def _probe_contact(self, pts: np.ndarray) -> np.ndarray:
         """Where to look up each point of the head as a probe on the fontanelle sees it.

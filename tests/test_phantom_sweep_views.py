@@ -32,3 +32,26 @@ def test_freehand_passes_views_blind_misses_some():
     missing = (blind < VIEW_QUALITY_THRESHOLD).mean()
     assert 0.05 < missing < 0.6  # some views poor or missing, most still there
     assert np.median(blind) < np.median(free)
+
+
+
+def test_sweep_speckle_belongs_to_the_head(monkeypatch):
+    """Every frame of a subject's sweeps is rendered with the same head-fixed speckle seed."""
+    import neocus.phantom.api as api
+
+    seen = []
+    real = api.render_plane
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("speckle_seed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "render_plane", spy)
+    subject = new_subject(3)
+    for plane, seed in ((Plane.CORONAL, 0), (Plane.SAGITTAL, 1)):
+        api.render_sweep(subject, plane, "internal", np.random.default_rng(seed), n_frames=6, out_size=(48, 64))
+    assert len(seen) >= 12 and None not in seen and len(set(seen)) == 1
+    first = seen[0]
+    seen.clear()
+    api.render_sweep(new_subject(4), Plane.CORONAL, "internal", np.random.default_rng(0), n_frames=6, out_size=(48, 64))
+    assert None not in seen and len(set(seen)) == 1 and seen[0] != first  # another head, other scatterers

@@ -356,6 +356,8 @@ def render_sweep(
     """Plan and render one sweep of ``subject``; motion-blurred frames average their exposure planes.
 
     ``keep_frames`` keeps the :class:`RenderedFrame` of every frame (for a screen capture).
+    Speckle is frozen in the subject's head (``speckle_seed`` from the subject's seed), so a pausing
+    probe sees the same speckle and a moving one sees it decorrelate, as in a real sweep.
     """
     preset = get_preset(preset) if isinstance(preset, str) else preset
     plane = Plane(plane)
@@ -363,11 +365,12 @@ def render_sweep(
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)
     view_tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
     plan = plan_sweep(rng, plane, apex, style=STYLES[style][plane], view_tilts=view_tilts, n_frames=n_frames)
+    speckle_seed = int(np.random.SeedSequence([int(subject.seed), 0x5BEC]).generate_state(1)[0])
     frames, truths, lesions, vents, kept = [], [], [], [], []
     for i in range(plan.n_frames):
         planes = plan.exposure_planes(i, n=3)
         centre = len(planes) // 2
-        rendered = [render_plane(subject.head, p, preset, rng, out_size) for p in planes]
+        rendered = [render_plane(subject.head, p, preset, rng, out_size, speckle_seed=speckle_seed) for p in planes]
         main = rendered[centre]
         if len(rendered) > 1:
             image = np.mean([r.image.astype(np.float32) for r in rendered], axis=0)

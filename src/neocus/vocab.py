@@ -221,6 +221,14 @@ class Decision(StrEnum):
     UNSUITABLE = "unsuitable"  # too few usable standard views to decide
 
 
+# How a decision reads in reports and pictures.
+DECISION_TEXT: dict[Decision, str] = {
+    Decision.SEVERE: "severe",
+    Decision.NON_SEVERE: "non-severe",
+    Decision.UNSUITABLE: "unsuitable",
+}
+
+
 def _as_findings(findings: Iterable[Finding | str]) -> frozenset[Finding]:
     return frozenset(Finding(f) for f in findings)
 

@@ -54,16 +54,16 @@ from neocus.vocab import Finding, IvhGrade, LesionKind
 class CaseType(StrEnum):
     """The lesion pattern a subject is drawn from (the labels come from the built model)."""
 
-    NORMAL = "normal"
+    NORMAL = Finding.NORMAL.value
     GMH = "gmh"
-    IVH = "ivh"
+    IVH = Finding.IVH.value
     IVH_DILATED = "ivh_dilated"
     PVHI = "pvhi"
-    PVL_FLARE = "pvl_flare"
-    CYSTIC_PVL = "cystic_pvl"
-    VENTRICULAR_DILATION = "ventricular_dilation"
-    HYDROCEPHALUS = "hydrocephalus"
-    EPENDYMAL_CYST = "ependymal_cyst"
+    PVL_FLARE = LesionKind.PVL_FLARE.value
+    CYSTIC_PVL = LesionKind.CYSTIC_PVL.value
+    VENTRICULAR_DILATION = LesionKind.VENTRICULAR_DILATION.value
+    HYDROCEPHALUS = LesionKind.HYDROCEPHALUS.value
+    EPENDYMAL_CYST = LesionKind.EPENDYMAL_CYST.value
 
 
 SEVERE_CASE_TYPES: tuple[CaseType, ...] = (

@@ -27,7 +27,7 @@ import numpy as np
 from neocus.errors import StatsInputError
 from neocus.stats.inputs import Predictions
 from neocus.stats.results import _AsDict
-from neocus.vocab import Finding, IvhGrade, is_severe
+from neocus.vocab import DECISION_TEXT, Decision, Finding, IvhGrade, is_severe
 
 # Display order of the rows (as the paper's Fig. 2b): normal, non-severe findings, IVH by grade, severe findings.
 DISPLAY_ORDER: tuple[Finding, ...] = (
@@ -107,10 +107,10 @@ def label_conflicts(conditions: list[Condition], labels) -> list[str]:
             continue
         wrong = int((y[cond.mask] != int(cond.expected_severe)).sum())
         if wrong:
-            expected = "severe" if cond.expected_severe else "non-severe"
+            expected, other = (Decision.SEVERE, Decision.NON_SEVERE) if cond.expected_severe else (Decision.NON_SEVERE, Decision.SEVERE)
             out.append(
-                f"{wrong} case(s) with condition {cond.name!r} are labelled {'non-severe' if cond.expected_severe else 'severe'} "
-                f"although the severity rule makes them {expected}; check the label and condition columns"
+                f"{wrong} case(s) with condition {cond.name!r} are labelled {DECISION_TEXT[other]} "
+                f"although the severity rule makes them {DECISION_TEXT[expected]}; check the label and condition columns"
             )
     return out
 

@@ -69,6 +69,7 @@ from neocus.stats.results import AucResult, ComparisonResult
 from neocus.stats.roc import RocCurve, plot_roc, roc_auc, roc_curve
 from neocus.stats.subgroups import SubgroupAnalysis, subgroup_analysis
 from neocus.stats.thresholds import youden_threshold
+from neocus.vocab import DECISION_TEXT, Decision
 
 MODEL_NAME = "model"
 DEFAULT_THRESHOLD = 0.5
@@ -520,7 +521,7 @@ def render_markdown(report: EvaluationReport) -> str:
                 if row is None:
                     cells.append("-")
                     continue
-                expected = {True: "severe", False: "non-severe", None: "mixed"}[row.expected_severe]
+                expected = {True: DECISION_TEXT[Decision.SEVERE], False: DECISION_TEXT[Decision.NON_SEVERE], None: "mixed"}[row.expected_severe]
                 sev, non = str(row.called_severe), str(row.called_non_severe)
                 if row.expected_severe is True:
                     sev = f"**{sev}**"
@@ -593,7 +594,7 @@ def readers_csv(report: EvaluationReport) -> str:
 
 def conditions_csv(report: EvaluationReport) -> str:
     rows = [
-        [rater, r.condition, {True: "severe", False: "non_severe", None: ""}[r.expected_severe], r.n, r.called_severe, r.called_non_severe, r.correct]
+        [rater, r.condition, {True: Decision.SEVERE.value, False: Decision.NON_SEVERE.value, None: ""}[r.expected_severe], r.n, r.called_severe, r.called_non_severe, r.correct]
         for rater, rs in report.conditions.items()
         for r in rs
     ]
@@ -686,7 +687,7 @@ def conditions_figure(report: EvaluationReport):
                 grid[i, j] = 0.5 if right is None else (1.0 if right else 0.0)
                 ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
         ax.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=-0.3, vmax=1.3, aspect="auto")
-        ax.set_xticks([0, 1], ["severe", "non-severe"], fontsize=7)
+        ax.set_xticks([0, 1], [DECISION_TEXT[Decision.SEVERE], DECISION_TEXT[Decision.NON_SEVERE]], fontsize=7)
         ax.set_yticks(range(len(names)), names if k == 0 else [""] * len(names), fontsize=7)
         ax.set_title(rater, fontsize=8)
     fig.suptitle("Calls per condition (green: correct, red: wrong)", fontsize=9)

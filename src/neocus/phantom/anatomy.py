@@ -11,8 +11,10 @@ The model is a stack of analytic layers and primitives, painted in order (later 
    fontanelle and the sagittal / coronal sutures as gaps) and scalp lie outside ``d = 0``;
 2. the cerebrum: white matter, a cortical ribbon, echogenic sulci from a GA-dependent folding field
    (sulcal sheets are level sets of a sum of random waves over the direction from the brain centre,
-   so they run perpendicular to the surface; depth and density grow with GA: smooth at 24-26 weeks,
-   folded at term), the interhemispheric fissure with the falx, the Sylvian fissures (wide open and
+   taken after a smooth 3-D warp of the points, so they run roughly perpendicular to the surface but
+   curve along it and with depth; finer, shallower secondary sulci branch off the primary ones; near
+   the medial surface the field ignores x so medial sulci run straight in from the fissure; depth and
+   density grow with GA: smooth at 24-26 weeks, folded at term), the interhemispheric fissure with the falx, the Sylvian fissures (wide open and
    box-like before ~28 weeks, closed by term);
 3. the posterior fossa under the tentorium: cerebellar hemispheres (folia), echogenic vermis,
    cisterna magna, fourth ventricle, brainstem;
@@ -267,7 +269,10 @@ class NeonatalHead:
         self._floor_top = float(corner_z[-1] + self._floor_bowl * (ax + 5.0) ** 2)
         self._harm = np.asarray(p.shape_harmonics, dtype=F32)
         self.thick = (p.extra_axial_csf_mm, p.skull_mm, p.scalp_mm)
-        # folding field: random wave directions over the sphere of directions
+        # folding field: random wave directions over the sphere of directions (primary sulci), a
+        # second, finer and shallower set (secondary sulci that branch off the primary ones), and a
+        # smooth 3-D displacement field that warps the points before they are projected onto the
+        # sphere, so that sulci curve both along the surface and as they run inward
         rng = np.random.default_rng(p.folding_seed)
         n_waves = 6
         k = rng.normal(size=(n_waves, 3))
@@ -283,6 +288,20 @@ class NeonatalHead:
         kd /= np.linalg.norm(kd, axis=1, keepdims=True)
         self._depth_waves = (kd * 2.5).astype(F32)
         self._depth_phases = rng.uniform(0, 2 * np.pi, size=2).astype(F32)
+        k2 = rng.normal(size=(4, 3))
+        k2 /= np.linalg.norm(k2, axis=1, keepdims=True)
+        self.k_fold2 = 1.7 * self.k_fold
+        self._waves2 = (k2 * self.k_fold2).astype(F32)
+        self._phases2 = rng.uniform(0, 2 * np.pi, size=4).astype(F32)
+        # warp: three sine waves in head space (wavelength ~ 22 mm), each pushing along its own
+        # direction; amplitude ~ a quarter of the sulcal spacing (mm)
+        kw = rng.normal(size=(3, 3))
+        kw /= np.linalg.norm(kw, axis=1, keepdims=True)
+        self._warp_k = (kw * (2 * np.pi / (22.0 * s))).astype(F32)
+        ew = rng.normal(size=(3, 3))
+        ew /= np.linalg.norm(ew, axis=1, keepdims=True)
+        self._warp_e = (ew * 0.32 * wavelength).astype(F32)
+        self._warp_ph = rng.uniform(0, 2 * np.pi, size=3).astype(F32)
         self.cortex_mm = (1.2 + 0.9 * mat) * s ** 0.3
         self.sulcus_half_mm = 0.3 + 0.1 * mat
         self.ihf_half_mm = 0.4 + 0.4 * (1.0 - mat)
@@ -963,12 +982,32 @@ class NeonatalHead:
         if self.sulcal_depth > 0:
             q = p[ic[shell]] - self.c1.astype(F32)
             r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-3)
-            u = q / r[:, None]
+            # medial surface: the field is made (nearly) independent of x there, so medial sulci run
+            # straight in from the fissure instead of lying along it (the weight is 1 where the
+            # convexity is nearer than the medial surface, so lateral sulci stay radial)
+            wmed = np.minimum(np.maximum(medial[shell], 0) / (dc[shell] + F32(1e-3)), F32(1))
+            # (each hemisphere reads its own part of the field, so medial sulci do not mirror)
+            w2 = wmed * wmed
+            sx = np.sign(q[:, 0])
+            q[:, 0] *= w2
+            q[:, 1] += sx * (F32(1) - w2) * F32(7.0 * self.scale)
+            qw = q + np.sin(q @ self._warp_k.T + self._warp_ph) @ self._warp_e
+            rw = np.sqrt(np.einsum("ij,ij->i", qw, qw)) + F32(1e-3)
+            u = qw / rw[:, None]
             f = np.cos(u @ self._waves.T + self._phases).sum(axis=1) * F32(np.sqrt(2.0 / len(self._phases)))
-            dist = np.abs(f) * r / F32(self.k_fold)  # ~ mm to the sulcal sheet
+            dist = np.abs(f) * r / F32(self.k_fold)  # ~ mm to the primary sulcal sheet
+            f2 = np.cos(u @ self._waves2.T + self._phases2).sum(axis=1) * F32(np.sqrt(2.0 / len(self._phases2)))
+            dist2 = np.abs(f2) * r / F32(self.k_fold2)  # ~ mm to a secondary sheet
             # each sulcus has its own depth: a slow field over directions varies it by +-45 %
             dvar = F32(1.0) + F32(0.45) * np.cos(u @ self._depth_waves.T + self._depth_phases).mean(axis=1) * F32(1.4)
             depth_here = F32(self.sulcal_depth) * dvar
+            # secondary sulci only where the primary field is on one side (so they end on, i.e.
+            # branch from, the primary sheets) and only half as deep
+            sec = f > F32(0.35)
+            depth2 = F32(0.5) * depth_here
+            use2 = sec & (dist2 < dist) & (dsh < depth2 + F32(cortex))
+            dist = np.where(use2, dist2, dist)
+            depth_here = np.where(use2, depth2, depth_here)
             frac = np.clip(1 - dsh / depth_here, 0, 1)
             sulc = (dist < F32(self.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < depth_here)
             grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < depth_here + F32(cortex)) & ~in_fis

@@ -23,6 +23,7 @@ from neocus.io.roi import (
     classify_shape,
     detect_roi,
     detect_sweep_roi,
+    fit_side_line,
 )
 
 # ----------------------------------------------------------------------------------------------------
@@ -166,6 +167,71 @@ def test_shapes_and_boxes(polygon, shape, n_frames):
     for box in boxes.values():
         assert_outside(roi, box)
 
+
+
+def dark_edged_still(polygon: np.ndarray, seed: int = 5) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+    """A still whose field echoes only near the probe face and in a central blob reaching the far end.
+
+    The rest of the field -- the side edges below the near field -- is as dark as the screen, as in a
+    real still of a head whose edges give no echo.
+    """
+    frames, boxes = screen(polygon, 1, seed=seed)
+    truth = region_mask(polygon)
+    ys, xs = np.nonzero(truth)
+    top, bottom = ys.min(), ys.max()
+    echo = np.zeros((H, W), np.uint8)
+    echo[: top + round(0.3 * (bottom - top))] = 1  # the near field echoes across the whole width
+    cx, cy = int(xs.mean()), (top + bottom) // 2
+    cv2.ellipse(echo, (cx, cy), (int(0.22 * np.ptp(xs)), (bottom - top) // 2 + 2), 0, 0, 360, 1, -1)
+    frames[0][truth & (echo == 0)] = 0
+    return frames[0], boxes
+
+
+def _virtual_convex(apex: tuple[int, int], top: int, radius: float, half_angle_deg: float) -> np.ndarray:
+    """A linear probe's steered field: flat top at row ``top``, straight sides from a virtual ``apex``
+    above it, far end the arc of ``radius`` about the apex (the GE LOGIQ 9L trapezoid)."""
+    t = np.tan(np.deg2rad(half_angle_deg)) * (top - apex[1])
+    a = np.deg2rad(np.linspace(half_angle_deg, -half_angle_deg, 41))
+    arc = np.stack([apex[0] + radius * np.sin(a), apex[1] + radius * np.cos(a)], 1)
+    return np.concatenate([[[apex[0] - t, top], [apex[0] + t, top]], arc]).round().astype(np.int32)
+
+
+VIRTUAL_CONVEX = _virtual_convex((280, -150), 40, 470, 25)
+
+
+@pytest.mark.parametrize(
+    ("polygon", "tol", "kept"),
+    [(VIRTUAL_CONVEX, 6, 0.95), (PHASED, 6, 0.95), (CONVEX, 6, 0.95), (RECTANGLE, 6, 0.95),
+     (TRAPEZOID, 20, 0.9)],  # a flat far end: its dark lower corners cannot be known from one still
+    ids=["virtual-convex", "phased", "convex", "linear", "flat-trapezoid"],
+)
+def test_still_with_dark_edges_recovers_the_whole_field(polygon, tol, kept):
+    frame, boxes = dark_edged_still(polygon)
+    roi = detect_roi(frame)
+    assert roi.method is RoiMethod.STILL
+    assert "outline extended to the fitted side edges" in roi.notes
+    assert_box_close(roi.box(), box_of(polygon), tol=tol)
+    c = roi.crop
+    full = np.zeros((H, W), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    truth = region_mask(polygon)
+    assert (full & truth).sum() >= kept * truth.sum()  # the dark sides are recovered
+    hull = region_mask(cv2.convexHull(polygon.reshape(-1, 1, 2)).reshape(-1, 2))  # outlines are convex
+    assert (full & ~hull).sum() <= 0.01 * truth.sum()  # and the fit does not spill past the field
+    for box in boxes.values():
+        assert_outside(roi, box)
+
+
+def test_fit_side_line_follows_the_edge_not_the_inner_points():
+    ys = np.arange(100, 400)
+    edge = 300 - 0.5 * ys  # the left edge
+    xs = edge.copy()
+    xs[150:] += np.random.default_rng(0).uniform(5, 80, 150)  # deeper rows stop short of the edge
+    line = fit_side_line(ys, xs.round(), outward=-1)
+    assert line is not None
+    assert abs(line.b + 0.5) < 0.01 and abs(line.x_at(399) - edge[-1]) < 3
+    assert line.y_high == 100 and line.y_span >= 140
+    assert fit_side_line(ys[:2], xs[:2], outward=-1) is None
 
 def test_classify_shape_on_plain_masks():
     assert classify_shape(region_mask(PHASED)) is RoiShape.SECTOR
@@ -365,11 +431,11 @@ def parasagittal():
     return load_sweep(ncls_file("20221231069", "parasagittal_sweep.mp4"))
 
 
-def _check_ge(roi) -> None:
+def _check_ge(roi, x_range: tuple[int, int] = (190, 1260)) -> None:
     c = roi.crop
     assert (c.source_height, c.source_width) == (898, 1442)
     assert 40 <= c.y <= 47, f"top edge at y {c.y}"
-    assert c.x >= 190 and c.x + c.w <= 1260 and c.y + c.h <= 840
+    assert c.x >= x_range[0] and c.x + c.w <= x_range[1] and c.y + c.h <= 840
     for box in GE_OVERLAYS.values():
         x0, y0, x1, y1 = box
         assert c.x >= x1 or c.x + c.w <= x0 or c.y >= y1 or c.y + c.h <= y0, f"crop overlaps {box}"
@@ -401,16 +467,31 @@ def test_real_parasagittal_sweep_roi(parasagittal):
     assert c.x <= 360 and c.x + c.w >= 1100  # the echoing part of this sweep spans x ~340-1125
 
 
+# The coronal sweep's changing pixels span x 205-1240: where echoes stop. One still's outline follows
+# the sector's straight sides to the arc about their virtual apex, which meets them some 25-30 px
+# further out (x ~177-1265 on these stills); within 40 px of the sweep's edges either way.
+SWEEP_LEFT, SWEEP_RIGHT = 205, 1240
+
+
 @pytest.mark.real_data
 @pytest.mark.parametrize(
     "still",
-    ["20221223027/COR1.png", "20221223027/SAG2.png", "20221224035/COR3.png", "20221231069/SAG1.png"],
+    ["20221223027/COR1.png", "20221223027/COR2.png", "20221223027/COR3.png", "20221223027/SAG2.png",
+     "20221224035/COR1.png", "20221224035/COR3.png", "20221231069/SAG1.png"],
 )
 def test_real_still_roi(still):
     sweep = load_sweep(ncls_file(*still.split("/")))
     roi = detect_sweep_roi(sweep)
     assert roi.method is RoiMethod.STILL
-    _check_ge(roi)
+    assert "outline extended to the fitted side edges" in roi.notes
+    _check_ge(roi, x_range=(SWEEP_LEFT - 40, SWEEP_RIGHT + 40))
+    c = roi.crop
+    assert abs(c.x - SWEEP_LEFT) <= 40 and abs(c.x + c.w - SWEEP_RIGHT) <= 40, f"still spans x {c.x}-{c.x + c.w}"
+    # the dark flanks of the sector (echo-free on these stills) are imaging; just outside the sides is not
+    assert roi.mask[600 - c.y, 270 - c.x] and roi.mask[600 - c.y, 1170 - c.x]
+    full = np.zeros((898, 1442), bool)
+    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    assert not full[100:300, 150:330].any() and not full[100:300, 1110:1290].any()
 
 
 @pytest.mark.real_data

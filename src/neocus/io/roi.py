@@ -9,7 +9,9 @@ burned-in text, a greyscale / colour bar, a depth scale and logos. :func:`detect
   recovered by the convex hull.
 * **stills** (one frame, or frames that do not change): where most pixels differ from the screen's
   background (speckle fills the image densely, glyphs do not), opened to remove thin strokes and closed
-  to join speckle; the largest component wins.
+  to join speckle; the largest component wins. A still's sector edges are often dark, so the region's
+  straight side edges are fitted (RANSAC over each row's extreme points, where the near field echoes
+  out to the edge) and the outline grown to the field they bound (:func:`fit_side_line`).
 * **DICOM** with a Sequence of Ultrasound Regions: the region (2-D, tissue first) *is* the crop; image
   analysis inside it only supplies the mask and the shape. Regions that do not fit the frame are
   distrusted (see :func:`choose_region`).
@@ -322,6 +324,180 @@ def _refine_outline(st: _Stats, coarse: np.ndarray, method: RoiMethod, backgroun
     return _hull(pts + np.array([x0, y0]))
 
 
+# Side-edge fitting (stills): a still's sector edges are often dark, so the dense-content region stops
+# short of them. Where echoes do reach an edge, the region's boundary points lie on a straight line; the
+# two side lines and the deepest echo give back the whole outline (see _fitted_outline).
+_SIDE_TOL = 3.0  # px: a boundary point this close to a fitted side line supports it
+_SIDE_TRIALS = 256  # RANSAC candidate lines per side
+_MIN_SIDE_SUPPORT = 0.15  # the supporting points span at least this fraction of the region's height
+
+
+@dataclass(frozen=True)
+class SideLine:
+    """A straight side edge ``x = a + b * y`` (source-frame pixels) and the rows that support it."""
+
+    a: float
+    b: float
+    support: int  # boundary points within ``_SIDE_TOL`` of the line
+    y_span: float  # rows between the highest and the lowest supporting point
+    y_high: float  # the highest supporting row
+
+    def x_at(self, y: float | np.ndarray) -> float | np.ndarray:
+        return self.a + self.b * y
+
+
+def fit_side_line(ys: np.ndarray, xs: np.ndarray, outward: int, seed: int = 0) -> SideLine | None:
+    """RANSAC fit of one side edge to the region's extreme points per row (``xs`` at rows ``ys``).
+
+    ``outward`` is -1 for the left side (outside is smaller x), +1 for the right. Where a row's echoes
+    stop short of the edge its extreme point lies inside, so the edge is the line that most points touch
+    while few lie beyond it: score = points within ``_SIDE_TOL`` minus twice the points outside, each
+    point weighted from 1 (top row) down to 0.25 (deepest row), as the near field echoes out to the edge. Only
+    lines along which the field keeps its width or widens with depth are candidates (a rounded echo
+    inside cannot pose as a converging edge). Deterministic (seeded); ``None`` with fewer than 3 points.
+    """
+    n = len(ys)
+    if n < 3:
+        return None
+    y, x = ys.astype(np.float64), xs.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, _SIDE_TRIALS)
+    j = rng.integers(0, n, _SIDE_TRIALS)
+    ok = np.abs(y[i] - y[j]) >= max(2.0, 0.05 * (y.max() - y.min()))
+    i, j = i[ok], j[ok]
+    if len(i) == 0:
+        return None
+    b = (x[j] - x[i]) / (y[j] - y[i])
+    widens = outward * b >= -0.02  # an imaging field keeps its width or widens with depth
+    i, j, b = i[widens], j[widens], b[widens]
+    if len(i) == 0:
+        return None
+    a = x[i] - b * y[i]
+    beyond = outward * (x[None, :] - (a[:, None] + b[:, None] * y[None, :]))  # > 0: outside the line
+    near = np.abs(beyond) <= _SIDE_TOL
+    # rows near the probe face count more: the near field echoes out to the edge, deep rows often do not
+    weight = 1.0 - 0.75 * (y - y.min()) / max(1.0, float(np.ptp(y)))
+    score = near @ weight - 2 * ((beyond > _SIDE_TOL) @ weight)
+    best = int(np.argmax(score))
+    inl = near[best]
+    if inl.sum() < 3:
+        return None
+    aa, bb = float(a[best]), float(b[best])
+    for tol in (_SIDE_TOL, _SIDE_TOL / 2, _SIDE_TOL / 2):  # least squares on the supporting points, tightened
+        inl = np.abs(x - (aa + bb * y)) <= tol
+        if inl.sum() < 3:
+            return None
+        bb, aa = np.polyfit(y[inl], x[inl], 1)
+    inl = np.abs(x - (aa + bb * y)) <= _SIDE_TOL
+    return SideLine(a=float(aa), b=float(bb), support=int(inl.sum()), y_span=float(np.ptp(y[inl])),
+                    y_high=float(y[inl].min()))
+
+
+def _fitted_outline(left: SideLine, right: SideLine, outline: np.ndarray) -> np.ndarray | None:
+    """The field bounded by the two side lines, from each side's highest support down to the far end.
+
+    Diverging sides are rays from a (virtual) apex above the image -- a phased / convex sector, or a
+    linear probe's steered virtual-convex trapezoid -- and every ray has the same length, so the far end
+    is the arc about that apex through the outline point farthest from it: the sides' lower corners lie
+    where the arc meets them even when no echo reaches them. Parallel sides end at the outline's lowest
+    row. ``None`` when the sides converge with depth or meet below their highest support.
+    """
+    spread = right.b - left.b  # width gained per row
+    bottom = float(outline[:, 1].max())
+    top_l, top_r = left.y_high, right.y_high
+    if spread < -0.02:
+        return None
+    if spread <= 0.02:  # parallel: a rectangle (or a steered parallelogram)
+        return np.array([[left.x_at(top_l), top_l], [right.x_at(top_r), top_r],
+                         [right.x_at(bottom), bottom], [left.x_at(bottom), bottom]])
+    ay = (left.a - right.a) / spread
+    ax = float(left.x_at(ay))
+    if ay > min(top_l, top_r) + _SIDE_TOL:
+        return None
+    radius = float(np.hypot(outline[:, 0] - ax, outline[:, 1] - ay).max())
+    theta_l = math.atan(left.b)  # each side's angle from straight down (x = a + b y)
+    theta_r = math.atan(right.b)
+    angles = np.linspace(theta_r, theta_l, 33)
+    arc = np.stack([ax + radius * np.sin(angles), ay + radius * np.cos(angles)], 1)
+    return np.concatenate([[[left.x_at(top_l), top_l], [right.x_at(top_r), top_r]], arc])
+
+
+def _extend_to_side_lines(
+    frame: np.ndarray, outline: np.ndarray, background: float | None, frame_size: int
+) -> tuple[np.ndarray, str | None]:
+    """A still's outline grown to its fitted side edges: ``(outline, note or None)``.
+
+    Boundary points are each row's first and last non-background pixel (full resolution) within
+    ``frame_size / 60`` of the current outline's span of that row. Each side needs support over
+    ``_MIN_SIDE_SUPPORT`` of the region's height; the fitted field (:func:`_fitted_outline`) is clipped
+    to the frame and to the region's rows, united with the outline (never shrinking it), and refused when
+    the area it adds reaches overlay drawn over its edge (:func:`_crosses_overlay`).
+    """
+    if background is None or len(outline) < 3:
+        return outline, None
+    h, w = frame.shape
+    top, bottom = int(outline[:, 1].min()), int(outline[:, 1].max())
+    if bottom - top < 10:
+        return outline, None
+    inside = _polygon_mask(outline, h, w)
+    # the band: each row's span of the outline widened by m on both sides
+    m = max(1, round(frame_size / 60))
+    span = inside[top : bottom + 1]
+    lo = np.argmax(span, axis=1) - m
+    hi = w - 1 - np.argmax(span[:, ::-1], axis=1) + m
+    cols = np.arange(w)
+    band = (cols >= lo[:, None]) & (cols <= hi[:, None]) & span.any(axis=1)[:, None]
+    ev = _non_background(frame[top : bottom + 1], background, _DENSE_LEVEL + 1) & band
+    ev = cv2.morphologyEx(ev.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    rows = np.flatnonzero(ev.any(axis=1))
+    if len(rows) < 10:
+        return outline, None
+    first = np.argmax(ev[rows], axis=1)
+    last = w - 1 - np.argmax(ev[rows, ::-1], axis=1)
+    rows = rows + top
+    left = fit_side_line(rows, first, -1)
+    right = fit_side_line(rows, last, +1)
+    need = _MIN_SIDE_SUPPORT * (bottom - top)
+    if left is None or right is None or min(left.y_span, right.y_span) < need:
+        return outline, None
+    poly = _fitted_outline(left, right, outline)
+    if poly is None:
+        return outline, None
+    poly[:, 0] = np.clip(poly[:, 0], 0, w - 1)
+    poly[:, 1] = np.clip(poly[:, 1], top, bottom)
+    grown = _hull(np.concatenate([outline, np.rint(poly)]))
+    added = _polygon_mask(grown, h, w) & ~inside
+    if not added.any():
+        return outline, None
+    if _crosses_overlay(frame, background, grown, added):
+        return outline, None
+    return grown.astype(np.int32), "outline extended to the fitted side edges"
+
+
+def _crosses_overlay(frame: np.ndarray, background: float, grown: np.ndarray, added: np.ndarray) -> bool:
+    """Whether the area an extension adds reaches burned-in overlay: text, a bar or a scale.
+
+    Overlay-bright components (``_OVERLAY_LEVEL`` from the background) with at least ``_MIN_GLYPH_AREA``
+    pixels in the added area and a quarter or more of their pixels outside the grown outline are drawn
+    over its edge (echoes in a dark corner lie wholly inside).
+    """
+    h, w = frame.shape
+    x, y, bw, bh = cv2.boundingRect(grown.astype(np.int32).reshape(-1, 1, 2))
+    m = 8
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+    bright = (np.abs(frame[y0:y1, x0:x1].astype(np.int16) - round(background)) >= _OVERLAY_LEVEL).astype(np.uint8)
+    n, labels = cv2.connectedComponents(bright, connectivity=8)
+    if n <= 1:
+        return False
+    inside = _polygon_mask(grown, y1 - y0, x1 - x0, offset=(x0, y0))
+    n_added = np.bincount(labels[added[y0:y1, x0:x1]], minlength=n)
+    area = np.bincount(labels.ravel(), minlength=n)
+    n_out = area - np.bincount(labels[inside], minlength=n)
+    crossing = (n_added >= _MIN_GLYPH_AREA) & (n_out >= np.maximum(3, 0.25 * area))
+    crossing[0] = False
+    return bool(crossing.any())
+
+
 def _overlay_pixels(
     low: np.ndarray, high: np.ndarray, inside: np.ndarray, method: RoiMethod, background: float | None, n_frames: int
 ) -> np.ndarray:
@@ -445,11 +621,16 @@ def detect_roi(
         pts = np.argwhere(region)[:, ::-1]  # (x, y) at work resolution
         # each work pixel covers [x f, (x + 1) f): take both corners so the outline spans the block
         coarse = _hull(np.concatenate([pts * f, (pts + 1) * f - 1]))
-        outline = _refine_outline(st, coarse, ev.method, ev.background) + np.array([ox, oy])
+        outline = _refine_outline(st, coarse, ev.method, ev.background)
         notes.append(
             "imaging region from "
             + ("pixels that change across the sweep" if ev.method is RoiMethod.TEMPORAL else "one still frame")
         )
+        if ev.method is RoiMethod.STILL:
+            outline, side_note = _extend_to_side_lines(st.middle, outline, ev.background, st.frame_size)
+            if side_note:
+                notes.append(side_note)
+        outline = outline + np.array([ox, oy])
     else:
         notes.append("no image-like region found")
 

@@ -236,7 +236,7 @@ _INTERNAL = ScannerPreset(
     specular_gain=60.0,
     speckle_smoothing=0.4,
     tissue_texture_db=1.0,
-    elevation_fwhm_mm=1.5,
+    elevation_fwhm_mm=1.0,
     default_out_size=(480, 640),
     variation=PresetVariation(depth_choices_mm=(80.0, 90.0, 90.0, 100.0)),
 )

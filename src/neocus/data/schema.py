@@ -93,6 +93,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False, use_enum_values=False)
 
 
+def _raise_problems(problems: list[tuple[str, str]]) -> None:
+    """Turn rule problems ``(field, message)`` into one pydantic validation error."""
+    if problems:
+        raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+
+
 def _rules_enabled(info: ValidationInfo) -> bool:
     return not (isinstance(info.context, dict) and info.context.get(SKIP_RULES))
 
@@ -154,9 +160,7 @@ class Splits(_Model):
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> Splits:
         if _rules_enabled(info):
-            problems = split_rule_problems(self)
-            if problems:
-                raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+            _raise_problems(split_rule_problems(self))
         return self
 
     def fold_train(self, fold: int) -> list[str]:
@@ -265,9 +269,7 @@ class CaseLabels(_Model):
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> CaseLabels:
         if _rules_enabled(info):
-            problems = label_rule_problems(self)
-            if problems:
-                raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+            _raise_problems(label_rule_problems(self))
         return self
 
     @classmethod
@@ -322,9 +324,7 @@ class CaseRecord(_Model):
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> CaseRecord:
         if _rules_enabled(info):
-            problems = case_rule_problems(self)
-            if problems:
-                raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+            _raise_problems(case_rule_problems(self))
         return self
 
     def sweep_stem(self, name: str) -> str:

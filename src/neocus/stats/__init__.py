@@ -25,7 +25,7 @@ from neocus.stats.proportions import (
 )
 
 # --- result objects
-from neocus.stats.results import AucResult, ComparisonResult, EstimateResult, Interval, ProportionResult
+from neocus.stats.results import AsDict, AucResult, ComparisonResult, EstimateResult, Interval, ProportionResult
 
 # --- ROC, AUC and DeLong
 from neocus.stats.roc import (
@@ -66,6 +66,7 @@ __all__ = [
     "sensitivity",
     "specificity",
     # results
+    "AsDict",
     "AucResult",
     "ComparisonResult",
     "EstimateResult",

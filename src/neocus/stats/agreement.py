@@ -31,14 +31,14 @@ from scipy import stats
 
 from neocus.errors import StatsInputError
 from neocus.stats.checks import same_length, warn_degenerate
-from neocus.stats.results import Interval, _AsDict
+from neocus.stats.results import AsDict, Interval
 
 KappaWeights = Literal["none", "linear", "quadratic"]
 _WEIGHTS: tuple[str, ...] = ("none", "linear", "quadratic")
 
 
 @dataclass(frozen=True)
-class KappaResult(_AsDict):
+class KappaResult(AsDict):
     """Cohen's kappa of two raters over ``n`` items.
 
     ``se`` (Fleiss-Cohen-Everitt large-sample SE) gives ``ci``; ``se0`` (SE under H0: kappa = 0)
@@ -64,7 +64,7 @@ class KappaResult(_AsDict):
 
 
 @dataclass(frozen=True)
-class FleissKappaResult(_AsDict):
+class FleissKappaResult(AsDict):
     """Fleiss' kappa of ``n_raters`` raters over ``n_subjects`` subjects.
 
     ``se0`` is the SE under H0: kappa = 0 (Fleiss, Nee & Landis 1979); ``z = kappa / se0``.

@@ -26,7 +26,7 @@ import numpy as np
 
 from neocus.errors import StatsInputError
 from neocus.stats.inputs import Predictions
-from neocus.stats.results import _AsDict
+from neocus.stats.results import AsDict
 from neocus.vocab import DECISION_TEXT, Decision, Finding, IvhGrade, is_severe
 
 # Display order of the rows (as the paper's Fig. 2b): normal, non-severe findings, IVH by grade, severe findings.
@@ -50,7 +50,7 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class ConditionRow(_AsDict):
+class ConditionRow(AsDict):
     """Calls on the cases (or reads) of one condition. ``correct`` is None when no call is expected."""
 
     condition: str

@@ -38,11 +38,11 @@ from neocus.stats.checks import (
 )
 from neocus.stats.proportions import BinaryMetrics, ConfusionMatrix, binary_metrics
 from neocus.stats.results import (
+    AsDict,
     AucResult,
     ComparisonResult,
     EstimateResult,
     Interval,
-    _AsDict,
 )
 from neocus.stats.roc import roc_auc
 
@@ -74,7 +74,7 @@ def binarize_calls(calls, positive_from: float | None = None) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ReaderResult(_AsDict):
+class ReaderResult(AsDict):
     """One reader in one condition (with or without AI): binary metrics from the calls and the AUC."""
 
     reader_id: str
@@ -145,7 +145,7 @@ def mean_over_readers(values, level: float = 0.95) -> EstimateResult:
 
 
 @dataclass(frozen=True)
-class ReaderGroupSummary(_AsDict):
+class ReaderGroupSummary(AsDict):
     """Readers of one group in one condition.
 
     ``mean`` maps each metric of :data:`METRIC_NAMES` to its mean over readers with a t interval;
@@ -303,7 +303,7 @@ def compare_rates(count_a: int, total_a: int, count_b: int, total_b: int) -> Com
 
 
 @dataclass(frozen=True)
-class BlindingIndexResult(_AsDict):
+class BlindingIndexResult(AsDict):
     """A blinding index with its standard error, interval and z test.
 
     Bang's index (per arm) is in [-1, 1]: 0 = random guessing, 1 = every guess correct, -1 = every guess
@@ -448,7 +448,7 @@ def james_blinding_index(table, *, level: float = 0.95, alternative: str = "two-
 
 
 @dataclass(frozen=True)
-class BlindingReport(_AsDict):
+class BlindingReport(AsDict):
     """Bang's index for each arm and James' overall index from one 3 x 2 table."""
 
     bang: tuple[BlindingIndexResult, BlindingIndexResult]

@@ -31,13 +31,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _AsDict:
+class AsDict:
+    """Mixin for the stats result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
+
+    Nested results become dicts, numpy scalars become Python numbers, NaN/inf become ``None``. Shared by
+    the result classes across :mod:`neocus.stats` (results, agreement, conditions, readers, subgroups,
+    thresholds); subclass it on a ``@dataclass`` rather than writing another ``to_dict``.
+    """
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class Interval(_AsDict):
+class Interval(AsDict):
     """A two-sided confidence interval ``[low, high]`` at confidence ``level`` made by ``method``."""
 
     low: float
@@ -57,7 +64,7 @@ class Interval(_AsDict):
 
 
 @dataclass(frozen=True)
-class ProportionResult(_AsDict):
+class ProportionResult(AsDict):
     """``count`` successes out of ``total``; ``estimate = count / total`` (NaN when ``total == 0``).
 
     For ``total == 0`` the interval is the uninformative ``[0, 1]``.
@@ -73,7 +80,7 @@ class ProportionResult(_AsDict):
 
 
 @dataclass(frozen=True)
-class EstimateResult(_AsDict):
+class EstimateResult(AsDict):
     """A point estimate with an interval, e.g. F1 with a percentile-bootstrap CI.
 
     ``n_resamples`` is the number of bootstrap resamples used (0 when the CI is analytic).
@@ -88,7 +95,7 @@ class EstimateResult(_AsDict):
 
 
 @dataclass(frozen=True)
-class AucResult(_AsDict):
+class AucResult(AsDict):
     """Area under the ROC curve with its standard error and confidence interval.
 
     ``auc`` is the Mann-Whitney estimate P(score_pos > score_neg) + 0.5 P(tie), higher score = more
@@ -108,7 +115,7 @@ class AucResult(_AsDict):
 
 
 @dataclass(frozen=True)
-class ComparisonResult(_AsDict):
+class ComparisonResult(AsDict):
     """A statistical test comparing two (or more) quantities.
 
     ``statistic`` is named by ``statistic_name`` (e.g. ``"Z"`` for the paired DeLong test, ``"D"`` for

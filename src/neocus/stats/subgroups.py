@@ -30,7 +30,7 @@ from neocus.stats.checks import (
     same_length,
     warn_degenerate,
 )
-from neocus.stats.results import AucResult, ComparisonResult, _AsDict
+from neocus.stats.results import AsDict, AucResult, ComparisonResult
 from neocus.stats.roc import delong_test_unpaired, roc_auc
 
 
@@ -61,7 +61,7 @@ def benjamini_hochberg(p_values) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SubgroupAuc(_AsDict):
+class SubgroupAuc(AsDict):
     """One subgroup: its size and AUC (``None`` with a ``note`` when the AUC is undefined)."""
 
     group: str
@@ -73,7 +73,7 @@ class SubgroupAuc(_AsDict):
 
 
 @dataclass(frozen=True)
-class SubgroupComparison(_AsDict):
+class SubgroupComparison(AsDict):
     """Unpaired DeLong test of ``group_a`` against ``group_b`` and its BH-adjusted p-value."""
 
     group_a: str
@@ -83,7 +83,7 @@ class SubgroupComparison(_AsDict):
 
 
 @dataclass(frozen=True)
-class SubgroupAnalysis(_AsDict):
+class SubgroupAnalysis(AsDict):
     """AUC per subgroup of ``column`` and all pairwise comparisons."""
 
     column: str

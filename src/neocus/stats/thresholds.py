@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from neocus.errors import StatsInputError
-from neocus.stats.results import _AsDict
+from neocus.stats.results import AsDict
 from neocus.stats.roc import RocCurve, roc_curve
 
 
 @dataclass(frozen=True)
-class ThresholdResult(_AsDict):
+class ThresholdResult(AsDict):
     """An operating point: ``score >= threshold`` is positive.
 
     ``criterion`` is ``"youden"``, ``"sensitivity"`` or ``"specificity"``; ``target`` the required

@@ -31,7 +31,7 @@ import cv2  # after the environment variable above (ruff: E402 not enabled here)
 import numpy as np
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, FrameStack, progress, timestamps_from_fps
+from neocus.io.decode import DecodeLimits, FrameStack, progress, timestamps_from_fps, to_grey
 from neocus.io.sniff import Kind, detect_kind
 from neocus.io.types import Sweep, SweepInfo, SweepMeta
 
@@ -118,7 +118,7 @@ def _luma_lut(path: Path, raw_first: np.ndarray) -> np.ndarray | None:
         cap.release()
     if not ok or bgr is None or bgr.shape[:2] != raw_first.shape:
         return None
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    grey = to_grey(bgr, channel_order="BGR")
     if int(grey.max()) - int(grey.min()) < 32:  # too flat to tell limited from full range
         return None
     best, best_err = None, RAW_LUMA_TOLERANCE
@@ -217,12 +217,10 @@ def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_
             cap = _open(path, raw=False)
             first = _first_frame(cap, path)
 
-        def to_grey(frame: np.ndarray) -> np.ndarray:
-            if lut is not None:
-                return cv2.LUT(frame, lut)
-            return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        def grey_of(frame: np.ndarray) -> np.ndarray:
+            return cv2.LUT(frame, lut) if lut is not None else to_grey(frame, channel_order="BGR")
 
-        grey = to_grey(first)
+        grey = grey_of(first)
         limits.check_frame(*grey.shape, where=path)
         stack = FrameStack(grey.shape[0], grey.shape[1], expected=reported or 64, limits=limits, where=path)
         stack.append(grey)
@@ -236,7 +234,7 @@ def _read(path: Path, *, limits: DecodeLimits, show_progress: bool | None, fast_
                 yield frame
 
         for frame in progress(frames(), total=(reported - 1) if reported else None, desc=f"decoding {path.name}", enabled=show_progress):
-            stack.append(to_grey(frame))
+            stack.append(grey_of(frame))
             times.append(cap.get(cv2.CAP_PROP_POS_MSEC))
     finally:
         cap.release()

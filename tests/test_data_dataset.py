@@ -145,6 +145,13 @@ def test_load_errors_name_file_and_field(tmp_path):
         Dataset.load(root)
     assert "case001/case.json" in str(err.value) and "labels.ivh_grade" in str(err.value)
     data["labels"]["ivh_grade"] = 1
+    data["labels"]["findings"]["AHV"] = ["bogus"]
+    case_json.write_text(json.dumps(data))
+    with pytest.raises(DatasetError) as err:
+        Dataset.load(root)
+    assert "field labels.findings.AHV[0]:" in str(err.value)  # the same JSON path `neocus validate` prints
+    data["labels"]["findings"]["AHV"] = ["normal"]
+    data["labels"]["ivh_grade"] = 1
     data["case_id"] = "other"
     case_json.write_text(json.dumps(data))
     with pytest.raises(DatasetError, match="differs from its folder name"):

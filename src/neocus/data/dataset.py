@@ -33,6 +33,7 @@ from neocus.data.schema import (
     Splits,
     _stem,
     case_rule_problems,
+    format_loc,
     is_valid_id,
 )
 from neocus.errors import DatasetError
@@ -73,8 +74,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _validation_where(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return ".".join(str(p) for p in first["loc"]) or "(record)"
+    return format_loc(exc.errors()[0]["loc"]) or "(record)"
 
 
 def read_json_record(path: Path, model: type[BaseModel], *, context: dict[str, Any] | None = None) -> Any:

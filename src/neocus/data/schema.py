@@ -27,6 +27,7 @@ record always serialises to the same bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -330,6 +331,19 @@ class CaseRecord(_Model):
     def sweep_stem(self, name: str) -> str:
         """Stem of a sweep file name (the annotation file is ``annotations/<stem>.jsonl``)."""
         return _stem(name)
+
+
+def format_loc(loc: Iterable[Any]) -> str:
+    """A pydantic error location as a JSON path: ``('labels', 'findings', 'AHV', 0)`` -> ``labels.findings.AHV[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (key)"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
 
 
 def _stem(name: str) -> str:

@@ -15,7 +15,7 @@ the size the annotation boxes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from neocus.data.schema import (
     Splits,
     _stem,
     case_rule_problems,
+    format_loc,
     split_rule_problems,
 )
 from neocus.errors import InputFileError
@@ -66,19 +67,6 @@ class Problem:
 # --------------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------------
-
-
-def format_loc(loc: Iterable[Any]) -> str:
-    """A pydantic error location as a JSON path: ``('labels', 'findings', 'AHV', 0)`` -> ``labels.findings.AHV[0]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            out += " (key)"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 class _Report:

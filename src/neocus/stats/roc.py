@@ -18,7 +18,7 @@ Conventions (the same as R's pROC with ``direction = "<"``):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -548,17 +548,3 @@ def _save_figure_atomically(fig, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-__all__: Sequence[str] = (
-    "DelongResult",
-    "RocCurve",
-    "auc_score",
-    "bootstrap_auc_ci",
-    "delong_covariance",
-    "delong_test_equal_aucs",
-    "delong_test_paired",
-    "delong_test_unpaired",
-    "plot_roc",
-    "roc_auc",
-    "roc_curve",
-)

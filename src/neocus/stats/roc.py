@@ -530,21 +530,11 @@ def plot_roc(
         ax.set_title(title)
     ax.legend(loc="lower right", fontsize="small")
     if path is not None:
-        _save_figure_atomically(fig, Path(path))
+        from neocus.io.write import atomic_target  # here, not at the top: neocus.io.write loads cv2 and pydicom
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
     return fig
-
-
-def _save_figure_atomically(fig, path: Path) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 

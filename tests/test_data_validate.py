@@ -141,7 +141,7 @@ def _set(*keys_and_value):
 CASE = "cases/a01/case.json"
 MUTATIONS: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
     # name: (mutation, file, field, words in the message)
-    "dataset.json missing": (lambda r: (r / "dataset.json").unlink(), "dataset.json", "", "missing"),
+    "dataset.json missing": (lambda r: (r / "dataset.json").unlink(), "dataset.json", "", "file not found"),
     "dataset.json not JSON": (lambda r: (r / "dataset.json").write_text("{"), "dataset.json", "", "not valid JSON"),
     "wrong schema version": (
         lambda r: _edit_json(r / "dataset.json", _set("schema_version", "neocus-dataset/0")),

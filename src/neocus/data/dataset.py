@@ -77,8 +77,8 @@ def _validation_where(exc: ValidationError) -> str:
     return format_loc(exc.errors()[0]["loc"]) or "(record)"
 
 
-def read_json_record(path: Path, model: type[BaseModel], *, context: dict[str, Any] | None = None) -> Any:
-    """Parse one JSON file as ``model``; a missing / unreadable / invalid file raises DatasetError."""
+def read_json(path: Path) -> Any:
+    """Parsed JSON of one file; a missing / unreadable / invalid file raises DatasetError (file and reason)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -87,9 +87,15 @@ def read_json_record(path: Path, model: type[BaseModel], *, context: dict[str, A
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read: {exc}", where=path) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"not valid JSON: {exc.msg} at line {exc.lineno}", where=path) from None
+        raise DatasetError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where=path) from None
+
+
+def read_json_record(path: Path, model: type[BaseModel], *, context: dict[str, Any] | None = None) -> Any:
+    """Parse one JSON file as ``model``; a missing / unreadable / invalid file raises DatasetError."""
+    path = Path(path)
+    data = read_json(path)
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:

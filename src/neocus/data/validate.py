@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from neocus.data.dataset import read_json, view_image_path
 from neocus.data.schema import (
     ANNOTATION_SUFFIX,
     ANNOTATIONS_DIR,
@@ -41,7 +42,7 @@ from neocus.data.schema import (
     format_loc,
     split_rule_problems,
 )
-from neocus.errors import InputFileError
+from neocus.errors import DatasetError, InputFileError
 from neocus.io import SweepInfo, probe
 from neocus.vocab import VIEW_PLANE, View
 
@@ -153,17 +154,9 @@ def validate_dataset(
 def _load_json(report: _Report, path: Path) -> Any:
     """Parsed JSON of ``path`` or None (problem recorded)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        report.add(path, "", "file missing")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        report.add(path, "", f"cannot read: {exc}")
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        report.add(path, "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        return read_json(path)
+    except DatasetError as exc:
+        report.add(path, "", exc.what)
         return None
 
 
@@ -254,7 +247,7 @@ def _check_views(report: _Report, folder: Path) -> None:
     views_dir = folder / VIEWS_DIR
     if not views_dir.is_dir():
         return
-    names = {f"{v.value}{VIEW_IMAGE_SUFFIX}" for v in View}
+    names = {view_image_path(folder, v).name for v in View}
     for entry in sorted(views_dir.iterdir()):
         if entry.name.startswith("."):
             continue

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from neocus.phantom.api import PRESET_POPULATION, Still, new_subject, standard_still
+from neocus.phantom.export import png_bytes
 from neocus.phantom.presets import PRESETS, ScannerPreset, get_preset
 from neocus.phantom.subject import CaseType, Subject
 from neocus.vocab import VIEWS_IN_SWEEP_ORDER, View
@@ -99,10 +100,7 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     """Write a greyscale PNG (deterministic bytes for the same pixels)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
-    path.write_bytes(buf.tobytes())
+    path.write_bytes(png_bytes(image))
     return path
 
 

@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,7 +269,8 @@ def _frame_annotation(index: int, truth: FrameTruth, crop: CropRecord | None) ->
     )
 
 
-def _png_bytes(image: np.ndarray) -> bytes:
+def png_bytes(image: np.ndarray) -> bytes:
+    """A greyscale (or label-map) uint8 image as PNG bytes (deterministic for the same pixels)."""
     ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 greyscale
         raise RuntimeError("PNG encoding failed")
@@ -311,9 +312,9 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
     }
     findings: dict[View, list[Finding]] = {}
     for view, still in case.stills.items():
-        _write_bytes(view_image_path(folder, view), _png_bytes(still.image))
-        _write_bytes(folder / MASKS_DIR / f"{view.value}_lesion.png", _png_bytes(still.lesion))
-        _write_bytes(folder / MASKS_DIR / f"{view.value}_ventricles.png", _png_bytes(still.ventricles.astype(np.uint8) * 255))
+        _write_bytes(view_image_path(folder, view), png_bytes(still.image))
+        _write_bytes(folder / MASKS_DIR / f"{view.value}_lesion.png", png_bytes(still.lesion))
+        _write_bytes(folder / MASKS_DIR / f"{view.value}_ventricles.png", png_bytes(still.ventricles.astype(np.uint8) * 255))
         findings[view] = sorted(still.findings, key=list(Finding).index)
         truth["views"][view.value] = {
             "quality": round(still.quality, 4),
@@ -462,19 +463,19 @@ def simulate_dataset(
     with atomic_output_dir(out) as tmp:
         tasks = [(config, i, targets[i], str(tmp)) for i in range(config.cases)]
         records: list[CaseRecord] = []
-        if config.workers == 1 or config.cases == 1:
-            results: Iterator[str] = map(_simulate_and_write, tasks)
+        with ExitStack() as stack:
+            results: Iterator[str]
+            if config.workers == 1 or config.cases == 1:
+                results = map(_simulate_and_write, tasks)
+            else:
+                pool = stack.enter_context(
+                    mp.get_context("spawn").Pool(min(config.workers, config.cases), initializer=_init_worker)
+                )
+                results = pool.imap(_simulate_and_write, tasks)
             for text in results:
                 records.append(CaseRecord.model_validate_json(text))
                 if progress:
                     progress(len(records), config.cases)
-        else:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(min(config.workers, config.cases), initializer=_init_worker) as pool:
-                for text in pool.imap(_simulate_and_write, tasks):
-                    records.append(CaseRecord.model_validate_json(text))
-                    if progress:
-                        progress(len(records), config.cases)
         n_folds = min(N_FOLDS, len(records))
         splits = (
             make_splits(records, n_folds=n_folds, test_fraction=None, seed=config.seed) if n_folds >= 2 else None

@@ -181,16 +181,6 @@ def _structure_groups(
     return keys, lut[part_map]
 
 
-def structure_masks(
-    part_map: np.ndarray,
-    part_structure: Callable[[int], Structure | None],
-    part_side: Callable[[int], Side],
-) -> dict[tuple[Structure, Side], np.ndarray]:
-    """Boolean mask per (structure, side) present in a part map, in vocabulary order."""
-    keys, group_map = _structure_groups(part_map, part_structure, part_side)
-    return {key: group_map == g for g, key in enumerate(keys, start=1)}
-
-
 def structure_boxes(
     part_map: np.ndarray,
     part_structure: Callable[[int], Structure | None],

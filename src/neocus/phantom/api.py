@@ -338,8 +338,12 @@ class RenderedSweep:
 
     @property
     def quality(self) -> dict[View, np.ndarray]:
-        views = views_of_plane(self.plan.plane)
-        return {v: np.array([t.quality.get(v, 0.0) for t in self.truth]) for v in views}
+        """Per view of the sweep's plane: its quality score in every frame."""
+        return _quality_tracks(self.truth, self.plan.plane)
+
+
+def _quality_tracks(truth: Sequence[FrameTruth], plane: Plane) -> dict[View, np.ndarray]:
+    return {v: np.array([t.quality.get(v, 0.0) for t in truth]) for v in views_of_plane(plane)}
 
 
 def render_sweep(
@@ -383,14 +387,13 @@ def render_sweep(
         vents.append(ventricle_mask(main.part, VENTRICLE_PARTS))
         if keep_frames:
             kept.append(main)
-    quality = {v: np.array([t.quality.get(v, 0.0) for t in truths]) for v in views_of_plane(plane)}
     return RenderedSweep(
         plan=plan,
         frames=np.stack(frames),
         truth=tuple(truths),
         lesion=np.stack(lesions),
         ventricles=np.stack(vents),
-        windows=view_windows(quality),
+        windows=view_windows(_quality_tracks(truths, plane)),
         spacing_mm=main.pixel_spacing_mm,
         rendered=tuple(kept),
     )

@@ -34,7 +34,7 @@ An Atlas of Neonatal Brain Sonography):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -360,19 +360,6 @@ def classify_ventricles(vi_mm: float, ga_weeks: float) -> LesionKind | None:
     if vi_mm > p97:
         return LesionKind.VENTRICULAR_DILATION
     return None
-
-
-@dataclass(frozen=True)
-class LesionSet:
-    """The lesions of one subject (focal ones, in painting order)."""
-
-    lesions: tuple[Lesion, ...] = field(default_factory=tuple)
-
-    def kinds(self) -> frozenset[LesionKind]:
-        return frozenset(lesion.kind for lesion in self.lesions)
-
-    def __iter__(self):
-        return iter(self.lesions)
 
 
 def paint_order(lesions: Sequence[Lesion]) -> list[Lesion]:

@@ -155,7 +155,3 @@ def sulcal_maturity(ga_weeks: float) -> float:
     cingulate and central sulci ~28-30 weeks, secondary and tertiary sulci by 34-40 weeks.
     """
     return float(np.clip((float(ga_weeks) - 25.0) / 14.0, 0.0, 1.0))
-
-
-def vi_threshold_p97(ga_weeks: float) -> float:
-    return ventricular_index(ga_weeks).p97

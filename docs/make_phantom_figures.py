@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neocus.io import load_sweep  # noqa: E402
+from neocus.io.write import atomic_target  # noqa: E402
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead, VentricleSize  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
 from neocus.phantom.label_maps import label_map_figure  # noqa: E402
@@ -55,9 +56,7 @@ def anatomy_figures(out: Path) -> None:
     """The label-map pictures of docs/phantom-anatomy.md: a normal term subject and a 30-week PVHI case."""
     for name, case, ga in (("phantom-anatomy-normal-40wk.png", CaseType.NORMAL, 40.0), ("phantom-anatomy-pvhi-30wk.png", CaseType.PVHI, 30.0)):
         subject = sample_subject(2, case_type=case, ga_weeks=ga)
-        tmp = out / f"{name}.tmp.png"
-        label_map_figure(subject, tmp)
-        tmp.replace(out / name)
+        label_map_figure(subject, out / name)
 
 
 def main() -> None:
@@ -194,10 +193,9 @@ def main() -> None:
     ax.set_title(f"real: {n_stills} stills, {len(sweep_stats)} sweep frames; phantom: {len(ph_stats)} views", fontsize=10)
     fig.suptitle("neocus phantom vs real neonatal cranial ultrasound (same pixel spacing, same measurements)", fontsize=12)
     args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "phantom-vs-real.tmp.png"
-    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
+    with atomic_target(args.out / "phantom-vs-real.png") as tmp:
+        fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    tmp.replace(args.out / "phantom-vs-real.png")
     anatomy_figures(args.out)
 
 

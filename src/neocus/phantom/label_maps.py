@@ -44,6 +44,8 @@ def label_map_figure(subject: Subject, path: str | Path, title: str | None = Non
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
+    from neocus.io.write import atomic_target
+
     path = Path(path)
     cmap = ListedColormap(["#000000", *plt.get_cmap("tab20").colors[: len(_STRUCTURES)]])
     fig, axs = plt.subplots(3, 4, figsize=(16, 11))
@@ -67,8 +69,9 @@ def label_map_figure(subject: Subject, path: str | Path, title: str | None = Non
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0.07, 1, 0.97))
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=70)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, dpi=70)
+    finally:
+        plt.close(fig)
     return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -164,15 +166,21 @@ def test_ependymal_cyst_is_subependymal_anechoic_and_mild():
 
 
 @pytest.mark.parametrize("seed", range(40, 52))
-def test_labels_follow_the_vocabulary(seed):
+def test_labels_follow_the_clinical_rules(seed):
+    """The JSON labels obey the NCLS case rules, written out here (not re-derived through vocab)."""
     s = sample_subject(seed, severe_fraction=0.5)
-    lab = s.labels()
-    assert lab["ivh_grade"] == int(vocab.lesion_ivh_grade(s.lesion_kinds))
-    found = {vocab.LESION_FINDING[k] for k in s.lesion_kinds} or {Finding.NORMAL}
-    assert set(lab["findings"]) == {f.value for f in found}
-    assert lab["severe"] == int(vocab.is_severe(s.ivh_grade, found))
-    assert lab["tier"] == vocab.three_tier(s.ivh_grade, found).value
-    assert lab["binary"] == vocab.binary(s.ivh_grade, found).value
+    lab = json.loads(json.dumps(s.labels()))
+    grade, found = IvhGrade(lab["ivh_grade"]), set(lab["findings"])
+    kinds = {les["kind"] for les in lab["lesions"]}
+    assert kinds == {k.value for k in s.lesion_kinds}
+    assert (found == {Finding.NORMAL.value}) == (not kinds)
+    assert kinds or grade is IvhGrade.NONE
+    assert (grade is IvhGrade.IV) == (LesionKind.PERIVENTRICULAR_HAEMORRHAGIC_INFARCTION.value in kinds)
+    severe = grade >= IvhGrade.III or Finding.PVL.value in found or Finding.HYDROCEPHALUS.value in found
+    assert lab["severe"] == int(severe)
+    tier = vocab.Tier.SEVERE if severe else vocab.Tier.NORMAL if not kinds else vocab.Tier.MILD
+    assert lab["tier"] == tier.value
+    assert lab["binary"] == (vocab.Binary.NORMAL if tier is vocab.Tier.NORMAL else vocab.Binary.ABNORMAL).value
     assert lab["case_type"] in {c.value for c in CaseType}
 
 

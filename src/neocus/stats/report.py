@@ -296,12 +296,14 @@ def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray,
     by_key: dict[tuple[str, bool], list[ReaderResult]] = {}
     for r in results:
         by_key.setdefault((r.group, r.with_ai), []).append(r)
-    for (group, ai), members in sorted(by_key.items(), key=lambda kv: (_ordered_unique(reads.group.tolist()).index(kv[0][0]), kv[0][1])):
+    group_order = _ordered_unique(reads.group.tolist())
+    for (group, ai), members in sorted(by_key.items(), key=lambda kv: (group_order.index(kv[0][0]), kv[0][1])):
         summary = summarize_readers(members, level=level, n_boot=n_boot, seed=seed)
         sel = (reads.group == group) & (reads.with_ai == int(ai))
         fleiss = _group_fleiss(reads, sel, binary_by_read)
-        deltas = vs_model_delta[(group, ai)]
-        vs_model = ai_vs_readers_test_pairs(deltas)
+        # one-sided Wilcoxon of model AUC minus reader AUC, each pair on that reader's cases
+        model_aucs, reader_aucs = zip(*vs_model_delta[(group, ai)], strict=True)
+        vs_model = delta_auc_test(model_aucs, reader_aucs, alternative="greater")
         vs_without = timing = corrections = None
         mean_time = float(np.nanmean(reads.time_s[sel])) if np.isfinite(reads.time_s[sel]).any() else math.nan
         if ai:
@@ -321,13 +323,6 @@ def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray,
                 conds, binary_by_read[sel], reads.case_index[sel]
             )
     return tuple(results), tuple(groups), tuple(agreements), conditions
-
-
-def ai_vs_readers_test_pairs(pairs: list[tuple[float, float]]) -> ComparisonResult | None:
-    """One-sided Wilcoxon of model AUC minus reader AUC, each pair on that reader's cases."""
-    if not pairs:
-        return None
-    return delta_auc_test([p[0] for p in pairs], [p[1] for p in pairs], alternative="greater")
 
 
 def _group_fleiss(reads: ReaderReads, sel: np.ndarray, binary_calls: np.ndarray) -> FleissKappaResult | None:

@@ -9,7 +9,9 @@ have no frame rate: ``fps`` is ``None`` and ``timestamps_s`` are frame indices.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -33,16 +35,22 @@ def image_size(path: Path) -> tuple[int, int] | None:
     """``(height, width)`` from a PNG's IHDR or a JPEG's SOF marker, without decoding; ``None`` if not found."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(32)
-            if kind_of_bytes(head) == Kind.PNG:
-                if head[12:16] != b"IHDR":
-                    return None
-                return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
-            if kind_of_bytes(head) == Kind.JPEG:
-                fh.seek(2)
-                return _jpeg_size(fh)
+            return _size_from_stream(fh)
     except OSError:
         return None
+
+
+def _size_from_stream(fh: BinaryIO) -> tuple[int, int] | None:
+    """:func:`image_size` of the stream ``fh``, read from its start."""
+    head = fh.read(32)
+    kind = kind_of_bytes(head)
+    if kind == Kind.PNG:
+        if head[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+    if kind == Kind.JPEG:
+        fh.seek(2)
+        return _jpeg_size(fh)
     return None
 
 
@@ -52,7 +60,7 @@ def jpeg_is_complete(data: bytes | bytearray | memoryview) -> bool:
     return end.endswith(b"\xff\xd9")
 
 
-def _jpeg_size(fh) -> tuple[int, int] | None:
+def _jpeg_size(fh: BinaryIO) -> tuple[int, int] | None:
     while True:
         byte = fh.read(1)
         while byte and byte != b"\xff":
@@ -86,19 +94,22 @@ def colour_model(image: np.ndarray) -> str:
     return _COLOUR_MODELS.get(1 if image.ndim == 2 else image.shape[2], "MONOCHROME")
 
 
-def _checked_header(path: Path, limits: DecodeLimits) -> tuple[int, int] | None:
+def _checked_header(path: Path, limits: DecodeLimits, data: bytes | None = None) -> tuple[int, int] | None:
     """``(height, width)`` from the header (``None`` if not found), after the checks that need no decoding:
-    the size against ``limits``, and a JPEG's end-of-image marker."""
-    size = image_size(path)
-    if size is not None:
-        limits.check_frame(*size, where=path)
+    the size against ``limits``, and a JPEG's end-of-image marker. ``data``: the file's bytes when the
+    caller has read them already (else only the header and the last bytes are read)."""
     try:
-        with open(path, "rb") as fh:
+        with io.BytesIO(data) if data is not None else open(path, "rb") as fh:
+            size = _size_from_stream(fh)
+            fh.seek(0)
             is_jpeg = kind_of_bytes(fh.read(16)) == Kind.JPEG
-            fh.seek(max(path.stat().st_size - 64, 0))
+            end = fh.seek(0, io.SEEK_END)
+            fh.seek(max(end - 64, 0))
             tail = fh.read()
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    if size is not None:
+        limits.check_frame(*size, where=path)
     if is_jpeg and not jpeg_is_complete(tail):
         raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
     return size
@@ -109,12 +120,12 @@ def _undecodable(path: Path) -> InputFileError:
 
 
 def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
-    _checked_header(path, limits)
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    _checked_header(path, limits, data)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if image is None:
         raise _undecodable(path)
     limits.check_frame(image.shape[0], image.shape[1], where=path)

@@ -122,8 +122,8 @@ class FrameStack:
         self.limits, self.where = limits, where
         self.dtype = np.dtype(dtype)
         bytes_per_frame = self.height * self.width * self.dtype.itemsize
-        max_frames = max(1, limits.max_bytes // max(bytes_per_frame, 1))
-        cap = int(min(max(expected, 1), max_frames))
+        self._max_frames = max(1, limits.max_bytes // max(bytes_per_frame, 1))
+        cap = int(min(max(expected, 1), self._max_frames))
         self._buf = np.empty((cap, self.height, self.width), dtype=self.dtype)
         self.count = 0
 
@@ -136,7 +136,7 @@ class FrameStack:
             )
         if self.count == self._buf.shape[0]:
             self.limits.check_total(self.count + 1, self.height, self.width, where=self.where, bytes_per_pixel=self.dtype.itemsize)
-            grown = np.empty((min(2 * self.count, self.limits.max_bytes // (self.height * self.width * self.dtype.itemsize)), self.height, self.width), dtype=self.dtype)
+            grown = np.empty((min(2 * self.count, self._max_frames), self.height, self.width), dtype=self.dtype)
             grown[: self.count] = self._buf[: self.count]
             self._buf = grown
         self._buf[self.count] = frame

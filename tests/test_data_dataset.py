@@ -176,3 +176,10 @@ def test_listed_cases_limit_the_dataset(tmp_path):
     root = _write(tmp_path / "ds")
     write_dataset_json(root, DatasetRecord(name="demo", provenance=Provenance(generator="test"), cases=["case002", "case000"]))
     assert Dataset.load(root).case_ids == ["case000", "case002"]
+
+
+def test_case_listed_twice_is_refused(tmp_path):
+    root = _write(tmp_path / "ds")
+    write_dataset_json(root, DatasetRecord(name="demo", provenance=Provenance(generator="test"), cases=["case001", "case000", "case001"]))
+    with pytest.raises(DatasetError, match="listed twice: case001$"):
+        Dataset.load(root)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,13 +165,17 @@ def write_annotations(case_folder: str | Path, sweep_name: str, annotations: Ite
     Raises DatasetError when two annotations name the same frame.
     """
     items = sorted(annotations, key=lambda a: a.frame)
-    frames = [a.frame for a in items]
-    dup = sorted({f for f in frames if frames.count(f) > 1})
-    if dup:
-        raise DatasetError(f"frames annotated twice: {dup}", where=annotation_path(case_folder, sweep_name))
     path = annotation_path(case_folder, sweep_name)
+    dup = _repeated(a.frame for a in items)
+    if dup:
+        raise DatasetError(f"frames annotated twice: {dup}", where=path)
     atomic_write_text(path, "".join(annotation_line(a) + "\n" for a in items))
     return path
+
+
+def _repeated(values: Iterable[Any]) -> list[Any]:
+    """The values that occur more than once, sorted."""
+    return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 def append_annotation(case_folder: str | Path, sweep_name: str, annotation: FrameAnnotation) -> Path:
@@ -290,7 +295,7 @@ class Dataset:
             raise DatasetError("not a folder (a dataset is a folder holding dataset.json and cases/)", where=root)
         record = read_json_record(root / DATASET_FILE, DatasetRecord)
         ids = list(record.cases) if record.cases is not None else discover_case_ids(root)
-        dup = sorted({c for c in ids if ids.count(c) > 1})
+        dup = _repeated(ids)
         if dup:
             raise DatasetError(f"field cases: case ids listed twice: {', '.join(dup)}", where=root / DATASET_FILE)
         entries = []

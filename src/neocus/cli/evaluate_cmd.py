@@ -36,15 +36,15 @@ def evaluate_predictions(
         raise NeocusError(f"--level must be between 0 and 1, got {level}")
     if n_boot < 1:
         raise NeocusError(f"--n-boot must be at least 1, got {n_boot}")
-    with console.status("reading inputs", spinner="dots"):
+    with err_console.status("reading inputs", spinner="dots"):
         pred = load_predictions(predictions)
         reads = load_readers(readers, pred) if readers is not None else None
-    with console.status(f"evaluating {pred.n} cases" + (f" and {reads.n} reads" if reads else ""), spinner="dots"):
+    with err_console.status(f"evaluating {pred.n} cases" + (f" and {reads.n} reads" if reads else ""), spinner="dots"):
         report = build_report(
             pred, reads, threshold=threshold, youden=youden, subgroups=subgroup, positive_from=positive_from,
             level=level, n_boot=n_boot, seed=seed,
         )
-    with console.status(f"writing {out}", spinner="dots"):
+    with err_console.status(f"writing {out}", spinner="dots"):
         written = write_report(report, out, overwrite=force)
     table = Table(title=f"{pred.n} cases ({report.n_pos} severe)")
     for col in ("", "SEN", "SPE", "PPV", "NPV", "F1", "AUC", "P"):

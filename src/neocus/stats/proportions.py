@@ -24,7 +24,7 @@ from scipy import stats as sps
 
 from neocus.errors import StatsInputError
 from neocus.stats.checks import as_binary_labels, as_scores, same_length, warn_degenerate
-from neocus.stats.results import EstimateResult, Interval, ProportionResult
+from neocus.stats.results import AsDict, EstimateResult, Interval, ProportionResult
 
 ProportionMethod = Literal["clopper-pearson", "wilson"]
 
@@ -252,7 +252,7 @@ def f1_score(
 
 
 @dataclass(frozen=True)
-class BinaryMetrics:
+class BinaryMetrics(AsDict):
     """Everything in one row of a Table 2: the confusion matrix and its metrics with intervals."""
 
     confusion: ConfusionMatrix
@@ -262,12 +262,6 @@ class BinaryMetrics:
     npv: ProportionResult
     accuracy: ProportionResult
     f1: EstimateResult
-
-    def to_dict(self) -> dict:
-        return {
-            "confusion": self.confusion.to_dict(),
-            **{k: getattr(self, k).to_dict() for k in ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1")},
-        }
 
 
 def binary_metrics(

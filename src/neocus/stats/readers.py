@@ -160,16 +160,6 @@ class ReaderGroupSummary(AsDict):
     mean: dict[str, EstimateResult]
     pooled: BinaryMetrics
 
-    def to_dict(self) -> dict:
-        return {
-            "group": self.group,
-            "with_ai": self.with_ai,
-            "n_readers": self.n_readers,
-            "reader_ids": list(self.reader_ids),
-            "mean": {k: v.to_dict() for k, v in self.mean.items()},
-            "pooled": self.pooled.to_dict(),
-        }
-
 
 def summarize_readers(results: Sequence[ReaderResult], level: float = 0.95, n_boot: int = 2000, seed: int | None = 0) -> ReaderGroupSummary:
     """Mean over readers and pooled reads of a group of :class:`ReaderResult` (same group and condition)."""

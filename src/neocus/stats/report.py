@@ -65,7 +65,7 @@ from neocus.stats.readers import (
     summarize_readers,
     welch_t_test,
 )
-from neocus.stats.results import AucResult, ComparisonResult
+from neocus.stats.results import AsDict, AucResult, ComparisonResult, to_plain
 from neocus.stats.roc import RocCurve, plot_roc, roc_auc, roc_curve
 from neocus.stats.subgroups import SubgroupAnalysis, subgroup_analysis
 from neocus.stats.thresholds import youden_threshold
@@ -81,7 +81,7 @@ DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
-class ModelEvaluation:
+class ModelEvaluation(AsDict):
     """The model on all cases: binary metrics at the operating point and the AUC of its scores."""
 
     threshold: float | None  # None when the file's own prediction column was used
@@ -91,7 +91,7 @@ class ModelEvaluation:
 
 
 @dataclass(frozen=True)
-class CorrectionSummary:
+class CorrectionSummary(AsDict):
     """Reads of the same reader and case without and with AI.
 
     ``corrected`` of ``wrong_without`` reads that were wrong without AI became right with AI;
@@ -108,7 +108,7 @@ class CorrectionSummary:
 
 
 @dataclass(frozen=True)
-class ReaderGroupEvaluation:
+class ReaderGroupEvaluation(AsDict):
     """One reader group in one condition, with its tests."""
 
     summary: ReaderGroupSummary
@@ -125,7 +125,7 @@ class ReaderGroupEvaluation:
 
 
 @dataclass(frozen=True)
-class ReaderAgreement:
+class ReaderAgreement(AsDict):
     """Cohen's kappa between the model's calls and one reader's (binary) calls on that reader's cases."""
 
     reader_id: str
@@ -135,7 +135,7 @@ class ReaderAgreement:
 
 
 @dataclass(frozen=True)
-class EvaluationReport:
+class EvaluationReport(AsDict):
     """Everything :func:`write_report` writes. ``warnings`` lists degenerate-data warnings raised."""
 
     source: str
@@ -366,25 +366,6 @@ def _corrections(pred: Predictions, reads: ReaderReads, group: str, binary_calls
 # --------------------------------------------------------------------------------------------------
 
 
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON values: dataclasses to dicts, numpy to Python, NaN / inf to None."""
-    if hasattr(obj, "to_dict") and not isinstance(obj, type):
-        obj = obj.to_dict()
-    elif hasattr(obj, "__dataclass_fields__"):
-        obj = {k: getattr(obj, k) for k in obj.__dataclass_fields__}
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _pct(value: float) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"
 
@@ -404,7 +385,7 @@ def _p(p: float | None) -> str:
 
 
 @dataclass(frozen=True)
-class Table2Row:
+class Table2Row(AsDict):
     """One row of Table 2: estimates and interval bounds (fractions) per metric, plus tests."""
 
     name: str
@@ -619,23 +600,23 @@ def report_json(report: EvaluationReport) -> str:
         "n_pos": report.n_pos,
         "n_neg": report.n_neg,
         "level": report.level,
-        "model": to_jsonable(report.model),
-        "roc": to_jsonable(report.roc),
-        "table2": to_jsonable(table2_rows(report)),
-        "readers": to_jsonable(report.readers),
+        "model": to_plain(report.model),
+        "roc": to_plain(report.roc),
+        "table2": to_plain(table2_rows(report)),
+        "readers": to_plain(report.readers),
         "groups": [
             {
                 "label": g.label,
-                "summary": to_jsonable(g.summary),
-                "fleiss": to_jsonable(g.fleiss), "vs_model": to_jsonable(g.vs_model),
-                "vs_without_ai": to_jsonable(g.vs_without_ai), "mean_time_s": to_jsonable(g.mean_time_s),
-                "time_test": to_jsonable(g.time_test), "corrections": to_jsonable(g.corrections),
+                "summary": to_plain(g.summary),
+                "fleiss": to_plain(g.fleiss), "vs_model": to_plain(g.vs_model),
+                "vs_without_ai": to_plain(g.vs_without_ai), "mean_time_s": to_plain(g.mean_time_s),
+                "time_test": to_plain(g.time_test), "corrections": to_plain(g.corrections),
             }
             for g in report.groups
         ],
-        "agreements": to_jsonable(report.agreements),
-        "conditions": to_jsonable(report.conditions),
-        "subgroups": to_jsonable(report.subgroups),
+        "agreements": to_plain(report.agreements),
+        "conditions": to_plain(report.conditions),
+        "subgroups": to_plain(report.subgroups),
         "warnings": list(report.warnings),
     }
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

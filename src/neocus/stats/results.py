@@ -14,18 +14,22 @@ Every result has ``to_dict()`` giving plain JSON-ready Python values (NaN become
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready value: nested results to dicts, NaN/inf to None, numpy scalars to Python."""
+def to_plain(value: Any) -> Any:
+    """JSON-ready value: results (anything with ``to_dict``) to dicts, mappings to dicts with string keys,
+    lists / tuples / numpy arrays to lists, numpy scalars to Python numbers, NaN / inf to ``None``."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
+        return [to_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -34,13 +38,12 @@ def _plain(value: Any) -> Any:
 class AsDict:
     """Mixin for the stats result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
 
-    Nested results become dicts, numpy scalars become Python numbers, NaN/inf become ``None``. Shared by
-    the result classes across :mod:`neocus.stats` (results, agreement, conditions, readers, subgroups,
-    thresholds); subclass it on a ``@dataclass`` rather than writing another ``to_dict``.
+    Each field goes through :func:`to_plain`. Shared by the result classes across :mod:`neocus.stats`
+    (and the report's objects); subclass it on a ``@dataclass`` rather than writing another ``to_dict``.
     """
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -101,9 +101,7 @@ def assert_box_close(roi_box: dict[str, int], expected: tuple[int, int, int, int
 
 def assert_outside(roi, box: tuple[int, int, int, int]) -> None:
     """No pixel of ``box`` (x0, y0, x1, y1) is an imaging pixel of ``roi``."""
-    c = roi.crop
-    full = np.zeros((c.source_height, c.source_width), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     x0, y0, x1, y1 = box
     assert not full[y0:y1, x0:x1].any(), f"imaging mask reaches into {box}"
 
@@ -128,9 +126,7 @@ def test_sweep_roi_matches_the_drawn_trapezoid(trapezoid_sweep):
     assert_box_close(roi.box(), box_of(TRAPEZOID), tol=3)
     for box in boxes.values():
         assert_outside(roi, box)
-    c = roi.crop
-    full = np.zeros((H, W), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     truth = region_mask(TRAPEZOID)
     assert (full & truth).sum() >= 0.97 * truth.sum()  # nearly all of the sector is kept (labels excepted)
     assert (full & ~truth).sum() <= 0.02 * truth.sum()  # and hardly anything else
@@ -147,9 +143,7 @@ def test_still_roi_matches_the_drawn_trapezoid(trapezoid_sweep):
     assert_box_close(roi.box(), box_of(TRAPEZOID), tol=4)
     for box in boxes.values():
         assert_outside(roi, box)
-    c = roi.crop
-    full = np.zeros((H, W), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     assert not full[logo].any()
 
 
@@ -211,9 +205,7 @@ def test_still_with_dark_edges_recovers_the_whole_field(polygon, tol, kept):
     assert roi.method is RoiMethod.STILL
     assert "outline extended to the fitted side edges" in roi.notes
     assert_box_close(roi.box(), box_of(polygon), tol=tol)
-    c = roi.crop
-    full = np.zeros((H, W), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     truth = region_mask(polygon)
     assert (full & truth).sum() >= kept * truth.sum()  # the dark sides are recovered
     hull = region_mask(cv2.convexHull(polygon.reshape(-1, 1, 2)).reshape(-1, 2))  # outlines are convex
@@ -442,8 +434,7 @@ def _check_ge(roi, x_range: tuple[int, int] = (190, 1260)) -> None:
     assert roi.shape is RoiShape.TRAPEZOID
     # the middle of the sector's top (the probe face) is imaging, the LOGIQ logo at its corner is not
     assert roi.mask[55 - c.y, 700 - c.x]
-    full = np.zeros((898, 1442), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     assert not full[48:58, 480:500].any(), "the logo's 'LOGIQ' lettering is not imaging"
 
 
@@ -489,8 +480,7 @@ def test_real_still_roi(still):
     assert abs(c.x - SWEEP_LEFT) <= 40 and abs(c.x + c.w - SWEEP_RIGHT) <= 40, f"still spans x {c.x}-{c.x + c.w}"
     # the dark flanks of the sector (echo-free on these stills) are imaging; just outside the sides is not
     assert roi.mask[600 - c.y, 270 - c.x] and roi.mask[600 - c.y, 1170 - c.x]
-    full = np.zeros((898, 1442), bool)
-    full[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    full = roi.source_mask()
     assert not full[100:300, 150:330].any() and not full[100:300, 1110:1290].any()
 
 

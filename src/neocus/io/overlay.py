@@ -33,8 +33,7 @@ def draw_roi(frame: np.ndarray, roi: Roi) -> np.ndarray:
     c = roi.crop
     if frame.shape != (c.source_height, c.source_width):
         raise ValueError(f"frame is {frame.shape}, ROI was detected on {(c.source_height, c.source_width)}")
-    keep = np.zeros(frame.shape, bool)
-    keep[c.y : c.y + c.h, c.x : c.x + c.w] = roi.mask
+    keep = roi.source_mask()
     bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     bgr[~keep] = (bgr[~keep] * _DIM).astype(np.uint8)
     thick = max(1, round(max(frame.shape) / 500))

@@ -106,6 +106,13 @@ class Roi:
         """The crop as ``{"x", "y", "w", "h"}`` (source-frame pixels)."""
         return {"x": self.crop.x, "y": self.crop.y, "w": self.crop.w, "h": self.crop.h}
 
+    def source_mask(self) -> np.ndarray:
+        """``mask`` placed in the full source frame: ``[source_height, source_width]`` bool."""
+        c = self.crop
+        full = np.zeros((c.source_height, c.source_width), bool)
+        full[c.y : c.y + c.h, c.x : c.x + c.w] = self.mask
+        return full
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready summary: the box, shape, method, confidence, imaging fraction and notes."""
         return {

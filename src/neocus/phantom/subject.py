@@ -356,6 +356,7 @@ def build_subject(seed: int, case_type: CaseType, ga: float, male: bool, params:
         sides = tuple(s for s, vi in ((1, meas.vi_left), (-1, meas.vi_right)) if vi > p97) or (1,)
         lesions.append(VentricularEnlargement(kind, sides, vi_excess_mm=float(meas.vi_max - p97)))
     lesions.extend(focal)
-    for lesion in paint_order(lesions):
+    ordered = tuple(paint_order(lesions))
+    for lesion in ordered:
         head.add_lesion(lesion)
-    return Subject(seed=seed, case_type=case_type, ga_weeks=ga, male=male, params=params, head=head, lesions=tuple(paint_order(lesions)), measurements=meas)
+    return Subject(seed=seed, case_type=case_type, ga_weeks=ga, male=male, params=params, head=head, lesions=ordered, measurements=meas)

@@ -190,7 +190,8 @@ def test_refuses_a_non_empty_output_folder(tmp_path):
 
 @pytest.mark.parametrize(
     "bad",
-    [dict(cases=0), dict(cases=1, severe_fraction=1.5), dict(cases=1, frame_size=(8, 8)), dict(cases=1, sweep_format="avi"), dict(cases=1, workers=0)],
+    [dict(cases=0), dict(cases=1, severe_fraction=1.5), dict(cases=1, frame_size=(8, 8)), dict(cases=1, sweep_format="avi"), dict(cases=1, workers=0),
+     dict(cases=1, preset="hospital-x"), dict(cases=1, screen=True, sweeps=False)],
 )
 def test_bad_options_are_user_errors(tmp_path, bad):
     with pytest.raises(NeocusError):

@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neocus.cli.app import app, console
-from neocus.errors import NeocusError
 
 
 @app.command("simulate")
@@ -28,9 +27,7 @@ def simulate(
 ) -> None:
     """Simulate neonatal cranial ultrasound cases with exact ground truth (synthetic data; fake patient tags)."""
     from neocus.phantom.export import SimulationConfig, check_output_dir, parse_frame_size, simulate_dataset
-    from neocus.phantom.presets import get_preset
 
-    get_preset(preset)  # unknown names fail here, with the choices
     size = parse_frame_size(frame_size) if frame_size else None
     if contact_sheets:
         from neocus.phantom.contact_sheet import write_contact_sheets
@@ -52,8 +49,6 @@ def simulate(
         workers=workers,
     )
     config.check()
-    if screen and stills_only:
-        raise NeocusError("--screen wraps sweeps, but --stills-only writes none", where="--screen")
     check_output_dir(out)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:

@@ -58,6 +58,7 @@ from neocus.geometry import RotatedBox
 from neocus.io.types import CropRecord
 from neocus.io.write import write_dicom_cine, write_video
 from neocus.phantom.api import SimulatedCase, simulate_case
+from neocus.phantom.presets import get_preset
 from neocus.phantom.screen import compose_screen
 from neocus.phantom.truth import MIN_BOX_AREA_MM2, MIN_LESION_AREA_MM2, VIEW_QUALITY_THRESHOLD, FrameTruth, npz_bytes
 from neocus.phantom.types import ImagePlane
@@ -109,6 +110,9 @@ class SimulationConfig:
             raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="--sweep-format", hint="one of " + ", ".join(SWEEP_FORMATS))
         if self.workers < 1:
             raise NeocusError(f"--workers must be at least 1, got {self.workers}", where="--workers")
+        if self.screen and not self.sweeps:
+            raise NeocusError("--screen wraps sweeps, but --stills-only writes none", where="--screen")
+        get_preset(self.preset)  # unknown names fail here, with the choices
 
     def out_size(self) -> tuple[int, int] | None:
         """``(H, W)`` for the renderer."""

@@ -720,7 +720,7 @@ def apply_roi(sweep: Sweep, roi: Roi, *, blank: bool = True) -> Sweep:
     frames = sweep.frames[:, c.y : c.y + c.h, c.x : c.x + c.w].copy()
     if blank and not roi.mask.all():
         frames *= roi.mask  # broadcast over frames: 0 outside the mask, unchanged inside
-    prior = getattr(sweep.meta, "crop", None)
+    prior = sweep.meta.crop
     crop = c
     if prior is not None:
         if prior.scale != 1.0:
@@ -728,4 +728,4 @@ def apply_roi(sweep: Sweep, roi: Roi, *, blank: bool = True) -> Sweep:
         crop = CropRecord(x=prior.x + c.x, y=prior.y + c.y, w=c.w, h=c.h,
                           source_height=prior.source_height, source_width=prior.source_width)
     meta = dataclasses.replace(sweep.meta, crop=crop)
-    return Sweep(frames=np.ascontiguousarray(frames), meta=meta)
+    return Sweep(frames=frames, meta=meta)  # a copy, contiguous

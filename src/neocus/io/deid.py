@@ -180,7 +180,7 @@ def _clean(ds: Dataset, uid_map: MutableMapping[str, str]) -> None:
             del ds[tag]
             continue
         if keyword in EMPTY_KEYWORDS or vr == "PN" or vr in _TEMPORAL_VRS:
-            elem.value = None if vr != "SQ" else Sequence()
+            elem.value = None
             continue
         if vr == "UI" and keyword and _is_instance_uid(keyword) and elem.value:
             values = elem.value if isinstance(elem.value, pydicom.multival.MultiValue | list) else [elem.value]

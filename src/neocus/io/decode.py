@@ -20,6 +20,9 @@ from neocus.errors import InputFileError
 
 T = TypeVar("T")
 
+#: ITU-R BT.601 luma weights of R, G, B.
+BT601_RGB = np.array([0.299, 0.587, 0.114])
+
 #: Environment variable that overrides :attr:`DecodeLimits.max_bytes` (an integer number of bytes).
 MAX_BYTES_ENV = "NEOCUS_MAX_DECODE_BYTES"
 
@@ -98,7 +101,7 @@ def to_grey(frame: np.ndarray, *, channel_order: str = "RGB") -> np.ndarray:
     if rgb.dtype in (np.uint8, np.uint16, np.float32):
         code = cv2.COLOR_RGB2GRAY if channel_order == "RGB" else cv2.COLOR_BGR2GRAY
         return cv2.cvtColor(np.ascontiguousarray(rgb), code)
-    weights = np.array([0.299, 0.587, 0.114]) if channel_order == "RGB" else np.array([0.114, 0.587, 0.299])
+    weights = BT601_RGB if channel_order == "RGB" else BT601_RGB[::-1]
     return (rgb.astype(np.float64) @ weights).astype(frame.dtype)
 
 

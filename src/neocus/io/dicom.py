@@ -44,6 +44,7 @@ from pydicom.uid import (
 
 from neocus.errors import InputFileError
 from neocus.io.decode import (
+    BT601_RGB,
     DecodeLimits,
     FrameStack,
     human_bytes,
@@ -424,7 +425,7 @@ def _palette_grey_lut(ds: Dataset, bits_stored: int) -> np.ndarray:
     index = np.arange(2 ** min(bits_stored, 16), dtype=np.uint16 if bits_stored > 8 else np.uint8)
     rgb = apply_color_lut(index.reshape(1, -1), ds)[0]  # [N, 3]
     lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
-    grey = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    grey = rgb.astype(np.float64) @ BT601_RGB
     if lut_bits > 8:
         grey = grey * (255.0 / 65535.0)
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)

@@ -236,6 +236,3 @@ def list_frame_files(folder: Path) -> list[Path]:
     found.sort(key=lambda p: natural_key(p.name))
     return found
 
-
-#: Former name of :func:`detect_kind` (kept for callers that import ``neocus.io.sniff.sniff``).
-sniff = detect_kind

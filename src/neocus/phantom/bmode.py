@@ -22,10 +22,10 @@ The physics, in beam (scan-line) coordinates ``[samples, lines]`` (see
    echoes where the impedance changes along the beam (reflection coefficient ``R = dZ / 2Z``,
    weighted by how squarely the beam meets the interface);
 3. round-trip attenuation accumulated along each beam (``2 * alpha * f`` dB/cm) and the
-   transmission loss at interfaces (bone: about 3.6 dB each way), so the skull shadows what lies
+   transmission loss at interfaces (bone: about 2.7 dB per interface, round trip), so the skull shadows what lies
    beyond it except through the fontanelle;
 4. the point-spread function: a Gaussian pulse in depth (FWHM ``0.44 c / (B f)``) and a focused beam
-   whose lateral FWHM ``~0.9 lambda F#`` at the focus widens away from it (per-row Gaussian filter in
+   whose two-way lateral FWHM ``~0.72 lambda F#`` at the focus widens away from it (per-row Gaussian filter in
    the lateral frequency domain, exact for a width that varies with depth); higher frequency gives
    finer speckle;
 5. electronic noise, envelope detection, near-field reverberation (replicas of the strongest

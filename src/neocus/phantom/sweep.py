@@ -250,13 +250,13 @@ class SweepPlan:
     def n_frames(self) -> int:
         return len(self.motion)
 
-    def frame_plane(self, i: int) -> ImagePlane:
-        """The (central) image plane of recorded frame ``i``."""
+    def frame_plane(self, i: int, tilt_offset_deg: float = 0.0) -> ImagePlane:
+        """The (central) image plane of recorded frame ``i``, tilted by ``tilt_offset_deg`` (blur spans)."""
         m = self.motion[i]
         return plane_at(
             self.apex,
             self.plane,
-            m.tilt_deg,
+            m.tilt_deg + tilt_offset_deg,
             twist_deg=m.twist_deg,
             rock_deg=m.rock_deg,
             slide_lateral_mm=m.slide_lateral_mm,
@@ -272,19 +272,7 @@ class SweepPlan:
         m = self.motion[i]
         if m.blur_deg <= 0:
             return [self.frame_plane(i)]
-        offsets = np.linspace(-0.5, 0.5, n) * m.blur_deg
-        return [
-            plane_at(
-                self.apex,
-                self.plane,
-                m.tilt_deg + float(o),
-                twist_deg=m.twist_deg,
-                rock_deg=m.rock_deg,
-                slide_lateral_mm=m.slide_lateral_mm,
-                slide_elevation_mm=m.slide_elevation_mm,
-            )
-            for o in offsets
-        ]
+        return [self.frame_plane(i, float(o)) for o in np.linspace(-0.5, 0.5, n) * m.blur_deg]
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float) -> np.ndarray:

@@ -265,18 +265,16 @@ def still_plane(
     min_quality: float | None = STILL_MIN_QUALITY, max_tries: int = 50,
 ) -> tuple[ImagePlane, float]:
     """The plane an operator saves for ``view`` and its quality: the ideal plane plus a pose error,
-    redrawn (up to ``max_tries``) until its quality reaches ``min_quality`` (None: first draw)."""
-    views = subject_views(subject)
-    sv = views[View(view)]
-    if error is None:
-        return sv.plane, 1.0
-    best: tuple[ImagePlane, float] = (sv.plane, 1.0)
-    for _ in range(max_tries):
-        plane = error.apply(sv, sv.plane.apex, rng)
-        q = view_quality(plane, sv, subject.head.scale)
-        if min_quality is None or q >= min_quality:
-            return plane, q
-    return best
+    redrawn (up to ``max_tries``) until its quality reaches ``min_quality`` (None: first draw).
+    ``error`` None, or no draw good enough: the ideal plane itself (quality 1)."""
+    sv = subject_views(subject)[View(view)]
+    if error is not None:
+        for _ in range(max_tries):
+            plane = error.apply(sv, sv.plane.apex, rng)
+            q = view_quality(plane, sv, subject.head.scale)
+            if min_quality is None or q >= min_quality:
+                return plane, q
+    return sv.plane, 1.0
 
 
 def standard_still(

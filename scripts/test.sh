@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install neocus with its test extras (torch CPU first) and run the test suite.
+# Install neocus with its test extras (torch first) and run the test suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q torch==2.13.0 || exit 1

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neocus.phantom import norms
-from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, Part, part_structure
+from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.primitives import F32, CullGrid, Ellipsoid, Tube, lut, rotation_xyz
 from neocus.phantom.tissues import ECHO, N_TISSUES, Tissue
 from neocus.phantom.types import TissueSample
@@ -1040,9 +1040,6 @@ class NeonatalHead:
 
     def part_structure(self, part: int, plane_kind: str) -> Structure | None:
         return part_structure(part, plane_kind)
-
-    def lateral_ventricle_mask(self, part: np.ndarray) -> np.ndarray:
-        return np.isin(part, np.array(sorted(LATERAL_VENTRICLE_PARTS), dtype=U8))
 
 
 def _shifted_tube(tube: Tube, dx: float) -> Tube:

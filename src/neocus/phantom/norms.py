@@ -67,11 +67,8 @@ _TCD_P50 = np.array([27.0, 32.0, 38.0, 44.0, 50.0, 53.0])
 
 Z97 = 1.8808  # standard normal quantile of the 97th centile
 
-# ELVIS treatment thresholds (absolute, mm)
-AHW_LOW_THRESHOLD_MM = 6.0
-AHW_HIGH_THRESHOLD_MM = 10.0
-TOD_THRESHOLD_MM = 25.0
-VI_HIGH_MARGIN_MM = 4.0  # high threshold = p97 + 4 mm
+# ELVIS high treatment threshold for the ventricular index: p97 + 4 mm
+VI_HIGH_MARGIN_MM = 4.0
 
 
 def _at(table: np.ndarray, ga_weeks: float) -> float:

@@ -89,5 +89,3 @@ def _table(attr: str) -> np.ndarray:
 ECHO: np.ndarray = _table("echo")
 ATTENUATION_DB_CM_MHZ: np.ndarray = _table("attenuation_db_cm_mhz")
 SCATTERER_DENSITY: np.ndarray = _table("scatterer_density")
-
-FLUID_TISSUES: frozenset[Tissue] = frozenset({Tissue.CSF, Tissue.CYST})

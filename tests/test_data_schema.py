@@ -50,6 +50,21 @@ def test_derive_follows_vocab_rules_for_every_grade_and_finding():
             assert label_rule_problems(labels) == []
 
 
+def test_derive_known_answers():
+    # The paper's rules written out (not re-computed): severe = IVH III-IV, PVL or hydrocephalus.
+    cases = [
+        (IvhGrade.NONE, [Finding.NORMAL], 0, Tier.NORMAL, Binary.NORMAL),
+        (IvhGrade.I, [Finding.IVH], 0, Tier.MILD, Binary.ABNORMAL),
+        (IvhGrade.NONE, [Finding.EPENDYMAL_CYST], 0, Tier.MILD, Binary.ABNORMAL),
+        (IvhGrade.III, [Finding.IVH], 1, Tier.SEVERE, Binary.ABNORMAL),
+        (IvhGrade.NONE, [Finding.PVL], 1, Tier.SEVERE, Binary.ABNORMAL),
+        (IvhGrade.II, [Finding.HYDROCEPHALUS, Finding.IVH], 1, Tier.SEVERE, Binary.ABNORMAL),
+    ]
+    for grade, findings, severe, tier, read_out in cases:
+        labels = CaseLabels.derive(grade, {View.AHV: findings, View.MSV: [Finding.NORMAL]})
+        assert (labels.severe, labels.tier, labels.binary) == (severe, tier, read_out), (grade, findings)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

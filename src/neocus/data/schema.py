@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -83,6 +84,15 @@ _ID_RE = re.compile(ID_PATTERN)
 
 CaseId = Annotated[str, Field(pattern=ID_PATTERN, description="pseudonymous case id, safe charset")]
 FileName = Annotated[str, Field(pattern=FILE_NAME_PATTERN, description="file name inside the case folder")]
+
+
+def _known_version(v: str) -> str:
+    if v != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema version '{v}' (this neocus reads '{SCHEMA_VERSION}')")
+    return v
+
+
+SchemaVersion = Annotated[str, AfterValidator(_known_version)]
 
 
 def is_valid_id(text: str) -> bool:
@@ -176,7 +186,7 @@ class Splits(_Model):
 class DatasetRecord(_Model):
     """``dataset.json``: what the dataset is, where it came from, and how it is split."""
 
-    schema_version: str = Field(default=SCHEMA_VERSION, description=f"always '{SCHEMA_VERSION}' for this schema")
+    schema_version: SchemaVersion = Field(default=SCHEMA_VERSION, description=f"always '{SCHEMA_VERSION}' for this schema")
     name: str = Field(min_length=1, description="short dataset name")
     description: str | None = None
     created: datetime | None = Field(
@@ -187,13 +197,6 @@ class DatasetRecord(_Model):
         default=None, description="case ids in the dataset; null = every folder under cases/ holding a case.json"
     )
     splits: Splits | None = None
-
-    @field_validator("schema_version")
-    @classmethod
-    def _known_version(cls, v: str) -> str:
-        if v != SCHEMA_VERSION:
-            raise ValueError(f"unsupported schema version '{v}' (this neocus reads '{SCHEMA_VERSION}')")
-        return v
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,18 +303,11 @@ class CaseLabels(_Model):
 class CaseRecord(_Model):
     """``case.json`` of one case: its sweeps, de-identified metadata and labels when known."""
 
-    schema_version: str = Field(default=SCHEMA_VERSION)
+    schema_version: SchemaVersion = Field(default=SCHEMA_VERSION)
     case_id: CaseId
     sweeps: dict[FileName, Plane] = Field(description="sweep file name (in the case folder) -> scan plane")
     metadata: CaseMetadata = Field(default_factory=CaseMetadata)
     labels: CaseLabels | None = None
-
-    @field_validator("schema_version")
-    @classmethod
-    def _known_version(cls, v: str) -> str:
-        if v != SCHEMA_VERSION:
-            raise ValueError(f"unsupported schema version '{v}' (this neocus reads '{SCHEMA_VERSION}')")
-        return v
 
     @field_validator("sweeps")
     @classmethod

@@ -328,3 +328,11 @@ def test_simulated_dataset_validates_clean(tmp_path):
     ds = Dataset.load(out)
     assert len(ds) == 2 and ds.splits is not None
     assert all(entry.annotations(name) for entry in ds for name in entry.record.sweeps)
+
+
+def test_interrupted_command_exits_130(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("neocus.cli.validate_cmd.validate_dataset", interrupted)
+    assert main(["validate", str(tmp_path)]) == 130

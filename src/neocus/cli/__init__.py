@@ -21,10 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     except NeocusError as exc:
         err_console.print(f"[bold red]neocus: error:[/] {exc.message}", highlight=False, soft_wrap=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err_console.print("neocus: interrupted")
-        return 130
-    except SystemExit as exc:  # typer / click exit codes
+    except SystemExit as exc:  # typer / click exit codes (Ctrl-C: typer exits 130)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     return 0
 

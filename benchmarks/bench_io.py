@@ -26,7 +26,7 @@ import tracemalloc
 from pathlib import Path
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "ncls-examples" / "20221223027" / "coronal_sweep.mp4"
-MODES = ("decode", "roi", "decode+roi", "decode+roi+crop")
+MODES = ("probe", "decode", "roi", "decode+roi", "decode+roi+crop")
 
 
 _STATE: dict[str, object] = {}
@@ -43,10 +43,12 @@ def _setup(mode: str, path: str) -> None:
 
 
 def _once() -> int:
-    from neocus.io import load_sweep
+    from neocus.io import load_sweep, probe
     from neocus.io.roi import apply_roi, detect_sweep_roi
 
     mode, path = _STATE["mode"], _STATE["path"]
+    if mode == "probe":  # headers only: frames/s here means "frames described per second"
+        return int(probe(path).frames or 0)
     if mode == "roi":
         sweep = _STATE["sweep"]
         detect_sweep_roi(sweep)

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neocus.io import load_sweep  # noqa: E402
-from neocus.io.write import atomic_target  # noqa: E402
+from neocus.atomic import atomic_target  # noqa: E402
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead, VentricleSize  # noqa: E402
 from neocus.phantom.bmode import render_plane  # noqa: E402
 from neocus.phantom.label_maps import label_map_figure  # noqa: E402

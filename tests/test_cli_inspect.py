@@ -78,7 +78,7 @@ def test_table_and_overlay(capsys, screen_mp4, tmp_path):
     x, y, _, h = box_of(TRAPEZOID)
     edge = picture[y + h // 2, max(0, x - 3) : x + 4]
     assert (edge[:, 1].astype(int) - edge[:, 2]).max() > 100
-    assert not list(tmp_path.glob(".overlay-*")), "no temporary file is left behind"
+    assert not list(tmp_path.glob(".*")), "no temporary file is left behind"
 
 
 def test_overlay_must_be_png_and_leaves_nothing(capsys, screen_mp4, tmp_path):

@@ -10,8 +10,6 @@ every problem at once instead.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from neocus.data.schema import (
     format_loc,
     is_valid_id,
 )
+from neocus.atomic import atomic_write_text
 from neocus.errors import DatasetError
 from neocus.io.types import Sweep
 from neocus.vocab import Plane, View
@@ -58,20 +57,6 @@ def annotation_line(annotation: FrameAnnotation) -> str:
     if not data.get("lesions"):
         data.pop("lesions", None)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _validation_where(exc: ValidationError) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from neocus.atomic import atomic_write_bytes
 from neocus.errors import InputFileError
 from neocus.io.roi import Roi
 
@@ -69,15 +68,7 @@ def save_roi_overlay(frames: np.ndarray, roi: Roi, path: str | Path) -> Path:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 BGR
         raise RuntimeError("PNG encoding failed")
-    fd, tmp = tempfile.mkstemp(prefix=".overlay-", suffix=".png", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded.tobytes())
-        os.replace(tmp, path)
+        return atomic_write_bytes(path, encoded.tobytes())
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise InputFileError(f"cannot write the overlay: {exc.strerror or exc}", where=path) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -8,11 +8,8 @@ are written -- nothing is ever copied from a source file. Frames are ``uint8 [T,
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import cv2
@@ -29,6 +26,7 @@ from pydicom.uid import (
 from pydicom.valuerep import DS
 
 import neocus
+from neocus.atomic import atomic_target
 from neocus.errors import NeocusError
 from neocus.io.dicom import REGION_2D, REGION_TISSUE, UNITS_CM
 from neocus.io.video import quiet_opencv
@@ -59,26 +57,6 @@ def _check_fps(fps: float) -> float:
     if not (np.isfinite(fps) and 0 < fps <= 1000):
         raise ValueError(f"fps must be in (0, 1000], got {fps}")
     return fps
-
-
-@contextlib.contextmanager
-def atomic_target(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` when the block succeeds."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise NeocusError("the output folder does not exist", where=path.parent, hint="create it first")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    except OSError as exc:
-        raise NeocusError(f"cannot write here: {exc.strerror or exc}", where=path.parent, hint="check the folder's permissions") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float, *, fourcc: str = "mp4v") -> Path:

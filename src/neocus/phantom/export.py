@@ -52,7 +52,7 @@ from neocus.data import (
     write_annotations,
     write_case,
 )
-from neocus.data.dataset import atomic_write_text
+from neocus.atomic import atomic_write_text
 from neocus.errors import NeocusError
 from neocus.geometry import RotatedBox
 from neocus.io.types import CropRecord

@@ -44,7 +44,7 @@ def label_map_figure(subject: Subject, path: str | Path, title: str | None = Non
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    from neocus.io.write import atomic_target
+    from neocus.atomic import atomic_target
 
     path = Path(path)
     cmap = ListedColormap(["#000000", *plt.get_cmap("tab20").colors[: len(_STRUCTURES)]])

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats as sps
 
+from neocus.atomic import atomic_target
 from neocus.errors import StatsInputError
 from neocus.stats.checks import (
     as_alternative,
@@ -530,11 +531,8 @@ def plot_roc(
         ax.set_title(title)
     ax.legend(loc="lower right", fontsize="small")
     if path is not None:
-        from neocus.io.write import atomic_target  # here, not at the top: neocus.io.write loads cv2 and pydicom
-
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_target(path) as tmp:
+        with atomic_target(path, make_parents=True) as tmp:
             fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
     return fig
 

@@ -1,0 +1,57 @@
+"""Atomic file output: write to a temporary file beside the target, rename it on success.
+
+Every writer in neocus goes through here, so a failure never leaves a partial file behind. Only the
+standard library is imported, so light modules (data, stats, pictures) can use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from neocus.errors import NeocusError
+
+
+@contextlib.contextmanager
+def atomic_target(path: str | Path, *, make_parents: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` when the block succeeds.
+
+    The folder must exist unless ``make_parents``; the temporary file is removed whatever happens.
+    """
+    path = Path(path)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise NeocusError("the output folder does not exist", where=path.parent, hint="create it first")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise NeocusError(f"cannot write here: {exc.strerror or exc}", where=path.parent, hint="check the folder's permissions") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, make_parents: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path``."""
+    path = Path(path)
+    with atomic_target(path, make_parents=make_parents) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically, creating its folder if needed."""
+    path = Path(path)
+    with atomic_target(path, make_parents=True) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    return path

@@ -7,7 +7,11 @@ never with a traceback. Library callers catch it like any exception.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=Enum)
 
 
 class NeocusError(Exception):
@@ -43,3 +47,15 @@ class StatsInputError(NeocusError, ValueError):
     """Arrays given to neocus.stats that cannot be analysed (NaN, one class, mismatched lengths...)."""
 
     exit_code = 5
+
+
+def parse_choice(choices: type[_E], value: _E | str, *, what: str) -> _E:
+    """``value`` as a member of the enum ``choices``; a :class:`NeocusError` naming the allowed values if
+    it is none of them. ``what`` names the parameter (e.g. ``"preset"``), never a CLI flag."""
+    if isinstance(value, choices):
+        return value
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(str(c.value) for c in choices)
+        raise NeocusError(f"unknown {what} {value!r}", where=what, hint=f"use one of: {allowed}") from None

@@ -14,36 +14,9 @@ Every result has ``to_dict()`` giving plain JSON-ready Python values (NaN become
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-
-def to_plain(value: Any) -> Any:
-    """JSON-ready value: results (anything with ``to_dict``) to dicts, mappings to dicts with string keys,
-    lists / tuples / numpy arrays to lists, numpy scalars to Python numbers, NaN / inf to ``None``."""
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-class AsDict:
-    """Mixin for the stats result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
-
-    Each field goes through :func:`to_plain`. Shared by the result classes across :mod:`neocus.stats`
-    (and the report's objects); subclass it on a ``@dataclass`` rather than writing another ``to_dict``.
-    """
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+from neocus.results import AsDict, to_plain  # noqa: F401  (re-exported: the stats results build on them)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""The one way results serialise: frozen dataclasses that subclass :class:`AsDict` get ``to_dict()``.
+
+Every package (stats, detect, views, diagnose, hie, fetal, ...) returns frozen dataclasses built on this
+mixin, so any result turns into plain JSON-ready values the same way (see docs/conventions.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import fields
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready value: results (anything with ``to_dict``) to dicts, mappings to dicts with string keys,
+    lists / tuples / numpy arrays to lists, numpy scalars to Python numbers, enums to their values,
+    paths to strings, NaN / inf to ``None``."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Enum):
+        return to_plain(value.value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class AsDict:
+    """Mixin for result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
+
+    Each field goes through :func:`to_plain`. Subclass it on a ``@dataclass(frozen=True)`` rather than
+    writing another ``to_dict``.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]

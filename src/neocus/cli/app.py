@@ -30,3 +30,16 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """neocus command line."""
+
+
+def _group(name: str, help_text: str) -> typer.Typer:
+    """A sub-command group (``neocus <name> <command>``) that the command modules register on."""
+    group = typer.Typer(name=name, help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.add_typer(group, name=name)
+    return group
+
+
+# Groups shared by several command modules: each module adds its own sub-command (e.g. `train detector`).
+train_app = _group("train", "Train a model (detector, diagnosis, ...) on a neocus dataset or the phantom.")
+evaluate_app = _group("evaluate", "Evaluate a model or predictions against ground truth; writes metrics.json and a report.")
+export_app = _group("export", "Export a trained model (e.g. to ONNX).")

@@ -1,4 +1,4 @@
-"""``neocus evaluate-predictions PRED.csv [--readers READERS.csv] --out DIR``: a Table-2-style report."""
+"""``neocus evaluate predictions PRED.csv [--readers READERS.csv] --out DIR``: a Table-2-style report."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from neocus.cli.app import app, console, err_console
+from neocus.cli.app import app, console, err_console, evaluate_app
 from neocus.errors import NeocusError
 from neocus.stats.inputs import load_predictions, load_readers
 from neocus.stats.report import build_report, table2_rows, write_report
 
 
-@app.command("evaluate-predictions")
+@evaluate_app.command("predictions")
+@app.command("evaluate-predictions", hidden=True)  # the earlier name, kept working
 def evaluate_predictions(
     predictions: Path = typer.Argument(..., help="PRED.csv: case_id, label (0/1), score [, prediction, conditions, metadata]."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the report into (created; must be new or empty)."),

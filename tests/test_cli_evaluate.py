@@ -8,6 +8,7 @@ import pytest
 from stats_eval_data import make_predictions, make_readers, write_csv
 
 from neocus.cli import main
+from neocus.errors import NeocusError
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +69,13 @@ def test_unknown_reader_case_and_conflicting_options(inputs, tmp_path, capsys):
     assert main(["evaluate-predictions", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")]) != 0
     assert "file not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_errors_name_the_flag_not_the_parameter():
+    """Library errors name parameters (``where`` or a name in backquotes); the CLI prints the flags."""
+    from neocus.cli import error_line
+
+    err = NeocusError("calls are neither 0/1 nor 1-5", where="r.csv", hint="give `positive_from`")
+    assert error_line(err) == "r.csv: calls are neither 0/1 nor 1-5 (give --reader-positive-from)"
+    assert error_line(NeocusError("must be at least 1, got 0", where="cases")) == "--cases: must be at least 1, got 0"
+    assert error_line(NeocusError("odd", where="`no_such_option`")) == "`no_such_option`: odd"

@@ -79,7 +79,7 @@ def test_round_trip(tmp_path):
     view_image_path(entry.folder, View.AHV).write_bytes(b"\x89PNG")
     assert list(entry.view_images()) == [View.AHV]
     assert read_case(entry.folder) == entry.record
-    with pytest.raises(KeyError):
+    with pytest.raises(DatasetError, match="no sweep 'axial.mp4'"):
         entry.sweep_path("axial.mp4")
     frames = np.arange(5 * 16 * 16, dtype=np.uint8).reshape(5, 16, 16)
     (entry.folder / "stills").mkdir()

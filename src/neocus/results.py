@@ -39,8 +39,13 @@ class AsDict:
     """Mixin for result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
 
     Each field goes through :func:`to_plain`. Subclass it on a ``@dataclass(frozen=True)`` rather than
-    writing another ``to_dict``.
+    writing another ``to_dict``. A bulky field that does not belong in the JSON (e.g. per-case arrays)
+    is left out with ``field(metadata={"to_dict": False})``.
     """
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {
+            f.name: to_plain(getattr(self, f.name))
+            for f in fields(self)  # type: ignore[arg-type]
+            if f.metadata.get("to_dict", True)
+        }

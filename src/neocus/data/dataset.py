@@ -230,7 +230,7 @@ class CaseEntry:
 
     def sweep_path(self, name: str) -> Path:
         if name not in self.record.sweeps:
-            raise KeyError(f"case {self.case_id} has no sweep {name!r} (sweeps: {sorted(self.record.sweeps)})")
+            raise DatasetError(f"case {self.case_id} has no sweep {name!r}", where="name", hint=f"sweeps: {sorted(self.record.sweeps)}")
         return self.folder / name
 
     def sweep_paths(self, plane: Plane | None = None) -> dict[str, Path]:

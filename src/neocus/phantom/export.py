@@ -95,23 +95,23 @@ class SimulationConfig:
     def check(self) -> None:
         """Raise :class:`NeocusError` for an option a user got wrong."""
         if self.cases < 1:
-            raise NeocusError(f"--cases must be at least 1, got {self.cases}", where="--cases")
+            raise NeocusError(f"must be at least 1, got {self.cases}", where="cases")
         if self.seed < 0:
-            raise NeocusError(f"--seed must be >= 0, got {self.seed}", where="--seed")
+            raise NeocusError(f"must be >= 0, got {self.seed}", where="seed")
         if self.severe_fraction is not None and not 0.0 <= self.severe_fraction <= 1.0:
-            raise NeocusError(f"--severe-fraction must lie in [0, 1], got {self.severe_fraction}", where="--severe-fraction")
+            raise NeocusError(f"must lie in [0, 1], got {self.severe_fraction}", where="severe_fraction")
         if self.frame_size is not None:
             w, h = self.frame_size
             if not (32 <= w <= 2048 and 32 <= h <= 2048):
-                raise NeocusError(f"--frame-size must be between 32x32 and 2048x2048, got {w}x{h}", where="--frame-size")
+                raise NeocusError(f"must be between 32x32 and 2048x2048, got {w}x{h}", where="frame_size")
         if self.sweep_frames is not None and not 2 <= self.sweep_frames <= 2000:
-            raise NeocusError(f"--sweep-frames must lie in 2..2000, got {self.sweep_frames}", where="--sweep-frames")
+            raise NeocusError(f"must lie in 2..2000, got {self.sweep_frames}", where="sweep_frames")
         if self.sweep_format not in SWEEP_FORMATS:
-            raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="--sweep-format", hint="one of " + ", ".join(SWEEP_FORMATS))
+            raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="sweep_format", hint="one of " + ", ".join(SWEEP_FORMATS))
         if self.workers < 1:
-            raise NeocusError(f"--workers must be at least 1, got {self.workers}", where="--workers")
+            raise NeocusError(f"must be at least 1, got {self.workers}", where="workers")
         if self.screen and not self.sweeps:
-            raise NeocusError("--screen wraps sweeps, but --stills-only writes none", where="--screen")
+            raise NeocusError("wraps sweeps, but no sweeps are written", where="screen")
         get_preset(self.preset)  # unknown names fail here, with the choices
 
     def out_size(self) -> tuple[int, int] | None:
@@ -126,7 +126,7 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     """``"640x480"`` -> ``(640, 480)`` (width, height); raises NeocusError on anything else."""
     parts = text.lower().replace(" ", "").split("x")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="--frame-size")
+        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="frame_size")
     return int(parts[0]), int(parts[1])
 
 

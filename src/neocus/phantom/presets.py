@@ -334,5 +334,5 @@ def get_preset(name: str) -> ScannerPreset:
         return PRESETS[str(name)]
     except KeyError:
         raise NeocusError(
-            f"unknown scanner preset {name!r}", where="--preset", hint="choose one of " + ", ".join(PRESETS)
+            f"unknown scanner preset {name!r}", where="preset", hint="choose one of " + ", ".join(PRESETS)
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from enum import StrEnum
 
 import numpy as np
 
@@ -95,12 +96,39 @@ def as_score_matrix(s, name: str = "scores") -> np.ndarray:
     return num
 
 
-ALTERNATIVES = ("two-sided", "greater", "less")
+class Alternative(StrEnum):
+    """The alternative hypothesis of a test: ``greater`` means first > second."""
+
+    TWO_SIDED = "two-sided"
+    GREATER = "greater"
+    LESS = "less"
 
 
-def as_alternative(alternative: str) -> str:
+ALTERNATIVES = tuple(a.value for a in Alternative)
+
+
+def as_alternative(alternative: Alternative | str) -> Alternative:
     """'two-sided', 'greater' or 'less' (R's 'two.sided' is accepted too)."""
     alt = str(alternative).replace(".", "-")
     if alt not in ALTERNATIVES:
         raise StatsInputError(f"alternative must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
-    return alt
+    return Alternative(alt)
+
+
+def check_level(level: float) -> float:
+    """A two-sided confidence level as a fraction strictly between 0 and 1."""
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise StatsInputError(f"confidence level must be between 0 and 1 (exclusive), got {level}")
+    return level
+
+
+def labels_and_scores(
+    y_true, y_score, *, label_name: str = "y_true", score_name: str = "y_score", many: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked 0/1 labels and a (k, n) score matrix; ``many=False`` insists on one model's 1-D scores."""
+    y = as_binary_labels(y_true, label_name)
+    s = as_score_matrix(y_score, score_name) if many else as_scores(y_score, score_name)[np.newaxis, :]
+    same_length(**{label_name: y, score_name: s[0]})
+    require_both_classes(y, label_name)
+    return y, s

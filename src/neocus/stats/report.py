@@ -197,7 +197,7 @@ def build_report(
     for col in subgroups:
         if col not in pred.metadata:
             known = ", ".join(sorted(pred.metadata)) or "none"
-            raise NeocusError(f"no metadata column {col!r} for --subgroup", where=pred.source, hint=f"metadata columns: {known}")
+            raise NeocusError(f"no metadata column {col!r} for `subgroups`", where=pred.source, hint=f"metadata columns: {known}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DegenerateDataWarning)
         report = _build(pred, reads, threshold, youden, tuple(subgroups), positive_from, level, n_boot, seed)
@@ -265,7 +265,7 @@ def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray,
         try:
             positive_from = default_positive_from(reads.call)
         except StatsInputError as exc:
-            raise NeocusError(exc.what, where=reads.source, hint="pass --reader-positive-from") from None
+            raise NeocusError(exc.what, where=reads.source, hint="give `positive_from`") from None
     results: list[ReaderResult] = []
     agreements: list[ReaderAgreement] = []
     binary_by_read = np.zeros(reads.n, dtype=np.int8)
@@ -279,7 +279,7 @@ def _readers_part(pred: Predictions, reads: ReaderReads, model_call: np.ndarray,
             y = pred.label[idx]
             group = str(reads.group[sel][0])
             try:
-                bin_calls = binarize_calls(reads.call[sel], positive_from)
+                bin_calls = binarize_calls(reads.call[sel], positive_from=positive_from)
                 res = reader_result(
                     y, reads.call[sel], reader_id=rid, group=group, with_ai=bool(ai), positive_from=positive_from,
                     times_s=reads.time_s[sel], level=level, n_boot=n_boot, seed=seed,

@@ -70,7 +70,7 @@ def test_round_trip(tmp_path):
     assert ds.name == "demo" and len(ds) == 3 and ds.case_ids == ["case000", "case001", "case002"]
     entry = ds.case("case001")
     assert entry.record == _case("case001", IvhGrade.I)
-    assert entry.sweep_paths(Plane.CORONAL) == {"coronal.mp4": entry.folder / "coronal.mp4"}
+    assert entry.sweep_paths(plane=Plane.CORONAL) == {"coronal.mp4": entry.folder / "coronal.mp4"}
     assert [a.frame for a in entry.annotations("coronal.mp4")] == [4, 9]  # sorted on write
     assert entry.annotations("sagittal.dcm") == []
     assert entry.view_image_path(View.MSV) == entry.folder / "views" / f"{View.MSV.value}.png"

@@ -41,7 +41,7 @@ def test_presets_render_the_same_plane_differently():
     plane = subject_views(subject)[View.TVV].plane
     images = {}
     for name in ("internal", "external", "blind"):
-        frame = render(subject, plane, name, np.random.default_rng(0), (96, 128))
+        frame = render(subject, plane, name, rng=np.random.default_rng(0), out_size=(96, 128))
         images[name] = frame
     masks = {k: f.mask for k, f in images.items()}
     assert not np.array_equal(masks["internal"], masks["external"])  # trapezoid vs sector

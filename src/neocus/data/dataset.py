@@ -233,7 +233,7 @@ class CaseEntry:
             raise DatasetError(f"case {self.case_id} has no sweep {name!r}", where="name", hint=f"sweeps: {sorted(self.record.sweeps)}")
         return self.folder / name
 
-    def sweep_paths(self, plane: Plane | None = None) -> dict[str, Path]:
+    def sweep_paths(self, *, plane: Plane | None = None) -> dict[str, Path]:
         """Sweep file name -> path, optionally only those of one plane."""
         return {n: self.folder / n for n, p in self.record.sweeps.items() if plane is None or p is Plane(plane)}
 

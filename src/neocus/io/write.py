@@ -184,6 +184,7 @@ def write_dicom_cine(
     path: str | Path,
     frames: np.ndarray,
     fps: float,
+    *,
     spacing_mm: tuple[float, float] | None = None,
     tags: Mapping[str, object] | None = None,
 ) -> Path:

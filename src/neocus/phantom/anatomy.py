@@ -27,6 +27,9 @@ The model is a stack of analytic layers and primitives, painted in order (later 
 
 Speed: every primitive carries a bounding box and is only evaluated for points in the coarse cells
 its box touches (:class:`~neocus.phantom.primitives.CullGrid`); all arithmetic is float32 numpy.
+
+Size: over 1000 lines while the phantom anatomy and appearance are being changed concurrently; the
+split of NeonatalHead._build_deep into one builder per structure group (issue #7) follows that work.
 """
 
 from __future__ import annotations

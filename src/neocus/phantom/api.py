@@ -6,10 +6,10 @@ For training-time generation (no files)::
     from neocus.phantom import new_subject, standard_still, jittered_neighbours, get_preset
     rng = np.random.default_rng(7)
     subject = new_subject(7, population="internal")
-    preset = get_preset("internal").vary(rng)
-    still = standard_still(subject, View.TVV, preset, rng, out_size=(256, 256))
+    preset = get_preset("internal").vary(rng=rng)
+    still = standard_still(subject, View.TVV, preset, out_size=(256, 256), rng=rng)
     still.image, still.truth.boxes, still.findings, still.quality
-    near = jittered_neighbours(subject, View.TVV, preset, rng, n=4, out_size=(256, 256))
+    near = jittered_neighbours(subject, View.TVV, preset, n=4, out_size=(256, 256), rng=rng)
 
 :func:`simulate_case` makes everything ``neocus simulate`` writes for one case; :mod:`neocus.phantom.export`
 writes it. Everything random is drawn from the generator passed in, in a fixed order.
@@ -56,7 +56,7 @@ class PlaneJitter:
     rock_deg: float
     slide_mm: float
 
-    def apply(self, view: StandardView, apex: np.ndarray, rng: np.random.Generator) -> ImagePlane:
+    def apply(self, view: StandardView, apex: np.ndarray, *, rng: np.random.Generator) -> ImagePlane:
         plane = VIEW_PLANE[view.view]
         return plane_at(
             apex,
@@ -167,15 +167,16 @@ def ventricular_state_findings(subject: Subject) -> frozenset[Finding]:
 
 
 def render(
-    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, rng: np.random.Generator, out_size: tuple[int, int] | None = None
+    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, *, out_size: tuple[int, int] | None = None,
+    rng: np.random.Generator,
 ) -> RenderedFrame:
     """Render one plane of a subject (``out_size`` = (H, W); label maps in ``frame.part`` / ``frame.lesion``)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    return render_plane(subject.head, plane, preset, rng, out_size)
+    return render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
 
 
 def truth_of(
-    subject: Subject, frame: RenderedFrame, plane_kind: Plane, views: dict[View, StandardView] | None = None
+    subject: Subject, frame: RenderedFrame, plane_kind: Plane, *, views: dict[View, StandardView] | None = None
 ) -> FrameTruth:
     """Ground truth of a rendered frame: boxes, lesion boxes, quality for each view of its plane."""
     views = views if views is not None else subject_views(subject)
@@ -240,7 +241,7 @@ def _still(subject: Subject, view: View, frame: RenderedFrame, views: dict[View,
     ventricle index) when a lateral ventricle is in the image, hydrocephalus when any ventricle is.
     """
     plane_kind = VIEW_PLANE[view]
-    truth = truth_of(subject, frame, plane_kind, views)
+    truth = truth_of(subject, frame, plane_kind, views=views)
     ventricles = ventricle_mask(frame.part, VENTRICLE_PARTS)
     px_area = frame.pixel_spacing_mm[0] * frame.pixel_spacing_mm[1]
     shows_any = bool(ventricles.sum() * px_area >= MIN_BOX_AREA_MM2)
@@ -261,8 +262,8 @@ BLIND_MIN_QUALITY = 0.25
 
 
 def still_plane(
-    subject: Subject, view: View, rng: np.random.Generator, *, error: PlaneJitter | None = STILL_ERROR,
-    min_quality: float | None = STILL_MIN_QUALITY, max_tries: int = 50,
+    subject: Subject, view: View, *, error: PlaneJitter | None = STILL_ERROR,
+    min_quality: float | None = STILL_MIN_QUALITY, max_tries: int = 50, rng: np.random.Generator,
 ) -> tuple[ImagePlane, float]:
     """The plane an operator saves for ``view`` and its quality: the ideal plane plus a pose error,
     redrawn (up to ``max_tries``) until its quality reaches ``min_quality`` (None: first draw).
@@ -270,7 +271,7 @@ def still_plane(
     sv = subject_views(subject)[View(view)]
     if error is not None:
         for _ in range(max_tries):
-            plane = error.apply(sv, sv.plane.apex, rng)
+            plane = error.apply(sv, sv.plane.apex, rng=rng)
             q = view_quality(plane, sv, subject.head.scale)
             if min_quality is None or q >= min_quality:
                 return plane, q
@@ -281,17 +282,17 @@ def standard_still(
     subject: Subject,
     view: View,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
-    out_size: tuple[int, int] | None = None,
     *,
+    out_size: tuple[int, int] | None = None,
     error: PlaneJitter | None = STILL_ERROR,
     min_quality: float | None = STILL_MIN_QUALITY,
+    rng: np.random.Generator,
 ) -> Still:
     """The still an operator saves for ``view``: the ideal plane plus a small pose error (None: exact),
     at least ``min_quality`` good (see :func:`still_plane`)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    plane, _ = still_plane(subject, view, rng, error=error, min_quality=min_quality)
-    frame = render_plane(subject.head, plane, preset, rng, out_size)
+    plane, _ = still_plane(subject, view, rng=rng, error=error, min_quality=min_quality)
+    frame = render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
     return _still(subject, View(view), frame, subject_views(subject))
 
 
@@ -299,11 +300,11 @@ def jittered_neighbours(
     subject: Subject,
     view: View,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
+    *,
     n: int,
     out_size: tuple[int, int] | None = None,
-    *,
     jitter: PlaneJitter = NEIGHBOUR_JITTER,
+    rng: np.random.Generator,
 ) -> list[Still]:
     """``n`` stills at random poses around the ideal plane of ``view`` (each with its quality score)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
@@ -311,8 +312,8 @@ def jittered_neighbours(
     sv = views[View(view)]
     out = []
     for _ in range(n):
-        plane = jitter.apply(sv, sv.plane.apex, rng)
-        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng, out_size), views))
+        plane = jitter.apply(sv, sv.plane.apex, rng=rng)
+        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng=rng, out_size=out_size), views))
     return out
 
 
@@ -348,12 +349,12 @@ def render_sweep(
     subject: Subject,
     plane: Plane,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
     *,
     style: str = "freehand",
     n_frames: int | None = None,
     out_size: tuple[int, int] | None = None,
     keep_frames: bool = False,
+    rng: np.random.Generator,
 ) -> RenderedSweep:
     """Plan and render one sweep of ``subject``; motion-blurred frames average their exposure planes.
 
@@ -366,13 +367,13 @@ def render_sweep(
     views = subject_views(subject)
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)
     view_tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
-    plan = plan_sweep(rng, plane, apex, style=STYLES[style][plane], view_tilts=view_tilts, n_frames=n_frames)
+    plan = plan_sweep(rng=rng, plane=plane, apex=apex, style=STYLES[style][plane], view_tilts=view_tilts, n_frames=n_frames)
     speckle_seed = int(np.random.SeedSequence([int(subject.seed), 0x5BEC]).generate_state(1)[0])
     frames, truths, lesions, vents, kept = [], [], [], [], []
     for i in range(plan.n_frames):
         planes = plan.exposure_planes(i, n=3)
         centre = len(planes) // 2
-        rendered = [render_plane(subject.head, p, preset, rng, out_size, speckle_seed=speckle_seed) for p in planes]
+        rendered = [render_plane(subject.head, p, preset, rng=rng, out_size=out_size, speckle_seed=speckle_seed) for p in planes]
         main = rendered[centre]
         if len(rendered) > 1:
             image = np.mean([r.image.astype(np.float32) for r in rendered], axis=0)
@@ -380,7 +381,7 @@ def render_sweep(
         else:
             image = main.image
         frames.append(image)
-        truths.append(truth_of(subject, main, plane, views))
+        truths.append(truth_of(subject, main, plane, views=views))
         lesions.append(main.lesion)
         vents.append(ventricle_mask(main.part, VENTRICLE_PARTS))
         if keep_frames:
@@ -450,23 +451,23 @@ def simulate_case(
     s_subject, s_scan, s_stills, s_cor, s_sag, s_screen = ss.spawn(6)
     style = PRESET_STYLE.get(preset, "freehand")
     subject = new_subject(s_subject, population=PRESET_POPULATION.get(preset, preset), severe=severe)
-    scan = get_preset(preset).vary(np.random.default_rng(s_scan))
+    scan = get_preset(preset).vary(rng=np.random.default_rng(s_scan))
     rng = np.random.default_rng(s_stills)
     stills: dict[View, Still] = {}
     for v in VIEWS_IN_SWEEP_ORDER:
         if style == "blind":
-            plane, q = still_plane(subject, v, rng, error=BLIND_STILL_ERROR, min_quality=None)
+            plane, q = still_plane(subject, v, rng=rng, error=BLIND_STILL_ERROR, min_quality=None)
             if q < BLIND_MIN_QUALITY:
                 continue  # the view is missing from this blind acquisition
-            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng, out_size), subject_views(subject))
+            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng=rng, out_size=out_size), subject_views(subject))
         else:
-            stills[v] = standard_still(subject, v, scan, rng, out_size)
+            stills[v] = standard_still(subject, v, scan, rng=rng, out_size=out_size)
     rendered: dict[Plane, RenderedSweep] = {}
     if sweeps:
         for plane, s in zip((Plane.CORONAL, Plane.SAGITTAL), (s_cor, s_sag)):
             if plane in planes:
                 rendered[plane] = render_sweep(
-                    subject, plane, scan, np.random.default_rng(s), style=style, n_frames=sweep_frames,
+                    subject, plane, scan, rng=np.random.default_rng(s), style=style, n_frames=sweep_frames,
                     out_size=out_size, keep_frames=keep_frames,
                 )
     return SimulatedCase(

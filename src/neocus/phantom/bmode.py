@@ -154,13 +154,13 @@ def render_plane(
     model: HeadModel,
     plane: ImagePlane,
     preset: ScannerPreset,
-    rng: np.random.Generator,
-    out_size: tuple[int, int] | None = None,
     *,
+    out_size: tuple[int, int] | None = None,
     fit: Fit = "contain",
     acoustics: TissueAcoustics | None = None,
     timings: dict[str, float] | None = None,
     speckle_seed: int | None = None,
+    rng: np.random.Generator,
 ) -> RenderedFrame:
     """Render the B-mode image of ``plane`` through ``model`` as ``preset`` shows it.
 

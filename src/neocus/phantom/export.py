@@ -17,6 +17,8 @@ Reproducible: each case draws from its own seed (``SeedSequence(seed, spawn_key=
 bytes do not depend on the number of workers; JSON is canonical, PNG / npz / MP4 / DICOM writers are
 deterministic. Atomic: everything goes to a hidden temp folder beside ``out`` that is renamed to ``out``
 only when every case is written; a failure (or Ctrl-C) removes it.
+
+Size: about 500 lines: one config, the per-case writer and the parallel driver belong together.
 """
 
 from __future__ import annotations
@@ -362,7 +364,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
                 "InstitutionName": center,
                 "BurnedInAnnotation": "YES" if screen else "NO",
             }
-            write_dicom_cine(folder / name, frames, sweep.plan.fps, spacing, dtags)
+            write_dicom_cine(folder / name, frames, sweep.plan.fps, spacing_mm=spacing, tags=dtags)
         sweeps[name] = plane
         write_annotations(folder, name, [_frame_annotation(i, t, crop) for i, t in enumerate(sweep.truth)])
         _write_bytes(folder / MASKS_DIR / f"{stem}.npz", npz_bytes({"lesion": sweep.lesion, "ventricles": sweep.ventricles}))

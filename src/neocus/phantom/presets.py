@@ -172,7 +172,7 @@ class ScannerPreset(BaseModel):
         return 1.0 / np.sqrt(1.0 / w_tx**2 + 1.0 / w_rx**2)
 
     # --- variation -------------------------------------------------------------------------------
-    def vary(self, rng: np.random.Generator) -> ScannerPreset:
+    def vary(self, *, rng: np.random.Generator) -> ScannerPreset:
         """This preset with per-scan random variation (what one operator on one scan would set).
 
         Deterministic for a given ``rng`` state. Geometry (probe, footprint) stays; depth changes only

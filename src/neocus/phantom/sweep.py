@@ -250,7 +250,7 @@ class SweepPlan:
     def n_frames(self) -> int:
         return len(self.motion)
 
-    def frame_plane(self, i: int, tilt_offset_deg: float = 0.0) -> ImagePlane:
+    def frame_plane(self, i: int, *, tilt_offset_deg: float = 0.0) -> ImagePlane:
         """The (central) image plane of recorded frame ``i``, tilted by ``tilt_offset_deg`` (blur spans)."""
         m = self.motion[i]
         return plane_at(
@@ -267,12 +267,12 @@ class SweepPlan:
     def planes(self) -> list[ImagePlane]:
         return [self.frame_plane(i) for i in range(self.n_frames)]
 
-    def exposure_planes(self, i: int, n: int = 3) -> list[ImagePlane]:
+    def exposure_planes(self, i: int, *, n: int = 3) -> list[ImagePlane]:
         """Planes to average for frame ``i``: the central plane alone when sharp, ``n`` planes over the blur span."""
         m = self.motion[i]
         if m.blur_deg <= 0:
             return [self.frame_plane(i)]
-        return [self.frame_plane(i, float(o)) for o in np.linspace(-0.5, 0.5, n) * m.blur_deg]
+        return [self.frame_plane(i, tilt_offset_deg=float(o)) for o in np.linspace(-0.5, 0.5, n) * m.blur_deg]
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float) -> np.ndarray:
@@ -295,7 +295,6 @@ def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.nda
 
 
 def plan_sweep(
-    rng: np.random.Generator,
     plane: Plane,
     apex: np.ndarray,
     *,
@@ -303,6 +302,7 @@ def plan_sweep(
     direction: SweepDirection | None = None,
     view_tilts: Mapping[View, float] | None = None,
     n_frames: int | None = None,
+    rng: np.random.Generator,
 ) -> SweepPlan:
     """Plan one sweep: the probe pose of every recorded frame.
 

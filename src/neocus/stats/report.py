@@ -17,6 +17,10 @@ readers, with the Clopper-Pearson interval of the pooled reads for proportions (
 and a Student-t interval over readers for F1 and AUC. ``P`` against the model is a one-sided Wilcoxon
 signed-rank test of the per-reader ΔAUC (model minus reader, on that reader's cases); ``P*`` compares
 the same readers with and without AI (ΔAUC with minus without). Outputs never carry case ids.
+
+Size: over 500 lines while issue #17 edits the report's NaN printing here; the split into tables
+(build_report and its dataclasses) and rendering (markdown, CSV, JSON, figures) is a pure move once
+that work has merged.
 """
 
 from __future__ import annotations

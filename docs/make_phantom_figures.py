@@ -125,8 +125,8 @@ def main() -> None:
     contrasts = {"real_stills": summarise(real_con), "phantom_term": summarise(ph_con), "phantom_term_ventricles_+2sd": summarise(dil_con)}
 
     def summary(stats: list[LookStats]) -> dict[str, float]:
-        keys = stats[0].as_dict().keys()
-        return {k: round(float(np.mean([st.as_dict()[k] for st in stats])), 3) for k in keys}
+        keys = stats[0].summary().keys()
+        return {k: round(float(np.mean([st.summary()[k] for st in stats])), 3) for k in keys}
 
     still_stats, sweep_stats = real_stats[:n_stills], real_stats[n_stills:]
     rs, ws, ps = summary(still_stats), summary(sweep_stats), summary(ph_stats)

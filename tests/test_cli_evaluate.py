@@ -35,7 +35,7 @@ def test_evaluate_with_readers_and_subgroups(inputs, tmp_path, capsys):
     assert len(data["readers"]) == 6
 
 
-def test_evaluate_predictions_only_with_threshold(inputs, tmp_path):
+def test_evaluate_predictions_only_with_threshold(inputs, tmp_path, capsys):
     pred, _ = inputs
     out = tmp_path / "r"
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--threshold", "0.7", "--n-boot", "50"]) == 0
@@ -43,7 +43,9 @@ def test_evaluate_predictions_only_with_threshold(inputs, tmp_path):
     assert data["model"]["threshold"] == 0.7 and data["readers"] == []
     assert sorted(p.name for p in out.iterdir()) == ["conditions.csv", "conditions.png", "report.json", "report.md", "roc.png", "table2.csv"]
     # a second run into the same folder needs --force
+    capsys.readouterr()
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--n-boot", "50"]) != 0
+    assert "choose a new folder or pass --force" in capsys.readouterr().err  # the flag, not the parameter
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--n-boot", "50", "--force"]) == 0
     assert json.loads((out / "report.json").read_text())["model"]["threshold"] == 0.5
 

@@ -60,7 +60,7 @@ def test_fixed_uids_and_dates_give_byte_identical_files(tmp_path: Path) -> None:
 
 
 def test_dicom_cine_refuses_unknown_tags(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not writable"):
+    with pytest.raises(NeocusError, match="tags: not writable"):
         write_dicom_cine(tmp_path / "x.dcm", _pattern(2), 10.0, tags={"OtherPatientIDs": "123"})
     assert "OtherPatientIDs" not in WRITABLE_TAGS
     assert list(tmp_path.iterdir()) == []
@@ -105,9 +105,9 @@ def test_writers_leave_nothing_behind_on_failure(tmp_path: Path, monkeypatch: py
 
 
 def test_writer_input_checks(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(NeocusError, match="frames: must be a non-empty uint8"):
         write_video(tmp_path / "a.mp4", np.zeros((2, 8, 8), np.float32), 10.0)
-    with pytest.raises(ValueError, match="fps"):
+    with pytest.raises(NeocusError, match=r"fps: must be in \(0, 1000\]"):
         write_video(tmp_path / "a.mp4", np.zeros((2, 8, 8), np.uint8), 0.0)
     with pytest.raises(NeocusError, match="output folder does not exist"):
         write_video(tmp_path / "missing" / "a.mp4", np.zeros((2, 8, 8), np.uint8), 10.0)

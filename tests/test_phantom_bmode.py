@@ -57,7 +57,7 @@ def _region_area_mm2(g: ProbeGeometry, n: int = 1500) -> float:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_region_mask_matches_the_probe_geometry(name):
     p = get_preset(name)
-    grid = output_grid(p, SIZE)
+    grid = output_grid(p, out_size=SIZE)
     g = ProbeGeometry.of(p)
     sy, sx = grid.spacing_mm
     # area of the mask = analytic area of the region (to within the pixel edge band)
@@ -94,7 +94,7 @@ def test_labels_are_sampled_at_exactly_the_pixels_of_the_image():
     assert np.array_equal(ts.tissue, f.tissue[rows[pick], cols[pick]])
     assert np.array_equal(ts.part, f.part[rows[pick], cols[pick]])
     # the module-level function agrees with the frame's method; pixel (centre col, row 0) is the probe face
-    same = pixel_to_head(f.plane, f.preset, cols[pick], rows[pick], SIZE)
+    same = pixel_to_head(f.plane, f.preset, cols[pick], rows[pick], out_size=SIZE)
     assert np.allclose(same, pts)
     centre = f.pixel_to_head((SIZE[1] - 1) / 2, 0)
     assert np.allclose(centre, f.plane.apex, atol=1e-6)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from neocus.errors import NeocusError
 from neocus.phantom.sweep import (
     STYLES,
     SweepDirection,
@@ -60,8 +61,8 @@ def test_coronal_sweep_covers_the_range_in_its_direction(direction):
 
 
 def test_sagittal_direction_must_match_plane():
-    with pytest.raises(ValueError):
-        plan_sweep(rng=np.random.default_rng(0), plane=Plane.SAGITTAL, apex=APEX, direction=SweepDirection.ANTERIOR_TO_POSTERIOR)
+    with pytest.raises(NeocusError, match="does not belong to a sagittal sweep"):
+        plan_sweep(Plane.SAGITTAL, APEX, direction=SweepDirection.ANTERIOR_TO_POSTERIOR, rng=np.random.default_rng(0))
     plan = plan_sweep(rng=np.random.default_rng(0), plane=Plane.SAGITTAL, apex=APEX, direction=SweepDirection.RIGHT_TO_LEFT)
     assert plan.motion[-1].tilt_deg > plan.motion[0].tilt_deg  # right (-) to left (+)
 

@@ -19,7 +19,7 @@ def _best_qualities(style: str, subjects, n_sweeps: int = 4) -> np.ndarray:
             for j in range(n_sweeps):
                 plan = plan_sweep(rng=np.random.default_rng(50 * k + j), plane=plane, apex=subject.head.fontanelle.centre, style=style, view_tilts=tilts)
                 planes = plan.planes
-                out += [max(view_quality(p, views[v], subject.head.scale) for p in planes) for v in views_of_plane(plane)]
+                out += [max(view_quality(p, views[v], scale=subject.head.scale) for p in planes) for v in views_of_plane(plane)]
     return np.array(out)
 
 

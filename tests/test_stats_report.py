@@ -277,7 +277,7 @@ def test_write_report_is_atomic(built, tmp_path, monkeypatch):
     before = (out / "report.md").read_text()
     monkeypatch.setattr(report_mod, "roc_figure", boom)
     with pytest.raises(RuntimeError):
-        write_report(rep, out, overwrite=True)
+        write_report(rep, out, force=True)
     assert (out / "report.md").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -289,7 +289,7 @@ def test_write_report_refuses_non_empty_folder_without_overwrite(built, tmp_path
     (out / "keep.txt").write_text("x")
     with pytest.raises(NeocusError, match="not empty"):
         write_report(rep, out)
-    write_report(rep, out, overwrite=True)
+    write_report(rep, out, force=True)
     assert not (out / "keep.txt").exists() and (out / "report.md").exists()
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -35,6 +35,18 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def rounded(value: Any, ndigits: int) -> Any:
+    """:func:`to_plain` of ``value`` with every float rounded to ``ndigits`` (compact, stable JSON)."""
+    plain = to_plain(value)
+    if isinstance(plain, float):
+        return round(plain, ndigits)
+    if isinstance(plain, dict):
+        return {k: rounded(v, ndigits) for k, v in plain.items()}
+    if isinstance(plain, list):
+        return [rounded(v, ndigits) for v in plain]
+    return plain
+
+
 class AsDict:
     """Mixin for result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
 

@@ -432,7 +432,7 @@ def case_rule_problems(case: CaseRecord) -> list[tuple[str, str]]:
     return problems
 
 
-def split_rule_problems(splits: Splits, prefix: str = "splits") -> list[tuple[str, str]]:
+def split_rule_problems(splits: Splits, *, prefix: str = "splits") -> list[tuple[str, str]]:
     """Every way ``splits`` contradict themselves, as ``(field path, message)`` pairs.
 
     No case listed twice in a list; none in both train and test; none in two folds; no test case in a

@@ -59,6 +59,7 @@ from neocus.io.roi_methods import (
     _refine_outline,
 )
 from neocus.io.types import CropRecord, Sweep
+from neocus.results import AsDict
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class UltrasoundRegion:
 
 
 @dataclass(frozen=True)
-class Roi:
+class Roi(AsDict):
     """The imaging region of a sweep.
 
     ``crop`` is the bounding rectangle in the source frame; ``mask`` (``[crop.h, crop.w]`` bool) marks
@@ -88,8 +89,8 @@ class Roi:
 
     crop: CropRecord
     shape: RoiShape
-    mask: np.ndarray
-    outline: np.ndarray
+    mask: np.ndarray = field(metadata={"to_dict": False})
+    outline: np.ndarray = field(metadata={"to_dict": False})
     method: RoiMethod
     confidence: float
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -105,8 +106,9 @@ class Roi:
         full[c.y : c.y + c.h, c.x : c.x + c.w] = self.mask
         return full
 
-    def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready summary: the box, shape, method, confidence, imaging fraction and notes."""
+    def summary(self) -> dict[str, object]:
+        """Plain JSON-ready summary for people: the box, shape, method, confidence, imaging fraction and
+        notes, rounded (``to_dict()`` gives the fields without the mask and outline arrays)."""
         return {
             **self.box(),
             "shape": self.shape.value,

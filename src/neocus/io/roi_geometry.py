@@ -80,7 +80,7 @@ class SideLine:
         return self.a + self.b * y
 
 
-def fit_side_line(ys: np.ndarray, xs: np.ndarray, outward: int, seed: int = 0) -> SideLine | None:
+def fit_side_line(ys: np.ndarray, xs: np.ndarray, outward: int, *, seed: int = 0) -> SideLine | None:
     """RANSAC fit of one side edge to the region's extreme points per row (``xs`` at rows ``ys``).
 
     ``outward`` is -1 for the left side (outside is smaller x), +1 for the right. Where a row's echoes

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from neocus.errors import parse_choice
 from neocus.phantom.bmode import RenderedFrame, render_plane
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, VENTRICLE_PARTS, part_side
-from neocus.phantom.presets import ScannerPreset, get_preset
+from neocus.phantom.presets import PresetName, ScannerPreset, get_preset
 from neocus.phantom.standard_views import StandardView, standard_views, view_qualities, view_quality
 from neocus.phantom.subject import NON_SEVERE_CASE_TYPES, SEVERE_CASE_TYPES, CaseType, Population, Subject, sample_subject
-from neocus.phantom.sweep import STYLES, SweepPlan, plan_sweep, plane_at
+from neocus.phantom.sweep import SweepPlan, SweepStyleName, plan_sweep, plane_at, sweep_style
 from neocus.phantom.truth import (
     MIN_BOX_AREA_MM2,
     FrameTruth,
@@ -98,7 +100,7 @@ class PopulationMix:
     severe_weights: dict[CaseType, float]
     non_severe_weights: dict[CaseType, float]
 
-    def draw_case_type(self, rng: np.random.Generator, severe: bool | None = None) -> CaseType:
+    def draw_case_type(self, *, severe: bool | None = None, rng: np.random.Generator) -> CaseType:
         if severe is None:
             severe = bool(rng.random() < self.severe_fraction)
         weights = self.severe_weights if severe else self.non_severe_weights
@@ -107,9 +109,17 @@ class PopulationMix:
         return types[int(rng.choice(len(types), p=p / p.sum()))]
 
 
-POPULATIONS: dict[str, PopulationMix] = {
+class PopulationName(StrEnum):
+    """The built-in populations (who a hospital scans), see :data:`POPULATIONS`."""
+
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+    BLIND = "blind"
+
+
+POPULATIONS: dict[PopulationName, PopulationMix] = {
     # A tertiary NICU: many extremely preterm babies, haemorrhage-dominated lesion mix.
-    "internal": PopulationMix(
+    PopulationName.INTERNAL: PopulationMix(
         population=Population(ga_min=24.0, ga_max=42.0, preterm_fraction=0.6),
         severe_fraction=0.3,
         severe_weights={CaseType.IVH_DILATED: 0.28, CaseType.PVHI: 0.18, CaseType.PVL_FLARE: 0.12,
@@ -119,7 +129,7 @@ POPULATIONS: dict[str, PopulationMix] = {
     ),
     # A second hospital: older (more late-preterm and term) babies, fewer bleeds, more white-matter
     # injury and referred hydrocephalus, more normal scans.
-    "external": PopulationMix(
+    PopulationName.EXTERNAL: PopulationMix(
         population=Population(ga_min=27.0, ga_max=42.0, preterm_fraction=0.35, hc_sd_scale=1.0),
         severe_fraction=0.2,
         severe_weights={CaseType.IVH_DILATED: 0.18, CaseType.PVHI: 0.08, CaseType.PVL_FLARE: 0.20,
@@ -128,7 +138,7 @@ POPULATIONS: dict[str, PopulationMix] = {
                             CaseType.VENTRICULAR_DILATION: 0.14, CaseType.EPENDYMAL_CYST: 0.08},
     ),
     # Blind sweeps in a setting without specialists: moderately preterm to term babies.
-    "blind": PopulationMix(
+    PopulationName.BLIND: PopulationMix(
         population=Population(ga_min=28.0, ga_max=42.0, preterm_fraction=0.5, hc_sd_scale=1.0),
         severe_fraction=0.25,
         severe_weights={CaseType.IVH_DILATED: 0.25, CaseType.PVHI: 0.12, CaseType.PVL_FLARE: 0.15,
@@ -142,7 +152,7 @@ POPULATIONS: dict[str, PopulationMix] = {
 def new_subject(
     seed: np.random.SeedSequence | int,
     *,
-    population: str = "internal",
+    population: PopulationName | str = PopulationName.INTERNAL,
     severe: bool | None = None,
     case_type: CaseType | str | None = None,
 ) -> Subject:
@@ -153,8 +163,8 @@ def new_subject(
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
     rng = np.random.default_rng(ss)
-    mix = POPULATIONS[population]
-    ct = CaseType(case_type) if case_type is not None else mix.draw_case_type(rng, severe)
+    mix = POPULATIONS[parse_choice(PopulationName, population, what="population")]
+    ct = CaseType(case_type) if case_type is not None else mix.draw_case_type(rng=rng, severe=severe)
     return sample_subject(int(rng.integers(0, 2**31 - 1)), case_type=ct, population=mix.population)
 
 
@@ -181,7 +191,7 @@ def truth_of(
     """Ground truth of a rendered frame: boxes, lesion boxes, quality for each view of its plane."""
     views = views if views is not None else subject_views(subject)
     mine = {v: sv for v, sv in views.items() if VIEW_PLANE[v] is plane_kind}
-    quality = view_qualities(subject.head, frame.plane, mine)
+    quality = view_qualities(subject.head, frame.plane, views=mine)
     head = subject.head
     return frame_truth(
         frame.part,
@@ -194,15 +204,10 @@ def truth_of(
 
 
 def subject_views(subject: Subject) -> dict[View, StandardView]:
-    """The ideal planes of a subject's six standard views (cached on the subject)."""
-    cached = getattr(subject, "_neocus_views", None)
-    if cached is None:
-        cached = standard_views(subject.head)
-        try:
-            object.__setattr__(subject, "_neocus_views", cached)
-        except (AttributeError, TypeError):
-            pass
-    return cached
+    """The ideal planes of a subject's six standard views (cached in ``subject.views_cache``)."""
+    if not subject.views_cache:
+        subject.views_cache.update(standard_views(subject.head))
+    return subject.views_cache
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,7 +277,7 @@ def still_plane(
     if error is not None:
         for _ in range(max_tries):
             plane = error.apply(sv, sv.plane.apex, rng=rng)
-            q = view_quality(plane, sv, subject.head.scale)
+            q = view_quality(plane, sv, scale=subject.head.scale)
             if min_quality is None or q >= min_quality:
                 return plane, q
     return sv.plane, 1.0
@@ -350,7 +355,7 @@ def render_sweep(
     plane: Plane,
     preset: ScannerPreset | str,
     *,
-    style: str = "freehand",
+    style: SweepStyleName | str = SweepStyleName.FREEHAND,
     n_frames: int | None = None,
     out_size: tuple[int, int] | None = None,
     keep_frames: bool = False,
@@ -367,7 +372,7 @@ def render_sweep(
     views = subject_views(subject)
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)
     view_tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
-    plan = plan_sweep(rng=rng, plane=plane, apex=apex, style=STYLES[style][plane], view_tilts=view_tilts, n_frames=n_frames)
+    plan = plan_sweep(plane, apex, style=sweep_style(style, plane), view_tilts=view_tilts, n_frames=n_frames, rng=rng)
     speckle_seed = int(np.random.SeedSequence([int(subject.seed), 0x5BEC]).generate_state(1)[0])
     frames, truths, lesions, vents, kept = [], [], [], [], []
     for i in range(plan.n_frames):
@@ -402,16 +407,21 @@ def render_sweep(
 # Whole cases
 # --------------------------------------------------------------------------------------------------
 
-PRESET_POPULATION: dict[str, str] = {
-    "internal": "internal",
-    "internal_microconvex": "internal",
-    "external": "external",
-    "blind": "blind",
+PRESET_POPULATION: dict[PresetName, PopulationName] = {
+    PresetName.INTERNAL: PopulationName.INTERNAL,
+    PresetName.INTERNAL_MICROCONVEX: PopulationName.INTERNAL,
+    PresetName.EXTERNAL: PopulationName.EXTERNAL,
+    PresetName.BLIND: PopulationName.BLIND,
 }
 """Which population (GA distribution, lesion mix) a scanner preset's hospital sees."""
 
-PRESET_STYLE: dict[str, str] = {"blind": "blind"}
-"""Sweep style per preset (default freehand)."""
+PRESET_STYLE: dict[PresetName, SweepStyleName] = {
+    PresetName.INTERNAL: SweepStyleName.FREEHAND,
+    PresetName.INTERNAL_MICROCONVEX: SweepStyleName.FREEHAND,
+    PresetName.EXTERNAL: SweepStyleName.FREEHAND,
+    PresetName.BLIND: SweepStyleName.BLIND,
+}
+"""Sweep style per preset."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -432,7 +442,7 @@ def simulate_case(
     seed: np.random.SeedSequence | int,
     *,
     case_id: str,
-    preset: str = "internal",
+    preset: PresetName | str = PresetName.INTERNAL,
     severe: bool | None = None,
     out_size: tuple[int, int] | None = None,
     sweeps: bool = True,
@@ -449,13 +459,15 @@ def simulate_case(
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
     s_subject, s_scan, s_stills, s_cor, s_sag, s_screen = ss.spawn(6)
-    style = PRESET_STYLE.get(preset, "freehand")
-    subject = new_subject(s_subject, population=PRESET_POPULATION.get(preset, preset), severe=severe)
-    scan = get_preset(preset).vary(rng=np.random.default_rng(s_scan))
+    base = get_preset(preset)  # an unknown name fails here, naming the choices
+    name = PresetName(base.name)
+    style = PRESET_STYLE[name]
+    subject = new_subject(s_subject, population=PRESET_POPULATION[name], severe=severe)
+    scan = base.vary(rng=np.random.default_rng(s_scan))
     rng = np.random.default_rng(s_stills)
     stills: dict[View, Still] = {}
     for v in VIEWS_IN_SWEEP_ORDER:
-        if style == "blind":
+        if style is SweepStyleName.BLIND:
             plane, q = still_plane(subject, v, rng=rng, error=BLIND_STILL_ERROR, min_quality=None)
             if q < BLIND_MIN_QUALITY:
                 continue  # the view is missing from this blind acquisition
@@ -474,10 +486,10 @@ def simulate_case(
         case_id=case_id,
         subject=subject,
         preset=scan,
-        preset_name=preset,
+        preset_name=name.value,
         stills=stills,
         sweeps=rendered,
         screen_seed=int(s_screen.generate_state(1)[0]),
-        extra={"population": PRESET_POPULATION.get(preset, preset), "style": style},
+        extra={"population": PRESET_POPULATION[name].value, "style": style.value},
     )
 

@@ -130,7 +130,7 @@ def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
 
 
 def write_contact_sheets(
-    out_dir: str | Path, *, seed: int = 0, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230)
+    out_dir: str | Path, *, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230), seed: int = 0
 ) -> list[Path]:
     """Render and write the contact sheets (PNG) into ``out_dir``; returns their paths.
 
@@ -168,7 +168,7 @@ def write_contact_sheets(
 
     for name in PRESETS:
         preset = get_preset(name)
-        population = PRESET_POPULATION.get(name, "internal")
+        population = PRESET_POPULATION[name]
         rows, notes = [], []
         for k, ct in enumerate((CaseType.NORMAL, CaseType.IVH_DILATED, CaseType.CYSTIC_PVL)):
             subject = new_subject(np.random.SeedSequence(seed, spawn_key=(2, k)), population=population, case_type=ct)
@@ -225,7 +225,7 @@ def write_sweep_figure(path: str | Path, *, seed: int = 0) -> Path:
         ax.set_title(f"{style} coronal sweep ({plan.direction.value.replace('_', ' ')}), {plan.n_frames} frames")
         ax.set_ylabel("degrees (+ = anterior)")
         ax.legend(fontsize=7, loc="lower left" if plan.motion[0].tilt_deg > 0 else "upper left")
-        quality = {v: np.array([view_quality(plan.frame_plane(i), views[v], subject.head.scale) for i in range(plan.n_frames)]) for v in tilts}
+        quality = {v: np.array([view_quality(plan.frame_plane(i), views[v], scale=subject.head.scale) for i in range(plan.n_frames)]) for v in tilts}
         ax = axes[1, col]
         for v, q in quality.items():
             (line,) = ax.plot(t, q, lw=1.2, label=v.value)

@@ -64,6 +64,7 @@ from neocus.phantom.presets import get_preset
 from neocus.phantom.screen import compose_screen
 from neocus.phantom.truth import MIN_BOX_AREA_MM2, MIN_LESION_AREA_MM2, VIEW_QUALITY_THRESHOLD, FrameTruth, npz_bytes
 from neocus.phantom.types import ImagePlane
+from neocus.results import rounded
 from neocus.vocab import Finding, Plane, View
 
 CASE_ID_FORMAT = "phantom-{index:05d}"
@@ -137,7 +138,7 @@ def case_seed(seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed), spawn_key=(int(index),))
 
 
-def severity_targets(n: int, fraction: float | None, seed: int) -> list[bool | None]:
+def severity_targets(n: int, fraction: float | None, *, seed: int) -> list[bool | None]:
     """Which cases must be severe: exactly ``round(n * fraction)`` of them, at seeded random positions.
 
     ``fraction`` None leaves every case to the population's prevalence (None entries).
@@ -160,9 +161,9 @@ def check_output_dir(out: str | Path) -> None:
     out = Path(out)
     if out.exists():
         if not out.is_dir():
-            raise NeocusError("exists and is not a folder", where=out, hint="choose a new --out folder")
+            raise NeocusError("exists and is not a folder", where=out, hint="choose a new `out` folder")
         if any(out.iterdir()):
-            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new --out folder or remove it")
+            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new `out` folder or remove it")
 
 
 @contextmanager
@@ -227,7 +228,7 @@ _BIRTH_WEIGHT_GA = (24.0, 28.0, 32.0, 36.0, 40.0, 42.0)
 _BIRTH_WEIGHT_KG = (0.65, 1.15, 1.8, 2.7, 3.5, 3.75)
 
 
-def fake_patient(case_id: str, rng: np.random.Generator, *, male: bool, ga_weeks: float, age_days: int) -> dict[str, str]:
+def fake_patient(case_id: str, *, male: bool, ga_weeks: float, age_days: int, rng: np.random.Generator) -> dict[str, str]:
     """Realistic-looking but FAKE DICOM patient / study tags (the name and comments say so)."""
     birth = datetime.date(2020, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 5 * 365)))
     study = birth + datetime.timedelta(days=int(age_days))
@@ -299,7 +300,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
     subject = case.subject
     meta_rng = np.random.default_rng(case.screen_seed)
     age_days = int(meta_rng.integers(1, 29))
-    tags = fake_patient(case.case_id, meta_rng, male=subject.male, ga_weeks=subject.ga_weeks, age_days=age_days)
+    tags = fake_patient(case.case_id, rng=meta_rng, male=subject.male, ga_weeks=subject.ga_weeks, age_days=age_days)
     population = case.extra.get("population", case.preset_name)
     center = CENTER_OF_POPULATION.get(population, "PHANTOM")
 
@@ -340,7 +341,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
         crop: CropRecord | None = None
         if screen:
             caps = [
-                compose_screen(dataclasses.replace(rf, image=img), np.random.default_rng(case.screen_seed))
+                compose_screen(dataclasses.replace(rf, image=img), rng=np.random.default_rng(case.screen_seed))
                 for rf, img in zip(sweep.rendered, frames)
             ]
             frames = np.stack([c.image for c in caps])
@@ -385,7 +386,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
                 for v, w in sweep.windows.items()
             },
             "quality": {v.value: [round(float(x), 4) for x in q] for v, q in sweep.quality.items()},
-            "motion": [m.as_dict() for m in sweep.plan.motion],
+            "motion": rounded(sweep.plan.motion, 4),
         }
 
     labels = CaseLabels.derive(subject.ivh_grade, findings=findings or None, view_frames=view_frames)
@@ -465,7 +466,7 @@ def simulate_dataset(
 
     config.check()
     out = Path(out)
-    targets = severity_targets(config.cases, config.severe_fraction, config.seed)
+    targets = severity_targets(config.cases, config.severe_fraction, seed=config.seed)
     with atomic_output_dir(out) as tmp:
         tasks = [(config, i, targets[i], str(tmp)) for i in range(config.cases)]
         records: list[CaseRecord] = []

@@ -46,7 +46,7 @@ class ProbeKind(StrEnum):
 
 
 class PresetName(StrEnum):
-    """Names of the built-in presets (also the values of ``neocus simulate --preset``)."""
+    """Names of the built-in presets (also the values the ``simulate`` command takes)."""
 
     INTERNAL = "internal"
     INTERNAL_MICROCONVEX = "internal_microconvex"

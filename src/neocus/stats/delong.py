@@ -157,11 +157,11 @@ def delong_test_paired(
     """
     alternative = as_alternative(alternative)
     level = check_level(level)
-    y = as_binary_labels(y_true, "y_true")
-    a = as_scores(y_score, "y_score")
-    b = as_scores(y_score_b, "y_score_b")
+    y = as_binary_labels(y_true, name="y_true")
+    a = as_scores(y_score, name="y_score")
+    b = as_scores(y_score_b, name="y_score_b")
     same_length(y_true=y, y_score=a, y_score_b=b)
-    require_both_classes(y, "y_true")
+    require_both_classes(y, name="y_true")
     res = _delong_from_arrays(y, np.vstack([a, b]))
     d = float(res.aucs[0] - res.aucs[1])
     contrast = np.array([1.0, -1.0])
@@ -169,18 +169,9 @@ def delong_test_paired(
     z = math.nan if math.isnan(se) else _ratio(d, se)
     crit = float(sps.norm.ppf(1 - (1 - level) / 2))
     ci = Interval(d - crit * se, d + crit * se, level, "DeLong")
-    return AucComparisonResult(
-        statistic=z,
-        p_value=_p_normal(z, alternative),
-        method="DeLong's test for two correlated ROC curves",
-        alternative=alternative,
-        difference=d,
-        se=se,
-        ci=ci,
-        statistic_name="Z",
-        estimates=(float(res.aucs[0]), float(res.aucs[1])),
-        auc=float(res.aucs[0]),
-        auc_b=float(res.aucs[1]),
+    return _two_aucs(
+        float(res.aucs[0]), float(res.aucs[1]), statistic=z, p_value=_p_normal(z, alternative),
+        method="DeLong's test for two correlated ROC curves", alternative=alternative, se=se, ci=ci, statistic_name="Z",
     )
 
 
@@ -218,20 +209,15 @@ def delong_test_unpaired(
         p = _p_normal(stat, alternative)  # zero variance: the limit does not depend on df
     else:
         p = _p_t(stat, df, alternative)
-    return AucComparisonResult(
-        statistic=stat,
-        p_value=p,
-        method="DeLong's test for two ROC curves",
-        alternative=alternative,
-        difference=d,
-        se=se,
-        ci=ci,
-        statistic_name="D",
-        df=df,
-        estimates=(float(ra.aucs[0]), float(rb.aucs[0])),
-        auc=float(ra.aucs[0]),
-        auc_b=float(rb.aucs[0]),
+    return _two_aucs(
+        float(ra.aucs[0]), float(rb.aucs[0]), statistic=stat, p_value=p, method="DeLong's test for two ROC curves",
+        alternative=alternative, se=se, ci=ci, statistic_name="D", df=df,
     )
+
+
+def _two_aucs(auc: float, auc_b: float, **test) -> AucComparisonResult:
+    """A DeLong test's result naming both AUCs; ``difference = auc - auc_b``."""
+    return AucComparisonResult(difference=auc - auc_b, estimates=(auc, auc_b), auc=auc, auc_b=auc_b, **test)
 
 
 def delong_test_equal_aucs(y_true, y_score) -> ComparisonResult:

@@ -34,6 +34,8 @@ class ProportionMethod(StrEnum):
     WILSON = "wilson"
 
 
+MethodLike = ProportionMethod | str
+_CP = ProportionMethod.CLOPPER_PEARSON  # the default: exact intervals, as in the NCLS paper
 _METHOD_NAMES = {ProportionMethod.CLOPPER_PEARSON: "Clopper-Pearson", ProportionMethod.WILSON: "Wilson"}
 
 
@@ -47,7 +49,7 @@ def _check_counts(count: int, total: int) -> tuple[int, int]:
 
 
 def proportion_ci(
-    count: int, total: int, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
+    count: int, total: int, *, level: float = 0.95, method: MethodLike = _CP
 ) -> Interval:
     """Two-sided confidence interval for the binomial proportion ``count / total``.
 
@@ -78,7 +80,7 @@ def proportion(
     total: int,
     *,
     level: float = 0.95,
-    method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON,
+    method: MethodLike = _CP,
     what: str = "proportion",
 ) -> ProportionResult:
     """``count / total`` with its interval; ``total == 0`` gives NaN, [0, 1] and a warning naming ``what``."""
@@ -113,8 +115,8 @@ class ConfusionMatrix(AsDict):
     @classmethod
     def from_predictions(cls, y_true, y_pred) -> ConfusionMatrix:
         """Counts from 0/1 labels and 0/1 predictions (same length)."""
-        y = as_binary_labels(y_true, "labels")
-        p = as_binary_labels(y_pred, "predictions")
+        y = as_binary_labels(y_true, name="labels")
+        p = as_binary_labels(y_pred, name="predictions")
         same_length(labels=y, predictions=p)
         tp = int(np.sum((y == 1) & (p == 1)))
         fp = int(np.sum((y == 0) & (p == 1)))
@@ -124,7 +126,7 @@ class ConfusionMatrix(AsDict):
     @classmethod
     def from_scores(cls, y_true, y_score, *, threshold: float) -> ConfusionMatrix:
         """Counts when a case is predicted positive iff ``score >= threshold``."""
-        s = as_scores(y_score, "y_score")
+        s = as_scores(y_score, name="y_score")
         if math.isnan(threshold):
             raise StatsInputError("threshold is NaN")
         return cls.from_predictions(y_true, (s >= threshold).astype(np.int8))
@@ -146,29 +148,19 @@ class ConfusionMatrix(AsDict):
     def as_array(self) -> np.ndarray:
         return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
 
-    def sensitivity(
-        self, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-    ) -> ProportionResult:
+    def sensitivity(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
         return proportion(self.tp, self.tp + self.fn, level=level, method=method, what="sensitivity (no positive cases)")
 
-    def specificity(
-        self, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-    ) -> ProportionResult:
+    def specificity(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
         return proportion(self.tn, self.tn + self.fp, level=level, method=method, what="specificity (no negative cases)")
 
-    def ppv(
-        self, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-    ) -> ProportionResult:
+    def ppv(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
         return proportion(self.tp, self.tp + self.fp, level=level, method=method, what="PPV (no case predicted positive)")
 
-    def npv(
-        self, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-    ) -> ProportionResult:
+    def npv(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
         return proportion(self.tn, self.tn + self.fn, level=level, method=method, what="NPV (no case predicted negative)")
 
-    def accuracy(
-        self, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-    ) -> ProportionResult:
+    def accuracy(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
         return proportion(self.tp + self.tn, self.n, level=level, method=method, what="accuracy (no cases)")
 
     def f1(self) -> float:
@@ -192,37 +184,27 @@ def _warn_uninformative_predictions(cm: ConfusionMatrix) -> None:
         warn_degenerate(f"all {cm.n} cases are predicted negative: sensitivity is 0 and PPV is undefined")
 
 
-def sensitivity(
-    y_true, y_pred=None, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-) -> ProportionResult:
+def sensitivity(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """TP / (TP + FN) with its interval. ``y_true`` may also be a :class:`ConfusionMatrix`."""
     return _confusion(y_true, y_pred).sensitivity(level=level, method=method)
 
 
-def specificity(
-    y_true, y_pred=None, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-) -> ProportionResult:
+def specificity(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """TN / (TN + FP) with its interval. ``y_true`` may also be a :class:`ConfusionMatrix`."""
     return _confusion(y_true, y_pred).specificity(level=level, method=method)
 
 
-def ppv(
-    y_true, y_pred=None, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-) -> ProportionResult:
+def ppv(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """Positive predictive value TP / (TP + FP) with its interval."""
     return _confusion(y_true, y_pred).ppv(level=level, method=method)
 
 
-def npv(
-    y_true, y_pred=None, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-) -> ProportionResult:
+def npv(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """Negative predictive value TN / (TN + FN) with its interval."""
     return _confusion(y_true, y_pred).npv(level=level, method=method)
 
 
-def accuracy(
-    y_true, y_pred=None, *, level: float = 0.95, method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON
-) -> ProportionResult:
+def accuracy(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """(TP + TN) / N with its interval."""
     return _confusion(y_true, y_pred).accuracy(level=level, method=method)
 
@@ -287,7 +269,7 @@ def binary_metrics(
     y_pred=None,
     *,
     level: float = 0.95,
-    method: ProportionMethod | str = ProportionMethod.CLOPPER_PEARSON,
+    method: MethodLike = _CP,
     n_boot: int = 2000,
     seed: int | None = 0,
 ) -> BinaryMetrics:

@@ -70,7 +70,7 @@ def default_positive_from(calls: np.ndarray) -> float:
 
 def binarize_calls(calls, *, positive_from: float | None = None) -> np.ndarray:
     """0/1 calls: 1 where ``call >= positive_from`` (see module docstring for the default)."""
-    c = as_scores(calls, "calls")
+    c = as_scores(calls, name="calls")
     cut = default_positive_from(c) if positive_from is None else float(positive_from)
     return (c >= cut).astype(np.int8)
 
@@ -108,10 +108,10 @@ def reader_result(
     seed: int | None = 0,
 ) -> ReaderResult:
     """Metrics of one reader: sensitivity... F1 from the binarised calls, AUC (DeLong CI) from the calls."""
-    y = as_binary_labels(y_true, "y_true")
-    c = as_scores(calls, "calls")
+    y = as_binary_labels(y_true, name="y_true")
+    c = as_scores(calls, name="calls")
     same_length(y_true=y, calls=c)
-    require_both_classes(y, f"labels of the cases read by {reader_id}")
+    require_both_classes(y, name=f"labels of the cases read by {reader_id}")
     metrics = binary_metrics(y, binarize_calls(c, positive_from=positive_from), level=level, n_boot=n_boot, seed=seed)
     auc = roc_auc(y, c, level=level)
     mean_time = math.nan
@@ -197,11 +197,11 @@ def wilcoxon_signed_rank(first, second=None, *, alternative: Alternative | str =
     6 two-sided) a warning says so.
     """
     alt = as_alternative(alternative)
-    a = as_scores(first, "first")
+    a = as_scores(first, name="first")
     d = a.copy()
     estimates: tuple[float, ...] = (float(a.mean()),)
     if second is not None:
-        b = as_scores(second, "second")
+        b = as_scores(second, name="second")
         same_length(first=a, second=b)
         d = a - b
         estimates = (float(a.mean()), float(b.mean()))
@@ -231,7 +231,7 @@ def delta_auc_test(auc_with, auc_without, *, alternative: Alternative | str = "t
 def ai_vs_readers_test(ai_auc: float, reader_aucs, *, alternative: Alternative | str = "two-sided") -> ComparisonResult:
     """AI's AUC against each reader's: Wilcoxon signed-rank on ``ai_auc - reader_auc`` over readers
     (the NCLS paper asks one-sided: ``alternative="greater"``)."""
-    r = as_scores(reader_aucs, "reader_aucs")
+    r = as_scores(reader_aucs, name="reader_aucs")
     return wilcoxon_signed_rank(np.full(r.size, float(ai_auc)), r, alternative=alternative)
 
 
@@ -241,7 +241,7 @@ def welch_t_test(first, second, *, alternative: Alternative | str = "two-sided")
     ``alternative="less"`` tests first < second (e.g. reading with AI is faster).
     """
     alt = as_alternative(alternative)
-    a, b = as_scores(first, "first"), as_scores(second, "second")
+    a, b = as_scores(first, name="first"), as_scores(second, name="second")
     if a.size < 2 or b.size < 2:
         raise StatsInputError(f"Welch's t test needs at least 2 values per group, got {a.size} and {b.size}")
     method = "Welch t test"

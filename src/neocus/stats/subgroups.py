@@ -117,8 +117,8 @@ def subgroup_analysis(
 ) -> SubgroupAnalysis:
     """AUC of ``y_score`` within each value of ``groups`` and unpaired DeLong tests between every pair."""
     alt = as_alternative(alternative)
-    y = as_binary_labels(y_true, "y_true")
-    s = as_scores(y_score, "y_score")
+    y = as_binary_labels(y_true, name="y_true")
+    s = as_scores(y_score, name="y_score")
     g = np.asarray(groups)
     if g.ndim != 1:
         raise StatsInputError(f"{column} must be one-dimensional, got shape {g.shape}")

@@ -83,7 +83,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             rows.append(("write MP4 (mp4v)", REAL.name, _measure(lambda: (write_video(out / "s.mp4", sweep.frames, sweep.meta.fps), sweep.n_frames)[1], args.repeats)))
-            rows.append(("write DICOM cine", REAL.name, _measure(lambda: (write_dicom_cine(out / "s.dcm", sweep.frames, sweep.meta.fps, (0.1, 0.1)), sweep.n_frames)[1], args.repeats)))
+            rows.append(("write DICOM cine", REAL.name, _measure(lambda: (write_dicom_cine(out / "s.dcm", sweep.frames, sweep.meta.fps, spacing_mm=(0.1, 0.1)), sweep.n_frames)[1], args.repeats)))
     else:
         notes.append(f"skipped video rows: {REAL} not found")
     cine = get_testdata_file("color3d_jpeg_baseline.dcm", download=False)

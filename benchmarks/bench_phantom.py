@@ -53,18 +53,18 @@ def bench_frames(size: tuple[int, int], n_frames: int, seed: int = 0) -> tuple[f
     preset = get_preset("internal")
     views = subject_views(subject)
     tilts = {v: views[v].tilt_deg for v in views_of_plane(Plane.CORONAL)}
-    plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, subject.head.fontanelle.centre, view_tilts=tilts)
+    plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=subject.head.fontanelle.centre, view_tilts=tilts)
     step = max(1, plan.n_frames // n_frames)
     planes = [plan.frame_plane(i) for i in range(0, plan.n_frames, step)][:n_frames]
     rng = np.random.default_rng(seed)
-    render_plane(subject.head, planes[0], preset, rng, size)  # warm caches (pixel grids)
+    render_plane(subject.head, planes[0], preset, rng=rng, out_size=size)  # warm caches (pixel grids)
     stages: dict[str, float] = {}
     t_truth = 0.0
     t0 = time.perf_counter()
     for p in planes:
-        frame = render_plane(subject.head, p, preset, rng, size, timings=stages)
+        frame = render_plane(subject.head, p, preset, rng=rng, out_size=size, timings=stages)
         t1 = time.perf_counter()
-        truth_of(subject, frame, Plane.CORONAL, views)
+        truth_of(subject, frame, Plane.CORONAL, views=views)
         t_truth += time.perf_counter() - t1
     total = time.perf_counter() - t0
     stages["truth"] = t_truth
@@ -81,10 +81,10 @@ def still_case(args: tuple[int, int, tuple[int, int]]) -> float:
     t0 = time.process_time()
     rng = np.random.default_rng(seed)
     subject = new_subject(seed)
-    preset = get_preset("internal").vary(rng)
+    preset = get_preset("internal").vary(rng=rng)
     for view in VIEWS_IN_SWEEP_ORDER:
-        standard_still(subject, view, preset, rng, size)
-        jittered_neighbours(subject, view, preset, rng, k, size)
+        standard_still(subject, view, preset, rng=rng, out_size=size)
+        jittered_neighbours(subject, view, preset, rng=rng, n=k, out_size=size)
     return time.process_time() - t0
 
 

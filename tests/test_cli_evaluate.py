@@ -8,6 +8,7 @@ import pytest
 from stats_eval_data import make_predictions, make_readers, write_csv
 
 from neocus.cli import main
+from neocus.errors import NeocusError
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_evaluate_with_readers_and_subgroups(inputs, tmp_path, capsys):
     assert len(data["readers"]) == 6
 
 
-def test_evaluate_predictions_only_with_threshold(inputs, tmp_path):
+def test_evaluate_predictions_only_with_threshold(inputs, tmp_path, capsys):
     pred, _ = inputs
     out = tmp_path / "r"
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--threshold", "0.7", "--n-boot", "50"]) == 0
@@ -42,7 +43,9 @@ def test_evaluate_predictions_only_with_threshold(inputs, tmp_path):
     assert data["model"]["threshold"] == 0.7 and data["readers"] == []
     assert sorted(p.name for p in out.iterdir()) == ["conditions.csv", "conditions.png", "report.json", "report.md", "roc.png", "table2.csv"]
     # a second run into the same folder needs --force
+    capsys.readouterr()
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--n-boot", "50"]) != 0
+    assert "choose a new folder or pass --force" in capsys.readouterr().err  # the flag, not the parameter
     assert main(["evaluate-predictions", str(pred), "--out", str(out), "--n-boot", "50", "--force"]) == 0
     assert json.loads((out / "report.json").read_text())["model"]["threshold"] == 0.5
 
@@ -68,3 +71,13 @@ def test_unknown_reader_case_and_conflicting_options(inputs, tmp_path, capsys):
     assert main(["evaluate-predictions", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")]) != 0
     assert "file not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_errors_name_the_flag_not_the_parameter():
+    """Library errors name parameters (``where`` or a name in backquotes); the CLI prints the flags."""
+    from neocus.cli import error_line
+
+    err = NeocusError("calls are neither 0/1 nor 1-5", where="r.csv", hint="give `positive_from`")
+    assert error_line(err) == "r.csv: calls are neither 0/1 nor 1-5 (give --reader-positive-from)"
+    assert error_line(NeocusError("must be at least 1, got 0", where="cases")) == "--cases: must be at least 1, got 0"
+    assert error_line(NeocusError("odd", where="`no_such_option`")) == "`no_such_option`: odd"

@@ -70,7 +70,7 @@ def test_round_trip(tmp_path):
     assert ds.name == "demo" and len(ds) == 3 and ds.case_ids == ["case000", "case001", "case002"]
     entry = ds.case("case001")
     assert entry.record == _case("case001", IvhGrade.I)
-    assert entry.sweep_paths(Plane.CORONAL) == {"coronal.mp4": entry.folder / "coronal.mp4"}
+    assert entry.sweep_paths(plane=Plane.CORONAL) == {"coronal.mp4": entry.folder / "coronal.mp4"}
     assert [a.frame for a in entry.annotations("coronal.mp4")] == [4, 9]  # sorted on write
     assert entry.annotations("sagittal.dcm") == []
     assert entry.view_image_path(View.MSV) == entry.folder / "views" / f"{View.MSV.value}.png"
@@ -79,7 +79,7 @@ def test_round_trip(tmp_path):
     view_image_path(entry.folder, View.AHV).write_bytes(b"\x89PNG")
     assert list(entry.view_images()) == [View.AHV]
     assert read_case(entry.folder) == entry.record
-    with pytest.raises(KeyError):
+    with pytest.raises(DatasetError, match="no sweep 'axial.mp4'"):
         entry.sweep_path("axial.mp4")
     frames = np.arange(5 * 16 * 16, dtype=np.uint8).reshape(5, 16, 16)
     (entry.folder / "stills").mkdir()

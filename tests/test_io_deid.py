@@ -128,7 +128,7 @@ def test_without_patient_characteristics(planted_dicom: Path) -> None:
 def test_files_written_from_a_planted_sweep_carry_no_phi(planted_dicom: Path, tmp_path: Path) -> None:
     sweep = load_sweep(planted_dicom)
     allowed = {k: v for k, v in sweep.meta.kept_tags.items() if k in ("Manufacturer", "ManufacturerModelName", "TransducerData")}
-    dcm = write_dicom_cine(tmp_path / "out.dcm", sweep.frames, sweep.meta.fps, sweep.meta.spacing_mm, tags=allowed)
+    dcm = write_dicom_cine(tmp_path / "out.dcm", sweep.frames, sweep.meta.fps, spacing_mm=sweep.meta.spacing_mm, tags=allowed)
     mp4 = write_video(tmp_path / "out.mp4", sweep.frames, sweep.meta.fps)
     _assert_no_phi(dcm.read_bytes())
     _assert_no_phi(mp4.read_bytes())

@@ -139,7 +139,7 @@ def _cine(tmp_path, n: int = 4, h: int = 48, w: int = 64, fps: float = 10.0):
 
     yy, xx = np.mgrid[0:h, 0:w]
     frames = np.stack([(127 + 100 * np.sin((xx + 4 * t) / 9.0) * np.cos(yy / 13.0)).astype(np.uint8) for t in range(n)])
-    return frames, pydicom.dcmread(write_dicom_cine(tmp_path / "cine.dcm", frames, fps, (0.3, 0.3)))
+    return frames, pydicom.dcmread(write_dicom_cine(tmp_path / "cine.dcm", frames, fps, spacing_mm=(0.3, 0.3)))
 
 
 @pytest.mark.parametrize("syntax", [pydicom.uid.RLELossless, pydicom.uid.JPEGLSLossless, pydicom.uid.JPEG2000Lossless])

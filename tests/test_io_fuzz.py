@@ -19,7 +19,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     tmp = tmp_path_factory.mktemp("fuzz_sources")
     frames = (np.random.default_rng(0).random((6, 32, 48)) * 255).astype(np.uint8)
     return {
-        "dicom": write_dicom_cine(tmp / "a.dcm", frames, 10.0, (0.2, 0.2)).read_bytes(),
+        "dicom": write_dicom_cine(tmp / "a.dcm", frames, 10.0, spacing_mm=(0.2, 0.2)).read_bytes(),
         "mp4": write_video(tmp / "a.mp4", frames, 10.0).read_bytes(),
         "png": cv2.imencode(".png", frames[0])[1].tobytes(),
         "jpeg": cv2.imencode(".jpg", frames[0])[1].tobytes(),

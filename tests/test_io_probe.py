@@ -110,7 +110,7 @@ def test_written_sweeps_stills_and_folders_agree_with_load_sweep(tmp_path: Path)
     frames = _pattern()
     mp4 = write_video(tmp_path / "sweep.mp4", frames, 25.0)
     avi = write_video(tmp_path / "sweep.avi", frames, 12.5, fourcc="MJPG")
-    dcm = write_dicom_cine(tmp_path / "cine.dcm", frames, 28.0, (0.1, 0.2))
+    dcm = write_dicom_cine(tmp_path / "cine.dcm", frames, 28.0, spacing_mm=(0.1, 0.2))
     folder = tmp_path / "frames"
     folder.mkdir()
     for i, frame in enumerate(frames[:5]):

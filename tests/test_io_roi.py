@@ -13,6 +13,7 @@ from io_testdata import dicom_test_file, ncls_file
 
 from neocus.io import CropRecord, Sweep, SweepMeta, load_sweep
 from neocus.io.overlay import draw_roi, representative_frame
+from neocus.errors import NeocusError
 from neocus.io.roi import (
     Roi,
     RoiMethod,
@@ -256,9 +257,9 @@ def test_image_filling_the_frame_is_the_whole_frame():
 
 
 def test_detect_roi_refuses_wrong_arrays():
-    with pytest.raises(ValueError):
+    with pytest.raises(NeocusError, match="uint8 frames"):
         detect_roi(np.zeros((2, 3, 4, 5), np.uint8))
-    with pytest.raises(ValueError):
+    with pytest.raises(NeocusError, match="uint8 frames"):
         detect_roi(np.zeros((2, 30, 40), np.float32))
 
 
@@ -326,7 +327,7 @@ def test_apply_roi_twice_composes_crops(trapezoid_sweep):
 def test_apply_roi_refuses_a_roi_of_another_size(trapezoid_sweep):
     frames, _, _, _ = trapezoid_sweep
     roi = detect_roi(frames[:, :300, :500])
-    with pytest.raises(ValueError):
+    with pytest.raises(NeocusError, match="ROI was detected on 500x300 frames"):
         apply_roi(_sweep(frames), roi)
 
 

@@ -51,7 +51,7 @@ def test_natural_order() -> None:
 
 def test_dicom_with_a_misleading_name_and_without_preamble(tmp_path: Path) -> None:
     frames = (np.random.default_rng(0).random((3, 16, 24)) * 255).astype(np.uint8)
-    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "x.dcm", frames, 10.0, (0.3, 0.3)))
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "x.dcm", frames, 10.0, spacing_mm=(0.3, 0.3)))
     ds.file_meta = pydicom.dataset.FileMetaDataset()
     for implicit in (True, False):
         path = tmp_path / f"sweep_{implicit}.mp4"  # named like a video; a bare dataset inside

@@ -21,7 +21,7 @@ def _pattern(n: int = 15, h: int = 97, w: int = 131) -> np.ndarray:
 
 def test_dicom_cine_round_trip_is_exact(tmp_path: Path) -> None:
     frames = _pattern()
-    path = write_dicom_cine(tmp_path / "cine.dcm", frames, 28.0, (0.1234567, 0.2), tags={"PatientName": "PHANTOM^0001", "PatientID": "SIM-0001", "Manufacturer": "neocus phantom"})
+    path = write_dicom_cine(tmp_path / "cine.dcm", frames, 28.0, spacing_mm=(0.1234567, 0.2), tags={"PatientName": "PHANTOM^0001", "PatientID": "SIM-0001", "Manufacturer": "neocus phantom"})
     sweep = load_sweep(path)
     assert np.array_equal(sweep.frames, frames)
     assert sweep.meta.fps == pytest.approx(28.0, rel=1e-9)
@@ -53,14 +53,14 @@ def test_fixed_uids_and_dates_give_byte_identical_files(tmp_path: Path) -> None:
         "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.3", "StudyDate": "20250101", "StudyTime": "120000",
         "ContentDate": "20250101", "ContentTime": "120000",
     }
-    a = write_dicom_cine(tmp_path / "a.dcm", _pattern(3, 32, 48), 10.0, (0.2, 0.2), tags)
-    b = write_dicom_cine(tmp_path / "b.dcm", _pattern(3, 32, 48), 10.0, (0.2, 0.2), tags)
+    a = write_dicom_cine(tmp_path / "a.dcm", _pattern(3, 32, 48), 10.0, spacing_mm=(0.2, 0.2), tags=tags)
+    b = write_dicom_cine(tmp_path / "b.dcm", _pattern(3, 32, 48), 10.0, spacing_mm=(0.2, 0.2), tags=tags)
     assert a.read_bytes() == b.read_bytes()
     assert pydicom.dcmread(a).file_meta.MediaStorageSOPInstanceUID == tags["SOPInstanceUID"]
 
 
 def test_dicom_cine_refuses_unknown_tags(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not writable"):
+    with pytest.raises(NeocusError, match="tags: not writable"):
         write_dicom_cine(tmp_path / "x.dcm", _pattern(2), 10.0, tags={"OtherPatientIDs": "123"})
     assert "OtherPatientIDs" not in WRITABLE_TAGS
     assert list(tmp_path.iterdir()) == []
@@ -105,9 +105,9 @@ def test_writers_leave_nothing_behind_on_failure(tmp_path: Path, monkeypatch: py
 
 
 def test_writer_input_checks(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(NeocusError, match="frames: must be a non-empty uint8"):
         write_video(tmp_path / "a.mp4", np.zeros((2, 8, 8), np.float32), 10.0)
-    with pytest.raises(ValueError, match="fps"):
+    with pytest.raises(NeocusError, match=r"fps: must be in \(0, 1000\]"):
         write_video(tmp_path / "a.mp4", np.zeros((2, 8, 8), np.uint8), 0.0)
     with pytest.raises(NeocusError, match="output folder does not exist"):
         write_video(tmp_path / "missing" / "a.mp4", np.zeros((2, 8, 8), np.uint8), 10.0)

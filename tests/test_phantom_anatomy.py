@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neocus.errors import NeocusError
 from neocus.phantom import norms
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead
 from neocus.phantom.measure import measure_ventricles
@@ -127,7 +128,7 @@ def test_ventricle_sizes_track_ga_norms(heads, ga):
 @pytest.mark.parametrize("ga", [26, 40])
 def test_head_size_follows_head_circumference(heads, ga):
     h = heads[ga]
-    bpd, _ = norms.head_axes_mm(norms.head_circumference_mm(ga), 0.80)
+    bpd, _ = norms.head_axes_mm(norms.head_circumference_mm(ga), cephalic_index=0.80)
     zs = np.arange(-20.0, 40.0, 1.0)
     xs = np.arange(-80.0, 80.0, 0.1)
     widths = []
@@ -174,7 +175,7 @@ def test_part_structure_mapping():
     assert part_structure(Part.INTERHEMISPHERIC_FISSURE, "sagittal") is None
     assert part_structure(Part.WHITE_MATTER_LEFT, "coronal") is None
     assert PART_SIDE[Part.THALAMUS_LEFT] is Side.LEFT and PART_SIDE[Part.CORPUS_CALLOSUM] is Side.MIDLINE
-    with pytest.raises(ValueError):
+    with pytest.raises(NeocusError, match="must be 'coronal' or 'sagittal'"):
         part_structure(Part.THALAMUS_LEFT, "axial")
 
 

@@ -125,7 +125,7 @@ def test_severe_fraction_targets_exact_counts():
 
 
 def test_severe_targets_draw_severe_patterns(dataset_dir):
-    targets = severity_targets(2, 0.5, SMALL["seed"])
+    targets = severity_targets(2, 0.5, seed=SMALL["seed"])
     for i, entry in enumerate(Dataset.load(dataset_dir)):
         case_type = json.loads((entry.folder / "truth.json").read_text())["subject"]["case_type"]
         assert (case_type in {c.value for c in SEVERE_CASE_TYPES}) == targets[i]

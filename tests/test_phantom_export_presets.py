@@ -26,8 +26,8 @@ def test_external_preset_is_another_scanner_probe_and_population():
     pa, pb = POPULATIONS[PRESET_POPULATION["internal"]], POPULATIONS[PRESET_POPULATION["external"]]
     assert pb.population.ga_min > pa.population.ga_min and pb.population.preterm_fraction < pa.population.preterm_fraction
     rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
-    mix_a = Counter(pa.draw_case_type(rng_a) for _ in range(3000))
-    mix_b = Counter(pb.draw_case_type(rng_b) for _ in range(3000))
+    mix_a = Counter(pa.draw_case_type(rng=rng_a) for _ in range(3000))
+    mix_b = Counter(pb.draw_case_type(rng=rng_b) for _ in range(3000))
     severe_a = sum(mix_a[t] for t in SEVERE_CASE_TYPES) / 3000
     severe_b = sum(mix_b[t] for t in SEVERE_CASE_TYPES) / 3000
     assert abs(severe_a - pa.severe_fraction) < 0.03 and abs(severe_b - pb.severe_fraction) < 0.03
@@ -41,7 +41,7 @@ def test_presets_render_the_same_plane_differently():
     plane = subject_views(subject)[View.TVV].plane
     images = {}
     for name in ("internal", "external", "blind"):
-        frame = render(subject, plane, name, np.random.default_rng(0), (96, 128))
+        frame = render(subject, plane, name, rng=np.random.default_rng(0), out_size=(96, 128))
         images[name] = frame
     masks = {k: f.mask for k, f in images.items()}
     assert not np.array_equal(masks["internal"], masks["external"])  # trapezoid vs sector

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neocus import vocab
+from neocus.errors import NeocusError
 from neocus.phantom import norms
 from neocus.phantom.lesions import classify_ventricles, lesion_id
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, Part
@@ -191,7 +192,7 @@ def test_severe_fraction_controls_the_mix():
 
     assert all(c in SEVERE_CASE_TYPES for c in sev)
     assert all(c in NON_SEVERE_CASE_TYPES for c in non)
-    with pytest.raises(ValueError):
+    with pytest.raises(NeocusError, match=r"must lie in \[0, 1\], got 1.5"):
         sample_subject(0, severe_fraction=1.5)
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from neocus.errors import NeocusError
 from neocus.phantom.sweep import (
     STYLES,
     SweepDirection,
@@ -38,16 +39,16 @@ def test_tilt_round_trip_and_orthonormal(plane):
 
 
 def test_same_seed_same_sweep_and_different_seed_differs():
-    a = plan_sweep(np.random.default_rng(5), Plane.CORONAL, APEX, view_tilts=CORONAL_VIEWS)
-    b = plan_sweep(np.random.default_rng(5), Plane.CORONAL, APEX, view_tilts=CORONAL_VIEWS)
-    c = plan_sweep(np.random.default_rng(6), Plane.CORONAL, APEX, view_tilts=CORONAL_VIEWS)
+    a = plan_sweep(rng=np.random.default_rng(5), plane=Plane.CORONAL, apex=APEX, view_tilts=CORONAL_VIEWS)
+    b = plan_sweep(rng=np.random.default_rng(5), plane=Plane.CORONAL, apex=APEX, view_tilts=CORONAL_VIEWS)
+    c = plan_sweep(rng=np.random.default_rng(6), plane=Plane.CORONAL, apex=APEX, view_tilts=CORONAL_VIEWS)
     assert a.motion == b.motion and a.direction == b.direction
     assert a.motion != c.motion
 
 
 @pytest.mark.parametrize("direction", [SweepDirection.ANTERIOR_TO_POSTERIOR, SweepDirection.POSTERIOR_TO_ANTERIOR])
 def test_coronal_sweep_covers_the_range_in_its_direction(direction):
-    plan = plan_sweep(np.random.default_rng(1), Plane.CORONAL, APEX, direction=direction, view_tilts=CORONAL_VIEWS)
+    plan = plan_sweep(rng=np.random.default_rng(1), plane=Plane.CORONAL, apex=APEX, direction=direction, view_tilts=CORONAL_VIEWS)
     tilts = np.array([m.tilt_deg for m in plan.motion])
     sign = -1 if direction is SweepDirection.ANTERIOR_TO_POSTERIOR else 1
     assert sign * (tilts[-1] - tilts[0]) > 60  # roughly -45..+45
@@ -60,16 +61,16 @@ def test_coronal_sweep_covers_the_range_in_its_direction(direction):
 
 
 def test_sagittal_direction_must_match_plane():
-    with pytest.raises(ValueError):
-        plan_sweep(np.random.default_rng(0), Plane.SAGITTAL, APEX, direction=SweepDirection.ANTERIOR_TO_POSTERIOR)
-    plan = plan_sweep(np.random.default_rng(0), Plane.SAGITTAL, APEX, direction=SweepDirection.RIGHT_TO_LEFT)
+    with pytest.raises(NeocusError, match="does not belong to a sagittal sweep"):
+        plan_sweep(Plane.SAGITTAL, APEX, direction=SweepDirection.ANTERIOR_TO_POSTERIOR, rng=np.random.default_rng(0))
+    plan = plan_sweep(rng=np.random.default_rng(0), plane=Plane.SAGITTAL, apex=APEX, direction=SweepDirection.RIGHT_TO_LEFT)
     assert plan.motion[-1].tilt_deg > plan.motion[0].tilt_deg  # right (-) to left (+)
 
 
 def test_speed_is_uneven_with_pauses_tremor_and_out_of_plane_motion():
     speeds, paused, twists, lost, blurred = [], 0, [], 0, 0
     for seed in range(12):
-        plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, view_tilts=CORONAL_VIEWS)
+        plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=APEX, view_tilts=CORONAL_VIEWS)
         w = np.abs([m.angular_speed_deg_s for m in plan.motion])
         speeds.append(w.std() / w.mean())
         paused += sum(m.paused for m in plan.motion)
@@ -88,7 +89,7 @@ def test_speed_is_uneven_with_pauses_tremor_and_out_of_plane_motion():
 def test_freehand_operator_slows_down_at_the_views():
     near, far = [], []
     for seed in range(10):
-        plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, view_tilts=CORONAL_VIEWS)
+        plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=APEX, view_tilts=CORONAL_VIEWS)
         for m in plan.motion:
             d = min(abs(m.tilt_deg - v) for v in CORONAL_VIEWS.values())
             (near if d < 2.0 else far if d > 8.0 else []).append(abs(m.angular_speed_deg_s))
@@ -99,7 +100,7 @@ def test_blind_sweeps_are_faster_noisier_and_less_aimed():
     def stats(style):
         n, err, tremor = [], [], []
         for seed in range(15):
-            plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, style=style, view_tilts=CORONAL_VIEWS)
+            plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=APEX, style=style, view_tilts=CORONAL_VIEWS)
             n.append(plan.n_frames)
             err.append(abs(np.mean([m.twist_deg for m in plan.motion])))
             tilts = np.array([m.tilt_deg for m in plan.motion])
@@ -112,7 +113,7 @@ def test_blind_sweeps_are_faster_noisier_and_less_aimed():
 
 
 def test_frame_count_and_dropped_frames_add_up():
-    plan = plan_sweep(np.random.default_rng(3), Plane.SAGITTAL, APEX, style="blind", n_frames=40)
+    plan = plan_sweep(rng=np.random.default_rng(3), plane=Plane.SAGITTAL, apex=APEX, style="blind", n_frames=40)
     assert plan.n_frames + sum(m.dropped_before for m in plan.motion) == 40
     assert [m.index for m in plan.motion] == list(range(plan.n_frames))
     times = [m.time_s for m in plan.motion]
@@ -121,7 +122,7 @@ def test_frame_count_and_dropped_frames_add_up():
 
 def test_blurred_frames_average_planes_over_the_blur_span():
     for seed in range(20):
-        plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, style="blind")
+        plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=APEX, style="blind")
         blurred = [m for m in plan.motion if m.blur_deg > 0]
         if blurred:
             m = blurred[0]
@@ -148,7 +149,7 @@ def test_freehand_pauses_at_views_blind_anywhere():
     stops_free, stops_blind = [], []
     for seed in range(30):
         for style, stops in (("freehand", stops_free), ("blind", stops_blind)):
-            plan = plan_sweep(np.random.default_rng(seed), Plane.CORONAL, APEX, style=style, view_tilts=CORONAL_VIEWS)
+            plan = plan_sweep(rng=np.random.default_rng(seed), plane=Plane.CORONAL, apex=APEX, style=style, view_tilts=CORONAL_VIEWS)
             stops += [min(abs(m.tilt_deg - v) for v in CORONAL_VIEWS.values()) for m in plan.motion if m.paused]
     assert stops_free and max(stops_free) < 3.0  # held at a view, give or take tremor
     assert stops_blind and max(stops_blind) > 5.0

@@ -117,7 +117,7 @@ def test_view_window_holds_best_frame_and_stops_at_threshold():
 def test_view_window_property_random(seed):
     rng = np.random.default_rng(seed)
     q = {View.MSV: rng.random(30), View.LPSV: np.convolve(rng.random(34), np.ones(5) / 5, "valid")}
-    for view, win in view_windows(q, 0.5).items():
+    for view, win in view_windows(q, threshold=0.5).items():
         arr = np.asarray(q[view])
         if win is None:
             assert arr.max() < 0.5

@@ -38,7 +38,7 @@ def test_quality_is_one_at_the_ideal_plane_and_best_for_its_own_view(head):
     views = standard_views(head)
     assert set(views) == set(View)
     for v, sv in views.items():
-        q = view_qualities(head, sv.plane, views)
+        q = view_qualities(head, sv.plane, views=views)
         assert q[v] == pytest.approx(1.0)
         assert max(q, key=q.get) is v
         assert all(q[o] < 0.2 for o in View if o is not v)
@@ -71,17 +71,17 @@ def test_quality_falls_with_angle_and_offset(head):
     views = standard_views(head)
     for v in (View.TVV, View.AHV, View.BV):
         sv = views[v]
-        qs = [view_quality(coronal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, head.scale) for dt in (0, 2, 4, 8, 15)]
+        qs = [view_quality(coronal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, scale=head.scale) for dt in (0, 2, 4, 8, 15)]
         assert all(a > b for a, b in itertools.pairwise(qs))
         assert qs[0] == pytest.approx(1.0) and qs[-1] < 0.05
     sv = views[View.LPSV]
-    qs = [view_quality(sagittal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, head.scale) for dt in (0, 3, 6, 12)]
+    qs = [view_quality(sagittal_plane(sv.plane.apex, sv.tilt_deg + dt), sv, scale=head.scale) for dt in (0, 3, 6, 12)]
     assert all(a > b for a, b in itertools.pairwise(qs))
     # a parallel shift without rotation lowers the score through the distance term alone
     sv = views[View.MSV]
     shifted = ImagePlane(apex=sv.plane.apex + np.array([2.0, 0, 0]), lateral=sv.plane.lateral, axial=sv.plane.axial)
     assert plane_angle_deg(shifted, sv.plane) == pytest.approx(0.0, abs=1e-6)
-    q2 = view_quality(shifted, sv, head.scale)
+    q2 = view_quality(shifted, sv, scale=head.scale)
     assert 0.05 < q2 < 0.9
 
 
@@ -89,4 +89,4 @@ def test_views_of_a_random_subject():
     s = sample_subject(21, severe_fraction=1.0)
     views = standard_views(s.head)
     for v, sv in views.items():
-        assert view_qualities(s.head, sv.plane, views)[v] == pytest.approx(1.0)
+        assert view_qualities(s.head, sv.plane, views=views)[v] == pytest.approx(1.0)

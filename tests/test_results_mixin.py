@@ -2,7 +2,7 @@
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -46,3 +46,27 @@ def test_parse_choice_accepts_member_or_value_and_names_allowed_values():
     with pytest.raises(NeocusError) as err:
         parse_choice(_Colour, "green", what="colour")
     assert "red, blue" in str(err.value) and "--" not in str(err.value)
+
+
+@dataclass(frozen=True)
+class _WithBulk(AsDict):
+    name: str
+    per_case: np.ndarray = field(metadata={"to_dict": False})
+    score: float = 0.123456
+
+
+def test_bulky_fields_stay_out_and_rounded_keeps_json_compact():
+    from neocus.results import rounded
+
+    r = _WithBulk("a", np.arange(5))
+    assert r.to_dict() == {"name": "a", "score": 0.123456}
+    assert rounded(r, 3) == {"name": "a", "score": 0.123}
+    assert rounded([r, {"k": (1.23456, True, 7)}], 2) == [{"name": "a", "score": 0.12}, {"k": [1.23, True, 7]}]
+    assert rounded(float("nan"), 2) is None  # like to_plain: not-a-number becomes null
+
+
+def test_parse_choice_raises_the_packages_own_error():
+    from neocus.errors import StatsInputError
+
+    with pytest.raises(StatsInputError, match="unknown colour 'green'.*use one of: red, blue"):
+        parse_choice(_Colour, "green", what="colour", error=StatsInputError)

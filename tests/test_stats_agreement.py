@@ -77,11 +77,11 @@ def test_full_scale_categories_change_weighted_distances_like_sklearn_labels():
 
 
 def test_weights_matrices():
-    assert np.array_equal(agreement_weights(3, "none"), np.eye(3))
-    assert np.allclose(agreement_weights(3, "linear"), [[1, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 1]])
-    assert np.allclose(agreement_weights(3, "quadratic"), [[1, 0.75, 0], [0.75, 1, 0.75], [0, 0.75, 1]])
+    assert np.array_equal(agreement_weights(3, weights="none"), np.eye(3))
+    assert np.allclose(agreement_weights(3, weights="linear"), [[1, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 1]])
+    assert np.allclose(agreement_weights(3, weights="quadratic"), [[1, 0.75, 0], [0.75, 1, 0.75], [0, 0.75, 1]])
     with pytest.raises(StatsInputError, match="weights"):
-        agreement_weights(3, "cubic")  # type: ignore[arg-type]
+        agreement_weights(3, weights="cubic")  # type: ignore[arg-type]
 
 
 def test_perfect_agreement_gives_one_with_zero_se():

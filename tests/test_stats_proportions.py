@@ -35,7 +35,7 @@ COUNTS = [(0, 1), (0, 7), (1, 1), (3, 7), (7, 7), (1, 30), (17, 40), (199, 200),
 @pytest.mark.parametrize("count,total", COUNTS)
 @pytest.mark.parametrize("level", [0.95, 0.90, 0.99])
 def test_clopper_pearson_equals_statsmodels_beta(count, total, level):
-    ci = proportion_ci(count, total, level, "clopper-pearson")
+    ci = proportion_ci(count, total, level=level, method="clopper-pearson")
     low, high = proportion_confint(count, total, alpha=1 - level, method="beta")
     assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-10)
     assert ci.method == "Clopper-Pearson" and ci.level == level
@@ -43,7 +43,7 @@ def test_clopper_pearson_equals_statsmodels_beta(count, total, level):
 
 @pytest.mark.parametrize("count,total", COUNTS)
 def test_wilson_equals_statsmodels(count, total):
-    ci = proportion_ci(count, total, 0.95, "wilson")
+    ci = proportion_ci(count, total, level=0.95, method="wilson")
     low, high = proportion_confint(count, total, alpha=0.05, method="wilson")
     assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-12)
 
@@ -69,7 +69,7 @@ def test_proportion_zero_total_is_nan_with_full_interval_and_warning():
 )
 def test_proportion_bad_arguments(count, total, level, method):
     with pytest.raises(StatsInputError):
-        proportion_ci(count, total, level, method)
+        proportion_ci(count, total, level=level, method=method)
 
 
 # ----------------------------------------------------------------------------------- binary metrics
@@ -111,7 +111,7 @@ def test_single_metric_functions_accept_labels_or_confusion_matrix():
 
 def test_from_scores_uses_greater_or_equal():
     scores = np.array([0.9, 0.5, 0.5, 0.1])
-    cm = ConfusionMatrix.from_scores([1, 1, 0, 0], scores, 0.5)
+    cm = ConfusionMatrix.from_scores([1, 1, 0, 0], scores, threshold=0.5)
     assert (cm.tp, cm.fp, cm.fn, cm.tn) == (2, 1, 0, 1)
 
 

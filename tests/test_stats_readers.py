@@ -114,7 +114,7 @@ def test_mean_over_one_reader_warns_and_has_no_interval():
 def test_wilcoxon_matches_scipy_one_sided():
     with_ai = np.array([0.91, 0.88, 0.93, 0.85, 0.90, 0.87, 0.92, 0.89, 0.94])
     without = np.array([0.84, 0.86, 0.85, 0.80, 0.88, 0.79, 0.90, 0.83, 0.86])
-    res = delta_auc_test(with_ai, without)
+    res = delta_auc_test(with_ai, without, alternative="greater")
     ref = stats.wilcoxon(with_ai - without, alternative="greater")
     assert res.statistic == pytest.approx(ref.statistic) and res.p_value == pytest.approx(ref.pvalue)
     assert res.p_value == pytest.approx(1 / 2**9)  # all nine readers improved: exact p = 2^-9
@@ -123,7 +123,7 @@ def test_wilcoxon_matches_scipy_one_sided():
 
 def test_ai_vs_readers_is_one_sample_on_differences():
     readers = np.array([0.86, 0.84, 0.90, 0.81, 0.99, 0.88])
-    res = ai_vs_readers_test(0.95, readers)
+    res = ai_vs_readers_test(0.95, readers, alternative="greater")
     ref = stats.wilcoxon(0.95 - readers, alternative="greater")
     assert res.p_value == pytest.approx(ref.pvalue)
     assert res.estimates[0] == pytest.approx(0.95)
@@ -134,8 +134,11 @@ def test_wilcoxon_degenerate_cases():
         res = wilcoxon_signed_rank([0.8, 0.9], [0.8, 0.9])
     assert res.statistic == 0.0 and res.p_value == 1.0
     with pytest.warns(DegenerateDataWarning, match="0.0625"):
-        res = wilcoxon_signed_rank([0.9, 0.9, 0.9, 0.9], [0.8, 0.7, 0.6, 0.5])
+        res = wilcoxon_signed_rank([0.9, 0.9, 0.9, 0.9], [0.8, 0.7, 0.6, 0.5], alternative="greater")
     assert res.p_value == pytest.approx(0.0625)
+    with pytest.warns(DegenerateDataWarning, match="0.125"):  # the default is two-sided
+        res = wilcoxon_signed_rank([0.9, 0.9, 0.9, 0.9], [0.8, 0.7, 0.6, 0.5])
+    assert res.alternative == "two-sided" and res.p_value == pytest.approx(0.125)
     with pytest.raises(StatsInputError, match="lengths differ"):
         wilcoxon_signed_rank([0.9, 0.8], [0.7])
     with pytest.raises(StatsInputError, match="alternative"):

@@ -159,7 +159,7 @@ def test_reader_groups(built):
     # P*: the same readers with vs without AI
     with_ai = [r for r in rep.readers if r.group == "junior" and r.with_ai]
     with pytest.warns(DegenerateDataWarning, match="smallest attainable"):  # 3 readers only
-        ref = delta_auc_test([r.auc.auc for r in with_ai], [r.auc.auc for r in members])
+        ref = delta_auc_test([r.auc.auc for r in with_ai], [r.auc.auc for r in members], alternative="greater")
     assert junior1.vs_without_ai.p_value == pytest.approx(ref.p_value)
     assert junior0.vs_without_ai is None and mid.vs_without_ai is None
     # Fleiss' kappa over the group's binary calls
@@ -277,7 +277,7 @@ def test_write_report_is_atomic(built, tmp_path, monkeypatch):
     before = (out / "report.md").read_text()
     monkeypatch.setattr(report_mod, "roc_figure", boom)
     with pytest.raises(RuntimeError):
-        write_report(rep, out, overwrite=True)
+        write_report(rep, out, force=True)
     assert (out / "report.md").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -289,7 +289,7 @@ def test_write_report_refuses_non_empty_folder_without_overwrite(built, tmp_path
     (out / "keep.txt").write_text("x")
     with pytest.raises(NeocusError, match="not empty"):
         write_report(rep, out)
-    write_report(rep, out, overwrite=True)
+    write_report(rep, out, force=True)
     assert not (out / "keep.txt").exists() and (out / "report.md").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -328,5 +328,5 @@ def test_reader_scale_is_decided_over_the_whole_file(tmp_path, files):
     r2 = next(r for r in rep.readers if r.reader_id == "R2")
     assert r2.metrics.confusion.tp + r2.metrics.confusion.fp == 0  # all non-severe, not all severe
     odd = write_csv(tmp_path / "odd.csv", ["reader_id", "group", "case_id", "call"], [["R1", "g", cases[0], 0.3]])
-    with pytest.raises(NeocusError, match="reader-positive-from"):
+    with pytest.raises(NeocusError, match="`positive_from`"):
         build_report(pred, load_readers(odd, pred), n_boot=20)

@@ -132,8 +132,8 @@ def test_roc_auc_delong_interval_is_normal_and_clipped():
 
 def test_bootstrap_ci_reproducible_and_close_to_delong():
     y, s = make_data(4, n=400, k=1)
-    boot = roc_auc(y, s[0], ci_method="bootstrap", n_boot=2000, seed=5)
-    assert boot == roc_auc(y, s[0], ci_method="bootstrap", n_boot=2000, seed=5)
+    boot = roc_auc(y, s[0], method="bootstrap", n_boot=2000, seed=5)
+    assert boot == roc_auc(y, s[0], method="bootstrap", n_boot=2000, seed=5)
     delong = roc_auc(y, s[0])
     assert boot.auc == delong.auc and boot.se == delong.se
     assert boot.ci.low == pytest.approx(delong.ci.low, abs=0.012)
@@ -145,7 +145,9 @@ def test_bootstrap_ci_reproducible_and_close_to_delong():
 def test_bootstrap_on_counts_equals_case_resampling(n, ties):
     """Resampling reduced to counts per distinct score must match resampling cases within each class."""
     y, s = make_data(6, n=n, k=1, ties=ties)
-    _, fast = bootstrap_auc_ci(y, s[0], n_boot=20000, seed=1)
+    boot = bootstrap_auc_ci(y, s[0], n_boot=20000, seed=1)
+    assert boot.auc == auc_score(y, s[0]) and boot.samples.shape == (20000,)
+    fast = boot.samples
     rng = np.random.default_rng(2)
     pos, neg = s[0][y == 1], s[0][y == 0]
     both = np.hstack([rng.choice(pos, (4000, pos.size)), rng.choice(neg, (4000, neg.size))])
@@ -164,6 +166,12 @@ def test_paired_test_is_consistent_with_covariance_and_multi_test():
     se = math.sqrt(cov[0, 0] + cov[2, 2] - 2 * cov[0, 2])
     assert res.se == pytest.approx(se) and res.statistic == pytest.approx(res.difference / se)
     assert res.p_value == pytest.approx(2 * sps.norm.sf(abs(res.statistic)))
+    fast = delong_covariance(y, s)
+    assert (res.auc, res.auc_b) == (fast.aucs[0], fast.aucs[2]) and res.difference == res.auc - res.auc_b
+    one = roc_auc(y, s[0])
+    assert one.variance == pytest.approx(cov[0, 0]) and one.se == pytest.approx(math.sqrt(cov[0, 0]))
+    plain = fast.to_dict()  # the per-case placements stay out of the JSON
+    assert set(plain) == {"aucs", "covariance", "n_pos", "n_neg"} and plain["aucs"] == fast.aucs.tolist()
     two = delong_test_equal_aucs(y, s[[0, 2]])
     assert two.statistic == pytest.approx(res.statistic**2) and two.p_value == pytest.approx(res.p_value)
     three = delong_test_equal_aucs(y, s)
@@ -243,14 +251,14 @@ def test_ordinary_data_does_not_warn():
 @pytest.mark.parametrize(
     "y,s,match",
     [
-        ([0, 1, 1], [0.1, np.nan, 0.3], "scores contains a non-finite value \\(nan\\) at index 1"),
+        ([0, 1, 1], [0.1, np.nan, 0.3], "y_score contains a non-finite value \\(nan\\) at index 1"),
         ([0, 1, 1], [0.1, np.inf, 0.3], "non-finite"),
         ([1, 1, 1], [0.1, 0.2, 0.3], "single class: all 3 cases are positive"),
         ([0, 0], [0.1, 0.2], "single class"),
-        ([0, 1, 1], [0.1, 0.2], "lengths differ: labels has 3, scores has 2"),
-        ([0, 1, 3], [0.1, 0.2, 0.3], "labels must be 0/1, got \\[3.0\\]"),
-        ([0, 1, -1], [0.1, 0.2, 0.3], "labels must be 0/1"),
-        ([0, 1], [[0.1, 0.2], [0.2, 0.1]], "scores must be one-dimensional"),
+        ([0, 1, 1], [0.1, 0.2], "lengths differ: y_true has 3, y_score has 2"),
+        ([0, 1, 3], [0.1, 0.2, 0.3], "y_true must be 0/1, got \\[3.0\\]"),
+        ([0, 1, -1], [0.1, 0.2, 0.3], "y_true must be 0/1"),
+        ([0, 1], [[0.1, 0.2], [0.2, 0.1]], "y_score must be one-dimensional"),
     ],
 )
 def test_bad_input_names_the_problem(y, s, match):
@@ -260,16 +268,16 @@ def test_bad_input_names_the_problem(y, s, match):
 
 def test_bad_input_in_tests_and_options():
     y, s = make_data(10, n=30, k=2)
-    with pytest.raises(StatsInputError, match="scores_b contains a non-finite"):
+    with pytest.raises(StatsInputError, match="y_score_b contains a non-finite"):
         delong_test_paired(y, s[0], np.where(np.arange(30) == 4, np.nan, s[1]))
     with pytest.raises(StatsInputError, match="lengths differ"):
         delong_test_paired(y, s[0], s[1][:-1])
-    with pytest.raises(StatsInputError, match="labels_b has a single class"):
+    with pytest.raises(StatsInputError, match="y_true_b has a single class"):
         delong_test_unpaired(y, s[0], np.zeros(30), s[1])
     with pytest.raises(StatsInputError, match="alternative"):
         delong_test_paired(y, s[0], s[1], alternative="bigger")
     with pytest.raises(StatsInputError, match="interval method"):
-        roc_auc(y, s[0], ci_method="logit")
+        roc_auc(y, s[0], method="logit")
     with pytest.raises(StatsInputError, match="1-D .* or 2-D"):
         delong_covariance(y, s[None, :, :])
     with pytest.raises(StatsInputError, match="at least 2 models"):

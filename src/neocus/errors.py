@@ -49,13 +49,14 @@ class StatsInputError(NeocusError, ValueError):
     exit_code = 5
 
 
-def parse_choice(choices: type[_E], value: _E | str, *, what: str) -> _E:
+def parse_choice(choices: type[_E], value: _E | str, *, what: str, error: type[NeocusError] = NeocusError) -> _E:
     """``value`` as a member of the enum ``choices``; a :class:`NeocusError` naming the allowed values if
-    it is none of them. ``what`` names the parameter (e.g. ``"preset"``), never a CLI flag."""
+    it is none of them. ``what`` names the parameter (e.g. ``"preset"``), never a CLI flag; ``error`` is
+    the :class:`NeocusError` subclass to raise (a package's own, e.g. :class:`StatsInputError`)."""
     if isinstance(value, choices):
         return value
     try:
         return choices(value)
     except ValueError:
         allowed = ", ".join(str(c.value) for c in choices)
-        raise NeocusError(f"unknown {what} {value!r}", where=what, hint=f"use one of: {allowed}") from None
+        raise error(f"unknown {what} {value!r}", where=what, hint=f"use one of: {allowed}") from None

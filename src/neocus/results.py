@@ -35,12 +35,29 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def rounded(value: Any, ndigits: int) -> Any:
+    """:func:`to_plain` of ``value`` with every float rounded to ``ndigits`` (compact, stable JSON)."""
+    plain = to_plain(value)
+    if isinstance(plain, float):
+        return round(plain, ndigits)
+    if isinstance(plain, dict):
+        return {k: rounded(v, ndigits) for k, v in plain.items()}
+    if isinstance(plain, list):
+        return [rounded(v, ndigits) for v in plain]
+    return plain
+
+
 class AsDict:
     """Mixin for result dataclasses: gives ``to_dict()``, every field as a plain JSON-ready value.
 
     Each field goes through :func:`to_plain`. Subclass it on a ``@dataclass(frozen=True)`` rather than
-    writing another ``to_dict``.
+    writing another ``to_dict``. A bulky field that does not belong in the JSON (e.g. per-case arrays)
+    is left out with ``field(metadata={"to_dict": False})``.
     """
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {
+            f.name: to_plain(getattr(self, f.name))
+            for f in fields(self)  # type: ignore[arg-type]
+            if f.metadata.get("to_dict", True)
+        }

@@ -46,7 +46,7 @@ def evaluate_predictions(
             level=level, n_boot=n_boot, seed=seed,
         )
     with err_console.status(f"writing {out}", spinner="dots"):
-        written = write_report(report, out, overwrite=force)
+        written = write_report(report, out, force=force)
     table = Table(title=f"{pred.n} cases ({report.n_pos} severe)")
     for col in ("", "SEN", "SPE", "PPV", "NPV", "F1", "AUC", "P"):
         table.add_column(col)

@@ -30,7 +30,7 @@ def inspection(sweep: Sweep, roi: Roi) -> dict[str, object]:
         "modality": m.modality,
         "photometric": m.photometric,
         "transfer_syntax": m.transfer_syntax,
-        "roi": roi.to_dict(),
+        "roi": roi.summary(),
     }
 
 

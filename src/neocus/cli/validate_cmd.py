@@ -41,7 +41,7 @@ def validate(
             dataset, probe_sweeps=not no_probe, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
     if as_json:
-        payload = {"dataset": str(dataset), "ok": not problems, "problems": [p.as_dict() for p in problems]}
+        payload = {"dataset": str(dataset), "ok": not problems, "problems": [p.to_dict() for p in problems]}
         typer.echo(json.dumps(payload, indent=2))
     elif not problems:
         console.print(f"[green]{dataset}: valid[/] (no problems)")

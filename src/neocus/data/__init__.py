@@ -34,8 +34,14 @@ from neocus.data.schema import (
     StratifyKey,
     ViewFrame,
 )
+from neocus.data.splits import make_splits, stratified_folds, train_test_split
+from neocus.errors import DatasetError
 
 __all__ = [
+    "DatasetError",
+    "make_splits",
+    "stratified_folds",
+    "train_test_split",
     "SCHEMA_VERSION",
     "BoxAnnotation",
     "CaseEntry",

@@ -230,10 +230,10 @@ class CaseEntry:
 
     def sweep_path(self, name: str) -> Path:
         if name not in self.record.sweeps:
-            raise KeyError(f"case {self.case_id} has no sweep {name!r} (sweeps: {sorted(self.record.sweeps)})")
+            raise DatasetError(f"case {self.case_id} has no sweep {name!r}", where="name", hint=f"sweeps: {sorted(self.record.sweeps)}")
         return self.folder / name
 
-    def sweep_paths(self, plane: Plane | None = None) -> dict[str, Path]:
+    def sweep_paths(self, *, plane: Plane | None = None) -> dict[str, Path]:
         """Sweep file name -> path, optionally only those of one plane."""
         return {n: self.folder / n for n, p in self.record.sweeps.items() if plane is None or p is Plane(plane)}
 

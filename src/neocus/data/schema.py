@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -48,9 +48,7 @@ from neocus.vocab import (
     Binary,
     Finding,
     IvhGrade,
-    LesionKind,
     Plane,
-    Structure,
     Tier,
     View,
     binary,
@@ -177,7 +175,7 @@ class Splits(_Model):
     def fold_train(self, fold: int) -> list[str]:
         """Case ids a model of ``fold`` trains on (development cases outside that fold)."""
         if fold not in self.folds:
-            raise KeyError(f"no fold {fold} (folds: {sorted(self.folds)})")
+            raise DatasetError(f"no fold {fold}", where="fold", hint=f"folds: {sorted(self.folds)}")
         held = set(self.folds[fold])
         pool = self.train or [c for ids in self.folds.values() for c in ids]
         return [c for c in pool if c not in held]
@@ -349,71 +347,6 @@ def _stem(name: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# annotations/<sweep stem>.jsonl
-# --------------------------------------------------------------------------------------------------
-
-
-LabelT = TypeVar("LabelT", Structure, LesionKind)
-
-
-class LabelledRotatedBox(_Model, Generic[LabelT]):
-    """A labelled rotated box in the long-edge convention of :mod:`neocus.geometry.rotated`.
-
-    ``cx, cy, w, h`` in pixels of the frame as stored (x right, y down); ``w >= h``; ``angle`` in
-    degrees from +x toward +y to the long side, in [-90, 90).
-    """
-
-    label: LabelT
-    cx: float
-    cy: float
-    w: float = Field(ge=0.0, description="long side, pixels")
-    h: float = Field(ge=0.0, description="short side, pixels (h <= w)")
-    angle: float = Field(ge=-90.0, lt=90.0, description="degrees from +x toward +y to the long side, in [-90, 90)")
-
-    @field_validator("h")
-    @classmethod
-    def _long_edge(cls, h: float, info: ValidationInfo) -> float:
-        w = info.data.get("w")
-        if w is not None and h > w:
-            raise ValueError(f"h={h} > w={w}: boxes follow the long-edge convention (w >= h); swap and add 90 degrees")
-        return h
-
-    def as_tuple(self) -> tuple[float, float, float, float, float]:
-        """``(cx, cy, w, h, angle)``, as :class:`neocus.geometry.rotated.RotatedBox` takes it."""
-        return (self.cx, self.cy, self.w, self.h, self.angle)
-
-
-class BoxAnnotation(LabelledRotatedBox[Structure]):
-    """One anatomical structure's rotated box."""
-
-
-class LesionBoxAnnotation(LabelledRotatedBox[LesionKind]):
-    """One lesion's rotated box (optional; for lesion detection / phantom ground truth)."""
-
-
-class FrameAnnotation(_Model):
-    """One annotated frame of a sweep (one line of ``annotations/<sweep stem>.jsonl``).
-
-    ``view`` names the standard view the frame shows (if any) and ``view_quality`` in [0, 1] how well;
-    ``mask`` is an optional path, relative to the case folder, of a label image for this frame.
-    """
-
-    frame: int = Field(ge=0, description="0-based frame index in the decoded sweep")
-    boxes: list[BoxAnnotation] = Field(default_factory=list)
-    lesions: list[LesionBoxAnnotation] = Field(default_factory=list)
-    view: View | None = None
-    view_quality: float | None = Field(default=None, ge=0.0, le=1.0)
-    mask: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
-
-    @field_validator("mask")
-    @classmethod
-    def _relative_mask(cls, v: str | None) -> str | None:
-        if v is not None and (".." in v.split("/") or v.startswith("/")):
-            raise ValueError(f"mask {v!r} must be a path inside the case folder")
-        return v
-
-
-# --------------------------------------------------------------------------------------------------
 # Rules that tie labels together
 # --------------------------------------------------------------------------------------------------
 
@@ -499,7 +432,7 @@ def case_rule_problems(case: CaseRecord) -> list[tuple[str, str]]:
     return problems
 
 
-def split_rule_problems(splits: Splits, prefix: str = "splits") -> list[tuple[str, str]]:
+def split_rule_problems(splits: Splits, *, prefix: str = "splits") -> list[tuple[str, str]]:
     """Every way ``splits`` contradict themselves, as ``(field path, message)`` pairs.
 
     No case listed twice in a list; none in both train and test; none in two folds; no test case in a
@@ -539,3 +472,14 @@ def split_rule_problems(splits: Splits, prefix: str = "splits") -> list[tuple[st
 
 def _names(findings: frozenset[Finding] | set[Finding]) -> str:
     return "[" + ", ".join(f.value for f in sorted(findings, key=_FINDING_ORDER.__getitem__)) + "]"
+
+
+# The per-frame annotation models live in neocus.data.annotations (split out of this module); they stay
+# importable from here. Imported last because they build on _Model above.
+from neocus.data.annotations import (  # noqa: E402
+    BoxAnnotation,
+    FrameAnnotation,
+    LabelledRotatedBox,
+    LabelT,
+    LesionBoxAnnotation,
+)

@@ -22,11 +22,15 @@ import numpy as np
 
 from neocus.data.dataset import Dataset
 from neocus.data.schema import CaseRecord, Splits, StratifyKey
-from neocus.errors import DatasetError
+from neocus.errors import DatasetError, NeocusError, parse_choice
 from neocus.vocab import Tier, three_tier
 
 UNKNOWN_STRATUM = "unlabelled"
 """Stratum of cases whose stratification label is not known (kept as a class of its own)."""
+
+
+def _lengths(*seqs) -> str:
+    return " / ".join(str(len(s)) for s in seqs if s is not None)
 
 
 def stratified_partition(
@@ -34,8 +38,8 @@ def stratified_partition(
     strata: Sequence[Hashable],
     weights: Sequence[float],
     *,
-    seed: int = 0,
     groups: Sequence[Hashable] | None = None,
+    seed: int = 0,
 ) -> list[list[str]]:
     """Partition ``case_ids`` into ``len(weights)`` parts of relative sizes ``weights``, stratified.
 
@@ -45,12 +49,13 @@ def stratified_partition(
     """
     n = len(case_ids)
     if len(strata) != n or (groups is not None and len(groups) != n):
-        raise ValueError("case_ids, strata and groups must have the same length")
+        raise NeocusError(f"case_ids, strata and groups must have the same length, got {_lengths(case_ids, strata, groups)}", where="strata")
     if len(set(case_ids)) != n:
-        raise ValueError("case ids must be unique")
+        dup = sorted({c for c in case_ids if list(case_ids).count(c) > 1})[:3]
+        raise NeocusError(f"case ids must be unique, repeated: {', '.join(map(str, dup))}", where="case_ids")
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or len(w) < 1 or np.any(w <= 0):
-        raise ValueError("weights must be positive")
+        raise NeocusError(f"weights must be positive, got {w.tolist()}", where="weights")
     w = w / w.sum()
     k = len(w)
 
@@ -106,12 +111,12 @@ def stratified_folds(
     strata: Sequence[Hashable],
     *,
     n_folds: int = 5,
-    seed: int = 0,
     groups: Sequence[Hashable] | None = None,
+    seed: int = 0,
 ) -> dict[int, list[str]]:
     """k stratified folds of equal size: fold index -> validation case ids."""
     if n_folds < 2:
-        raise ValueError("n_folds must be at least 2")
+        raise NeocusError(f"must be at least 2, got {n_folds}", where="n_folds")
     n_groups = len(set(groups)) if groups is not None else len(case_ids)
     if n_groups < n_folds:
         raise DatasetError(f"{n_groups} case groups cannot fill {n_folds} folds", hint="use fewer folds")
@@ -124,12 +129,12 @@ def train_test_split(
     strata: Sequence[Hashable],
     *,
     test_fraction: float = 0.2,
-    seed: int = 0,
     groups: Sequence[Hashable] | None = None,
+    seed: int = 0,
 ) -> tuple[list[str], list[str]]:
     """Stratified (and grouped) split into development and test case ids, e.g. 8:2."""
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError("test_fraction must lie in (0, 1)")
+        raise NeocusError(f"must lie in (0, 1), got {test_fraction}", where="test_fraction")
     train, test = stratified_partition(case_ids, strata, [1.0 - test_fraction, test_fraction], seed=seed, groups=groups)
     if not train or not test:
         raise DatasetError(
@@ -188,7 +193,7 @@ def make_splits(
         records = list(cases)
     if not records:
         raise DatasetError("no cases to split")
-    key = StratifyKey(stratify_on)
+    key = parse_choice(StratifyKey, stratify_on, what="stratify_on", error=DatasetError)
     ids = [r.case_id for r in records]
     strata = [stratum_of(r, key) for r in records]
     groups = [group_of(r, group_by) for r in records]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +44,19 @@ from neocus.data.schema import (
 )
 from neocus.errors import DatasetError, InputFileError
 from neocus.io import SweepInfo, probe
+from neocus.results import AsDict
 from neocus.vocab import VIEW_PLANE, View
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(AsDict):
     """One thing wrong with a dataset: which file, which field in it, and what."""
 
     file: str
     field: str
     message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file

@@ -21,6 +21,7 @@ from neocus.io.types import CropRecord, Sweep, SweepInfo, SweepMeta
 __all__ = [
     "CropRecord",
     "DecodeLimits",
+    "InputFileError",
     "Kind",
     "Sweep",
     "SweepInfo",

@@ -16,6 +16,9 @@ else ``None``. A region reaching beyond the frame was written for another image 
 resized or cropped after its header was written): its physical deltas may not describe these pixels.
 
 Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, an allow-list.
+
+Size: over 500 lines while issue #8 edits this module (palette LUT, NumberOfFrames); split it as a
+pure move (header reading / pixel decoding / regions) once that work has merged.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def probe_image(path: str | Path, *, limits: DecodeLimits | None = None) -> Swee
     size = _checked_header(path, limits or DecodeLimits.default())
     if size is None:
         raise _undecodable(path)
-    kind = Kind.PNG if kind_of_bytes(read_head(path, 16)) == Kind.PNG else Kind.JPEG
+    kind = Kind.PNG if kind_of_bytes(read_head(path, n=16)) == Kind.PNG else Kind.JPEG
     return SweepInfo(source=str(path), kind=kind, format="image", frames=1, height=size[0], width=size[1])
 
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from neocus.atomic import atomic_write_bytes
-from neocus.errors import InputFileError
+from neocus.errors import InputFileError, NeocusError
 from neocus.io.roi import Roi
 
 _CROP_BGR = (80, 220, 80)  # green rectangle: the crop
@@ -31,7 +31,7 @@ def draw_roi(frame: np.ndarray, roi: Roi) -> np.ndarray:
     """
     c = roi.crop
     if frame.shape != (c.source_height, c.source_width):
-        raise ValueError(f"frame is {frame.shape}, ROI was detected on {(c.source_height, c.source_width)}")
+        raise NeocusError(f"is {frame.shape}, ROI was detected on {(c.source_height, c.source_width)}", where="frame")
     keep = roi.source_mask()
     bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     bgr[~keep] = (bgr[~keep] * _DIM).astype(np.uint8)

@@ -68,7 +68,7 @@ def check_readable(path: Path) -> os.stat_result:
     return st
 
 
-def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+def read_head(path: Path, *, n: int = HEAD_BYTES) -> bytes:
     """The first ``n`` bytes of a file, with read errors as :class:`InputFileError`."""
     try:
         with open(path, "rb") as fh:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from neocus.io.sniff import Kind
+from neocus.results import AsDict
 
 
 @dataclass(frozen=True)
-class CropRecord:
+class CropRecord(AsDict):
     """Where a crop came from, so that any coordinate maps back to the source frame.
 
     The crop is the rectangle ``x, y, w, h`` of the source frame (pixels, x right, y down), optionally
@@ -38,7 +39,7 @@ class CropRecord:
 
 
 @dataclass(frozen=True)
-class SweepMeta:
+class SweepMeta(AsDict):
     """What is known about a decoded sweep. Holds no patient identifiers (see neocus.io.deid)."""
 
     source: str  # file or folder name the frames came from (a path as the user gave it, no PHI)
@@ -56,7 +57,7 @@ class SweepMeta:
 
 
 @dataclass(frozen=True)
-class SweepInfo:
+class SweepInfo(AsDict):
     """What :func:`neocus.io.probe` reads from a sweep's header or container, without decoding pixels.
 
     ``frames``: DICOM Number of Frames; the number of stills of a folder (1 for a still); for a video,

@@ -60,7 +60,7 @@ def quiet_opencv() -> Iterator[None]:
         logging.setLogLevel(previous)
 
 
-def mp4_top_level_boxes(path: Path, limit: int = 64) -> list[tuple[str, int]]:
+def mp4_top_level_boxes(path: Path, *, limit: int = 64) -> list[tuple[str, int]]:
     """``(type, size)`` of an ISO base media file's top-level boxes, up to the first damaged one."""
     boxes: list[tuple[str, int]] = []
     try:

@@ -48,14 +48,14 @@ WRITABLE_TAGS: frozenset[str] = frozenset(
 def _check_frames(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 3 or frames.shape[0] < 1 or frames.shape[1] < 1 or frames.shape[2] < 1:
-        raise ValueError(f"frames must be a non-empty uint8 array [T, H, W], got {frames.dtype} {frames.shape}")
+        raise NeocusError(f"must be a non-empty uint8 array [T, H, W], got {frames.dtype} {frames.shape}", where="frames")
     return frames
 
 
 def _check_fps(fps: float) -> float:
     fps = float(fps)
     if not (np.isfinite(fps) and 0 < fps <= 1000):
-        raise ValueError(f"fps must be in (0, 1000], got {fps}")
+        raise NeocusError(f"must be in (0, 1000], got {fps}", where="fps")
     return fps
 
 
@@ -102,7 +102,7 @@ def ultrasound_region(height: int, width: int, spacing_mm: tuple[float, float]) 
     """One 2-D tissue region covering the whole frame, physical deltas in cm (DICOM PS3.3 C.8.5.5)."""
     row_mm, col_mm = (float(s) for s in spacing_mm)
     if not (row_mm > 0 and col_mm > 0):
-        raise ValueError(f"spacing_mm must be positive, got {spacing_mm}")
+        raise NeocusError(f"must be positive, got {spacing_mm}", where="spacing_mm")
     region = Dataset()
     region.RegionSpatialFormat = REGION_2D
     region.RegionDataType = REGION_TISSUE
@@ -118,14 +118,20 @@ def ultrasound_region(height: int, width: int, spacing_mm: tuple[float, float]) 
     return region
 
 
-def build_dicom_cine(frames: np.ndarray, fps: float, spacing_mm: tuple[float, float] | None = None, tags: Mapping[str, object] | None = None) -> Dataset:
+def build_dicom_cine(
+    frames: np.ndarray,
+    fps: float,
+    *,
+    spacing_mm: tuple[float, float] | None = None,
+    tags: Mapping[str, object] | None = None,
+) -> Dataset:
     """The dataset :func:`write_dicom_cine` writes (Ultrasound Multi-frame Image Storage, MONOCHROME2, 8 bit)."""
     frames = _check_frames(frames)
     fps = _check_fps(fps)
     tags = dict(tags or {})
     unknown = sorted(set(tags) - WRITABLE_TAGS)
     if unknown:
-        raise ValueError(f"tags not writable by neocus: {unknown} (allowed: {sorted(WRITABLE_TAGS)})")
+        raise NeocusError(f"not writable by neocus: {unknown}", where="tags", hint=f"allowed: {sorted(WRITABLE_TAGS)}")
     n, height, width = frames.shape
     now = _dt.datetime.now()
 
@@ -184,6 +190,7 @@ def write_dicom_cine(
     path: str | Path,
     frames: np.ndarray,
     fps: float,
+    *,
     spacing_mm: tuple[float, float] | None = None,
     tags: Mapping[str, object] | None = None,
 ) -> Path:
@@ -193,7 +200,7 @@ def write_dicom_cine(
     Ultrasound Regions item with PhysicalDeltaY/X in cm; ``tags``: header fields from
     :data:`WRITABLE_TAGS` (a simulator's made-up patient, equipment names...). Returns ``path``.
     """
-    ds = build_dicom_cine(frames, fps, spacing_mm, tags)
+    ds = build_dicom_cine(frames, fps, spacing_mm=spacing_mm, tags=tags)
     path = Path(path)
     with atomic_target(path) as tmp:
         ds.save_as(tmp, enforce_file_format=True)

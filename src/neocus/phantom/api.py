@@ -6,10 +6,10 @@ For training-time generation (no files)::
     from neocus.phantom import new_subject, standard_still, jittered_neighbours, get_preset
     rng = np.random.default_rng(7)
     subject = new_subject(7, population="internal")
-    preset = get_preset("internal").vary(rng)
-    still = standard_still(subject, View.TVV, preset, rng, out_size=(256, 256))
+    preset = get_preset("internal").vary(rng=rng)
+    still = standard_still(subject, View.TVV, preset, out_size=(256, 256), rng=rng)
     still.image, still.truth.boxes, still.findings, still.quality
-    near = jittered_neighbours(subject, View.TVV, preset, rng, n=4, out_size=(256, 256))
+    near = jittered_neighbours(subject, View.TVV, preset, n=4, out_size=(256, 256), rng=rng)
 
 :func:`simulate_case` makes everything ``neocus simulate`` writes for one case; :mod:`neocus.phantom.export`
 writes it. Everything random is drawn from the generator passed in, in a fixed order.
@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from neocus.errors import parse_choice
 from neocus.phantom.bmode import RenderedFrame, render_plane
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, VENTRICLE_PARTS, part_side
-from neocus.phantom.presets import ScannerPreset, get_preset
+from neocus.phantom.presets import PresetName, ScannerPreset, get_preset
 from neocus.phantom.standard_views import StandardView, standard_views, view_qualities, view_quality
 from neocus.phantom.subject import NON_SEVERE_CASE_TYPES, SEVERE_CASE_TYPES, CaseType, Population, Subject, sample_subject
-from neocus.phantom.sweep import STYLES, SweepPlan, plan_sweep, plane_at
+from neocus.phantom.sweep import SweepPlan, SweepStyleName, plan_sweep, plane_at, sweep_style
 from neocus.phantom.truth import (
     MIN_BOX_AREA_MM2,
     FrameTruth,
@@ -56,7 +58,7 @@ class PlaneJitter:
     rock_deg: float
     slide_mm: float
 
-    def apply(self, view: StandardView, apex: np.ndarray, rng: np.random.Generator) -> ImagePlane:
+    def apply(self, view: StandardView, apex: np.ndarray, *, rng: np.random.Generator) -> ImagePlane:
         plane = VIEW_PLANE[view.view]
         return plane_at(
             apex,
@@ -98,7 +100,7 @@ class PopulationMix:
     severe_weights: dict[CaseType, float]
     non_severe_weights: dict[CaseType, float]
 
-    def draw_case_type(self, rng: np.random.Generator, severe: bool | None = None) -> CaseType:
+    def draw_case_type(self, *, severe: bool | None = None, rng: np.random.Generator) -> CaseType:
         if severe is None:
             severe = bool(rng.random() < self.severe_fraction)
         weights = self.severe_weights if severe else self.non_severe_weights
@@ -107,9 +109,17 @@ class PopulationMix:
         return types[int(rng.choice(len(types), p=p / p.sum()))]
 
 
-POPULATIONS: dict[str, PopulationMix] = {
+class PopulationName(StrEnum):
+    """The built-in populations (who a hospital scans), see :data:`POPULATIONS`."""
+
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+    BLIND = "blind"
+
+
+POPULATIONS: dict[PopulationName, PopulationMix] = {
     # A tertiary NICU: many extremely preterm babies, haemorrhage-dominated lesion mix.
-    "internal": PopulationMix(
+    PopulationName.INTERNAL: PopulationMix(
         population=Population(ga_min=24.0, ga_max=42.0, preterm_fraction=0.6),
         severe_fraction=0.3,
         severe_weights={CaseType.IVH_DILATED: 0.28, CaseType.PVHI: 0.18, CaseType.PVL_FLARE: 0.12,
@@ -119,7 +129,7 @@ POPULATIONS: dict[str, PopulationMix] = {
     ),
     # A second hospital: older (more late-preterm and term) babies, fewer bleeds, more white-matter
     # injury and referred hydrocephalus, more normal scans.
-    "external": PopulationMix(
+    PopulationName.EXTERNAL: PopulationMix(
         population=Population(ga_min=27.0, ga_max=42.0, preterm_fraction=0.35, hc_sd_scale=1.0),
         severe_fraction=0.2,
         severe_weights={CaseType.IVH_DILATED: 0.18, CaseType.PVHI: 0.08, CaseType.PVL_FLARE: 0.20,
@@ -128,7 +138,7 @@ POPULATIONS: dict[str, PopulationMix] = {
                             CaseType.VENTRICULAR_DILATION: 0.14, CaseType.EPENDYMAL_CYST: 0.08},
     ),
     # Blind sweeps in a setting without specialists: moderately preterm to term babies.
-    "blind": PopulationMix(
+    PopulationName.BLIND: PopulationMix(
         population=Population(ga_min=28.0, ga_max=42.0, preterm_fraction=0.5, hc_sd_scale=1.0),
         severe_fraction=0.25,
         severe_weights={CaseType.IVH_DILATED: 0.25, CaseType.PVHI: 0.12, CaseType.PVL_FLARE: 0.15,
@@ -142,7 +152,7 @@ POPULATIONS: dict[str, PopulationMix] = {
 def new_subject(
     seed: np.random.SeedSequence | int,
     *,
-    population: str = "internal",
+    population: PopulationName | str = PopulationName.INTERNAL,
     severe: bool | None = None,
     case_type: CaseType | str | None = None,
 ) -> Subject:
@@ -153,8 +163,8 @@ def new_subject(
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
     rng = np.random.default_rng(ss)
-    mix = POPULATIONS[population]
-    ct = CaseType(case_type) if case_type is not None else mix.draw_case_type(rng, severe)
+    mix = POPULATIONS[parse_choice(PopulationName, population, what="population")]
+    ct = CaseType(case_type) if case_type is not None else mix.draw_case_type(rng=rng, severe=severe)
     return sample_subject(int(rng.integers(0, 2**31 - 1)), case_type=ct, population=mix.population)
 
 
@@ -167,20 +177,21 @@ def ventricular_state_findings(subject: Subject) -> frozenset[Finding]:
 
 
 def render(
-    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, rng: np.random.Generator, out_size: tuple[int, int] | None = None
+    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, *, out_size: tuple[int, int] | None = None,
+    rng: np.random.Generator,
 ) -> RenderedFrame:
     """Render one plane of a subject (``out_size`` = (H, W); label maps in ``frame.part`` / ``frame.lesion``)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    return render_plane(subject.head, plane, preset, rng, out_size)
+    return render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
 
 
 def truth_of(
-    subject: Subject, frame: RenderedFrame, plane_kind: Plane, views: dict[View, StandardView] | None = None
+    subject: Subject, frame: RenderedFrame, plane_kind: Plane, *, views: dict[View, StandardView] | None = None
 ) -> FrameTruth:
     """Ground truth of a rendered frame: boxes, lesion boxes, quality for each view of its plane."""
     views = views if views is not None else subject_views(subject)
     mine = {v: sv for v, sv in views.items() if VIEW_PLANE[v] is plane_kind}
-    quality = view_qualities(subject.head, frame.plane, mine)
+    quality = view_qualities(subject.head, frame.plane, views=mine)
     head = subject.head
     return frame_truth(
         frame.part,
@@ -193,15 +204,10 @@ def truth_of(
 
 
 def subject_views(subject: Subject) -> dict[View, StandardView]:
-    """The ideal planes of a subject's six standard views (cached on the subject)."""
-    cached = getattr(subject, "_neocus_views", None)
-    if cached is None:
-        cached = standard_views(subject.head)
-        try:
-            object.__setattr__(subject, "_neocus_views", cached)
-        except (AttributeError, TypeError):
-            pass
-    return cached
+    """The ideal planes of a subject's six standard views (cached in ``subject.views_cache``)."""
+    if not subject.views_cache:
+        subject.views_cache.update(standard_views(subject.head))
+    return subject.views_cache
 
 
 # --------------------------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ def _still(subject: Subject, view: View, frame: RenderedFrame, views: dict[View,
     ventricle index) when a lateral ventricle is in the image, hydrocephalus when any ventricle is.
     """
     plane_kind = VIEW_PLANE[view]
-    truth = truth_of(subject, frame, plane_kind, views)
+    truth = truth_of(subject, frame, plane_kind, views=views)
     ventricles = ventricle_mask(frame.part, VENTRICLE_PARTS)
     px_area = frame.pixel_spacing_mm[0] * frame.pixel_spacing_mm[1]
     shows_any = bool(ventricles.sum() * px_area >= MIN_BOX_AREA_MM2)
@@ -261,8 +267,8 @@ BLIND_MIN_QUALITY = 0.25
 
 
 def still_plane(
-    subject: Subject, view: View, rng: np.random.Generator, *, error: PlaneJitter | None = STILL_ERROR,
-    min_quality: float | None = STILL_MIN_QUALITY, max_tries: int = 50,
+    subject: Subject, view: View, *, error: PlaneJitter | None = STILL_ERROR,
+    min_quality: float | None = STILL_MIN_QUALITY, max_tries: int = 50, rng: np.random.Generator,
 ) -> tuple[ImagePlane, float]:
     """The plane an operator saves for ``view`` and its quality: the ideal plane plus a pose error,
     redrawn (up to ``max_tries``) until its quality reaches ``min_quality`` (None: first draw).
@@ -270,8 +276,8 @@ def still_plane(
     sv = subject_views(subject)[View(view)]
     if error is not None:
         for _ in range(max_tries):
-            plane = error.apply(sv, sv.plane.apex, rng)
-            q = view_quality(plane, sv, subject.head.scale)
+            plane = error.apply(sv, sv.plane.apex, rng=rng)
+            q = view_quality(plane, sv, scale=subject.head.scale)
             if min_quality is None or q >= min_quality:
                 return plane, q
     return sv.plane, 1.0
@@ -281,17 +287,17 @@ def standard_still(
     subject: Subject,
     view: View,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
-    out_size: tuple[int, int] | None = None,
     *,
+    out_size: tuple[int, int] | None = None,
     error: PlaneJitter | None = STILL_ERROR,
     min_quality: float | None = STILL_MIN_QUALITY,
+    rng: np.random.Generator,
 ) -> Still:
     """The still an operator saves for ``view``: the ideal plane plus a small pose error (None: exact),
     at least ``min_quality`` good (see :func:`still_plane`)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    plane, _ = still_plane(subject, view, rng, error=error, min_quality=min_quality)
-    frame = render_plane(subject.head, plane, preset, rng, out_size)
+    plane, _ = still_plane(subject, view, rng=rng, error=error, min_quality=min_quality)
+    frame = render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
     return _still(subject, View(view), frame, subject_views(subject))
 
 
@@ -299,11 +305,11 @@ def jittered_neighbours(
     subject: Subject,
     view: View,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
+    *,
     n: int,
     out_size: tuple[int, int] | None = None,
-    *,
     jitter: PlaneJitter = NEIGHBOUR_JITTER,
+    rng: np.random.Generator,
 ) -> list[Still]:
     """``n`` stills at random poses around the ideal plane of ``view`` (each with its quality score)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
@@ -311,8 +317,8 @@ def jittered_neighbours(
     sv = views[View(view)]
     out = []
     for _ in range(n):
-        plane = jitter.apply(sv, sv.plane.apex, rng)
-        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng, out_size), views))
+        plane = jitter.apply(sv, sv.plane.apex, rng=rng)
+        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng=rng, out_size=out_size), views))
     return out
 
 
@@ -348,12 +354,12 @@ def render_sweep(
     subject: Subject,
     plane: Plane,
     preset: ScannerPreset | str,
-    rng: np.random.Generator,
     *,
-    style: str = "freehand",
+    style: SweepStyleName | str = SweepStyleName.FREEHAND,
     n_frames: int | None = None,
     out_size: tuple[int, int] | None = None,
     keep_frames: bool = False,
+    rng: np.random.Generator,
 ) -> RenderedSweep:
     """Plan and render one sweep of ``subject``; motion-blurred frames average their exposure planes.
 
@@ -366,13 +372,13 @@ def render_sweep(
     views = subject_views(subject)
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)
     view_tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
-    plan = plan_sweep(rng, plane, apex, style=STYLES[style][plane], view_tilts=view_tilts, n_frames=n_frames)
+    plan = plan_sweep(plane, apex, style=sweep_style(style, plane), view_tilts=view_tilts, n_frames=n_frames, rng=rng)
     speckle_seed = int(np.random.SeedSequence([int(subject.seed), 0x5BEC]).generate_state(1)[0])
     frames, truths, lesions, vents, kept = [], [], [], [], []
     for i in range(plan.n_frames):
         planes = plan.exposure_planes(i, n=3)
         centre = len(planes) // 2
-        rendered = [render_plane(subject.head, p, preset, rng, out_size, speckle_seed=speckle_seed) for p in planes]
+        rendered = [render_plane(subject.head, p, preset, rng=rng, out_size=out_size, speckle_seed=speckle_seed) for p in planes]
         main = rendered[centre]
         if len(rendered) > 1:
             image = np.mean([r.image.astype(np.float32) for r in rendered], axis=0)
@@ -380,7 +386,7 @@ def render_sweep(
         else:
             image = main.image
         frames.append(image)
-        truths.append(truth_of(subject, main, plane, views))
+        truths.append(truth_of(subject, main, plane, views=views))
         lesions.append(main.lesion)
         vents.append(ventricle_mask(main.part, VENTRICLE_PARTS))
         if keep_frames:
@@ -401,16 +407,21 @@ def render_sweep(
 # Whole cases
 # --------------------------------------------------------------------------------------------------
 
-PRESET_POPULATION: dict[str, str] = {
-    "internal": "internal",
-    "internal_microconvex": "internal",
-    "external": "external",
-    "blind": "blind",
+PRESET_POPULATION: dict[PresetName, PopulationName] = {
+    PresetName.INTERNAL: PopulationName.INTERNAL,
+    PresetName.INTERNAL_MICROCONVEX: PopulationName.INTERNAL,
+    PresetName.EXTERNAL: PopulationName.EXTERNAL,
+    PresetName.BLIND: PopulationName.BLIND,
 }
 """Which population (GA distribution, lesion mix) a scanner preset's hospital sees."""
 
-PRESET_STYLE: dict[str, str] = {"blind": "blind"}
-"""Sweep style per preset (default freehand)."""
+PRESET_STYLE: dict[PresetName, SweepStyleName] = {
+    PresetName.INTERNAL: SweepStyleName.FREEHAND,
+    PresetName.INTERNAL_MICROCONVEX: SweepStyleName.FREEHAND,
+    PresetName.EXTERNAL: SweepStyleName.FREEHAND,
+    PresetName.BLIND: SweepStyleName.BLIND,
+}
+"""Sweep style per preset."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -431,7 +442,7 @@ def simulate_case(
     seed: np.random.SeedSequence | int,
     *,
     case_id: str,
-    preset: str = "internal",
+    preset: PresetName | str = PresetName.INTERNAL,
     severe: bool | None = None,
     out_size: tuple[int, int] | None = None,
     sweeps: bool = True,
@@ -448,35 +459,37 @@ def simulate_case(
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
     s_subject, s_scan, s_stills, s_cor, s_sag, s_screen = ss.spawn(6)
-    style = PRESET_STYLE.get(preset, "freehand")
-    subject = new_subject(s_subject, population=PRESET_POPULATION.get(preset, preset), severe=severe)
-    scan = get_preset(preset).vary(np.random.default_rng(s_scan))
+    base = get_preset(preset)  # an unknown name fails here, naming the choices
+    name = PresetName(base.name)
+    style = PRESET_STYLE[name]
+    subject = new_subject(s_subject, population=PRESET_POPULATION[name], severe=severe)
+    scan = base.vary(rng=np.random.default_rng(s_scan))
     rng = np.random.default_rng(s_stills)
     stills: dict[View, Still] = {}
     for v in VIEWS_IN_SWEEP_ORDER:
-        if style == "blind":
-            plane, q = still_plane(subject, v, rng, error=BLIND_STILL_ERROR, min_quality=None)
+        if style is SweepStyleName.BLIND:
+            plane, q = still_plane(subject, v, rng=rng, error=BLIND_STILL_ERROR, min_quality=None)
             if q < BLIND_MIN_QUALITY:
                 continue  # the view is missing from this blind acquisition
-            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng, out_size), subject_views(subject))
+            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng=rng, out_size=out_size), subject_views(subject))
         else:
-            stills[v] = standard_still(subject, v, scan, rng, out_size)
+            stills[v] = standard_still(subject, v, scan, rng=rng, out_size=out_size)
     rendered: dict[Plane, RenderedSweep] = {}
     if sweeps:
         for plane, s in zip((Plane.CORONAL, Plane.SAGITTAL), (s_cor, s_sag)):
             if plane in planes:
                 rendered[plane] = render_sweep(
-                    subject, plane, scan, np.random.default_rng(s), style=style, n_frames=sweep_frames,
+                    subject, plane, scan, rng=np.random.default_rng(s), style=style, n_frames=sweep_frames,
                     out_size=out_size, keep_frames=keep_frames,
                 )
     return SimulatedCase(
         case_id=case_id,
         subject=subject,
         preset=scan,
-        preset_name=preset,
+        preset_name=name.value,
         stills=stills,
         sweeps=rendered,
         screen_seed=int(s_screen.generate_state(1)[0]),
-        extra={"population": PRESET_POPULATION.get(preset, preset), "style": style},
+        extra={"population": PRESET_POPULATION[name].value, "style": style.value},
     )
 

@@ -92,7 +92,7 @@ class RenderedFrame:
         return self.plane.points(x, d)
 
 
-def output_grid(preset: ScannerPreset, out_size: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
+def output_grid(preset: ScannerPreset, *, out_size: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
     """The (cached) pixel grid of a preset's image region at ``out_size`` (default: the preset's)."""
     size = tuple(int(s) for s in (out_size or preset.default_out_size))
     return pixel_grid(ProbeGeometry.of(preset), size, fit)  # type: ignore[arg-type]
@@ -103,11 +103,12 @@ def pixel_to_head(
     preset: ScannerPreset,
     col: np.ndarray | float,
     row: np.ndarray | float,
+    *,
     out_size: tuple[int, int] | None = None,
     fit: Fit = "contain",
 ) -> np.ndarray:
     """Head coordinates ``[..., 3]`` (mm) of output pixels of a frame rendered with these arguments."""
-    x, d = output_grid(preset, out_size, fit).plane_coords(col, row)
+    x, d = output_grid(preset, out_size=out_size, fit=fit).plane_coords(col, row)
     return plane.points(x, d)
 
 
@@ -154,13 +155,13 @@ def render_plane(
     model: HeadModel,
     plane: ImagePlane,
     preset: ScannerPreset,
-    rng: np.random.Generator,
-    out_size: tuple[int, int] | None = None,
     *,
+    out_size: tuple[int, int] | None = None,
     fit: Fit = "contain",
     acoustics: TissueAcoustics | None = None,
     timings: dict[str, float] | None = None,
     speckle_seed: int | None = None,
+    rng: np.random.Generator,
 ) -> RenderedFrame:
     """Render the B-mode image of ``plane`` through ``model`` as ``preset`` shows it.
 
@@ -175,7 +176,7 @@ def render_plane(
     """
     ac = acoustics or default_acoustics()
     clock = _Timer(timings)
-    grid = output_grid(preset, out_size, fit)
+    grid = output_grid(preset, out_size=out_size, fit=fit)
     dv, dlat, ref = _beam_steps(preset, grid)
     beams = beam_grid(grid, dv, dlat, ref)
 
@@ -208,7 +209,7 @@ def render_plane(
     echo, alpha, z_imp, density = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     clock.lap("to_beam")
 
-    image_t = _beam_image(beams, preset, draw_scatterers(beams, plane, rng, speckle_seed), rng, echo, alpha, z_imp, density, clock)
+    image_t = _beam_image(beams, preset, draw_scatterers(beams, plane, rng=rng, speckle_seed=speckle_seed), rng, echo, alpha, z_imp, density, clock)
 
     # 6. scan conversion ------------------------------------------------------------------------------
     cart = cv2.remap(image_t, beams.to_beam_x, beams.to_beam_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

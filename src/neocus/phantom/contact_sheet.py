@@ -121,7 +121,7 @@ def draw_truth(still: Still) -> np.ndarray:
 
 def _six_views(subject: Subject, preset: ScannerPreset, seed: int, out_size: tuple[int, int] | None) -> dict[View, Still]:
     rng = np.random.default_rng(seed)
-    return {v: standard_still(subject, v, preset, rng, out_size) for v in VIEWS_IN_SWEEP_ORDER}
+    return {v: standard_still(subject, v, preset, rng=rng, out_size=out_size) for v in VIEWS_IN_SWEEP_ORDER}
 
 
 def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
@@ -130,7 +130,7 @@ def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
 
 
 def write_contact_sheets(
-    out_dir: str | Path, *, seed: int = 0, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230)
+    out_dir: str | Path, *, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230), seed: int = 0
 ) -> list[Path]:
     """Render and write the contact sheets (PNG) into ``out_dir``; returns their paths.
 
@@ -168,11 +168,11 @@ def write_contact_sheets(
 
     for name in PRESETS:
         preset = get_preset(name)
-        population = PRESET_POPULATION.get(name, "internal")
+        population = PRESET_POPULATION[name]
         rows, notes = [], []
         for k, ct in enumerate((CaseType.NORMAL, CaseType.IVH_DILATED, CaseType.CYSTIC_PVL)):
             subject = new_subject(np.random.SeedSequence(seed, spawn_key=(2, k)), population=population, case_type=ct)
-            scan = preset.vary(np.random.default_rng(seed + k))
+            scan = preset.vary(rng=np.random.default_rng(seed + k))
             st = _six_views(subject, scan, seed + k, out_size)
             rows.append((ct.value.replace("_", " "), {v: s.image for v, s in st.items()}))
             notes.append(_note(subject, st))
@@ -207,7 +207,7 @@ def write_sweep_figure(path: str | Path, *, seed: int = 0) -> Path:
     tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
     fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col", dpi=110)
     for col, style in enumerate(("freehand", "blind")):
-        plan = plan_sweep(np.random.default_rng(seed + 11 * col), plane, subject.head.fontanelle.centre, style=style, view_tilts=tilts)
+        plan = plan_sweep(rng=np.random.default_rng(seed + 11 * col), plane=plane, apex=subject.head.fontanelle.centre, style=style, view_tilts=tilts)
         t = np.array([m.time_s for m in plan.motion])
         tilt = np.array([m.tilt_deg for m in plan.motion])
         ax = axes[0, col]
@@ -225,7 +225,7 @@ def write_sweep_figure(path: str | Path, *, seed: int = 0) -> Path:
         ax.set_title(f"{style} coronal sweep ({plan.direction.value.replace('_', ' ')}), {plan.n_frames} frames")
         ax.set_ylabel("degrees (+ = anterior)")
         ax.legend(fontsize=7, loc="lower left" if plan.motion[0].tilt_deg > 0 else "upper left")
-        quality = {v: np.array([view_quality(plan.frame_plane(i), views[v], subject.head.scale) for i in range(plan.n_frames)]) for v in tilts}
+        quality = {v: np.array([view_quality(plan.frame_plane(i), views[v], scale=subject.head.scale) for i in range(plan.n_frames)]) for v in tilts}
         ax = axes[1, col]
         for v, q in quality.items():
             (line,) = ax.plot(t, q, lw=1.2, label=v.value)

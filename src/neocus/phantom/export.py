@@ -17,6 +17,8 @@ Reproducible: each case draws from its own seed (``SeedSequence(seed, spawn_key=
 bytes do not depend on the number of workers; JSON is canonical, PNG / npz / MP4 / DICOM writers are
 deterministic. Atomic: everything goes to a hidden temp folder beside ``out`` that is renamed to ``out``
 only when every case is written; a failure (or Ctrl-C) removes it.
+
+Size: about 500 lines: one config, the per-case writer and the parallel driver belong together.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from neocus.phantom.presets import get_preset
 from neocus.phantom.screen import compose_screen
 from neocus.phantom.truth import MIN_BOX_AREA_MM2, MIN_LESION_AREA_MM2, VIEW_QUALITY_THRESHOLD, FrameTruth, npz_bytes
 from neocus.phantom.types import ImagePlane
+from neocus.results import rounded
 from neocus.vocab import Finding, Plane, View
 
 CASE_ID_FORMAT = "phantom-{index:05d}"
@@ -95,23 +98,23 @@ class SimulationConfig:
     def check(self) -> None:
         """Raise :class:`NeocusError` for an option a user got wrong."""
         if self.cases < 1:
-            raise NeocusError(f"--cases must be at least 1, got {self.cases}", where="--cases")
+            raise NeocusError(f"must be at least 1, got {self.cases}", where="cases")
         if self.seed < 0:
-            raise NeocusError(f"--seed must be >= 0, got {self.seed}", where="--seed")
+            raise NeocusError(f"must be >= 0, got {self.seed}", where="seed")
         if self.severe_fraction is not None and not 0.0 <= self.severe_fraction <= 1.0:
-            raise NeocusError(f"--severe-fraction must lie in [0, 1], got {self.severe_fraction}", where="--severe-fraction")
+            raise NeocusError(f"must lie in [0, 1], got {self.severe_fraction}", where="severe_fraction")
         if self.frame_size is not None:
             w, h = self.frame_size
             if not (32 <= w <= 2048 and 32 <= h <= 2048):
-                raise NeocusError(f"--frame-size must be between 32x32 and 2048x2048, got {w}x{h}", where="--frame-size")
+                raise NeocusError(f"must be between 32x32 and 2048x2048, got {w}x{h}", where="frame_size")
         if self.sweep_frames is not None and not 2 <= self.sweep_frames <= 2000:
-            raise NeocusError(f"--sweep-frames must lie in 2..2000, got {self.sweep_frames}", where="--sweep-frames")
+            raise NeocusError(f"must lie in 2..2000, got {self.sweep_frames}", where="sweep_frames")
         if self.sweep_format not in SWEEP_FORMATS:
-            raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="--sweep-format", hint="one of " + ", ".join(SWEEP_FORMATS))
+            raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="sweep_format", hint="one of " + ", ".join(SWEEP_FORMATS))
         if self.workers < 1:
-            raise NeocusError(f"--workers must be at least 1, got {self.workers}", where="--workers")
+            raise NeocusError(f"must be at least 1, got {self.workers}", where="workers")
         if self.screen and not self.sweeps:
-            raise NeocusError("--screen wraps sweeps, but --stills-only writes none", where="--screen")
+            raise NeocusError("wraps sweeps, but no sweeps are written", where="screen")
         get_preset(self.preset)  # unknown names fail here, with the choices
 
     def out_size(self) -> tuple[int, int] | None:
@@ -126,7 +129,7 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     """``"640x480"`` -> ``(640, 480)`` (width, height); raises NeocusError on anything else."""
     parts = text.lower().replace(" ", "").split("x")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="--frame-size")
+        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="frame_size")
     return int(parts[0]), int(parts[1])
 
 
@@ -135,7 +138,7 @@ def case_seed(seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed), spawn_key=(int(index),))
 
 
-def severity_targets(n: int, fraction: float | None, seed: int) -> list[bool | None]:
+def severity_targets(n: int, fraction: float | None, *, seed: int) -> list[bool | None]:
     """Which cases must be severe: exactly ``round(n * fraction)`` of them, at seeded random positions.
 
     ``fraction`` None leaves every case to the population's prevalence (None entries).
@@ -158,9 +161,9 @@ def check_output_dir(out: str | Path) -> None:
     out = Path(out)
     if out.exists():
         if not out.is_dir():
-            raise NeocusError("exists and is not a folder", where=out, hint="choose a new --out folder")
+            raise NeocusError("exists and is not a folder", where=out, hint="choose a new `out` folder")
         if any(out.iterdir()):
-            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new --out folder or remove it")
+            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new `out` folder or remove it")
 
 
 @contextmanager
@@ -225,7 +228,7 @@ _BIRTH_WEIGHT_GA = (24.0, 28.0, 32.0, 36.0, 40.0, 42.0)
 _BIRTH_WEIGHT_KG = (0.65, 1.15, 1.8, 2.7, 3.5, 3.75)
 
 
-def fake_patient(case_id: str, rng: np.random.Generator, *, male: bool, ga_weeks: float, age_days: int) -> dict[str, str]:
+def fake_patient(case_id: str, *, male: bool, ga_weeks: float, age_days: int, rng: np.random.Generator) -> dict[str, str]:
     """Realistic-looking but FAKE DICOM patient / study tags (the name and comments say so)."""
     birth = datetime.date(2020, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 5 * 365)))
     study = birth + datetime.timedelta(days=int(age_days))
@@ -297,7 +300,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
     subject = case.subject
     meta_rng = np.random.default_rng(case.screen_seed)
     age_days = int(meta_rng.integers(1, 29))
-    tags = fake_patient(case.case_id, meta_rng, male=subject.male, ga_weeks=subject.ga_weeks, age_days=age_days)
+    tags = fake_patient(case.case_id, rng=meta_rng, male=subject.male, ga_weeks=subject.ga_weeks, age_days=age_days)
     population = case.extra.get("population", case.preset_name)
     center = CENTER_OF_POPULATION.get(population, "PHANTOM")
 
@@ -338,7 +341,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
         crop: CropRecord | None = None
         if screen:
             caps = [
-                compose_screen(dataclasses.replace(rf, image=img), np.random.default_rng(case.screen_seed))
+                compose_screen(dataclasses.replace(rf, image=img), rng=np.random.default_rng(case.screen_seed))
                 for rf, img in zip(sweep.rendered, frames)
             ]
             frames = np.stack([c.image for c in caps])
@@ -362,7 +365,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
                 "InstitutionName": center,
                 "BurnedInAnnotation": "YES" if screen else "NO",
             }
-            write_dicom_cine(folder / name, frames, sweep.plan.fps, spacing, dtags)
+            write_dicom_cine(folder / name, frames, sweep.plan.fps, spacing_mm=spacing, tags=dtags)
         sweeps[name] = plane
         write_annotations(folder, name, [_frame_annotation(i, t, crop) for i, t in enumerate(sweep.truth)])
         _write_bytes(folder / MASKS_DIR / f"{stem}.npz", npz_bytes({"lesion": sweep.lesion, "ventricles": sweep.ventricles}))
@@ -383,7 +386,7 @@ def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str =
                 for v, w in sweep.windows.items()
             },
             "quality": {v.value: [round(float(x), 4) for x in q] for v, q in sweep.quality.items()},
-            "motion": [m.as_dict() for m in sweep.plan.motion],
+            "motion": rounded(sweep.plan.motion, 4),
         }
 
     labels = CaseLabels.derive(subject.ivh_grade, findings=findings or None, view_frames=view_frames)
@@ -463,7 +466,7 @@ def simulate_dataset(
 
     config.check()
     out = Path(out)
-    targets = severity_targets(config.cases, config.severe_fraction, config.seed)
+    targets = severity_targets(config.cases, config.severe_fraction, seed=config.seed)
     with atomic_output_dir(out) as tmp:
         tasks = [(config, i, targets[i], str(tmp)) for i in range(config.cases)]
         records: list[CaseRecord] = []

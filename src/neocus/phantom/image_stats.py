@@ -14,16 +14,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from neocus.errors import NeocusError
 from neocus.phantom.presets import ProbeKind
 from neocus.phantom.probe_geometry import ProbeGeometry
+from neocus.results import AsDict
 
 # The GE LOGIQ E8/E9 + 9L screen captures of the NCLS examples (1442 x 898), measured on the captures:
 # image top at y = 43, probe axis at x = 722.5, flat face 44.6 mm wide, 57 degree opening (trapezoid).
 GE_TOP_Y, GE_CENTRE_X, GE_FACE_MM, GE_ANGLE_DEG = 43, 722.5, 44.6, 57.0
 
 
-@dataclass(frozen=True)
-class LookStats:
+@dataclass(frozen=True, eq=False)
+class LookStats(AsDict):
     """Summary of how an ultrasound image looks (grey levels 0..255, lengths in mm)."""
 
     mean: float
@@ -36,7 +38,8 @@ class LookStats:
     depth_mm: np.ndarray  # bin centres
     depth_mean: np.ndarray  # mean grey per depth bin (NaN where the bin is empty)
 
-    def as_dict(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float]:
+        """The scalar statistics, rounded for a table (``to_dict()`` has everything)."""
         return {
             "mean": round(self.mean, 1),
             "std": round(self.std, 1),
@@ -48,13 +51,15 @@ class LookStats:
         }
 
 
-def grey_histogram(image: np.ndarray, mask: np.ndarray, bins: int = 32) -> np.ndarray:
+def grey_histogram(image: np.ndarray, mask: np.ndarray, *, bins: int = 32) -> np.ndarray:
     """Normalised histogram (sums to 1) of the grey levels inside ``mask``."""
     h, _ = np.histogram(image[mask], bins=bins, range=(0, 256))
     return h / max(1, h.sum())
 
 
-def depth_profile(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], bin_mm: float = 5.0, top_row: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def depth_profile(
+    image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], *, bin_mm: float = 5.0, top_row: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean grey per depth bin: ``(bin centres in mm below ``top_row``, means)``."""
     rows = np.arange(image.shape[0])
     depth = (rows - top_row) * spacing_mm[0]
@@ -74,7 +79,9 @@ def depth_profile(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, 
     return (edges[:-1] + bin_mm / 2), means
 
 
-def speckle_fwhm_mm(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], highpass_mm: float = 1.5) -> tuple[float, float]:
+def speckle_fwhm_mm(
+    image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], *, highpass_mm: float = 1.5,
+) -> tuple[float, float]:
     """FWHM (mm) of the autocorrelation peak of the high-passed image, ``(axial, lateral)``.
 
     The image is high-passed by subtracting a masked Gaussian mean (sigma ``highpass_mm``) so anatomy
@@ -113,11 +120,13 @@ def speckle_fwhm_mm(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float
     return 2 * ax * sy, 2 * lat * sx
 
 
-def look_stats(image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], top_row: int = 0, bin_mm: float = 5.0) -> LookStats:
+def look_stats(
+    image: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float], *, top_row: int = 0, bin_mm: float = 5.0,
+) -> LookStats:
     """All the statistics of one image region."""
     v = image[mask].astype(np.float64)
     ax, lat = speckle_fwhm_mm(image, mask, spacing_mm)
-    d, prof = depth_profile(image, mask, spacing_mm, bin_mm, top_row)
+    d, prof = depth_profile(image, mask, spacing_mm, bin_mm=bin_mm, top_row=top_row)
     p10, p50, p90 = np.percentile(v, [10, 50, 90])
     return LookStats(float(v.mean()), float(v.std()), float(p10), float(p50), float(p90), ax, lat, d, prof)
 
@@ -136,7 +145,7 @@ def ge_depth_scale(screen: np.ndarray) -> tuple[float, int]:
         else:
             groups.append([int(y)])
     if len(groups) < 3:
-        raise ValueError("no depth scale found at the right edge of the capture")
+        raise NeocusError("no depth scale found at the right edge of the capture", where="capture", hint="give a screen capture with its depth scale")
     centres = np.array([np.mean(g) for g in groups])
     step = float(np.median(np.diff(centres)))
     mm = 5.0 if len(centres) > 14 else 10.0

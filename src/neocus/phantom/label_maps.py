@@ -19,7 +19,9 @@ from neocus.vocab import VIEW_PLANE, Structure, View
 _STRUCTURES = list(Structure)
 
 
-def structure_map(subject: Subject, view: View, width_mm: float = 100.0, depth_mm: float = 90.0, px: int = 300):
+def structure_map(
+    subject: Subject, view: View, *, width_mm: float = 100.0, depth_mm: float = 90.0, px: int = 300,
+):
     """(echo, structure index + 1 or 0, lesion) images of ``view``'s ideal plane, ``px`` wide."""
     sv = standard_views(subject.head)[view]
     h = int(px * depth_mm / width_mm)
@@ -35,7 +37,7 @@ def structure_map(subject: Subject, view: View, width_mm: float = 100.0, depth_m
     return ts.echo.reshape(h, px), lut[ts.part].reshape(h, px), ts.lesion.reshape(h, px)
 
 
-def label_map_figure(subject: Subject, path: str | Path, title: str | None = None) -> Path:
+def label_map_figure(subject: Subject, path: str | Path, *, title: str | None = None) -> Path:
     """Write the six-view echo / structure-label picture of ``subject`` to ``path`` (PNG)."""
     import matplotlib
 

@@ -14,18 +14,19 @@ Because they are measured on the model itself (by sampling planes and lines thro
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from neocus.phantom.anatomy import NeonatalHead
 from neocus.phantom.parts import Part
+from neocus.results import AsDict
 
 STEP_MM = 0.1
 
 
 @dataclass(frozen=True)
-class VentricleMeasurements:
+class VentricleMeasurements(AsDict):
     """Measured ventricle sizes (mm)."""
 
     vi_left: float
@@ -47,9 +48,6 @@ class VentricleMeasurements:
     @property
     def tod_max(self) -> float:
         return max(self.tod_left, self.tod_right)
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: round(v, 3) for k, v in asdict(self).items()}
 
 
 def _lv_parts(side: int) -> np.ndarray:

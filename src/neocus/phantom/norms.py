@@ -94,7 +94,7 @@ class Centiles:
         return (value - self.p50) / self.sd
 
 
-def head_circumference_mm(ga_weeks: float, z: float = 0.0, male: bool | None = None) -> float:
+def head_circumference_mm(ga_weeks: float, *, z: float = 0.0, male: bool | None = None) -> float:
     """Head circumference (mm) at ``ga_weeks`` and SD score ``z`` (Fenton 2013)."""
     hc = _at(_HC_P50_CM, ga_weeks) + z * _at(_HC_SD_CM, ga_weeks)
     if male is not None:
@@ -102,7 +102,7 @@ def head_circumference_mm(ga_weeks: float, z: float = 0.0, male: bool | None = N
     return 10.0 * hc
 
 
-def head_axes_mm(hc_mm: float, cephalic_index: float = 0.80) -> tuple[float, float]:
+def head_axes_mm(hc_mm: float, *, cephalic_index: float = 0.8) -> tuple[float, float]:
     """(BPD, OFD) in mm of an elliptical head of circumference ``hc_mm`` (Ramanujan's perimeter)."""
     # perimeter of an ellipse with semi-axes a >= b: pi (a+b) (1 + 3h / (10 + sqrt(4 - 3h)))
     ci = float(cephalic_index)
@@ -137,7 +137,7 @@ def transverse_cerebellar_diameter_mm(ga_weeks: float) -> float:
     return _at(_TCD_P50, ga_weeks)
 
 
-def brain_scale(ga_weeks: float, hc_mm: float | None = None) -> float:
+def brain_scale(ga_weeks: float, *, hc_mm: float | None = None) -> float:
     """Linear size of the brain relative to a median term (40 wk) neonate, from head circumference."""
     hc = head_circumference_mm(ga_weeks) if hc_mm is None else hc_mm
     return float(hc / head_circumference_mm(40.0))

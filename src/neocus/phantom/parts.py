@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from neocus.errors import NeocusError
 from neocus.vocab import Plane, Side, Structure
 
 
@@ -145,7 +146,7 @@ def part_structure(part: int, plane_kind: str) -> Structure | None:
     try:
         table = _BY_PLANE[Plane(plane_kind)]
     except ValueError as exc:
-        raise ValueError(f"plane_kind must be 'coronal' or 'sagittal', got {plane_kind!r}") from exc
+        raise NeocusError(f"must be 'coronal' or 'sagittal', got {plane_kind!r}", where="plane_kind") from exc
     try:
         return table.get(Part(int(part)))
     except ValueError:

@@ -46,7 +46,7 @@ class ProbeKind(StrEnum):
 
 
 class PresetName(StrEnum):
-    """Names of the built-in presets (also the values of ``neocus simulate --preset``)."""
+    """Names of the built-in presets (also the values the ``simulate`` command takes)."""
 
     INTERNAL = "internal"
     INTERNAL_MICROCONVEX = "internal_microconvex"
@@ -172,7 +172,7 @@ class ScannerPreset(BaseModel):
         return 1.0 / np.sqrt(1.0 / w_tx**2 + 1.0 / w_rx**2)
 
     # --- variation -------------------------------------------------------------------------------
-    def vary(self, rng: np.random.Generator) -> ScannerPreset:
+    def vary(self, *, rng: np.random.Generator) -> ScannerPreset:
         """This preset with per-scan random variation (what one operator on one scan would set).
 
         Deterministic for a given ``rng`` state. Geometry (probe, footprint) stays; depth changes only
@@ -334,5 +334,5 @@ def get_preset(name: str) -> ScannerPreset:
         return PRESETS[str(name)]
     except KeyError:
         raise NeocusError(
-            f"unknown scanner preset {name!r}", where="--preset", hint="choose one of " + ", ".join(PRESETS)
+            f"unknown scanner preset {name!r}", where="preset", hint="choose one of " + ", ".join(PRESETS)
         ) from None

@@ -32,7 +32,7 @@ def lut(ids: object) -> np.ndarray:
     return t
 
 
-def rotation_xyz(rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:
+def rotation_xyz(*, rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:
     """Rotation matrix R = Rz @ Ry @ Rx (degrees, right-handed, about head axes)."""
     ax, ay, az = np.radians([rx_deg, ry_deg, rz_deg])
     cx, sx, cy, sy, cz, sz = np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay), np.cos(az), np.sin(az)

@@ -26,6 +26,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from neocus.errors import NeocusError
 from neocus.phantom.presets import ProbeKind, ScannerPreset
 
 Fit = Literal["contain", "stretch"]
@@ -147,7 +148,7 @@ def pixel_grid(geometry: ProbeGeometry, out_size: tuple[int, int], fit: Fit = "c
     """The (cached) pixel grid of ``out_size = (H, W)`` for a probe geometry."""
     h, w = int(out_size[0]), int(out_size[1])
     if h < 8 or w < 8:
-        raise ValueError(f"output size {out_size} too small (at least 8 x 8)")
+        raise NeocusError(f"{out_size} is too small (at least 8 x 8)", where="out_size")
     x_min, x_max, d_min, d_max = geometry.bounds()
     bw, bh = x_max - x_min, d_max - d_min
     if fit == "stretch":
@@ -159,7 +160,7 @@ def pixel_grid(geometry: ProbeGeometry, out_size: tuple[int, int], fit: Fit = "c
         x0 = -(w - 1) / 2.0 * s  # centred on the probe axis
         d0 = d_min
     else:
-        raise ValueError(f"fit must be 'contain' or 'stretch', not {fit!r}")
+        raise NeocusError(f"must be 'contain' or 'stretch', not {fit!r}", where="fit")
     cols = np.arange(w, dtype=np.float64)
     rows = np.arange(h, dtype=np.float64)
     xx, dd = np.meshgrid(x0 + cols * sx, d0 + rows * sy)

@@ -25,6 +25,7 @@ import numpy as np
 
 from neocus.phantom.parts import Part
 from neocus.phantom.tissues import Tissue
+from neocus.results import AsDict
 
 #: the contrasts measured, ``name -> (structure, reference)`` in words
 CONTRASTS: dict[str, tuple[str, str]] = {
@@ -43,7 +44,7 @@ _MIN_PIXELS = 20
 
 
 @dataclass(frozen=True)
-class Contrast:
+class Contrast(AsDict):
     """Contrast of region ``a`` against region ``b`` (grey levels; see the module docstring)."""
 
     mean_a: float
@@ -53,7 +54,8 @@ class Contrast:
     n_a: int
     n_b: int
 
-    def as_dict(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float]:
+        """The contrast, rounded for a table (``to_dict()`` has everything)."""
         return {"mean_a": round(self.mean_a, 1), "mean_b": round(self.mean_b, 1), "contrast_db": round(self.contrast_db, 2), "cnr": round(self.cnr, 2)}
 
 

@@ -43,7 +43,7 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def lattice_hash(points: np.ndarray, step_mm: float, seed: int, stream: int = 0) -> np.ndarray:
+def lattice_hash(points: np.ndarray, step_mm: float, *, stream: int = 0, seed: int) -> np.ndarray:
     """64-bit hash of the lattice cell (``floor(p / step)``) of each point ``[N, 3]`` (mm)."""
     idx = np.floor(points / step_mm).astype(np.int64).view(np.uint64)
     with np.errstate(over="ignore"):
@@ -82,7 +82,9 @@ def _smooth_unit(white: np.ndarray, beams: BeamGrid) -> np.ndarray:
     return out / np.float32(sd if sd > 0 else 1.0)
 
 
-def draw_scatterers(beams: BeamGrid, plane: ImagePlane, rng: np.random.Generator, speckle_seed: int | None) -> Scatterers:
+def draw_scatterers(
+    beams: BeamGrid, plane: ImagePlane, *, speckle_seed: int | None, rng: np.random.Generator,
+) -> Scatterers:
     """Scatterer amplitudes for every beam sample (see the module docstring)."""
     n_s, n_l = beams.shape
     if speckle_seed is None:
@@ -92,9 +94,9 @@ def draw_scatterers(beams: BeamGrid, plane: ImagePlane, rng: np.random.Generator
         return Scatterers(field, keep, _smooth_unit(tex_white, beams))
     x, d = beams.pixels.plane_coords(beams.to_pixel_x, beams.to_pixel_y)
     pts = (plane.points(x, d)).reshape(-1, 3)
-    h = lattice_hash(pts, beams.dv_mm, int(speckle_seed), stream=0)
+    h = lattice_hash(pts, beams.dv_mm, seed=int(speckle_seed), stream=0)
     g1, g2 = _gaussians(h)
     field = np.stack([g1, g2], axis=-1).reshape(n_s, n_l, 2)
-    keep = (lattice_hash(pts, beams.dv_mm, int(speckle_seed), stream=1) >> np.uint64(40)).astype(np.float32) * np.float32(2.0**-24)
-    t1, _ = _gaussians(lattice_hash(pts, 0.5 * TEXTURE_MM, int(speckle_seed), stream=2))
+    keep = (lattice_hash(pts, beams.dv_mm, seed=int(speckle_seed), stream=1) >> np.uint64(40)).astype(np.float32) * np.float32(2.0**-24)
+    t1, _ = _gaussians(lattice_hash(pts, 0.5 * TEXTURE_MM, seed=int(speckle_seed), stream=2))
     return Scatterers(field, keep.reshape(n_s, n_l), _smooth_unit(t1.reshape(n_s, n_l), beams))

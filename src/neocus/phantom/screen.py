@@ -67,7 +67,7 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float, value: in
     cv2.putText(img, s, org, _FONT, scale, value, 1, cv2.LINE_AA)
 
 
-def compose_screen(frame: RenderedFrame, rng: np.random.Generator, layout: ScreenLayout | None = None) -> ScreenCapture:
+def compose_screen(frame: RenderedFrame, *, layout: ScreenLayout | None = None, rng: np.random.Generator) -> ScreenCapture:
     """Put ``frame`` on a scanner screen with burned-in overlays; deterministic for a given ``rng``."""
     lay = layout or layout_for(frame.preset.name)
     hs, ws = lay.size

@@ -65,7 +65,7 @@ def coronal_plane(apex: np.ndarray, tilt_deg: float) -> ImagePlane:
     return ImagePlane(apex=apex, lateral=np.array([1.0, 0.0, 0.0]), axial=axial)
 
 
-def sagittal_plane(apex: np.ndarray, tilt_deg: float, toward_y: float = 0.0) -> ImagePlane:
+def sagittal_plane(apex: np.ndarray, tilt_deg: float, *, toward_y: float = 0.0) -> ImagePlane:
     """Sagittal plane through ``apex`` tilted ``tilt_deg`` about the antero-posterior axis (+ = left).
 
     ``toward_y``: the in-plane direction of the image's centre line, as a tilt (degrees) about the
@@ -141,7 +141,7 @@ def plane_distance_mm(plane: ImagePlane, point: np.ndarray) -> float:
     return abs(float(_normalise(plane.normal) @ (np.asarray(point, dtype=np.float64) - plane.apex)))
 
 
-def view_quality(plane: ImagePlane, ideal: StandardView, scale: float = 1.0) -> float:
+def view_quality(plane: ImagePlane, ideal: StandardView, *, scale: float = 1.0) -> float:
     """Quality in [0, 1] of ``plane`` as the standard view ``ideal`` (formula in the module docstring)."""
     dtheta = plane_angle_deg(plane, ideal.plane)
     d = plane_distance_mm(plane, ideal.roi)
@@ -149,7 +149,9 @@ def view_quality(plane: ImagePlane, ideal: StandardView, scale: float = 1.0) -> 
     return float(np.exp(-((dtheta / SIGMA_THETA_DEG) ** 2) - (d / sd) ** 2))
 
 
-def view_qualities(head: NeonatalHead, plane: ImagePlane, views: dict[View, StandardView] | None = None) -> dict[View, float]:
+def view_qualities(
+    head: NeonatalHead, plane: ImagePlane, *, views: dict[View, StandardView] | None = None,
+) -> dict[View, float]:
     """Quality of ``plane`` as each standard view of ``head``."""
     views = standard_views(head) if views is None else views
-    return {v: view_quality(plane, sv, head.scale) for v, sv in views.items()}
+    return {v: view_quality(plane, sv, scale=head.scale) for v, sv in views.items()}

@@ -32,6 +32,7 @@ from enum import StrEnum
 import numpy as np
 
 from neocus import vocab
+from neocus.errors import NeocusError
 from neocus.phantom import norms
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead, VentricleSize
 from neocus.phantom.lesions import (
@@ -48,6 +49,7 @@ from neocus.phantom.lesions import (
 )
 from neocus.phantom.measure import VentricleMeasurements, measure_ventricles
 from neocus.phantom.tissues import N_TISSUES, Tissue
+from neocus.results import rounded
 from neocus.vocab import Finding, IvhGrade, LesionKind
 
 
@@ -108,6 +110,8 @@ class Subject:
     lesions: tuple[Lesion, ...]
     measurements: VentricleMeasurements
     extras: dict[str, float] = field(default_factory=dict)
+    views_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    """Filled by :func:`neocus.phantom.api.subject_views` (the ideal plane of each standard view)."""
 
     @property
     def lesion_kinds(self) -> frozenset[LesionKind]:
@@ -148,7 +152,7 @@ class Subject:
             "tier": self.tier.value,
             "binary": self.binary.value,
             "lesions": [lesion.describe() for lesion in self.lesions],
-            "measurements": self.measurements.as_dict(),
+            "measurements": rounded(self.measurements, 3),
             "vi_p97_mm": round(norms.ventricular_index(self.ga_weeks).p97, 2),
         }
 
@@ -190,6 +194,7 @@ def _lv_t(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 def sample_subject(
     seed: int,
+    *,
     severe_fraction: float = 0.3,
     case_type: CaseType | str | None = None,
     ga_weeks: float | None = None,
@@ -202,7 +207,7 @@ def sample_subject(
     ``case_type``: force a pattern; ``ga_weeks``: force the GA; ``population``: GA distribution.
     """
     if not 0.0 <= severe_fraction <= 1.0:
-        raise ValueError(f"severe_fraction must lie in [0, 1], got {severe_fraction}")
+        raise NeocusError(f"must lie in [0, 1], got {severe_fraction}", where="severe_fraction")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EED]))
     pop = population or Population()
     if case_type is None:
@@ -234,7 +239,7 @@ def sample_subject(
     else:
         vi = vi_n.at_z(float(np.clip(rng.normal(0, 0.75), -2.0, 1.6)))
     # keep a cortical mantle: the ventricle may not reach within ~30 % of the brain's half-width
-    bpd, _ = norms.head_axes_mm(norms.head_circumference_mm(ga), 0.80)
+    bpd, _ = norms.head_axes_mm(norms.head_circumference_mm(ga), cephalic_index=0.80)
     vi = min(float(vi), 0.68 * (bpd / 2 - 5.0))
     excess97 = vi - p97
     if excess97 > 2.0:
@@ -252,7 +257,7 @@ def sample_subject(
 
     # ---- head and anatomy
     hc_z = float(np.clip(rng.normal(0, pop.hc_sd_scale), -2.2, 2.2))
-    hc = norms.head_circumference_mm(ga, hc_z, male)
+    hc = norms.head_circumference_mm(ga, z=hc_z, male=male)
     if excess97 > 3.0:
         hc += 1.5 * (excess97 - 3.0)  # growing head in hydrocephalus
     typical = AnatomyParams.typical(ga)
@@ -287,7 +292,12 @@ def sample_subject(
         ventricle_jitter_mm=tuple(float(v) for v in np.clip(rng.normal(0, [[0.6] * 9, [0.9] * 9] * 2), -1.5, 1.5).ravel()),
     )
 
-    # ---- focal lesions
+    lesions = _focal_lesions(ct, ga, unilateral_side, rng=rng)
+    return build_subject(int(seed), ct, ga, male, params, lesions)
+
+
+def _focal_lesions(ct: CaseType, ga: float, unilateral_side: int, *, rng: np.random.Generator) -> list[Lesion]:
+    """The focal lesions of case type ``ct`` (drawn last in :func:`sample_subject`, from its generator)."""
     lesions: list[Lesion] = []
     both = (1, -1)
     side1 = (unilateral_side,)
@@ -341,8 +351,7 @@ def sample_subject(
             t = -1.0 if rng.random() < 0.6 else _lv_t(rng, 0.05, 0.3)
             cysts_e.append((sd, t, float(rng.uniform(0.8, 3.0))))
         lesions.append(EpendymalCyst(LesionKind.EPENDYMAL_CYST, tuple(sorted({c[0] for c in cysts_e})), cysts=tuple(cysts_e)))
-
-    return build_subject(int(seed), ct, ga, male, params, lesions)
+    return lesions
 
 
 def build_subject(seed: int, case_type: CaseType, ga: float, male: bool, params: AnatomyParams, focal: list[Lesion]) -> Subject:

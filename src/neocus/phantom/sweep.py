@@ -36,7 +36,9 @@ from enum import StrEnum
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from neocus.errors import NeocusError, parse_choice
 from neocus.phantom.types import ImagePlane
+from neocus.results import AsDict
 from neocus.vocab import Plane, View
 
 
@@ -158,7 +160,7 @@ class SweepStyle:
     def with_frames(self, n_frames: int) -> SweepStyle:
         """The same style with the duration set so that about ``n_frames`` frames are recorded."""
         if n_frames < 2:
-            raise ValueError(f"a sweep needs at least 2 frames, got {n_frames}")
+            raise NeocusError(f"a sweep needs at least 2 frames, got {n_frames}", where="n_frames")
         return replace(self, duration_s=n_frames / self.fps)
 
 
@@ -204,10 +206,24 @@ BLIND_CORONAL = replace(
 )
 BLIND_SAGITTAL = replace(BLIND_CORONAL, tilt_range_deg=(-35.0, 35.0), duration_s=2.6)
 
-STYLES: dict[str, dict[Plane, SweepStyle]] = {
-    "freehand": {Plane.CORONAL: FREEHAND_CORONAL, Plane.SAGITTAL: FREEHAND_SAGITTAL},
-    "blind": {Plane.CORONAL: BLIND_CORONAL, Plane.SAGITTAL: BLIND_SAGITTAL},
+class SweepStyleName(StrEnum):
+    """How the probe is moved: by an operator looking for the views, or blind (no specialist)."""
+
+    FREEHAND = "freehand"
+    BLIND = "blind"
+
+
+STYLES: dict[SweepStyleName, dict[Plane, SweepStyle]] = {
+    SweepStyleName.FREEHAND: {Plane.CORONAL: FREEHAND_CORONAL, Plane.SAGITTAL: FREEHAND_SAGITTAL},
+    SweepStyleName.BLIND: {Plane.CORONAL: BLIND_CORONAL, Plane.SAGITTAL: BLIND_SAGITTAL},
 }
+
+
+def sweep_style(style: SweepStyle | SweepStyleName | str, plane: Plane) -> SweepStyle:
+    """The :class:`SweepStyle` of a named style in ``plane`` (a SweepStyle passes through)."""
+    if isinstance(style, SweepStyle):
+        return style
+    return STYLES[parse_choice(SweepStyleName, style, what="style")][Plane(plane)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -216,7 +232,7 @@ STYLES: dict[str, dict[Plane, SweepStyle]] = {
 
 
 @dataclass(frozen=True)
-class FrameMotion:
+class FrameMotion(AsDict):
     """Probe pose and motion of one recorded frame (angles in degrees, lengths in mm)."""
 
     index: int  # frame index in the recorded sequence
@@ -230,9 +246,6 @@ class FrameMotion:
     paused: bool  # the operator holds the probe still (nominal speed ~0)
     blur_deg: float  # tilt span swept during the exposure (0 = sharp frame)
     dropped_before: int  # frames lost between the previous recorded frame and this one
-
-    def as_dict(self) -> dict[str, float | int | bool]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +263,7 @@ class SweepPlan:
     def n_frames(self) -> int:
         return len(self.motion)
 
-    def frame_plane(self, i: int, tilt_offset_deg: float = 0.0) -> ImagePlane:
+    def frame_plane(self, i: int, *, tilt_offset_deg: float = 0.0) -> ImagePlane:
         """The (central) image plane of recorded frame ``i``, tilted by ``tilt_offset_deg`` (blur spans)."""
         m = self.motion[i]
         return plane_at(
@@ -267,12 +280,12 @@ class SweepPlan:
     def planes(self) -> list[ImagePlane]:
         return [self.frame_plane(i) for i in range(self.n_frames)]
 
-    def exposure_planes(self, i: int, n: int = 3) -> list[ImagePlane]:
+    def exposure_planes(self, i: int, *, n: int = 3) -> list[ImagePlane]:
         """Planes to average for frame ``i``: the central plane alone when sharp, ``n`` planes over the blur span."""
         m = self.motion[i]
         if m.blur_deg <= 0:
             return [self.frame_plane(i)]
-        return [self.frame_plane(i, float(o)) for o in np.linspace(-0.5, 0.5, n) * m.blur_deg]
+        return [self.frame_plane(i, tilt_offset_deg=float(o)) for o in np.linspace(-0.5, 0.5, n) * m.blur_deg]
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float) -> np.ndarray:
@@ -295,14 +308,14 @@ def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.nda
 
 
 def plan_sweep(
-    rng: np.random.Generator,
     plane: Plane,
     apex: np.ndarray,
     *,
-    style: SweepStyle | str = "freehand",
+    style: SweepStyle | SweepStyleName | str = SweepStyleName.FREEHAND,
     direction: SweepDirection | None = None,
     view_tilts: Mapping[View, float] | None = None,
     n_frames: int | None = None,
+    rng: np.random.Generator,
 ) -> SweepPlan:
     """Plan one sweep: the probe pose of every recorded frame.
 
@@ -313,8 +326,7 @@ def plan_sweep(
     many recorded frames; dropped frames make it slightly fewer). ``direction`` is drawn when None.
     """
     plane = Plane(plane)
-    if isinstance(style, str):
-        style = STYLES[style][plane]
+    style = sweep_style(style, plane)
     if n_frames is not None:
         style = style.with_frames(n_frames)
     view_tilts = dict(view_tilts or {})
@@ -322,7 +334,7 @@ def plan_sweep(
     if direction is None:
         direction = inc if rng.random() < 0.5 else dec
     if direction not in (inc, dec):
-        raise ValueError(f"direction {direction} does not belong to a {plane} sweep")
+        raise NeocusError(f"{direction} does not belong to a {plane} sweep", where="direction", hint=f"use {inc} or {dec}")
 
     # Range: nominal extent, widened to include every view, jittered (and off-centre for aim errors).
     lo, hi = style.tilt_range_deg
@@ -394,9 +406,25 @@ def plan_sweep(
     dropped = rng.random(n_total) < style.drop_probability
     dropped[0] = dropped[-1] = False
 
+    pose = {"tilt_deg": tilt, "twist_deg": twist, "rock_deg": rock, "slide_lateral_mm": slide_lat,
+            "slide_elevation_mm": slide_elev, "angular_speed_deg_s": omega, "blur_deg": blur_deg}
+    return SweepPlan(
+        plane=plane,
+        direction=direction,
+        style=style.name,
+        fps=fps,
+        apex=np.asarray(apex, dtype=np.float64),
+        motion=_recorded_motion(t, pose, paused, dropped),
+    )
+
+
+def _recorded_motion(
+    t: np.ndarray, pose: dict[str, np.ndarray], paused: np.ndarray, dropped: np.ndarray
+) -> tuple[FrameMotion, ...]:
+    """One :class:`FrameMotion` per recorded frame: dropped frames are left out and counted on the next."""
     motion: list[FrameMotion] = []
     lost = 0
-    for k in range(n_total):
+    for k in range(len(t)):
         if dropped[k]:
             lost += 1
             continue
@@ -404,23 +432,16 @@ def plan_sweep(
             FrameMotion(
                 index=len(motion),
                 time_s=float(t[k]),
-                tilt_deg=float(tilt[k]),
-                twist_deg=float(twist[k]),
-                rock_deg=float(rock[k]),
-                slide_lateral_mm=float(slide_lat[k]),
-                slide_elevation_mm=float(slide_elev[k]),
-                angular_speed_deg_s=float(omega[k]),
+                tilt_deg=float(pose["tilt_deg"][k]),
+                twist_deg=float(pose["twist_deg"][k]),
+                rock_deg=float(pose["rock_deg"][k]),
+                slide_lateral_mm=float(pose["slide_lateral_mm"][k]),
+                slide_elevation_mm=float(pose["slide_elevation_mm"][k]),
+                angular_speed_deg_s=float(pose["angular_speed_deg_s"][k]),
                 paused=bool(paused[k]),
-                blur_deg=float(blur_deg[k]),
+                blur_deg=float(pose["blur_deg"][k]),
                 dropped_before=lost,
             )
         )
         lost = 0
-    return SweepPlan(
-        plane=plane,
-        direction=direction,
-        style=style.name,
-        fps=fps,
-        apex=np.asarray(apex, dtype=np.float64),
-        motion=tuple(motion),
-    )
+    return tuple(motion)

@@ -87,7 +87,7 @@ def _min_area_px(spacing_mm: tuple[float, float], min_mm2: float) -> int:
     return max(MIN_BOX_AREA_PX, int(np.ceil(min_mm2 / px_area))) if px_area > 0 else MIN_BOX_AREA_PX
 
 
-def mask_box(mask: np.ndarray, offset: tuple[int, int] = (0, 0), frame: tuple[int, int] | None = None) -> RotatedBox:
+def mask_box(mask: np.ndarray, *, offset: tuple[int, int] = (0, 0), frame: tuple[int, int] | None = None) -> RotatedBox:
     """Minimum-area rotated box around the pixel footprints (unit squares) of a non-empty boolean mask.
 
     ``offset`` ``(x, y)`` is added to the result (the mask's position in a larger frame, for crops).
@@ -150,7 +150,7 @@ def _component_boxes(label_map: np.ndarray, value: int, where: tuple[slice, slic
             continue
         x, y, w, h = (int(stats[k, c]) for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
         comp = labels[y : y + h, x : x + w] == k
-        out.append((mask_box(comp, (x0 + x, y0 + y), frame=label_map.shape), area))
+        out.append((mask_box(comp, offset=(x0 + x, y0 + y), frame=label_map.shape), area))
     return out
 
 
@@ -243,7 +243,7 @@ class ViewWindow:
 
 
 def view_windows(
-    quality: Mapping[View, Sequence[float] | np.ndarray], threshold: float = VIEW_QUALITY_THRESHOLD
+    quality: Mapping[View, Sequence[float] | np.ndarray], *, threshold: float = VIEW_QUALITY_THRESHOLD,
 ) -> dict[View, ViewWindow | None]:
     """The acceptable window of every view from its per-frame quality (None: the sweep misses the view).
 
@@ -271,7 +271,7 @@ def view_windows(
 
 
 def frame_views(
-    quality: Mapping[View, Sequence[float] | np.ndarray], threshold: float = VIEW_QUALITY_THRESHOLD
+    quality: Mapping[View, Sequence[float] | np.ndarray], *, threshold: float = VIEW_QUALITY_THRESHOLD,
 ) -> list[tuple[View | None, float]]:
     """Per frame: the view it shows (highest score, if >= ``threshold``) and that score (best score if none)."""
     views = list(quality)

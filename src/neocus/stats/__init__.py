@@ -1,18 +1,23 @@
 """neocus.stats: the paper's analyses as plain functions on arrays, returning small typed results.
 
-Conventions: labels 0/1 (1 = condition present), higher score = more likely positive, proportions and
-AUCs as fractions, intervals two-sided at ``level`` (default 0.95). Bad input raises
-:class:`neocus.errors.StatsInputError`; valid but degenerate input gives a defined result plus a
-:class:`DegenerateDataWarning`.
+Conventions (docs/conventions.md): arrays first (``y_true``, ``y_score``; a second model's ``y_score_b``,
+a second sample's ``y_true_b, y_score_b``), options keyword-only, tests ``alternative="two-sided"`` by
+default. Labels 0/1 (1 = condition present), higher score = more likely positive, proportions and
+AUCs as fractions, intervals two-sided at ``level`` (default 0.95). Results are frozen dataclasses with
+``to_dict()``. Bad input raises :class:`StatsInputError` (a :class:`neocus.errors.NeocusError`); valid
+but degenerate input gives a defined result plus a :class:`DegenerateDataWarning`.
 """
 
+from neocus.errors import StatsInputError
+
 # --- input checks and warnings
-from neocus.stats.checks import DegenerateDataWarning
+from neocus.stats.checks import Alternative, DegenerateDataWarning
 
 # --- proportions and binary metrics
 from neocus.stats.proportions import (
     BinaryMetrics,
     ConfusionMatrix,
+    ProportionMethod,
     accuracy,
     binary_metrics,
     f1_score,
@@ -25,22 +30,25 @@ from neocus.stats.proportions import (
 )
 
 # --- result objects
-from neocus.stats.results import AsDict, AucResult, ComparisonResult, EstimateResult, Interval, ProportionResult
+from neocus.stats.results import (
+    AsDict,
+    AucComparisonResult,
+    AucResult,
+    ComparisonResult,
+    EstimateResult,
+    Interval,
+    ProportionResult,
+)
 
 # --- ROC, AUC and DeLong
-from neocus.stats.roc import (
+from neocus.stats.delong import (
     DelongResult,
-    RocCurve,
-    auc_score,
-    bootstrap_auc_ci,
     delong_covariance,
     delong_test_equal_aucs,
     delong_test_paired,
     delong_test_unpaired,
-    plot_roc,
-    roc_auc,
-    roc_curve,
 )
+from neocus.stats.roc import AucBootstrap, CiMethod, RocCurve, auc_score, bootstrap_auc_ci, plot_roc, roc_auc, roc_curve
 
 # --- operating thresholds
 from neocus.stats.thresholds import (
@@ -51,11 +59,14 @@ from neocus.stats.thresholds import (
 )
 
 __all__ = [
-    # checks
+    # errors and checks
+    "StatsInputError",
+    "Alternative",
     "DegenerateDataWarning",
     # proportions
     "BinaryMetrics",
     "ConfusionMatrix",
+    "ProportionMethod",
     "accuracy",
     "binary_metrics",
     "f1_score",
@@ -67,12 +78,15 @@ __all__ = [
     "specificity",
     # results
     "AsDict",
+    "AucComparisonResult",
     "AucResult",
     "ComparisonResult",
     "EstimateResult",
     "Interval",
     "ProportionResult",
     # roc
+    "AucBootstrap",
+    "CiMethod",
     "DelongResult",
     "RocCurve",
     "auc_score",
@@ -99,6 +113,7 @@ __all__ = [
 from neocus.stats.agreement import (  # noqa: E402
     FleissKappaResult,
     KappaResult,
+    KappaWeights,
     cohens_kappa,
     cohens_kappa_table,
     fleiss_kappa,
@@ -137,6 +152,7 @@ __all__ += [
     # agreement
     "FleissKappaResult",
     "KappaResult",
+    "KappaWeights",
     "cohens_kappa",
     "cohens_kappa_table",
     "fleiss_kappa",

@@ -24,17 +24,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from neocus.errors import StatsInputError
-from neocus.stats.checks import same_length, warn_degenerate
+from neocus.errors import StatsInputError, parse_choice
+from neocus.stats.checks import check_level, same_length, warn_degenerate
 from neocus.stats.results import AsDict, Interval
 
-KappaWeights = Literal["none", "linear", "quadratic"]
-_WEIGHTS: tuple[str, ...] = ("none", "linear", "quadratic")
+
+class KappaWeights(StrEnum):
+    """Agreement weights of Cohen's kappa (see the module docstring)."""
+
+    NONE = "none"
+    LINEAR = "linear"
+    QUADRATIC = "quadratic"
 
 
 @dataclass(frozen=True)
@@ -87,15 +93,14 @@ class FleissKappaResult(AsDict):
         return f"Fleiss kappa {self.kappa:.4f} (z = {self.z:.3g}, p = {self.p_value:.3g})"
 
 
-def agreement_weights(k: int, weights: KappaWeights = "none") -> np.ndarray:
+def agreement_weights(k: int, *, weights: KappaWeights | str = KappaWeights.NONE) -> np.ndarray:
     """k x k agreement-weight matrix (1 on the diagonal; see module docstring)."""
-    if weights not in _WEIGHTS:
-        raise StatsInputError(f"weights must be one of {', '.join(_WEIGHTS)}; got {weights!r}")
-    if weights == "none" or k == 1:
+    weights = parse_choice(KappaWeights, weights, what="weights", error=StatsInputError)
+    if weights is KappaWeights.NONE or k == 1:
         return np.eye(k)
     idx = np.arange(k, dtype=np.float64)
     dist = np.abs(idx[:, None] - idx[None, :]) / (k - 1)
-    return 1.0 - (dist if weights == "linear" else dist**2)
+    return 1.0 - (dist if weights is KappaWeights.LINEAR else dist**2)
 
 
 def _categories(values: Sequence[np.ndarray], categories: Sequence[Any] | None, name: str) -> tuple[Any, ...]:
@@ -114,7 +119,7 @@ def _categories(values: Sequence[np.ndarray], categories: Sequence[Any] | None, 
     return cats
 
 
-def confusion_table(rater_a, rater_b, categories: Sequence[Any] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
+def confusion_table(rater_a, rater_b, *, categories: Sequence[Any] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
     """Counts table (rows rater_a, columns rater_b) over the ordered categories; returns (table, categories)."""
     a, b = np.asarray(rater_a), np.asarray(rater_b)
     for arr, nm in ((a, "rater_a"), (b, "rater_b")):
@@ -136,19 +141,19 @@ def cohens_kappa(
     rater_a,
     rater_b,
     *,
-    weights: KappaWeights = "none",
+    weights: KappaWeights | str = KappaWeights.NONE,
     categories: Sequence[Any] | None = None,
     level: float = 0.95,
 ) -> KappaResult:
     """Cohen's kappa between two raters' ratings of the same items (same order)."""
-    table, cats = confusion_table(rater_a, rater_b, categories)
+    table, cats = confusion_table(rater_a, rater_b, categories=categories)
     return cohens_kappa_table(table, weights=weights, level=level, categories=cats)
 
 
 def cohens_kappa_table(
     table,
     *,
-    weights: KappaWeights = "none",
+    weights: KappaWeights | str = KappaWeights.NONE,
     level: float = 0.95,
     categories: Sequence[Any] | None = None,
 ) -> KappaResult:
@@ -158,13 +163,13 @@ def cohens_kappa_table(
         raise StatsInputError(f"kappa table must be square, got shape {t.shape}")
     if not np.isfinite(t).all() or (t < 0).any():
         raise StatsInputError("kappa table must hold non-negative finite counts")
-    _check_level(level)
+    check_level(level)
     n = float(t.sum())
     if n == 0:
         raise StatsInputError("kappa table is empty (no rated items)")
     k = t.shape[0]
     cats = tuple(categories) if categories is not None else tuple(range(k))
-    w = agreement_weights(k, weights)
+    w = agreement_weights(k, weights=weights)
     p = t / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     p_o = float((w * p).sum())
@@ -249,8 +254,3 @@ def _z_test(estimate: float, se0: float) -> tuple[float, float, float]:
         return math.nan, math.nan, math.nan
     z = estimate / se0
     return z, float(2.0 * stats.norm.sf(abs(z))), float(stats.norm.sf(z))
-
-
-def _check_level(level: float) -> None:
-    if not 0.0 < level < 1.0:
-        raise StatsInputError(f"confidence level must be a fraction in (0, 1), got {level}")

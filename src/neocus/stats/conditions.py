@@ -115,7 +115,7 @@ def label_conflicts(conditions: list[Condition], labels) -> list[str]:
     return out
 
 
-def condition_rows(conditions: list[Condition], calls, case_index=None) -> tuple[ConditionRow, ...]:
+def condition_rows(conditions: list[Condition], calls, *, case_index=None) -> tuple[ConditionRow, ...]:
     """Count 0/1 ``calls`` per condition. ``case_index`` maps each call to its case (reader reads);
     without it calls are per case. Conditions with no case are left out."""
     c = np.asarray(calls)

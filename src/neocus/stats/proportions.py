@@ -17,25 +17,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 import numpy as np
 from scipy import stats as sps
 
-from neocus.errors import StatsInputError
-from neocus.stats.checks import as_binary_labels, as_scores, same_length, warn_degenerate
+from neocus.errors import StatsInputError, parse_choice
+from neocus.stats.checks import as_binary_labels, as_scores, check_level, same_length, warn_degenerate
 from neocus.stats.results import AsDict, EstimateResult, Interval, ProportionResult
 
-ProportionMethod = Literal["clopper-pearson", "wilson"]
 
-_METHOD_NAMES = {"clopper-pearson": "Clopper-Pearson", "wilson": "Wilson"}
+class ProportionMethod(StrEnum):
+    """Interval method of a binomial proportion."""
+
+    CLOPPER_PEARSON = "clopper-pearson"
+    WILSON = "wilson"
 
 
-def _check_level(level: float) -> float:
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise StatsInputError(f"confidence level must be between 0 and 1 (exclusive), got {level}")
-    return level
+MethodLike = ProportionMethod | str
+_CP = ProportionMethod.CLOPPER_PEARSON  # the default: exact intervals, as in the NCLS paper
+_METHOD_NAMES = {ProportionMethod.CLOPPER_PEARSON: "Clopper-Pearson", ProportionMethod.WILSON: "Wilson"}
 
 
 def _check_counts(count: int, total: int) -> tuple[int, int]:
@@ -48,21 +49,20 @@ def _check_counts(count: int, total: int) -> tuple[int, int]:
 
 
 def proportion_ci(
-    count: int, total: int, level: float = 0.95, method: ProportionMethod = "clopper-pearson"
+    count: int, total: int, *, level: float = 0.95, method: MethodLike = _CP
 ) -> Interval:
     """Two-sided confidence interval for the binomial proportion ``count / total``.
 
     ``total == 0`` gives the uninformative interval [0, 1] (no warning here; callers warn).
     """
     count, total = _check_counts(count, total)
-    level = _check_level(level)
-    if method not in _METHOD_NAMES:
-        raise StatsInputError(f"unknown interval method {method!r}; use one of {sorted(_METHOD_NAMES)}")
+    level = check_level(level)
+    method = parse_choice(ProportionMethod, method, what="interval method", error=StatsInputError)
     name = _METHOD_NAMES[method]
     if total == 0:
         return Interval(0.0, 1.0, level, name)
     alpha = 1.0 - level
-    if method == "clopper-pearson":
+    if method is ProportionMethod.CLOPPER_PEARSON:
         low = 0.0 if count == 0 else float(sps.beta.ppf(alpha / 2, count, total - count + 1))
         high = 1.0 if count == total else float(sps.beta.ppf(1 - alpha / 2, count + 1, total - count))
     else:
@@ -78,13 +78,14 @@ def proportion_ci(
 def proportion(
     count: int,
     total: int,
+    *,
     level: float = 0.95,
-    method: ProportionMethod = "clopper-pearson",
+    method: MethodLike = _CP,
     what: str = "proportion",
 ) -> ProportionResult:
     """``count / total`` with its interval; ``total == 0`` gives NaN, [0, 1] and a warning naming ``what``."""
     count, total = _check_counts(count, total)
-    ci = proportion_ci(count, total, level, method)
+    ci = proportion_ci(count, total, level=level, method=method)
     if total == 0:
         warn_degenerate(f"{what} is undefined: its denominator is 0 (reported as NaN with interval [0, 1])")
         return ProportionResult(math.nan, 0, 0, ci)
@@ -92,7 +93,7 @@ def proportion(
 
 
 @dataclass(frozen=True)
-class ConfusionMatrix:
+class ConfusionMatrix(AsDict):
     """Counts of a binary classification: true/false positives/negatives.
 
     ``as_array()`` gives scikit-learn's layout ``[[TN, FP], [FN, TP]]`` (rows = truth 0/1,
@@ -114,8 +115,8 @@ class ConfusionMatrix:
     @classmethod
     def from_predictions(cls, y_true, y_pred) -> ConfusionMatrix:
         """Counts from 0/1 labels and 0/1 predictions (same length)."""
-        y = as_binary_labels(y_true, "labels")
-        p = as_binary_labels(y_pred, "predictions")
+        y = as_binary_labels(y_true, name="labels")
+        p = as_binary_labels(y_pred, name="predictions")
         same_length(labels=y, predictions=p)
         tp = int(np.sum((y == 1) & (p == 1)))
         fp = int(np.sum((y == 0) & (p == 1)))
@@ -123,9 +124,9 @@ class ConfusionMatrix:
         return cls(tp=tp, fp=fp, fn=fn, tn=len(y) - tp - fp - fn)
 
     @classmethod
-    def from_scores(cls, y_true, scores, threshold: float) -> ConfusionMatrix:
+    def from_scores(cls, y_true, y_score, *, threshold: float) -> ConfusionMatrix:
         """Counts when a case is predicted positive iff ``score >= threshold``."""
-        s = as_scores(scores)
+        s = as_scores(y_score, name="y_score")
         if math.isnan(threshold):
             raise StatsInputError("threshold is NaN")
         return cls.from_predictions(y_true, (s >= threshold).astype(np.int8))
@@ -147,20 +148,20 @@ class ConfusionMatrix:
     def as_array(self) -> np.ndarray:
         return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
 
-    def sensitivity(self, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
-        return proportion(self.tp, self.tp + self.fn, level, method, "sensitivity (no positive cases)")
+    def sensitivity(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
+        return proportion(self.tp, self.tp + self.fn, level=level, method=method, what="sensitivity (no positive cases)")
 
-    def specificity(self, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
-        return proportion(self.tn, self.tn + self.fp, level, method, "specificity (no negative cases)")
+    def specificity(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
+        return proportion(self.tn, self.tn + self.fp, level=level, method=method, what="specificity (no negative cases)")
 
-    def ppv(self, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
-        return proportion(self.tp, self.tp + self.fp, level, method, "PPV (no case predicted positive)")
+    def ppv(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
+        return proportion(self.tp, self.tp + self.fp, level=level, method=method, what="PPV (no case predicted positive)")
 
-    def npv(self, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
-        return proportion(self.tn, self.tn + self.fn, level, method, "NPV (no case predicted negative)")
+    def npv(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
+        return proportion(self.tn, self.tn + self.fn, level=level, method=method, what="NPV (no case predicted negative)")
 
-    def accuracy(self, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
-        return proportion(self.tp + self.tn, self.n, level, method, "accuracy (no cases)")
+    def accuracy(self, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
+        return proportion(self.tp + self.tn, self.n, level=level, method=method, what="accuracy (no cases)")
 
     def f1(self) -> float:
         """F1 = 2 TP / (2 TP + FP + FN); NaN (with a warning) when there are no positives at all."""
@@ -170,8 +171,6 @@ class ConfusionMatrix:
             return math.nan
         return 2 * self.tp / denom
 
-    def to_dict(self) -> dict[str, int]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn}
 
 
 def _confusion(y_true, y_pred) -> ConfusionMatrix:
@@ -185,29 +184,29 @@ def _warn_uninformative_predictions(cm: ConfusionMatrix) -> None:
         warn_degenerate(f"all {cm.n} cases are predicted negative: sensitivity is 0 and PPV is undefined")
 
 
-def sensitivity(y_true, y_pred=None, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
+def sensitivity(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """TP / (TP + FN) with its interval. ``y_true`` may also be a :class:`ConfusionMatrix`."""
-    return _confusion(y_true, y_pred).sensitivity(level, method)
+    return _confusion(y_true, y_pred).sensitivity(level=level, method=method)
 
 
-def specificity(y_true, y_pred=None, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
+def specificity(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """TN / (TN + FP) with its interval. ``y_true`` may also be a :class:`ConfusionMatrix`."""
-    return _confusion(y_true, y_pred).specificity(level, method)
+    return _confusion(y_true, y_pred).specificity(level=level, method=method)
 
 
-def ppv(y_true, y_pred=None, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
+def ppv(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """Positive predictive value TP / (TP + FP) with its interval."""
-    return _confusion(y_true, y_pred).ppv(level, method)
+    return _confusion(y_true, y_pred).ppv(level=level, method=method)
 
 
-def npv(y_true, y_pred=None, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
+def npv(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """Negative predictive value TN / (TN + FN) with its interval."""
-    return _confusion(y_true, y_pred).npv(level, method)
+    return _confusion(y_true, y_pred).npv(level=level, method=method)
 
 
-def accuracy(y_true, y_pred=None, level: float = 0.95, method: ProportionMethod = "clopper-pearson") -> ProportionResult:
+def accuracy(y_true, y_pred=None, *, level: float = 0.95, method: MethodLike = _CP) -> ProportionResult:
     """(TP + TN) / N with its interval."""
-    return _confusion(y_true, y_pred).accuracy(level, method)
+    return _confusion(y_true, y_pred).accuracy(level=level, method=method)
 
 
 def _f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
@@ -220,6 +219,7 @@ def _f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
 def f1_score(
     y_true,
     y_pred=None,
+    *,
     level: float = 0.95,
     n_boot: int = 2000,
     seed: int | None = 0,
@@ -232,7 +232,7 @@ def f1_score(
     (exactly the same distribution, O(n_boot) time). ``seed`` makes the interval reproducible.
     """
     cm = _confusion(y_true, y_pred)
-    level = _check_level(level)
+    level = check_level(level)
     if n_boot < 1:
         raise StatsInputError(f"n_boot must be at least 1, got {n_boot}")
     estimate = cm.f1()
@@ -267,8 +267,9 @@ class BinaryMetrics(AsDict):
 def binary_metrics(
     y_true,
     y_pred=None,
+    *,
     level: float = 0.95,
-    method: ProportionMethod = "clopper-pearson",
+    method: MethodLike = _CP,
     n_boot: int = 2000,
     seed: int | None = 0,
 ) -> BinaryMetrics:
@@ -281,10 +282,10 @@ def binary_metrics(
     _warn_uninformative_predictions(cm)
     return BinaryMetrics(
         confusion=cm,
-        sensitivity=cm.sensitivity(level, method),
-        specificity=cm.specificity(level, method),
-        ppv=cm.ppv(level, method),
-        npv=cm.npv(level, method),
-        accuracy=cm.accuracy(level, method),
+        sensitivity=cm.sensitivity(level=level, method=method),
+        specificity=cm.specificity(level=level, method=method),
+        ppv=cm.ppv(level=level, method=method),
+        npv=cm.npv(level=level, method=method),
+        accuracy=cm.accuracy(level=level, method=method),
         f1=f1_score(cm, level=level, n_boot=n_boot, seed=seed),
     )

@@ -13,7 +13,8 @@ Conventions
   the pooled-reads proportion and its Clopper-Pearson interval, and the mean AUC with a Student-t
   interval over readers.
 * Tests return :class:`~neocus.stats.results.ComparisonResult`; ``difference`` is first minus second.
-  ``alternative="greater"`` means first > second (e.g. AUC with AI > without AI).
+  ``alternative="greater"`` means first > second (e.g. AUC with AI > without AI); every test defaults
+  to ``"two-sided"``, so a one-sided question (the NCLS paper's) is asked explicitly.
 * Blinding indices take a 3 x 2 table of counts: rows = the guess (arm 1, arm 2, don't know), columns =
   the actual arm (arm 1, arm 2), as in the R package BI.
 """
@@ -29,6 +30,7 @@ from scipy import stats
 
 from neocus.errors import StatsInputError
 from neocus.stats.checks import (
+    Alternative,
     as_alternative,
     as_binary_labels,
     as_scores,
@@ -66,9 +68,9 @@ def default_positive_from(calls: np.ndarray) -> float:
     )
 
 
-def binarize_calls(calls, positive_from: float | None = None) -> np.ndarray:
+def binarize_calls(calls, *, positive_from: float | None = None) -> np.ndarray:
     """0/1 calls: 1 where ``call >= positive_from`` (see module docstring for the default)."""
-    c = as_scores(calls, "calls")
+    c = as_scores(calls, name="calls")
     cut = default_positive_from(c) if positive_from is None else float(positive_from)
     return (c >= cut).astype(np.int8)
 
@@ -93,7 +95,7 @@ class ReaderResult(AsDict):
 
 
 def reader_result(
-    labels,
+    y_true,
     calls,
     *,
     reader_id: str = "reader",
@@ -106,11 +108,11 @@ def reader_result(
     seed: int | None = 0,
 ) -> ReaderResult:
     """Metrics of one reader: sensitivity... F1 from the binarised calls, AUC (DeLong CI) from the calls."""
-    y = as_binary_labels(labels, "labels")
-    c = as_scores(calls, "calls")
-    same_length(labels=y, calls=c)
-    require_both_classes(y, f"labels of the cases read by {reader_id}")
-    metrics = binary_metrics(y, binarize_calls(c, positive_from), level=level, n_boot=n_boot, seed=seed)
+    y = as_binary_labels(y_true, name="y_true")
+    c = as_scores(calls, name="calls")
+    same_length(y_true=y, calls=c)
+    require_both_classes(y, name=f"labels of the cases read by {reader_id}")
+    metrics = binary_metrics(y, binarize_calls(c, positive_from=positive_from), level=level, n_boot=n_boot, seed=seed)
     auc = roc_auc(y, c, level=level)
     mean_time = math.nan
     if times_s is not None:
@@ -125,7 +127,7 @@ def reader_result(
 # --------------------------------------------------------------------------------------------------
 
 
-def mean_over_readers(values, level: float = 0.95) -> EstimateResult:
+def mean_over_readers(values, *, level: float = 0.95) -> EstimateResult:
     """Mean of per-reader values with a Student-t interval over readers (NaN values are skipped).
 
     One reader gives the value itself with an undefined (NaN) interval and a warning.
@@ -161,7 +163,9 @@ class ReaderGroupSummary(AsDict):
     pooled: BinaryMetrics
 
 
-def summarize_readers(results: Sequence[ReaderResult], level: float = 0.95, n_boot: int = 2000, seed: int | None = 0) -> ReaderGroupSummary:
+def summarize_readers(
+    results: Sequence[ReaderResult], *, level: float = 0.95, n_boot: int = 2000, seed: int | None = 0
+) -> ReaderGroupSummary:
     """Mean over readers and pooled reads of a group of :class:`ReaderResult` (same group and condition)."""
     if not results:
         raise StatsInputError("no readers to summarise")
@@ -169,7 +173,7 @@ def summarize_readers(results: Sequence[ReaderResult], level: float = 0.95, n_bo
     if len(keys) > 1:
         raise StatsInputError(f"summarize_readers needs one group and condition, got {sorted(keys)}")
     group, with_ai = keys.pop()
-    mean = {m: mean_over_readers([r.value(m) for r in results], level) for m in METRIC_NAMES}
+    mean = {m: mean_over_readers([r.value(m) for r in results], level=level) for m in METRIC_NAMES}
     cms = [r.metrics.confusion for r in results]
     pooled_cm = ConfusionMatrix(
         tp=sum(c.tp for c in cms), fp=sum(c.fp for c in cms), fn=sum(c.fn for c in cms), tn=sum(c.tn for c in cms)
@@ -183,7 +187,7 @@ def summarize_readers(results: Sequence[ReaderResult], level: float = 0.95, n_bo
 # --------------------------------------------------------------------------------------------------
 
 
-def wilcoxon_signed_rank(first, second=None, *, alternative: str = "greater") -> ComparisonResult:
+def wilcoxon_signed_rank(first, second=None, *, alternative: Alternative | str = "two-sided") -> ComparisonResult:
     """Paired Wilcoxon signed-rank test of ``first - second`` (or of ``first`` alone against 0).
 
     Zero differences are dropped (Wilcoxon's convention); the p-value is exact for fewer than 50
@@ -193,11 +197,11 @@ def wilcoxon_signed_rank(first, second=None, *, alternative: str = "greater") ->
     6 two-sided) a warning says so.
     """
     alt = as_alternative(alternative)
-    a = as_scores(first, "first")
+    a = as_scores(first, name="first")
     d = a.copy()
     estimates: tuple[float, ...] = (float(a.mean()),)
     if second is not None:
-        b = as_scores(second, "second")
+        b = as_scores(second, name="second")
         same_length(first=a, second=b)
         d = a - b
         estimates = (float(a.mean()), float(b.mean()))
@@ -218,24 +222,26 @@ def wilcoxon_signed_rank(first, second=None, *, alternative: str = "greater") ->
     )
 
 
-def delta_auc_test(auc_with, auc_without, *, alternative: str = "greater") -> ComparisonResult:
-    """Reader-level ΔAUC (with AI minus without AI, same readers in the same order), one-sided Wilcoxon."""
+def delta_auc_test(auc_with, auc_without, *, alternative: Alternative | str = "two-sided") -> ComparisonResult:
+    """Reader-level ΔAUC (with AI minus without AI, same readers in the same order), Wilcoxon signed-rank
+    (the NCLS paper asks one-sided: ``alternative="greater"``)."""
     return wilcoxon_signed_rank(auc_with, auc_without, alternative=alternative)
 
 
-def ai_vs_readers_test(ai_auc: float, reader_aucs, *, alternative: str = "greater") -> ComparisonResult:
-    """AI's AUC against each reader's: Wilcoxon signed-rank on ``ai_auc - reader_auc`` over readers."""
-    r = as_scores(reader_aucs, "reader_aucs")
+def ai_vs_readers_test(ai_auc: float, reader_aucs, *, alternative: Alternative | str = "two-sided") -> ComparisonResult:
+    """AI's AUC against each reader's: Wilcoxon signed-rank on ``ai_auc - reader_auc`` over readers
+    (the NCLS paper asks one-sided: ``alternative="greater"``)."""
+    r = as_scores(reader_aucs, name="reader_aucs")
     return wilcoxon_signed_rank(np.full(r.size, float(ai_auc)), r, alternative=alternative)
 
 
-def welch_t_test(first, second, *, alternative: str = "two-sided") -> ComparisonResult:
+def welch_t_test(first, second, *, alternative: Alternative | str = "two-sided") -> ComparisonResult:
     """Welch's unequal-variance t test of mean(first) vs mean(second) (e.g. reading times in seconds).
 
     ``alternative="less"`` tests first < second (e.g. reading with AI is faster).
     """
     alt = as_alternative(alternative)
-    a, b = as_scores(first, "first"), as_scores(second, "second")
+    a, b = as_scores(first, name="first"), as_scores(second, name="second")
     if a.size < 2 or b.size < 2:
         raise StatsInputError(f"Welch's t test needs at least 2 values per group, got {a.size} and {b.size}")
     method = "Welch t test"
@@ -357,7 +363,7 @@ def bang_blinding_index(
     *,
     arm: str = "arm",
     level: float = 0.95,
-    alternative: str = "two-sided",
+    alternative: Alternative | str = "two-sided",
     n_boot: int = 0,
     seed: int | None = 0,
 ) -> BlindingIndexResult:
@@ -393,7 +399,9 @@ def bang_blinding_index(
     return BlindingIndexResult("Bang", arm, float(est), se, ci, z, p, alt, int(n), boot)
 
 
-def james_blinding_index(table, *, level: float = 0.95, alternative: str = "two-sided", weights=None) -> BlindingIndexResult:
+def james_blinding_index(
+    table, *, level: float = 0.95, alternative: Alternative | str = "two-sided", weights=None
+) -> BlindingIndexResult:
     """James et al. (1996) blinding index over both arms from a 3 x 2 table (see module docstring).
 
     BI = (1 + P_dk + (1 - P_dk) * kappa_d) / 2, where P_dk is the share of "don't know" answers and
@@ -450,8 +458,8 @@ def blinding_indices(
     *,
     arms: tuple[str, str] = ("arm 1", "arm 2"),
     level: float = 0.95,
-    alternative_bang: str = "two-sided",
-    alternative_james: str = "two-sided",
+    alternative_bang: Alternative | str = "two-sided",
+    alternative_james: Alternative | str = "two-sided",
     n_boot: int = 0,
     seed: int | None = 0,
 ) -> BlindingReport:

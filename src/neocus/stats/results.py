@@ -75,8 +75,9 @@ class AucResult(AsDict):
     """Area under the ROC curve with its standard error and confidence interval.
 
     ``auc`` is the Mann-Whitney estimate P(score_pos > score_neg) + 0.5 P(tie), higher score = more
-    likely positive. ``se`` is the DeLong standard error (also reported for bootstrap CIs; NaN when it
-    cannot be estimated, e.g. a single case in a class). ``method`` names the CI method.
+    likely positive. ``se`` is the DeLong standard error and ``variance`` its square (also reported for
+    bootstrap CIs; NaN when it cannot be estimated, e.g. a single case in a class). ``method`` names
+    the CI method.
     """
 
     auc: float
@@ -85,6 +86,7 @@ class AucResult(AsDict):
     method: str
     n_pos: int
     n_neg: int
+    variance: float = math.nan
 
     def __str__(self) -> str:
         return f"{self.auc:.3f} ({self.ci})"
@@ -116,3 +118,13 @@ class ComparisonResult(AsDict):
     def __str__(self) -> str:
         name = self.statistic_name or "statistic"
         return f"{self.method}: {name} = {self.statistic:.4g}, p = {self.p_value:.4g} ({self.alternative})"
+
+
+@dataclass(frozen=True)
+class AucComparisonResult(ComparisonResult):
+    """A DeLong test of two AUCs: a :class:`ComparisonResult` that names them. ``auc`` belongs to the
+    first model / sample (``y_score``), ``auc_b`` to the second (``y_score_b``); ``difference`` is
+    ``auc - auc_b``."""
+
+    auc: float = math.nan
+    auc_b: float = math.nan

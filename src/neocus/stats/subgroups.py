@@ -5,7 +5,7 @@ Conventions
 -----------
 * Each subgroup's AUC has a DeLong interval (:func:`neocus.stats.roc.roc_auc`).
 * Subgroups hold different cases, so two subgroups are compared with the *unpaired* DeLong test
-  (:func:`neocus.stats.roc.delong_test_unpaired`, pROC's ``paired = FALSE``), two-sided by default.
+  (:func:`neocus.stats.delong.delong_test_unpaired`, pROC's ``paired = FALSE``), two-sided by default.
 * With more than two subgroups every pair is compared and the p-values are adjusted with the
   Benjamini-Hochberg step-up procedure (false discovery rate), as in the NCLS paper's GA-group
   analysis. With two subgroups the adjusted p-value equals the raw one.
@@ -24,6 +24,7 @@ import numpy as np
 
 from neocus.errors import StatsInputError
 from neocus.stats.checks import (
+    Alternative,
     as_alternative,
     as_binary_labels,
     as_scores,
@@ -31,7 +32,8 @@ from neocus.stats.checks import (
     warn_degenerate,
 )
 from neocus.stats.results import AsDict, AucResult, ComparisonResult
-from neocus.stats.roc import delong_test_unpaired, roc_auc
+from neocus.stats.delong import delong_test_unpaired
+from neocus.stats.roc import roc_auc
 
 
 def benjamini_hochberg(p_values) -> np.ndarray:
@@ -105,22 +107,22 @@ def _natural_order(values) -> list:
 
 
 def subgroup_analysis(
-    labels,
-    scores,
+    y_true,
+    y_score,
     groups,
     *,
     column: str = "group",
     level: float = 0.95,
-    alternative: str = "two-sided",
+    alternative: Alternative | str = "two-sided",
 ) -> SubgroupAnalysis:
-    """AUC of ``scores`` within each value of ``groups`` and unpaired DeLong tests between every pair."""
+    """AUC of ``y_score`` within each value of ``groups`` and unpaired DeLong tests between every pair."""
     alt = as_alternative(alternative)
-    y = as_binary_labels(labels, "labels")
-    s = as_scores(scores, "scores")
+    y = as_binary_labels(y_true, name="y_true")
+    s = as_scores(y_score, name="y_score")
     g = np.asarray(groups)
     if g.ndim != 1:
         raise StatsInputError(f"{column} must be one-dimensional, got shape {g.shape}")
-    same_length(labels=y, scores=s, **{column: g})
+    same_length(y_true=y, y_score=s, **{column: g})
     keys = np.array([_group_key(v) for v in g.tolist()], dtype=object)
     missing = [i for i, v in enumerate(g.tolist()) if v is None or (isinstance(v, float) and math.isnan(v))]
     if missing:

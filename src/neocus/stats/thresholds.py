@@ -36,8 +36,8 @@ class ThresholdResult(AsDict):
         return self.sensitivity + self.specificity - 1.0
 
 
-def _curve(y_true, scores) -> RocCurve:
-    return y_true if isinstance(y_true, RocCurve) else roc_curve(y_true, scores)
+def _curve(y_true, y_score) -> RocCurve:
+    return y_true if isinstance(y_true, RocCurve) else roc_curve(y_true, y_score)
 
 
 def _check_target(target: float, what: str) -> float:
@@ -47,32 +47,32 @@ def _check_target(target: float, what: str) -> float:
     return target
 
 
-def youden_threshold(y_true, scores=None) -> ThresholdResult:
+def youden_threshold(y_true, y_score=None) -> ThresholdResult:
     """Threshold maximising sensitivity + specificity - 1.
 
     Ties in the Youden index are broken towards the higher sensitivity (the lower threshold): for
     screening, a missed lesion costs more than a false alarm. ``y_true`` may also be a RocCurve.
     """
-    c = _curve(y_true, scores)
+    c = _curve(y_true, y_score)
     j = c.sensitivity + c.specificity - 1.0
     best = np.flatnonzero(np.isclose(j, j.max(), rtol=0, atol=1e-12))
     i = int(best[np.argmax(c.sensitivity[best])])
     return ThresholdResult(float(c.thresholds[i]), float(c.sensitivity[i]), float(c.specificity[i]), "youden")
 
 
-def threshold_for_sensitivity(y_true, scores=None, target: float = 0.9) -> ThresholdResult:
+def threshold_for_sensitivity(y_true, y_score=None, *, target: float = 0.9) -> ThresholdResult:
     """Threshold with the best specificity among those with sensitivity >= ``target`` (ties: higher sensitivity)."""
     target = _check_target(target, "sensitivity")
-    c = _curve(y_true, scores)
+    c = _curve(y_true, y_score)
     ok = np.flatnonzero(c.sensitivity >= target - 1e-12)  # always includes -inf (sensitivity 1)
     i = int(ok[np.lexsort((c.sensitivity[ok], c.specificity[ok]))[-1]])  # best specificity, then sensitivity
     return ThresholdResult(float(c.thresholds[i]), float(c.sensitivity[i]), float(c.specificity[i]), "sensitivity", target)
 
 
-def threshold_for_specificity(y_true, scores=None, target: float = 0.9) -> ThresholdResult:
+def threshold_for_specificity(y_true, y_score=None, *, target: float = 0.9) -> ThresholdResult:
     """Threshold with the best sensitivity among those with specificity >= ``target`` (ties: higher specificity)."""
     target = _check_target(target, "specificity")
-    c = _curve(y_true, scores)
+    c = _curve(y_true, y_score)
     ok = np.flatnonzero(c.specificity >= target - 1e-12)  # always includes +inf (specificity 1)
     i = int(ok[np.lexsort((c.specificity[ok], c.sensitivity[ok]))[-1]])  # best sensitivity, then specificity
     return ThresholdResult(float(c.thresholds[i]), float(c.sensitivity[i]), float(c.specificity[i]), "specificity", target)

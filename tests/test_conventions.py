@@ -1,0 +1,163 @@
+"""The house style (docs/conventions.md), checked mechanically over the public API of io, phantom, data
+and stats: keyword-only options, ``rng`` keyword-only and last, results serialise through AsDict, every
+exported error is a NeocusError; and sizes: no function over 120 lines, no module over ~500 lines
+without a reason stated at its top."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+from neocus.errors import NeocusError
+from neocus.results import AsDict
+
+PACKAGES = ("neocus.io", "neocus.phantom", "neocus.data", "neocus.stats")
+SRC = Path(__file__).resolve().parents[1] / "src" / "neocus"
+MAX_FUNCTION_LINES = 120
+MAX_MODULE_LINES = 500
+
+# Optional *data* arguments that may stay positional (module.function.parameter: the reason).
+POSITIONAL_DEFAULTS = {
+    # y_true may be a ConfusionMatrix, then there are no predictions
+    **{f"neocus.stats.proportions.{f}.y_pred": "a ConfusionMatrix replaces y_true, y_pred" for f in
+       ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1_score", "binary_metrics")},
+    # y_true may be a RocCurve, then there are no scores
+    **{f"neocus.stats.thresholds.{f}.y_score": "a RocCurve replaces y_true, y_score" for f in
+       ("youden_threshold", "threshold_for_sensitivity", "threshold_for_specificity")},
+    "neocus.stats.readers.wilcoxon_signed_rank.second": "one-sample test when absent (like scipy.stats.wilcoxon)",
+    "neocus.stats.roc.plot_roc.path": "the output file of a plot, like matplotlib's savefig",
+    "neocus.stats.report_tables.build_report.reads": "the optional second input file (READERS.csv), data like the first",
+}
+
+# Exported dataclasses that are inputs, not results (no to_dict needed).
+INPUT_TYPES = {"neocus.stats.inputs.Predictions", "neocus.stats.inputs.ReaderReads", "neocus.stats.conditions.Condition"}
+
+
+def _public_api():
+    """(qualified name, object): what each package exports, every public name defined in its public
+    modules, and the public methods of those classes. Qualified by the module that defines them."""
+    seen = set()
+    for pkg_name in PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        objs = [getattr(pkg, n) for n in getattr(pkg, "__all__", [])]
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if not info.name.startswith("_"):
+                mod = importlib.import_module(f"{pkg_name}.{info.name}")
+                objs += [o for n, o in vars(mod).items() if not n.startswith("_") and getattr(o, "__module__", None) == mod.__name__]
+        for obj in objs:
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not obj.__module__.startswith("neocus.") or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            yield f"{obj.__module__}.{obj.__qualname__}", obj
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if not attr.startswith("_") and inspect.isfunction(member):
+                        yield f"{obj.__module__}.{obj.__qualname__}.{attr}", member
+
+
+API = sorted({q: o for q, o in _public_api()}.items())
+FUNCTIONS = [(q, o) for q, o in API if inspect.isfunction(o) and o.__module__.startswith("neocus.")]
+CLASSES = [(q, o) for q, o in API if inspect.isclass(o) and o.__module__.startswith("neocus.")]
+
+
+def test_the_walk_sees_the_api():
+    names = {q for q, _ in API}
+    assert {"neocus.stats.roc.roc_auc", "neocus.phantom.bmode.render_plane", "neocus.io.load_sweep", "neocus.data.splits.make_splits"} <= names
+    assert len(FUNCTIONS) > 200 and len(CLASSES) > 80
+
+
+def _params(fn) -> list[inspect.Parameter]:
+    params = list(inspect.signature(fn).parameters.values())
+    return params[1:] if params and params[0].name in ("self", "cls") else params
+
+
+@pytest.mark.parametrize("qualname,fn", FUNCTIONS, ids=[q for q, _ in FUNCTIONS])
+def test_rng_is_keyword_only_and_last(qualname, fn):
+    params = _params(fn)
+    for i, p in enumerate(params):
+        if p.name == "rng" or (p.name == "seed" and i > 0):
+            assert p.kind is p.KEYWORD_ONLY, f"{qualname}: {p.name} must be keyword-only"
+            rest = [q.name for q in params[i + 1 :] if q.kind is not q.VAR_KEYWORD]
+            assert not rest, f"{qualname}: {p.name} must be the last parameter, not before {rest}"
+
+
+@pytest.mark.parametrize("qualname,fn", FUNCTIONS, ids=[q for q, _ in FUNCTIONS])
+def test_options_are_keyword_only(qualname, fn):
+    """A parameter with a default is an option: it comes after the bare ``*`` (data comes first)."""
+    for p in _params(fn):
+        if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty:
+            assert f"{qualname}.{p.name}" in POSITIONAL_DEFAULTS, f"{qualname}: option {p.name!r} must be keyword-only"
+
+
+@pytest.mark.parametrize("qualname,cls", CLASSES, ids=[q for q, _ in CLASSES])
+def test_results_serialise_one_way(qualname, cls):
+    """No hand-written to_dict / as_dict: results subclass AsDict; stats results all are."""
+    if cls is AsDict:
+        return
+    assert "as_dict" not in dir(cls), f"{qualname}: as_dict is spelled to_dict (via neocus.results.AsDict)"
+    if "to_dict" in vars(cls):
+        pytest.fail(f"{qualname}: hand-written to_dict; subclass neocus.results.AsDict instead")
+    if qualname.startswith("neocus.stats.") and dataclasses.is_dataclass(cls) and qualname not in INPUT_TYPES:
+        assert issubclass(cls, AsDict), f"{qualname}: a stats result must subclass AsDict"
+    if dataclasses.is_dataclass(cls) and issubclass(cls, AsDict):
+        assert cls.__dataclass_params__.frozen, f"{qualname}: results are frozen dataclasses"
+
+
+@pytest.mark.parametrize("qualname,cls", CLASSES, ids=[q for q, _ in CLASSES])
+def test_exported_errors_are_neocus_errors(qualname, cls):
+    if issubclass(cls, BaseException) and not issubclass(cls, Warning):
+        assert issubclass(cls, NeocusError), f"{qualname}: an exported error must subclass NeocusError"
+
+
+def test_each_package_exports_the_errors_it_raises():
+    import neocus.data
+    import neocus.io
+    import neocus.stats
+
+    assert issubclass(neocus.stats.StatsInputError, NeocusError)
+    assert issubclass(neocus.io.InputFileError, NeocusError)
+    assert issubclass(neocus.data.DatasetError, NeocusError)
+
+
+def test_stats_tests_default_to_two_sided():
+    for qualname, fn in FUNCTIONS:
+        params = inspect.signature(fn).parameters
+        for name, p in params.items():
+            if name.startswith("alternative") and p.default is not p.empty:
+                assert p.default == "two-sided", f"{qualname}: {name} defaults to {p.default!r}"
+
+
+# ------------------------------------------------------------------------------------------------ sizes
+
+MODULES = sorted(p for pkg in ("io", "phantom", "data", "stats") for p in (SRC / pkg).rglob("*.py"))
+
+
+def _stated_reason(text: str) -> bool:
+    """A long module says why near its top: a line of the docstring starting 'Size:'."""
+    return any(line.strip().startswith("Size:") for line in text.splitlines()[:40])
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
+def test_module_and_function_sizes(path):
+    text = path.read_text()
+    n_lines = len(text.splitlines())
+    assert n_lines <= MAX_MODULE_LINES or _stated_reason(text), (
+        f"{path.name} has {n_lines} lines: split it or state the reason at its top ('Size: ...')"
+    )
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            assert length <= MAX_FUNCTION_LINES, f"{path.name}: {node.name} is {length} lines (max {MAX_FUNCTION_LINES})"
+
+
+def test_size_check_can_fail(tmp_path):
+    long = tmp_path / "long.py"
+    long.write_text('"""A module."""\n' + "x = 1\n" * (MAX_MODULE_LINES + 1))
+    assert not _stated_reason(long.read_text())
+    assert _stated_reason('"""A module.\n\nSize: one table of constants.\n"""\n')

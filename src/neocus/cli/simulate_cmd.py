@@ -71,14 +71,14 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# For the time estimate, CPU seconds on the project's machine (2 cores, shared), measured with
-# benchmarks/bench_simulate_cli.py on 29 Nov 2026 (see docs/phantom.md, Throughput): a case's six stills
-# (~0.6 s at any size), its two sweeps of natural length (~230 frames rendered and written: ~80 s at
-# 640x480, growing about with the pixel count; 14 s at 256x256, where this rule says 17), and the start
-# of a worker process (~1.5 s).
-STILLS_CPU_S = 0.6
-SWEEPS_CPU_S_PER_MEGAPIXEL = 80.0 / (640 * 480 / 1e6)
-WORKER_START_CPU_S = 1.5
+# For the time estimate, CPU seconds on the project's machine (2 cores), measured on 29 Nov 2026 with
+# /usr/bin/time on one-case runs and with benchmarks/bench_simulate_cli.py (docs/phantom.md, Throughput):
+# a case's two sweeps of natural length (~230 frames rendered and written) take 80-86 CPU s at 640x480
+# and grow about with the pixel count (14-18 s at 256x256, where this rule says 18); its six stills
+# 1-3 s at 640x480; starting a worker process (imports) 1.7 s.
+SWEEPS_CPU_S_PER_MEGAPIXEL = 83.0 / (640 * 480 / 1e6)
+STILLS_CPU_S_PER_MEGAPIXEL = 2.0 / (640 * 480 / 1e6)
+WORKER_START_CPU_S = 1.7
 NATURAL_SWEEP_FRAMES = 115  # about, per sweep: a ~4 s freehand sweep
 
 
@@ -93,10 +93,11 @@ def frame_size_wh(config: SimulationConfig) -> tuple[int, int]:
 def expected_seconds(config: SimulationConfig) -> float:
     """A rough wall time for ``config`` on free cores (other jobs on the machine make it longer)."""
     w, h = frame_size_wh(config)
-    per_case = STILLS_CPU_S
+    megapixels = w * h / 1e6
+    per_case = STILLS_CPU_S_PER_MEGAPIXEL * megapixels
     if config.sweeps:
         frames = config.sweep_frames or NATURAL_SWEEP_FRAMES
-        per_case += SWEEPS_CPU_S_PER_MEGAPIXEL * (w * h / 1e6) * frames / NATURAL_SWEEP_FRAMES
+        per_case += SWEEPS_CPU_S_PER_MEGAPIXEL * megapixels * frames / NATURAL_SWEEP_FRAMES
     parallel = max(1, min(config.workers, config.cases, available_cores()))
     start = WORKER_START_CPU_S if parallel > 1 else 0.0
     return start + per_case * math.ceil(config.cases / parallel)

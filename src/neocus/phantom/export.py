@@ -164,7 +164,7 @@ def check_output_dir(out: str | Path, *, replace: bool = False) -> None:
         if not any(out.iterdir()):
             return
         if not replace:
-            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new output folder, or replace it with --force")
+            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new output folder, or remove it")
         if not (out / DATASET_FILE).is_file():
             raise NeocusError(
                 f"output folder is not empty and holds no {DATASET_FILE}, so it is not a neocus dataset to replace",

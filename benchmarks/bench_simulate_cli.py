@@ -41,7 +41,8 @@ def _children_cpu() -> float:
 def _run(args: list[str]) -> tuple[float, float, str]:
     """``(wall s, CPU s, stdout)`` of one command in a child process."""
     cpu0, t0 = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, check=False)
+    env = {**os.environ, "COLUMNS": "200"}  # the plan line on one line
+    done = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, check=False, env=env)
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if done.returncode != 0:
         raise SystemExit(f"failed: neocus {' '.join(args)}\n{done.stderr}")

@@ -110,7 +110,7 @@ def _plan(config: SimulationConfig) -> str:
     n = config.cases
     what = "stills only" if not config.sweeps else f"sweeps of {config.sweep_frames or 'natural length (~115)'} frames"
     seconds = expected_seconds(config)
-    eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    eta = f"{max(seconds, 1):.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
     used = min(config.workers, n)
     fast = "; --frame-size 256x256 is faster" if w * h > 256 * 256 else ""
     return (

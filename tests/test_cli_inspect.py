@@ -114,3 +114,27 @@ def test_still_png(capsys, tmp_path):
     out = _inspect_json(capsys, str(path))
     assert out["frames"] == 1 and out["fps"] is None and out["roi"]["method"] == "still"
     assert np.isclose(out["roi"]["y"], 40, atol=3)
+
+
+def test_a_case_folder_of_views_is_refused_in_one_line(capsys, tmp_path):
+    for name in ("COR1.png", "COR2.png", "COR3.png", "SAG1.png", "SAG2.png", "SAG3.png"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((24, 32), np.uint8))
+    (tmp_path / "sweep.mp4").write_bytes(b"x")
+    (tmp_path / "result.txt").write_text("severe")
+    assert main(["inspect", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not one sweep" in err and "COR1.png" in err and "SAG1.png" in err
+
+
+def test_a_frame_folder_names_what_it_ignored_and_has_no_duration(capsys, tmp_path):
+    frames, _ = screen(TRAPEZOID, 4, seed=2)
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(tmp_path / f"frame{i:03d}.png"), frame)
+    (tmp_path / "sweep.mp4").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("n")
+    out = _inspect_json(capsys, str(tmp_path))
+    assert out["frames"] == 4 and out["fps"] is None and out["duration_s"] is None
+    assert out["ignored_files"] == ["notes.txt", "sweep.mp4"]
+    assert main(["inspect", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "ignored (not PNG/JPEG frames): notes.txt, sweep.mp4" in text and "unknown" in text

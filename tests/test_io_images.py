@@ -10,7 +10,7 @@ import pytest
 from io_testdata import ncls_file
 
 from neocus.errors import InputFileError
-from neocus.io import load_sweep
+from neocus.io import load_sweep, probe
 
 
 def _rgb_image(h: int = 40, w: int = 60) -> np.ndarray:
@@ -54,10 +54,39 @@ def test_folder_of_frames_in_natural_order(tmp_path: Path) -> None:
         cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((20, 30), i * 10, np.uint8))
     (tmp_path / "notes.txt").write_text("ignored")
     (tmp_path / ".hidden.png").write_bytes(b"ignored too")
+    (tmp_path / "sub").mkdir()
     sweep = load_sweep(tmp_path, show_progress=False)
     assert sweep.meta.format == "image_folder"
     assert sweep.frames[:, 0, 0].tolist() == [10, 20, 100]
     assert sweep.meta.timestamps_s.tolist() == [0.0, 1.0, 2.0]  # no frame rate: frame indices
+    assert sweep.meta.ignored_files == ("notes.txt", "sub/")  # named, not read; hidden files left out
+
+
+def _views_folder(folder: Path, names: list[str]) -> Path:
+    for k, name in enumerate(names):
+        cv2.imwrite(str(folder / name), np.full((20, 30), k * 20, np.uint8))
+    return folder
+
+
+def test_stills_of_different_series_are_not_read_as_a_sweep(tmp_path: Path) -> None:
+    folder = _views_folder(tmp_path, ["COR1.png", "COR2.png", "COR3.png", "SAG1.png", "SAG2.png", "SAG3.png"])
+    (folder / "sweep.mp4").write_bytes(b"not read")
+    with pytest.raises(InputFileError, match="not one sweep: their names follow 2 patterns: COR1.png... \\(3\\), SAG1.png... \\(3\\)") as err:
+        load_sweep(folder)
+    assert "one still at a time" in err.value.hint
+    with pytest.raises(InputFileError, match="not one sweep"):
+        probe(folder)  # headers only: the same rule
+    assert load_sweep(folder / "SAG2.png").frames.shape == (1, 20, 30)  # one at a time is fine
+
+
+def test_stills_without_numbers_are_not_frames(tmp_path: Path) -> None:
+    _views_folder(tmp_path, ["left.png", "right.jpg"])
+    with pytest.raises(InputFileError, match="not one sweep"):
+        load_sweep(tmp_path)
+    one = tmp_path / "one"
+    one.mkdir()
+    _views_folder(one, ["only.png"])
+    assert load_sweep(one, show_progress=False).frames.shape == (1, 20, 30)  # a folder of one still
 
 
 def test_folder_with_mixed_sizes_is_refused(tmp_path: Path) -> None:
@@ -70,9 +99,9 @@ def test_folder_with_mixed_sizes_is_refused(tmp_path: Path) -> None:
 @pytest.mark.real_data
 def test_real_ncls_views_folder() -> None:
     folder = ncls_file("20221231069")
-    sweep = load_sweep(folder, show_progress=False)
-    # COR1..3 and SAG1..2 PNGs (1442x898 GE screens); the mp4 and the txt are not frames
-    assert sweep.frames.shape == (5, 898, 1442)
+    # COR1..3 and SAG1..2 PNGs (1442x898 GE screens) are five views, not one sweep
+    with pytest.raises(InputFileError, match="2 patterns: COR1.png... \\(3\\), SAG1.png... \\(2\\)"):
+        load_sweep(folder, show_progress=False)
     still = load_sweep(ncls_file("20221231069", "COR1.png"))
-    assert np.array_equal(still.frames[0], sweep.frames[0])
+    assert still.frames.shape == (1, 898, 1442)
     assert still.meta.photometric == "RGB"

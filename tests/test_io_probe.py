@@ -159,10 +159,10 @@ def test_video_without_listed_count_is_checked_on_its_first_frame(tmp_path: Path
 
 
 def test_folder_frames_of_two_sizes_are_refused_from_their_headers(tmp_path: Path) -> None:
-    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
-    cv2.imwrite(str(tmp_path / "b.jpg"), np.zeros((8, 9), np.uint8))
+    cv2.imwrite(str(tmp_path / "a1.png"), np.zeros((8, 8), np.uint8))
+    cv2.imwrite(str(tmp_path / "a2.jpg"), np.zeros((8, 9), np.uint8))
     with pytest.raises(InputFileError) as loaded:
         load_sweep(tmp_path)
     with pytest.raises(InputFileError) as probed:
         probe(tmp_path)
-    assert probed.value.message == loaded.value.message and probed.value.what == "b.jpg is 9x8, a.png is 8x8"
+    assert probed.value.message == loaded.value.message and probed.value.what == "a2.jpg is 9x8, a1.png is 8x8"

@@ -330,3 +330,13 @@ def test_reader_scale_is_decided_over_the_whole_file(tmp_path, files):
     odd = write_csv(tmp_path / "odd.csv", ["reader_id", "group", "case_id", "call"], [["R1", "g", cases[0], 0.3]])
     with pytest.raises(NeocusError, match="`positive_from`"):
         build_report(pred, load_readers(odd, pred), n_boot=20)
+
+
+def test_undefined_subgroup_test_reads_n_a_not_nan(tmp_path):
+    # both sites separate perfectly: AUC 1 with zero variance, so the test's degrees of freedom are undefined
+    rows = [[f"{site}{i}", i % 2, 0.9 if i % 2 else 0.1, site] for site in ("a", "b") for i in range(8)]
+    rep = build_report(load_predictions(write_csv(tmp_path / "p.csv", ["case_id", "label", "score", "site"], rows)), subgroups=["site"], n_boot=20)
+    assert math.isnan(rep.subgroups[0].comparisons[0].test.df)
+    text = report_mod.render_markdown(rep)
+    assert "nan" not in text.lower()
+    assert re.search(r"\| a vs b \| [^|]+ \| [^|]+ \| n/a \| ", text)

@@ -1,18 +1,72 @@
-"""The typer application that every ``neocus`` command registers on."""
+"""The typer application that every ``neocus`` command registers on.
+
+Every command and group made here (or on :data:`app`, :data:`train_app`, :data:`evaluate_app`,
+:data:`export_app`) uses :class:`NeocusCommand` / :class:`NeocusGroup`: typer's rich help prints a
+``<bool>`` value placeholder beside on/off flags (``--json <bool>``), although a flag takes no value
+(``--json true`` is refused), and ``<list[str]>`` beside a repeatable option (``--subgroup a,b`` is one
+value, not two); these classes show flags bare and repeatable options as ``<str> (repeatable)``, the
+forms that work.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 import neocus
 
-app = typer.Typer(
+
+def _help_forms(params: list[Any], ctx: Any) -> list[Any]:
+    """Set the metavar of on/off flags (none: ``--json``) and of repeatable options (``<str> (repeatable)``)."""
+    for param in params:
+        if not isinstance(param, TyperOption) or param.metavar is not None:
+            continue
+        if param.is_flag:
+            param.metavar = ""
+        elif param.multiple:
+            shown = param.display_type(ctx)
+            item = re.fullmatch(r"<list\[(.+)\]>", shown)
+            param.metavar = f"<{item.group(1)}> (repeatable)" if item else f"{shown} (repeatable)"
+    return params
+
+
+class NeocusCommand(TyperCommand):
+    """A typer command whose help shows flags without a value placeholder."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _help_forms(super().get_params(ctx), ctx)
+
+
+class NeocusGroup(TyperGroup):
+    """A typer group whose help shows flags (``--help``, ``--version``) without a value placeholder."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _help_forms(super().get_params(ctx), ctx)
+
+
+class NeocusTyper(typer.Typer):
+    """``typer.Typer`` whose commands and groups default to :class:`NeocusCommand` / :class:`NeocusGroup`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", NeocusGroup)
+        kwargs.setdefault("add_completion", False)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Any:
+        if kwargs.get("cls") is None:
+            kwargs["cls"] = NeocusCommand
+        return super().command(name, **kwargs)
+
+
+app = NeocusTyper(
     name="neocus",
     help="Screen newborns for severe brain lesions on cranial ultrasound (research software, not a clinical device).",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
 console = Console()
@@ -34,7 +88,7 @@ def root(
 
 def _group(name: str, help_text: str) -> typer.Typer:
     """A sub-command group (``neocus <name> <command>``) that the command modules register on."""
-    group = typer.Typer(name=name, help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    group = NeocusTyper(name=name, help=help_text, no_args_is_help=True)
     app.add_typer(group, name=name)
     return group
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from neocus.cli.app import app, console, err_console
@@ -17,7 +18,8 @@ from neocus.io.roi import Roi, detect_sweep_roi
 def inspection(sweep: Sweep, roi: Roi) -> dict[str, object]:
     """The JSON-ready facts ``neocus inspect`` reports (no header fields beyond format and timing)."""
     m = sweep.meta
-    duration = float(m.timestamps_s[-1]) if len(m.timestamps_s) else 0.0
+    # without a frame rate the timestamps are frame indices: the duration is not known
+    duration = None if m.fps is None else (float(m.timestamps_s[-1]) if len(m.timestamps_s) else 0.0)
     return {
         "file": Path(m.source).name,  # the name only: folders may be named after patients
         "format": m.format,
@@ -25,12 +27,13 @@ def inspection(sweep: Sweep, roi: Roi) -> dict[str, object]:
         "height": sweep.height,
         "width": sweep.width,
         "fps": None if m.fps is None else round(float(m.fps), 4),
-        "duration_s": round(duration, 4),
+        "duration_s": None if duration is None else round(duration, 4),
         "spacing_mm": None if m.spacing_mm is None else [round(float(v), 6) for v in m.spacing_mm],
         "modality": m.modality,
         "photometric": m.photometric,
         "transfer_syntax": m.transfer_syntax,
         "roi": roi.summary(),
+        "ignored_files": list(m.ignored_files),
     }
 
 
@@ -62,7 +65,7 @@ def inspect(
         ("frames", str(facts["frames"])),
         ("size", f"{facts['width']} x {facts['height']} (width x height)"),
         ("fps", "unknown" if fps is None else f"{fps:g}"),
-        ("duration", f"{facts['duration_s']:.2f} s"),
+        ("duration", "unknown" if facts["duration_s"] is None else f"{facts['duration_s']:.2f} s"),
         ("spacing", "unknown" if spacing is None else f"{spacing[0]:.4g} x {spacing[1]:.4g} mm (row x column)"),
         ("ROI", f"x={roi.crop.x} y={roi.crop.y} w={roi.crop.w} h={roi.crop.h}, {roi.shape.value}"),
         ("ROI found by", f"{roi.method.value} (confidence {roi.confidence:.2f}); imaging pixels {roi.mask.mean():.0%} of the crop"),
@@ -72,5 +75,7 @@ def inspect(
     console.print(table)
     for note in roi.notes:
         console.print(f"  - {note}", highlight=False)
+    if ignored := sweep.meta.ignored_files:
+        console.print(f"ignored (not PNG/JPEG frames): {escape(', '.join(ignored))}", highlight=False)
     if overlay is not None:
         console.print(f"wrote ROI overlay to {overlay}", highlight=False)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neocus.cli.app import app, console
+
+if TYPE_CHECKING:
+    from neocus.phantom.export import SimulationConfig
 
 
 @app.command("simulate")
@@ -22,20 +28,18 @@ def simulate(
     stills_only: bool = typer.Option(False, "--stills-only", help="Write the six standard-view stills and labels, no sweeps."),
     sweep_format: str = typer.Option("mixed", "--sweep-format", help="mixed (coronal MP4 + sagittal DICOM), mp4 or dicom."),
     screen: bool = typer.Option(False, "--screen", help="Wrap sweep frames in a scanner-screen capture (burned-in text, bars)."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes (the output does not depend on it)."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default: all available cores; the output does not depend on it)."),
     contact_sheets: bool = typer.Option(False, "--contact-sheets", help="Instead of a dataset, write the contact-sheet PNGs into --out."),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier neocus output (any other non-empty folder is refused)."),
 ) -> None:
     """Simulate neonatal cranial ultrasound cases with exact ground truth (synthetic data; fake patient tags)."""
     from neocus.phantom.export import SimulationConfig, check_output_dir, parse_frame_size, simulate_dataset
 
     size = parse_frame_size(frame_size) if frame_size else None
     if contact_sheets:
-        from neocus.phantom.contact_sheet import write_contact_sheets
-
-        paths = write_contact_sheets(out, seed=seed, frame_size=size)
-        for p in paths:
-            console.print(f"wrote {p}")
+        _contact_sheets(out, seed=seed, size=size, force=force)
         return
+    workers = available_cores() if workers is None else workers
     config = SimulationConfig(
         cases=cases,
         seed=seed,
@@ -49,13 +53,91 @@ def simulate(
         workers=workers,
     )
     config.check()
-    check_output_dir(out)
-    columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    _refuse_existing(out, force=force)
+    check_output_dir(out, replace=force)
+    console.print(_plan(config), highlight=False)
+    columns = (TextColumn("cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("cases", total=cases)
-        simulate_dataset(out, config, progress=lambda done, total: progress.update(task, completed=done))
+        simulate_dataset(out, config, progress=lambda done, total: progress.update(task, completed=done), replace=force)
     console.print(f"[green]wrote {out}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
     _print_summary(out)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+# For the time estimate, CPU seconds on the project's machine (2 cores), measured on 29 Nov 2026 with
+# /usr/bin/time on one-case runs and with benchmarks/bench_simulate_cli.py (docs/phantom.md, Throughput):
+# a case's two sweeps of natural length (~230 frames rendered and written) take 80-86 CPU s at 640x480
+# and grow about with the pixel count (14-18 s at 256x256, where this rule says 18); its six stills
+# 1-3 s at 640x480; starting a worker process (imports) 1.7 s.
+SWEEPS_CPU_S_PER_MEGAPIXEL = 83.0 / (640 * 480 / 1e6)
+STILLS_CPU_S_PER_MEGAPIXEL = 2.0 / (640 * 480 / 1e6)
+WORKER_START_CPU_S = 1.7
+NATURAL_SWEEP_FRAMES = 115  # about, per sweep: a ~4 s freehand sweep
+
+
+def frame_size_wh(config: SimulationConfig) -> tuple[int, int]:
+    """The frame size ``(width, height)`` the cases are rendered at (the preset's own when not given)."""
+    from neocus.phantom.presets import get_preset
+
+    h, w = config.out_size() or get_preset(config.preset).default_out_size
+    return int(w), int(h)
+
+
+def expected_seconds(config: SimulationConfig) -> float:
+    """A rough wall time for ``config`` on free cores (other jobs on the machine make it longer)."""
+    w, h = frame_size_wh(config)
+    megapixels = w * h / 1e6
+    per_case = STILLS_CPU_S_PER_MEGAPIXEL * megapixels
+    if config.sweeps:
+        frames = config.sweep_frames or NATURAL_SWEEP_FRAMES
+        per_case += SWEEPS_CPU_S_PER_MEGAPIXEL * megapixels * frames / NATURAL_SWEEP_FRAMES
+    parallel = max(1, min(config.workers, config.cases, available_cores()))
+    start = WORKER_START_CPU_S if parallel > 1 else 0.0
+    return start + per_case * math.ceil(config.cases / parallel)
+
+
+def _plan(config: SimulationConfig) -> str:
+    """One line: what will be simulated, at which size, on how many workers, and about how long it takes."""
+    w, h = frame_size_wh(config)
+    n = config.cases
+    what = "stills only" if not config.sweeps else f"sweeps of {config.sweep_frames or 'natural length (~115)'} frames"
+    seconds = expected_seconds(config)
+    eta = f"{max(seconds, 1):.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    used = min(config.workers, n)
+    fast = "; --frame-size 256x256 is faster" if w * h > 256 * 256 else ""
+    return (
+        f"simulating {n} case{'s' if n != 1 else ''} at {w}x{h}, {what}, on {used} worker{'s' if used != 1 else ''}: "
+        f"expected about {eta} on free cores{fast}"
+    )
+
+
+def _refuse_existing(out: Path, *, force: bool) -> None:
+    """The one rule for outputs: an existing non-empty folder only with ``--force`` (what may then be
+    replaced is checked by the writer)."""
+    from neocus.errors import NeocusError
+
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out, hint="choose a new --out folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new --out folder, or pass --force to replace an earlier neocus output")
+
+
+def _contact_sheets(out: Path, *, seed: int, size: tuple[int, int] | None, force: bool) -> None:
+    """Write the contact sheets into ``out``: a non-empty folder only with ``force`` (only the sheets are replaced)."""
+    from neocus.phantom.contact_sheet import write_contact_sheets
+
+    _refuse_existing(out, force=force)
+    out.mkdir(parents=True, exist_ok=True)
+    for p in write_contact_sheets(out, seed=seed, frame_size=size):
+        console.print(f"wrote {p}")
 
 
 def _print_summary(out: Path) -> None:

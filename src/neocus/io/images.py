@@ -1,15 +1,20 @@
 """PNG / JPEG stills and folders of frames as a :class:`Sweep`.
 
-A still is a one-frame sweep. A folder's frames are its PNG / JPEG files (judged by content; hidden
-files and other files are ignored) in natural name order (``f2`` before ``f10``); they must share one
-size. Colour is converted to BT.601 luma; 16-bit images are scaled linearly from 0..65535 to 0..255.
+A still is a one-frame sweep. A folder's frames are its PNG / JPEG files (judged by content) in natural
+name order (``f2`` before ``f10``); they must share one size and be named as one numbered sequence
+(``frame1.png``, ``frame2.png``...: the same name once the numbers are set aside), so a folder of
+unrelated stills (``COR1.png``, ``SAG1.png``) is refused rather than read as a sweep. Other files are
+not read; their names are kept in ``SweepMeta.ignored_files`` (hidden files are skipped silently). Colour is converted to BT.601 luma; 16-bit images are scaled linearly from 0..65535 to 0..255.
 The frame size is read from the file header and checked against the limits before decoding. Stills
 have no frame rate: ``fps`` is ``None`` and ``timestamps_s`` are frame indices.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +30,7 @@ from neocus.io.decode import (
     timestamps_from_fps,
     to_grey,
 )
-from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files, read_head
+from neocus.io.sniff import Kind, kind_of_bytes, list_frame_files, natural_key, read_head
 from neocus.io.types import Sweep, SweepInfo, SweepMeta
 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -173,12 +178,45 @@ def probe_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None
     return SweepInfo(source=str(folder), kind=Kind.IMAGE_FOLDER, format="image_folder", frames=len(files), height=first[0], width=first[1])
 
 
+def frame_name_patterns(files: list[Path]) -> dict[str, list[str]]:
+    """The frame files' names grouped by pattern: the name without its suffix, each number as ``#``
+    (``frame12.png`` -> ``frame#``). One sweep's frames share one pattern that holds a number."""
+    patterns: dict[str, list[str]] = {}
+    for file in files:
+        patterns.setdefault(re.sub(r"\d+", "#", file.stem), []).append(file.name)
+    return patterns
+
+
+def _check_one_sequence(folder: Path, files: list[Path]) -> None:
+    """Refuse stills that are not one numbered sequence (different series, or names without numbers)."""
+    patterns = frame_name_patterns(files)
+    if len(files) < 2 or (len(patterns) == 1 and "#" in next(iter(patterns))):
+        return
+    if len(patterns) == 1:
+        what = f"its {len(files)} stills are not numbered frames ({', '.join(files[i].name for i in range(min(3, len(files))))})"
+    else:
+        groups = ", ".join(f"{names[0]}... ({len(names)})" if len(names) > 1 else names[0] for names in patterns.values())
+        what = f"its {len(files)} stills are not one sweep: their names follow {len(patterns)} patterns: {groups}"
+    others = ignored_files(folder, files)
+    also = f"; the folder also holds {', '.join(others)}, not read" if others else ""
+    hint = f"give one still at a time, or a folder that holds only one sweep's numbered frames such as frame1.png, frame2.png{also}"
+    raise InputFileError(what, where=folder, hint=hint)
+
+
+def ignored_files(folder: Path, frames: list[Path]) -> tuple[str, ...]:
+    """Names of the entries of ``folder`` that are not among ``frames`` (hidden ones left out), in natural order."""
+    taken = {f.name for f in frames}
+    names = [e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder) if not e.name.startswith(".") and e.name not in taken]
+    return tuple(sorted(names, key=natural_key))
+
+
 def _checked_frame_files(folder: Path, limits: DecodeLimits) -> list[Path]:
-    """The folder's frame files; refused when there are none, or when the first one's size times their
-    number is beyond ``limits``."""
+    """The folder's frame files; refused when there are none, when they are not one numbered sequence,
+    or when the first one's size times their number is beyond ``limits``."""
     files = list_frame_files(folder)
     if not files:
         raise InputFileError("folder holds no PNG or JPEG frames", where=folder, hint="give a video, a DICOM, an image or a folder of images")
+    _check_one_sequence(folder, files)
     first_size = image_size(files[0])
     if first_size is not None:
         limits.check_frame(*first_size, where=files[0])
@@ -210,7 +248,8 @@ def read_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None,
         stack.append(frame)
     assert stack is not None
     frames = stack.result()
-    return Sweep(frames=frames, meta=_meta(folder, "image_folder", frames.shape[1:], frames.shape[0], model))
+    meta = _meta(folder, "image_folder", frames.shape[1:], frames.shape[0], model)
+    return Sweep(frames=frames, meta=dataclasses.replace(meta, ignored_files=ignored_files(folder, files)))
 
 
 def _meta(path: Path, fmt: str, shape: tuple[int, ...], n: int, model: str) -> SweepMeta:

@@ -54,6 +54,7 @@ class SweepMeta(AsDict):
     transfer_syntax: str | None = None
     kept_tags: dict[str, str | float | int] = field(default_factory=dict)  # de-identified header fields kept
     crop: CropRecord | None = None  # set by neocus.io.roi.apply_roi: where these frames sit in the source frame
+    ignored_files: tuple[str, ...] = ()  # a folder of frames: names of the other files in it, not read
 
 
 @dataclass(frozen=True)

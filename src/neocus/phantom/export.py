@@ -55,6 +55,7 @@ from neocus.data import (
     write_case,
 )
 from neocus.atomic import atomic_write_text
+from neocus.data.schema import DATASET_FILE
 from neocus.errors import NeocusError
 from neocus.geometry import RotatedBox
 from neocus.io.types import CropRecord
@@ -156,24 +157,33 @@ def severity_targets(n: int, fraction: float | None, *, seed: int) -> list[bool 
 # --------------------------------------------------------------------------------------------------
 
 
-def check_output_dir(out: str | Path) -> None:
-    """Raise :class:`NeocusError` unless ``out`` is a new (or empty) folder."""
+def check_output_dir(out: str | Path, *, replace: bool = False) -> None:
+    """Raise :class:`NeocusError` unless ``out`` is a new (or empty) folder, or, with ``replace``, a
+    neocus dataset (a folder holding ``dataset.json``) that may be replaced."""
     out = Path(out)
     if out.exists():
         if not out.is_dir():
             raise NeocusError("exists and is not a folder", where=out, hint="choose a new `out` folder")
-        if any(out.iterdir()):
-            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new `out` folder or remove it")
+        if not any(out.iterdir()):
+            return
+        if not replace:
+            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new `out` folder, or remove it")
+        if not (out / DATASET_FILE).is_file():
+            raise NeocusError(
+                f"output folder is not empty and holds no {DATASET_FILE}, so it is not a neocus dataset to replace",
+                where=out, hint="choose a new `out` folder",
+            )
 
 
 @contextmanager
-def atomic_output_dir(out: str | Path) -> Iterator[Path]:
+def atomic_output_dir(out: str | Path, *, replace: bool = False) -> Iterator[Path]:
     """Yield a temp folder beside ``out``; rename it to ``out`` on success, remove it on any failure.
 
-    ``out`` must not exist, or be an empty folder. Parent folders created here are removed again on failure.
+    ``out`` must not exist, or be an empty folder, or (``replace``) a neocus dataset, which is swapped
+    for the new one only on success. Parent folders created here are removed again on failure.
     """
     out = Path(out)
-    check_output_dir(out)
+    check_output_dir(out, replace=replace)
     created: list[Path] = []
     parent = out.parent.resolve()
     for p in reversed([parent, *parent.parents]):
@@ -196,6 +206,12 @@ def atomic_output_dir(out: str | Path) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
+        if out.exists() and any(out.iterdir()):  # replace: the old dataset goes only once the new one is whole
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=parent))
+            os.replace(out, old / "previous")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -454,11 +470,12 @@ def _simulate_and_write(args: tuple[SimulationConfig, int, bool | None, str]) ->
 
 
 def simulate_dataset(
-    out: str | Path, config: SimulationConfig, *, progress: Callable[[int, int], None] | None = None
+    out: str | Path, config: SimulationConfig, *, progress: Callable[[int, int], None] | None = None, replace: bool = False
 ) -> Path:
     """Simulate ``config.cases`` cases into a new dataset folder ``out`` (atomically); returns ``out``.
 
-    ``progress(done, total)`` is called after every case.
+    ``progress(done, total)`` is called after every case. ``replace``: ``out`` may be an existing neocus
+    dataset, replaced when the new one is complete (any other non-empty folder is refused).
     """
     import neocus
     from neocus.data import DatasetRecord, Provenance, write_dataset_json
@@ -467,7 +484,7 @@ def simulate_dataset(
     config.check()
     out = Path(out)
     targets = severity_targets(config.cases, config.severe_fraction, seed=config.seed)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, replace=replace) as tmp:
         tasks = [(config, i, targets[i], str(tmp)) for i in range(config.cases)]
         records: list[CaseRecord] = []
         with ExitStack() as stack:

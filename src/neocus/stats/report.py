@@ -73,6 +73,11 @@ def _pct_ci(est: float, low: float, high: float) -> str:
     return f"{_pct(est)} ({_pct(low)}-{_pct(high)})"
 
 
+def _num(value: float | None, spec: str) -> str:
+    """A number for the report tables; "n/a" where it is undefined (None, NaN), never "nan"."""
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
 def _p(p: float | None) -> str:
     if p is None or not math.isfinite(p):
         return "-"
@@ -162,17 +167,17 @@ def render_markdown(report: EvaluationReport) -> str:
         w("|---|---|---|---|---|---|\n")
         for g in report.groups:
             t = "-" if not math.isfinite(g.mean_time_s) else f"{g.mean_time_s:.1f}"
-            tt = f"t = {g.time_test.statistic:.2f}, P {_p(g.time_test.p_value)}" if g.time_test else "-"
+            tt = f"t = {_num(g.time_test.statistic, '.2f')}, P {_p(g.time_test.p_value)}" if g.time_test else "-"
             c = g.corrections
             corr = f"{c.corrected} / {c.wrong_without}" if c else "-"
             brk = f"{c.broken} / {c.right_without}" if c else "-"
-            chi = f"χ² = {c.test.statistic:.2f}, P {_p(c.test.p_value)}" if c else "-"
+            chi = f"χ² = {_num(c.test.statistic, '.2f')}, P {_p(c.test.p_value)}" if c else "-"
             w(f"| {g.label} | {t} | {tt} | {corr} | {brk} | {chi} |\n")
         w("\n## Readers\n\n| Reader | Group | AI | SEN | SPE | AUC | Cohen's kappa with model |\n|---|---|---|---|---|---|---|\n")
         kappas = {(a.reader_id, a.with_ai): a.kappa for a in report.agreements}
         for r in report.readers:
             k = kappas.get((r.reader_id, r.with_ai))
-            ks = "-" if k is None or not math.isfinite(k.kappa) else f"{k.kappa:.3f} ({k.ci.low:.3f}-{k.ci.high:.3f})"
+            ks = "-" if k is None or not math.isfinite(k.kappa) else f"{k.kappa:.3f} ({_num(k.ci.low, '.3f')}-{_num(k.ci.high, '.3f')})"
             w(
                 f"| {r.reader_id} | {r.group} | {'with' if r.with_ai else 'without'} | "
                 f"{_pct_ci(*_triple(r.metrics.sensitivity))} | {_pct_ci(*_triple(r.metrics.specificity))} | "
@@ -210,7 +215,7 @@ def render_markdown(report: EvaluationReport) -> str:
             w("\n| Comparison | ΔAUC | D | df | P | P (BH) |\n|---|---|---|---|---|---|\n")
             for c in sub.comparisons:
                 t = c.test
-                w(f"| {c.group_a} vs {c.group_b} | {_pct(t.difference)} | {t.statistic:.3f} | {t.df:.1f} | {_p(t.p_value)} | {_p(c.p_adjusted)} |\n")
+                w(f"| {c.group_a} vs {c.group_b} | {_pct(t.difference)} | {_num(t.statistic, '.3f')} | {_num(t.df, '.1f')} | {_p(t.p_value)} | {_p(c.p_adjusted)} |\n")
         w("\nUnpaired two-sided DeLong tests; P (BH): Benjamini-Hochberg adjusted.\n\n")
     if report.warnings:
         w("## Warnings\n\n" + "".join(f"- {msg}\n" for msg in report.warnings) + "\n")

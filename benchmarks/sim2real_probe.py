@@ -54,7 +54,7 @@ from rich.progress import track  # noqa: E402
 from torch import nn  # noqa: E402
 
 import neocus.phantom  # noqa: E402
-from neocus.atomic import atomic_write_text  # noqa: E402
+from neocus.atomic import atomic_target, atomic_write_text  # noqa: E402
 from neocus.errors import NeocusError  # noqa: E402
 from neocus.io import load_sweep  # noqa: E402
 from neocus.io.roi import apply_roi, detect_roi, detect_sweep_roi  # noqa: E402
@@ -169,11 +169,9 @@ def phantom_sets(appearance: str, cache: Path | None) -> tuple[ImageSet, ImageSe
     train = _phantom_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), STILLS_PER_VIEW, appearance, "training stills")
     hold = _phantom_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), 1, appearance, "hold-out stills")
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
-        tmp = target.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(target)
+        with atomic_target(target, make_parents=True) as tmp:
+            np.savez_compressed(tmp, **arrays)
     return train, hold, False
 
 

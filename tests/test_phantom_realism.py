@@ -127,3 +127,4 @@ def test_ge_look_dims_the_calvarium_on_sagittal_views_only(_stills):
 def test_unknown_appearance_is_a_user_error(_stills):
     with pytest.raises(NeocusError, match="appearance"):
         apply_appearance(_stills[View.TVV].frame, "philips", plane=Plane.CORONAL, rng=np.random.default_rng(0))
+

@@ -13,7 +13,8 @@ What one call draws (all from ``rng``, in a fixed order, so a seed gives the sam
 
 1. a random intensity per tissue class (:class:`~neocus.phantom.tissues.Tissue`): the rendered speckle
    is kept as texture and rescaled to a random mean per tissue (log-uniform gain, random offset), with
-   the label edges softened so no class gets a razor edge the renderer never draws;
+   the label edges softened so no class gets a razor edge the renderer never draws; the sector outside
+   the head (black on the render) is filled half of the time, so the head's outline is no shortcut;
 2. a random point-spread blur (anisotropic: lateral wider than axial, as on a scanner) and a
    multiplicative speckle field with a random grain size, then random additive noise;
 3. sparse bright dots (real brain shows scattered punctate echoes) at a random density;
@@ -41,6 +42,7 @@ class RandomisationSpread:
     tissue_log10_gain: float = 0.5  # per-tissue gain 10**U(-g, g): x0.32 .. x3.2
     tissue_offset: float = 25.0  # grey levels, per tissue, uniform +-
     fluid_fill: float = 60.0  # grey levels: fluid (CSF, cysts) may be filled up to this
+    outside_fill: float = 90.0  # grey levels: the sector outside the head may be filled up to this
     blur_px: float = 1.6  # PSF sigma, uniform 0..blur_px (lateral up to 2x)
     speckle_contrast: float = 0.5  # multiplicative speckle field std
     speckle_grain_px: tuple[float, float] = (0.5, 2.5)
@@ -54,7 +56,7 @@ class RandomisationSpread:
 DEFAULT_SPREAD = RandomisationSpread()
 
 #: tissue classes that are fluid (anechoic on every scanner)
-_FLUID = (Tissue.CSF, Tissue.CYST, Tissue.BACKGROUND)
+_FLUID = (Tissue.CSF, Tissue.CYST)
 
 
 def random_region(shape_hw: tuple[int, int], *, rng: np.random.Generator) -> np.ndarray:
@@ -85,7 +87,9 @@ def _tissue_gain_maps(tissue: np.ndarray, spread: RandomisationSpread, strength:
     offsets = (rng.uniform(-1.0, 1.0, N_TISSUES) * spread.tissue_offset * strength).astype(np.float32)
     for t in _FLUID:
         offsets[int(t)] = rng.uniform(0.0, spread.fluid_fill * strength)
-    offsets[int(Tissue.BACKGROUND)] = 0.0
+    # outside the head but inside the sector: black on the render, tissue-like on many real views (the
+    # head fills the sector); filled half of the time so the head's outline is no shortcut
+    offsets[int(Tissue.BACKGROUND)] = rng.uniform(0.0, spread.outside_fill * strength) if rng.random() < 0.5 else 0.0
     t = np.clip(tissue, 0, N_TISSUES - 1)
     g, o = gains[t], offsets[t]
     g = cv2.GaussianBlur(g, (0, 0), 0.8)

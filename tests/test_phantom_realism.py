@@ -7,7 +7,7 @@ import pytest
 
 from neocus.errors import NeocusError
 from neocus.phantom.appearance import apply_appearance
-from neocus.phantom.randomise import random_region, randomise_still
+from neocus.phantom.randomise import random_region, random_zoom, randomise_still
 from neocus.phantom.style_transfer import fda_transfer, histogram_match
 from neocus.phantom.tissues import Tissue
 from neocus.vocab import Plane, View
@@ -59,6 +59,19 @@ def test_randomise_refuses_mismatched_maps():
     image, tissue, mask = _toy()
     with pytest.raises(ValueError):
         randomise_still(image, tissue[:-1], mask, rng=np.random.default_rng(0))
+
+
+def test_random_zoom_magnifies_from_the_top_and_keeps_labels_aligned():
+    image, tissue, mask = _toy()
+    before = (tissue == Tissue.CSF).sum()
+    growth = []
+    for seed in range(8):
+        img, tis, msk = random_zoom(image, tissue, mask, max_zoom=1.5, rng=np.random.default_rng(seed))
+        growth.append((tis == Tissue.CSF).sum() / before)
+        assert (tis[:2] == Tissue.SKULL).all()  # the probe face (top rows) stays at the top
+        assert np.median(img[tis == Tissue.CSF]) <= 10  # the image moved with its labels (fluid stays dark)
+        assert msk.dtype == bool and img.shape == image.shape
+    assert max(growth) > 1.6 and min(growth) >= 0.95  # magnified by up to 1.5 x 1.5
 
 
 def test_random_regions_differ_in_shape_and_fill_the_frame():

@@ -11,6 +11,8 @@ re-rendering::
 
 What one call draws (all from ``rng``, in a fixed order, so a seed gives the same bytes):
 
+0. a random magnification (up to x1.5) of a window hanging from the top edge: real heads often fill
+   the sector and their outline leaves the image (:func:`random_zoom`);
 1. a random intensity per tissue class (:class:`~neocus.phantom.tissues.Tissue`): the rendered speckle
    is kept as texture and rescaled to a random mean per tissue (log-uniform gain, random offset), with
    the label edges softened so no class gets a razor edge the renderer never draws; the sector outside
@@ -51,6 +53,7 @@ class RandomisationSpread:
     gamma_log: float = 0.45  # gamma = exp(U(-g, g))
     gain: float = 0.35  # overall gain 1 + U(-g, g)
     region_probability: float = 0.8  # chance of redrawing the imaging region
+    zoom: float = 0.5  # magnification up to 1 + zoom (0 = none)
 
 
 DEFAULT_SPREAD = RandomisationSpread()
@@ -80,6 +83,24 @@ def random_region(shape_hw: tuple[int, int], *, rng: np.random.Generator) -> np.
         ang = np.arctan2(xx - cx, yy - apex_y)
         inside = (np.abs(ang) <= half_angle) & (r <= depth - apex_y) & (r >= -apex_y)
     return inside
+
+
+def random_zoom(
+    image: np.ndarray, tissue: np.ndarray, mask: np.ndarray, *, max_zoom: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Magnify by a random factor in [1, ``max_zoom``] about a window hanging from the top edge (the
+    probe face stays at the top): a larger head than the sector, whose outline then leaves the image,
+    as on many real views. Labels and mask are resampled nearest-neighbour."""
+    h, w = image.shape
+    z = float(rng.uniform(1.0, max_zoom))
+    cw, ch = w / z, h / z
+    x0 = (w - cw) / 2.0 + rng.uniform(-0.5, 0.5) * (w - cw)
+    a = np.array([[z, 0.0, -x0 * z], [0.0, z, 0.0]], np.float32)
+    size = (w, h)
+    img = cv2.warpAffine(image, a, size, flags=cv2.INTER_LINEAR, borderValue=0)
+    tis = cv2.warpAffine(tissue, a, size, flags=cv2.INTER_NEAREST, borderValue=0)
+    msk = cv2.warpAffine(mask.astype(np.uint8), a, size, flags=cv2.INTER_NEAREST, borderValue=0).astype(bool)
+    return img, tis, msk
 
 
 def _tissue_gain_maps(tissue: np.ndarray, spread: RandomisationSpread, strength: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +134,8 @@ def randomise_still(
     if image.shape != tissue.shape or image.shape != mask.shape:
         raise ValueError(f"image {image.shape}, tissue {tissue.shape} and mask {mask.shape} differ")
     s = float(np.clip(strength, 0.0, 1.0))
+    if spread.zoom > 0 and s > 0:
+        image, tissue, mask = random_zoom(image, tissue, mask, max_zoom=1.0 + spread.zoom * s, rng=rng)
     img = image.astype(np.float32)
     g, o = _tissue_gain_maps(tissue, spread, s, rng)
     img = img * g + o

@@ -45,9 +45,9 @@ class RandomisationSpread:
     tissue_offset: float = 25.0  # grey levels, per tissue, uniform +-
     fluid_fill: float = 60.0  # grey levels: fluid (CSF, cysts) may be filled up to this
     outside_fill: float = 90.0  # grey levels: the sector outside the head may be filled up to this
-    blur_px: float = 1.6  # PSF sigma, uniform 0..blur_px (lateral up to 2x)
-    speckle_contrast: float = 0.5  # multiplicative speckle field std
-    speckle_grain_px: tuple[float, float] = (0.5, 2.5)
+    blur_px: float = 1.0  # PSF sigma, uniform 0..blur_px (lateral up to 2x)
+    speckle_contrast: float = 0.35  # multiplicative speckle field std
+    speckle_grain_px: tuple[float, float] = (0.4, 1.2)  # finer than the smallest ventricle at the probe's input size
     noise: float = 12.0  # additive Gaussian grey levels
     dot_density: float = 0.004  # bright dots per pixel (at most)
     gamma_log: float = 0.45  # gamma = exp(U(-g, g))

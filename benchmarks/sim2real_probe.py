@@ -402,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = run(args, console)
     except NeocusError as exc:
-        console.print(f"sim2real_probe: error: {exc.message}", markup=False)
+        console.print(f"sim2real_probe: error: {exc.message}", markup=False, soft_wrap=True)
         return exc.exit_code
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "probe.json", json.dumps(result, indent=1) + "\n")

@@ -268,3 +268,61 @@ def test_video_compressed_dicom_is_refused_with_advice(tmp_path: Path) -> None:
     err = _error(path)
     assert err.what == "video-compressed DICOM (MPEG-4 AVC/H.264 High Profile / Level 4.1) is not supported"
     assert "MP4" in err.hint
+
+
+# --- issue #8: five readers' failures found with hostile input ---------------------------------------
+
+
+def test_frames_folder_with_a_symlink_loop_reads_its_frames(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "f1.png"), _frames(1)[0])
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")  # a -> b -> a: stat() on either fails with ELOOP
+    assert load_sweep(tmp_path, show_progress=False).frames.shape == (1, 64, 80)
+    assert probe(tmp_path).frames == 1
+
+
+def test_palette_dicom_without_its_red_table(tmp_path: Path) -> None:
+    from io_testdata import dicom_test_file
+
+    ds = pydicom.dcmread(dicom_test_file("examples_palette.dcm"))
+    del ds.RedPaletteColorLookupTableData
+    path = tmp_path / "no_red.dcm"
+    ds.save_as(path)
+    assert _error(path).what.startswith("the palette colour lookup table is missing or damaged")
+
+
+def test_multiframe_dicom_declaring_zero_frames(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(6), 25.0))
+    ds.NumberOfFrames = 0
+    path = tmp_path / "zero.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 0 frames (NumberOfFrames)"
+
+
+def test_uncompressed_dicom_holding_more_frames_than_declared(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(6), 25.0))
+    ds.NumberOfFrames = 2  # the pixel data holds 6: reading 2 would drop 4 silently
+    path = tmp_path / "more.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 2 frames, the pixel data holds 6"
+
+
+def test_jpeg_cine_dicom_holding_fewer_frames_than_declared(tmp_path: Path) -> None:
+    from io_testdata import dicom_test_file
+
+    ds = pydicom.dcmread(dicom_test_file("examples_ybr_color.dcm"))  # 30 JPEG frames
+    ds.NumberOfFrames = 60
+    path = tmp_path / "short.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 60 frames, the pixel data holds 30"
+
+
+def test_corrupt_png_prints_nothing_but_the_error(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    png = bytearray(cv2.imencode(".png", _frames(1)[0])[1].tobytes())
+    png[60:70] = bytes(10)  # damaged compressed data: libpng / OpenCV complain on file descriptor 2
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(png))
+    with pytest.raises(InputFileError):
+        load_sweep(path, show_progress=False)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from neocus.cli.app import app, err_console
 from neocus.errors import NeocusError
 
@@ -19,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="neocus", standalone_mode=True)
     except NeocusError as exc:
-        err_console.print(f"[bold red]neocus: error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]neocus: error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except SystemExit as exc:  # typer / click exit codes (Ctrl-C: typer exits 130)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from neocus.cli.app import app, console, err_console
@@ -52,7 +53,7 @@ def inspect(
     if as_json:
         typer.echo(json.dumps(facts))
         return
-    table = Table(title=str(file), show_header=False)
+    table = Table(title=escape(str(file)), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
     fps = facts["fps"]
@@ -68,9 +69,9 @@ def inspect(
         ("ROI found by", f"{roi.method.value} (confidence {roi.confidence:.2f}); imaging pixels {roi.mask.mean():.0%} of the crop"),
     ]
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, escape(value))
     console.print(table)
     for note in roi.notes:
-        console.print(f"  - {note}", highlight=False)
+        console.print(f"  - {escape(note)}", highlight=False)
     if overlay is not None:
-        console.print(f"wrote ROI overlay to {overlay}", highlight=False)
+        console.print(f"wrote ROI overlay to {escape(str(overlay))}", highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neocus.cli.app import app, console
@@ -34,7 +35,7 @@ def simulate(
 
         paths = write_contact_sheets(out, seed=seed, frame_size=size)
         for p in paths:
-            console.print(f"wrote {p}")
+            console.print(f"wrote {escape(str(p))}")
         return
     config = SimulationConfig(
         cases=cases,
@@ -54,7 +55,7 @@ def simulate(
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("cases", total=cases)
         simulate_dataset(out, config, progress=lambda done, total: progress.update(task, completed=done))
-    console.print(f"[green]wrote {out}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
+    console.print(f"[green]wrote {escape(str(out))}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
     _print_summary(out)
 
 

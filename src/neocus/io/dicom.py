@@ -32,8 +32,9 @@ import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames
+from pydicom.encaps import generate_frames, parse_basic_offsets, parse_fragments
 from pydicom.pixels import apply_color_lut, iter_pixels
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -48,6 +49,7 @@ from neocus.io.decode import (
     DecodeLimits,
     FrameStack,
     human_bytes,
+    native_stderr_silenced,
     progress,
     scale_to_uint8,
     timestamps_from_fps,
@@ -110,7 +112,7 @@ def probe_dicom(path: str | Path, *, limits: DecodeLimits | None = None, allow_a
     limits = limits or DecodeLimits.default()
     with _pydicom_quieted(path):
         header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
-        _open_with_pixel_data(path)
+        _check_frame_count(_open_with_pixel_data(path), path, n_frames)
     return SweepInfo(
         source=str(path),
         kind=Kind.DICOM,
@@ -154,11 +156,13 @@ def _checked_header(path: Path, limits: DecodeLimits, allow_any_modality: bool) 
     rows, cols = _image_int(header, "Rows", 0, path), _image_int(header, "Columns", 0, path)
     for keyword in ("BitsAllocated", "BitsStored", "SamplesPerPixel", "PixelRepresentation"):
         _image_int(header, keyword, 0, path)  # validated once here; read plainly below
-    n_frames = _n_frames(header)
+    n_frames = _n_frames(header, path)
     if not rows or not cols:
         raise InputFileError("the DICOM has no image (no Rows / Columns)", where=path, hint="give an image or cine DICOM, not a report or structured document")
     limits.check_frame(rows, cols, where=path)
     limits.check_total(n_frames, rows, cols, where=path)
+    if _photometric(header) == "PALETTE COLOR":
+        _palette_grey_lut(header, path)  # the lookup table is header data: a missing or damaged one is refused here
     return header, rows, cols, n_frames
 
 
@@ -186,6 +190,7 @@ def _open_with_pixel_data(path: Path) -> Dataset:
 def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
     _header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
     ds = _open_with_pixel_data(path)
+    _check_frame_count(ds, path, n_frames)
     frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
     spacing, region = spacing_mm(ds)
@@ -285,12 +290,52 @@ def _image_int(ds: Dataset, keyword: str, default: int, path: Path) -> int:
         raise InputFileError(f"invalid {keyword} value {str(value)[:40]!r}", where=path, hint="the DICOM header is corrupt") from None
 
 
-def _n_frames(ds: Dataset) -> int:
+def _n_frames(ds: Dataset, path: Path) -> int:
+    """NumberOfFrames (1 when absent); a value below 1 is refused, never read as one frame."""
+    n_frames = _image_int(ds, "NumberOfFrames", 1, path)
+    if n_frames < 1:
+        raise InputFileError(
+            f"the header declares {n_frames} frames (NumberOfFrames)", where=path, hint="the DICOM header is corrupt; export the sweep again"
+        )
+    return n_frames
+
+
+def _expected_native_bytes(ds: Dataset, path: Path) -> int:
+    """Bytes of uncompressed pixel data the header implies (sub-sampled YBR and 1-bit data included)."""
     try:
-        value = int(ds.get("NumberOfFrames") or 1)
-    except (TypeError, ValueError):
-        value = 1
-    return max(value, 1)
+        return int(get_expected_length(ds, unit="bytes"))
+    except Exception as exc:  # noqa: BLE001 - a header that describes no valid pixel layout
+        raise InputFileError(f"the image attributes describe no valid pixel layout: {_short(exc)}", where=path, hint="the DICOM header is corrupt") from None
+
+
+def _photometric(ds: Dataset) -> str:
+    return str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+
+
+def _check_frame_count(ds: Dataset, path: Path, n_frames: int) -> None:
+    """Refuse pixel data that holds fewer frames than the header declares, or (uncompressed) whole
+    frames more: counted from the element's length or the encapsulated fragments, without decoding."""
+    elem = ds.get_item("PixelData", keep_deferred=True)
+    if elem is None or n_frames <= 1:
+        return
+    if getattr(elem, "length", None) != 0xFFFFFFFF:  # native: whole frames from the declared length
+        total = _expected_native_bytes(ds, path)
+        held = (elem.length * n_frames) // total if total else n_frames
+    else:  # encapsulated: every frame is at least one fragment; a Basic Offset Table names each frame
+        try:
+            buffer = ds.PixelData
+            offsets = parse_basic_offsets(buffer)
+            fragments, _ = parse_fragments(buffer[8 + 4 * len(offsets) :])
+        except Exception as exc:  # noqa: BLE001 - damaged items
+            raise InputFileError(f"cannot read the encapsulated pixel data: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
+        held = len(offsets) if len(offsets) > 1 else min(fragments, n_frames)
+        held = min(held, fragments)
+    if held != n_frames:
+        raise InputFileError(
+            f"the header declares {n_frames} frames, the pixel data holds {held}",
+            where=path,
+            hint="the file is truncated or its header is wrong; export the sweep again",
+        )
 
 
 def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
@@ -318,9 +363,9 @@ def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
 
 
 def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> np.ndarray:
-    photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+    photometric = _photometric(ds)
     bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
-    palette_lut = _palette_grey_lut(ds, bits_stored) if photometric == "PALETTE COLOR" else None
+    palette_lut = _palette_grey_lut(ds, path) if photometric == "PALETTE COLOR" else None
     wide = palette_lut is None and photometric.startswith("MONOCHROME") and (bits_stored > 8 or int(ds.get("PixelRepresentation") or 0) == 1)
 
     luma_only = fast_grey and photometric in _LUMA_FIRST and palette_lut is None
@@ -364,6 +409,12 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
         ) from None
     if stack is None or stack.count == 0:
         raise InputFileError("the DICOM has no frames", where=path, hint="the pixel data is empty")
+    if stack.count < n_frames:
+        raise InputFileError(
+            f"the header declares {n_frames} frames, the pixel data holds {stack.count}",
+            where=path,
+            hint="the file is truncated or its header is wrong; export the sweep again",
+        )
     frames = stack.result()
     if wide:
         frames = _window_to_uint8(frames, ds, photometric)
@@ -403,7 +454,8 @@ def _jpeg_luma_frames(ds: Dataset, n_frames: int) -> Iterator[np.ndarray] | None
         for fragment in generate_frames(ds.PixelData, number_of_frames=n_frames):
             if not jpeg_is_complete(fragment):
                 raise ValueError("a JPEG frame is truncated (no end-of-image marker)")
-            grey = cv2.imdecode(np.frombuffer(fragment, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+            with native_stderr_silenced():  # libjpeg's own warning lines on a damaged frame
+                grey = cv2.imdecode(np.frombuffer(fragment, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
             if grey is None or grey.shape != (rows, cols):
                 raise ValueError("a JPEG frame cannot be decoded (truncated or corrupt)")
             yield grey
@@ -420,11 +472,20 @@ def _native_pixel_bytes(ds: Dataset, rows: int, cols: int, n_frames: int) -> int
     return rows * cols * samples * n_frames * bits // 8
 
 
-def _palette_grey_lut(ds: Dataset, bits_stored: int) -> np.ndarray:
-    """A ``[2**bits]`` uint8 table: palette index -> BT.601 luma of its colour."""
+def _palette_grey_lut(ds: Dataset, path: Path) -> np.ndarray:
+    """A ``[2**bits]`` uint8 table: palette index -> BT.601 luma of its colour; refused when the
+    header's red, green or blue lookup table is missing or damaged."""
+    bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
     index = np.arange(2 ** min(bits_stored, 16), dtype=np.uint16 if bits_stored > 8 else np.uint8)
-    rgb = apply_color_lut(index.reshape(1, -1), ds)[0]  # [N, 3]
-    lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    try:
+        rgb = apply_color_lut(index.reshape(1, -1), ds)[0]  # [N, 3]
+        lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    except Exception as exc:  # noqa: BLE001 - pydicom raises ValueError, KeyError, IndexError... on a damaged table
+        raise InputFileError(
+            f"the palette colour lookup table is missing or damaged: {_short(exc)}",
+            where=path,
+            hint="a PALETTE COLOR image needs its red, green and blue tables; export it again",
+        ) from None
     grey = rgb.astype(np.float64) @ BT601_RGB
     if lut_bits > 8:
         grey = grey * (255.0 / 65535.0)

@@ -20,6 +20,7 @@ from neocus.errors import InputFileError
 from neocus.io.decode import (
     DecodeLimits,
     FrameStack,
+    native_stderr_silenced,
     progress,
     scale_to_uint8,
     timestamps_from_fps,
@@ -125,7 +126,8 @@ def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
     _checked_header(path, limits, data)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    with native_stderr_silenced():  # libpng / OpenCV print their own warnings on damaged files
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if image is None:
         raise _undecodable(path)
     limits.check_frame(image.shape[0], image.shape[1], where=path)

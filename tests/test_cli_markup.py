@@ -1,0 +1,30 @@
+"""User strings (file names, field values) reach the console as typed: rich must not read them as markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neocus.cli import main
+
+
+def test_error_message_keeps_square_brackets(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "scan [copy].mp4"
+    bad.write_text("not a video")
+    assert main(["inspect", str(bad)]) != 0
+    err = capsys.readouterr().err
+    assert "scan [copy].mp4: not a readable image" in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_table_with_a_closing_tag_as_a_name(capsys, tmp_path: Path) -> None:
+    dataset = tmp_path / "[" / "bold]coronal.mp4"  # '[/bold]' with no opening tag: MarkupError if parsed
+    dataset.mkdir(parents=True)
+    assert main(["validate", str(dataset)]) == 1  # problems found, table printed
+    out = capsys.readouterr().out
+    assert "[/bold]coronal.mp4: 2 problems" in out
+
+
+def test_validate_json_is_untouched_by_escaping(capsys, tmp_path: Path) -> None:
+    dataset = tmp_path / "[red]x"
+    dataset.mkdir()
+    assert main(["validate", "--json", str(dataset)]) == 1
+    assert '"dataset": "' + str(dataset) + '"' in capsys.readouterr().out

@@ -27,8 +27,17 @@ class NeocusError(Exception):
 
     @property
     def message(self) -> str:
+        """One printable line: characters that are not printable (a tab or line break in a file name,
+        a terminal escape sequence from a file's content) are shown as Python escapes (``\\t``, ``\\x1b``)."""
         text = f"{self.where}: {self.what}" if self.where else self.what
-        return f"{text} ({self.hint})" if self.hint else text
+        return printable(f"{text} ({self.hint})" if self.hint else text)
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (controls, line breaks, bidi overrides) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class InputFileError(NeocusError):

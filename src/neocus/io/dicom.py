@@ -74,11 +74,30 @@ def read_dicom_header(path: Path) -> Dataset:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
-            header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            # large values stay in the file: a damaged length field (say 2 GB) must not become an allocation
+            header = pydicom.dcmread(path, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
+            _refuse_values_past_the_end(header, path)
             header.walk(lambda _ds, _elem: None)  # pydicom converts values lazily: surface bad ones here
             return header
+    except InputFileError:
+        raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
+
+
+def _refuse_values_past_the_end(header: Dataset, path: Path) -> None:
+    """Refuse a header element whose declared length runs past the end of the file (read without
+    loading it: pydicom left it in the file)."""
+    size = path.stat().st_size
+    for tag in header.keys():
+        elem = header.get_item(tag, keep_deferred=True)
+        tell, length = getattr(elem, "value_tell", None), getattr(elem, "length", None)
+        if tell is not None and length is not None and length != 0xFFFFFFFF and tell + length > size:
+            raise InputFileError(
+                f"header element {tag} declares {human_bytes(length)}, past the end of the file ({human_bytes(size)})",
+                where=path,
+                hint="the file is truncated or corrupt",
+            )
 
 
 def read_dicom(
@@ -348,6 +367,8 @@ def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
     if "TransferSyntaxUID" not in meta:
         implicit, _little = ds.original_encoding
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    if not isinstance(meta.TransferSyntaxUID, str):  # several values, or bytes: a damaged file meta header
+        raise InputFileError("invalid transfer syntax in the file meta header", where=path, hint="the file is corrupt; export it again as standard DICOM")
     if meta.TransferSyntaxUID in MPEGTransferSyntaxes:
         raise InputFileError(
             f"video-compressed DICOM ({meta.TransferSyntaxUID.name}) is not supported",

@@ -103,17 +103,42 @@ def _checked_header(path: Path, limits: DecodeLimits, data: bytes | None = None)
         with io.BytesIO(data) if data is not None else open(path, "rb") as fh:
             size = _size_from_stream(fh)
             fh.seek(0)
-            is_jpeg = kind_of_bytes(fh.read(16)) == Kind.JPEG
+            kind = kind_of_bytes(fh.read(16))
             end = fh.seek(0, io.SEEK_END)
             fh.seek(max(end - 64, 0))
             tail = fh.read()
+            damage = _png_chunk_damage(fh, end) if kind == Kind.PNG else None
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    is_jpeg = kind == Kind.JPEG
     if size is not None:
         limits.check_frame(*size, where=path)
+    if damage:
+        raise InputFileError(f"the PNG is truncated or corrupt: {damage}", where=path, hint="copy or export the image again")
     if is_jpeg and not jpeg_is_complete(tail):
         raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
     return size
+
+
+#: PNG's largest chunk length (2**31 - 1, PNG spec 5.3).
+_PNG_MAX_CHUNK = 0x7FFFFFFF
+
+
+def _png_chunk_damage(fh: BinaryIO, end: int) -> str | None:
+    """What is wrong with a PNG's chunk layout (a length past the end of the file, no IEND), from the
+    chunk headers alone; ``None`` when it holds together. Checked before decoding because OpenCV
+    allocates a chunk's declared length before it reads it (a 2 GB lie costs 2 GB)."""
+    at = 8
+    while at + 12 <= end:
+        fh.seek(at)
+        head = fh.read(8)
+        length, name = int.from_bytes(head[:4], "big"), head[4:8].decode("latin-1")
+        if length > _PNG_MAX_CHUNK or at + 12 + length > end:
+            return f"chunk {name!r} at byte {at} declares {length} bytes, past the end of the file ({end} bytes)"
+        if name == "IEND":
+            return None
+        at += 12 + length
+    return "the file ends before its IEND chunk"
 
 
 def _undecodable(path: Path) -> InputFileError:

@@ -11,6 +11,7 @@ import gzip
 import os
 import re
 import stat
+import zlib
 from enum import Enum
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def _sniff_gzip(path: Path) -> Kind | None:
     try:
         with gzip.open(path, "rb") as fh:
             inner = fh.read(HEAD_BYTES)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None
     kind = kind_of_bytes(inner)
     return kind if kind == Kind.NIFTI else None

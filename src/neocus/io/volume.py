@@ -15,6 +15,7 @@ gives that as a 4x4 matrix. NIfTI's RAS+ affine is converted to LPS (x and y neg
 from __future__ import annotations
 
 import gzip
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, human_bytes
+from neocus.io.decode import DecodeLimits, human_bytes, native_stderr_silenced
 from neocus.io.sniff import Kind, detect_kind
 
 _RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
@@ -97,6 +98,8 @@ def _open_maybe_gzip(path: Path) -> BinaryIO:
 def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     import nibabel as nib
 
+    nib_log = logging.getLogger("nibabel")  # nibabel logs the header fixes it makes ("sizeof_hdr should be 348")
+    previous, nib_log.disabled = nib_log.disabled, True
     try:
         with _open_maybe_gzip(path) as fh:
             head = fh.read(352)
@@ -112,7 +115,9 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     except InputFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
-        raise InputFileError(f"cannot read the NIfTI volume: {exc}", where=path, hint="the file is truncated or corrupt") from None
+        raise InputFileError(f"cannot read the NIfTI volume: {_first_line(exc)}", where=path, hint="the file is truncated or corrupt") from None
+    finally:
+        nib_log.disabled = previous
     data = data.reshape(header_shape + (1,) * (3 - len(header_shape)))
     affine = np.asarray(img.affine, dtype=np.float64)
     # nibabel's array is [i, j, k]; ours is [k, j, i]
@@ -126,19 +131,26 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     return Volume(array=array, spacing=tuple(float(s) for s in spacing), origin=tuple(float(o) for o in origin), direction=direction, source=str(path))
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _load_itk(path: Path, limits: DecodeLimits) -> Volume:
     import SimpleITK as sitk
 
     try:
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
-        reader.ReadImageInformation()
+        with native_stderr_silenced():
+            reader.ReadImageInformation()
         if reader.GetNumberOfComponents() != 1:
             raise InputFileError(f"a vector image ({reader.GetNumberOfComponents()} components) is not a scalar volume", where=path, hint="give a single-channel volume")
         size = tuple(reversed(reader.GetSize()))  # array order
         itemsize = sitk.GetArrayViewFromImage(sitk.Image([1] * reader.GetDimension(), reader.GetPixelID())).itemsize
         _check_shape(size, itemsize, path, limits)
-        image = reader.Execute()
+        with native_stderr_silenced():  # ITK's MetaImage reader writes its complaints to std::cerr
+            image = reader.Execute()
     except InputFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input

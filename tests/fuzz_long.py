@@ -1,0 +1,109 @@
+"""The long fuzzing run: every (reader, seed) pair of tests/fuzz_kit.py in turn, hypothesis-drawn damage
+without end until the time is up; unclean outcomes are recorded (not raised), one per cause.
+
+    OMP_NUM_THREADS=1 nice -n 15 python tests/fuzz_long.py --minutes 35 --out /tmp/neocus-fuzz
+
+writes ``OUT/findings.jsonl`` (one line per distinct cause: signature, detail, target, seed, plan, how
+often), ``OUT/inputs/<n>/`` (the first input of each cause, to turn into a corpus entry or a test) and
+``OUT/summary.json`` (runs, results, refusals and unclean runs per pair). Set ``NEOCUS_SHARED_DATA`` to
+the shared data folder to fuzz the real files too. Exit status 1 when anything unclean was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fuzz_kit import TARGET_SEEDS, TARGETS, Plan, discard, fresh_workdir, materialise, plans, run_checked  # noqa: E402
+from fuzz_seeds import Seed, real_seeds, synthetic_seeds  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+
+
+class _Findings:
+    def __init__(self, out: Path):
+        self.out = out
+        self.first: dict[str, dict] = {}
+        self.counts: Counter[str] = Counter()
+        self.tally: dict[str, Counter[str]] = {}
+
+    def record(self, pair: str, seed: Seed, plan: Plan, path: Path, outcome) -> None:
+        self.tally.setdefault(pair, Counter())[outcome.kind] += 1
+        if outcome.kind != "unclean":
+            return
+        self.counts[outcome.signature] += 1
+        if outcome.signature in self.first:
+            return
+        n = len(self.first)
+        keep = self.out / "inputs" / str(n)
+        keep.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            shutil.copytree(path, keep / "input", symlinks=True)
+        elif path.exists():
+            shutil.copy2(path, keep / "input")
+        self.first[outcome.signature] = {"n": n, "signature": outcome.signature, "detail": outcome.detail, "pair": pair, "seed": seed.name, "name": plan.name, "ops": repr(plan.ops)}
+        print(f"[{time.strftime('%H:%M:%S')}] NEW #{n} {pair}: {outcome.signature} -- {outcome.detail[:160]}", flush=True)
+
+    def save(self) -> None:
+        with open(self.out / "findings.jsonl", "w") as fh:
+            for sig, first in self.first.items():
+                fh.write(json.dumps({**first, "count": self.counts[sig]}) + "\n")
+        (self.out / "summary.json").write_text(json.dumps({p: dict(c) for p, c in self.tally.items()}, indent=1))
+
+
+def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, findings: _Findings) -> None:
+    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(plan=plans(seed))
+    def one_input(plan: Plan) -> None:
+        if time.time() > deadline:
+            return
+        workdir = fresh_workdir(base)
+        try:
+            path = materialise(seed, plan, workdir)
+            findings.record(f"{target}-{seed.name}", seed, plan, path, run_checked(TARGETS[target], path, workdir))
+        finally:
+            discard(workdir)
+
+    one_input()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=35.0, help="how long to run (default 35)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for findings.jsonl, inputs/ and summary.json")
+    parser.add_argument("--examples", type=int, default=40, help="inputs per pair before moving to the next (default 40)")
+    parser.add_argument("--targets", nargs="*", default=sorted(TARGETS), help="readers to fuzz (default all)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    seeds = {**synthetic_seeds(), **real_seeds()}
+    pairs = [(t, seeds[s]) for t in args.targets for s in TARGET_SEEDS[t] if s in seeds]
+    print(f"fuzzing {len(pairs)} pairs for {args.minutes:g} min: " + ", ".join(f"{t}-{s.name}" for t, s in pairs), flush=True)
+    findings = _Findings(args.out)
+    base = args.out / "work"
+    base.mkdir(exist_ok=True)
+    tracemalloc.start()
+    deadline = time.time() + 60 * args.minutes
+    rounds = 0
+    while time.time() < deadline:
+        for target, seed in pairs:
+            if time.time() >= deadline:
+                break
+            _round(target, seed, args.examples, deadline, base, findings)
+        rounds += 1
+        findings.save()
+        runs = sum(sum(c.values()) for c in findings.tally.values())
+        print(f"[{time.strftime('%H:%M:%S')}] round {rounds}: {runs} runs, {len(findings.first)} distinct unclean causes", flush=True)
+    findings.save()
+    shutil.rmtree(base, ignore_errors=True)
+    return 1 if findings.first else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

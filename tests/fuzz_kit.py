@@ -174,7 +174,7 @@ def apply_folder_ops(root: Path, ops: list[Op]) -> None:
             continue  # one of each per folder
         if kind == "file":
             target.write_bytes(apply_ops(_fmt_of(target.name), target.read_bytes(), op[2]))
-        elif kind == "rename":
+        elif kind == "rename" and not target.with_name(op[2].replace("/", "") + target.suffix).exists():
             target.rename(target.with_name(op[2].replace("/", "") + target.suffix))
         elif kind == "delete":
             target.unlink()

@@ -66,7 +66,11 @@ def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, 
             return
         workdir = fresh_workdir(base)
         try:
-            path = materialise(seed, plan, workdir)
+            try:
+                path = materialise(seed, plan, workdir)
+            except OSError as exc:  # a damage the file system refuses (a name it cannot hold): skip it
+                print(f"skipped an input: {exc}", flush=True)
+                return
             findings.record(f"{target}-{seed.name}", seed, plan, path, run_checked(TARGETS[target], path, workdir))
         finally:
             discard(workdir)

@@ -21,7 +21,9 @@ Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, a
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -75,7 +77,8 @@ def read_dicom_header(path: Path) -> Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
             # large values stay in the file: a damaged length field (say 2 GB) must not become an allocation
-            header = pydicom.dcmread(path, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
+            with BoundedFile(path) as fh:
+                header = pydicom.dcmread(fh, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
             _refuse_values_past_the_end(header, path)
             header.walk(lambda _ds, _elem: None)  # pydicom converts values lazily: surface bad ones here
             return header
@@ -83,6 +86,24 @@ def read_dicom_header(path: Path) -> Dataset:
         raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
+
+
+class BoundedFile(io.BufferedReader):
+    """A binary file whose reads never ask for more than it holds: pydicom reads a sequence item or a
+    value by its declared length, and Python allocates what is asked before reading, so a damaged
+    length field (2 GB in a 5 KB file) would otherwise cost 2 GB. Opened like ``open(path, "rb")``
+    (pydicom reopens it by type and name to read deferred values)."""
+
+    def __init__(self, path: str | Path, mode: str = "rb"):
+        super().__init__(io.FileIO(str(path), "rb"))
+        self._size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._size - self.tell(), 0))
+            if size == 0:
+                return b""
+        return super().read(size)
 
 
 def _refuse_values_past_the_end(header: Dataset, path: Path) -> None:
@@ -192,7 +213,8 @@ def _open_with_pixel_data(path: Path) -> Dataset:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # large values (the pixel data) are read when used: uncompressed frames stream from the file
-            ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
+            with BoundedFile(path) as fh:
+                ds = pydicom.dcmread(fh, force=True, defer_size=DEFER_BYTES)
         for warning in caught:
             warnings.warn(warning.message, warning.category, stacklevel=1)  # on to the caller's count
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input

@@ -176,9 +176,8 @@ def read_image(path: str | Path, *, limits: DecodeLimits | None = None) -> Sweep
 def probe_image(path: str | Path, *, limits: DecodeLimits | None = None) -> SweepInfo:
     """Size of a PNG / JPEG still from its header, with :func:`read_image`'s checks that need no decoding."""
     path = Path(path)
-    size = _checked_header(path, limits or DecodeLimits.default())
-    if size is None:
-        raise _undecodable(path)
+    limits = limits or DecodeLimits.default()
+    size = _header_or_decoded_size(path, limits)
     kind = Kind.PNG if kind_of_bytes(read_head(path, 16)) == Kind.PNG else Kind.JPEG
     return SweepInfo(source=str(path), kind=kind, format="image", frames=1, height=size[0], width=size[1])
 
@@ -191,13 +190,22 @@ def probe_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None
     files = _checked_frame_files(folder, limits)
     first: tuple[int, int] | None = None
     for file in files:
-        size = _checked_header(file, limits)
-        if size is None:
-            raise _undecodable(file)
+        size = _header_or_decoded_size(file, limits)
         first = first or size
         _check_same_size(folder, files[0], first, file, size)
     assert first is not None
     return SweepInfo(source=str(folder), kind=Kind.IMAGE_FOLDER, format="image_folder", frames=len(files), height=first[0], width=first[1])
+
+
+def _header_or_decoded_size(path: Path, limits: DecodeLimits) -> tuple[int, int]:
+    """``(height, width)`` from the header; decoded when the header does not say (a JPEG whose
+    segments the header walk cannot follow, which the decoder still reads), so probe refuses
+    nothing that :func:`read_image` reads."""
+    size = _checked_header(path, limits)
+    if size is None:
+        frame, _model = _decode_still(path, limits)
+        size = (int(frame.shape[0]), int(frame.shape[1]))
+    return size
 
 
 def _checked_frame_files(folder: Path, limits: DecodeLimits) -> list[Path]:

@@ -14,8 +14,10 @@ gives that as a 4x4 matrix. NIfTI's RAS+ affine is converted to LPS (x and y neg
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -95,13 +97,23 @@ def _open_maybe_gzip(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
+@contextlib.contextmanager
+def _nibabel_quiet() -> Iterator[None]:
+    """nibabel logs the header fixes it makes ("sizeof_hdr should be 348; set sizeof_hdr to 348") to its
+    own stderr handler; the user sees neocus's answer only."""
+    logger = logging.getLogger("nibabel.global")
+    previous, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+
+
 def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     import nibabel as nib
 
-    nib_log = logging.getLogger("nibabel")  # nibabel logs the header fixes it makes ("sizeof_hdr should be 348")
-    previous, nib_log.disabled = nib_log.disabled, True
     try:
-        with _open_maybe_gzip(path) as fh:
+        with _nibabel_quiet(), _open_maybe_gzip(path) as fh:
             head = fh.read(352)
             fh.seek(0)
             if head[344:348] == b"n+1\x00":
@@ -116,8 +128,6 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
         raise InputFileError(f"cannot read the NIfTI volume: {_first_line(exc)}", where=path, hint="the file is truncated or corrupt") from None
-    finally:
-        nib_log.disabled = previous
     data = data.reshape(header_shape + (1,) * (3 - len(header_shape)))
     affine = np.asarray(img.affine, dtype=np.float64)
     # nibabel's array is [i, j, k]; ours is [k, j, i]

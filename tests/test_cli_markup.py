@@ -28,3 +28,13 @@ def test_validate_json_is_untouched_by_escaping(capsys, tmp_path: Path) -> None:
     dataset.mkdir()
     assert main(["validate", "--json", str(dataset)]) == 1
     assert '"dataset": "' + str(dataset) + '"' in capsys.readouterr().out
+
+
+def test_evaluate_table_shows_reader_groups_as_written(capsys, tmp_path: Path) -> None:
+    pred = tmp_path / "pred.csv"
+    pred.write_text("case_id,label,score\nc1,1,0.9\nc2,0,0.2\nc3,1,0.7\nc4,0,0.4\nc5,1,0.3\nc6,0,0.6\n")
+    readers = tmp_path / "readers.csv"
+    calls = {"c1": 1, "c2": 0, "c3": 1, "c4": 0, "c5": 0, "c6": 1}
+    readers.write_text("reader_id,group,case_id,call\n" + "".join(f"r1,[/bold]g,{c},{v}\n" for c, v in calls.items()))
+    assert main(["evaluate", "predictions", str(pred), "--readers", str(readers), "--out", str(tmp_path / "out"), "--n-boot", "20"]) == 0
+    assert "[/bold]g (without AI)" in capsys.readouterr().out

@@ -110,6 +110,13 @@ def _rows_as_2gb_un(data: bytearray) -> bytearray:
     return data
 
 
+def _as_h264(ds) -> None:
+    from pydicom.encaps import encapsulate
+
+    ds.PixelData = encapsulate([b"\x00\x00\x00\x01" + bytes(60)])  # where an H.264 stream would be
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.102"
+
+
 def _csv(text: bytes) -> Callable[[dict[str, Seed], Path], None]:
     return lambda seeds, path: path.write_bytes(text)
 
@@ -129,7 +136,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("dicom_element_length_2gb.dcm", "sweep", _bytes("dicom_native", _rows_as_2gb_un), "past the end of the file"),
     Entry("dicom_unknown_transfer_syntax.dcm", "sweep", _dicom("dicom_native", _set_meta(TransferSyntaxUID="1.2.3.4")), "unknown transfer syntax '1.2.3.4'"),
     Entry("dicom_two_transfer_syntaxes.dcm", "sweep", _text("dicom_native", "1.2.840.10008.1.2.1\x00", "1.2.840.10008.1.2\\1\x00"), "invalid transfer syntax"),
-    Entry("dicom_mpeg.dcm", "sweep", _dicom("dicom_native", _set_meta(TransferSyntaxUID="1.2.840.10008.1.2.4.102")), "video-compressed DICOM"),
+    Entry("dicom_mpeg.dcm", "sweep", _dicom("dicom_native", _as_h264), "video-compressed DICOM"),
     Entry("dicom_no_pixels.dcm", "sweep", _dicom("dicom_native", _set(PixelData=None)), "the DICOM has no pixel data"),
     Entry("dicom_cut_in_pixels.dcm", "sweep", _bytes("dicom_native", lambda b: b[: len(b) - 1000]), "the pixel data is truncated"),
     Entry("dicom_cut_in_header.dcm", "sweep", _bytes("dicom_native", lambda b: b[:300]), "DICOM"),

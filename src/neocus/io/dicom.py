@@ -21,10 +21,7 @@ Header fields leave this module only through :func:`neocus.io.deid.kept_tags`, a
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
-import os
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +31,8 @@ import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames, parse_basic_offsets, parse_fragments
+from pydicom.encaps import generate_frames
 from pydicom.pixels import apply_color_lut, iter_pixels
-from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -58,6 +54,8 @@ from neocus.io.decode import (
     to_grey,
 )
 from neocus.io.deid import kept_tags
+from neocus.io.dicom_guard import BoundedFile, check_frame_count, frame_count_error, refuse_values_past_the_end
+from neocus.io.dicom_guard import short_reason as _short
 from neocus.io.images import jpeg_is_complete
 from neocus.io.sniff import Kind
 from neocus.io.types import Sweep, SweepInfo, SweepMeta
@@ -79,46 +77,13 @@ def read_dicom_header(path: Path) -> Dataset:
             # large values stay in the file: a damaged length field (say 2 GB) must not become an allocation
             with BoundedFile(path) as fh:
                 header = pydicom.dcmread(fh, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
-            _refuse_values_past_the_end(header, path)
+            refuse_values_past_the_end(header, path)
             header.walk(lambda _ds, _elem: None)  # pydicom converts values lazily: surface bad ones here
             return header
     except InputFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
-
-
-class BoundedFile(io.BufferedReader):
-    """A binary file whose reads never ask for more than it holds: pydicom reads a sequence item or a
-    value by its declared length, and Python allocates what is asked before reading, so a damaged
-    length field (2 GB in a 5 KB file) would otherwise cost 2 GB. Opened like ``open(path, "rb")``
-    (pydicom reopens it by type and name to read deferred values)."""
-
-    def __init__(self, path: str | Path, mode: str = "rb"):
-        super().__init__(io.FileIO(str(path), "rb"))
-        self._size = os.fstat(self.fileno()).st_size
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is not None and size > 0:
-            size = min(size, max(self._size - self.tell(), 0))
-            if size == 0:
-                return b""
-        return super().read(size)
-
-
-def _refuse_values_past_the_end(header: Dataset, path: Path) -> None:
-    """Refuse a header element whose declared length runs past the end of the file (read without
-    loading it: pydicom left it in the file)."""
-    size = path.stat().st_size
-    for tag in header.keys():
-        elem = header.get_item(tag, keep_deferred=True)
-        tell, length = getattr(elem, "value_tell", None), getattr(elem, "length", None)
-        if tell is not None and length is not None and length != 0xFFFFFFFF and tell + length > size:
-            raise InputFileError(
-                f"header element {tag} declares {human_bytes(length)}, past the end of the file ({human_bytes(size)})",
-                where=path,
-                hint="the file is truncated or corrupt",
-            )
 
 
 def read_dicom(
@@ -152,7 +117,7 @@ def probe_dicom(path: str | Path, *, limits: DecodeLimits | None = None, allow_a
     limits = limits or DecodeLimits.default()
     with _pydicom_quieted(path):
         header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
-        _check_frame_count(_open_with_pixel_data(path), path, n_frames)
+        check_frame_count(_open_with_pixel_data(path), path, n_frames)
     return SweepInfo(
         source=str(path),
         kind=Kind.DICOM,
@@ -231,7 +196,7 @@ def _open_with_pixel_data(path: Path) -> Dataset:
 def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
     _header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
     ds = _open_with_pixel_data(path)
-    _check_frame_count(ds, path, n_frames)
+    check_frame_count(ds, path, n_frames)
     frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
     spacing, region = spacing_mm(ds)
@@ -293,16 +258,6 @@ def _pixel_data_tag_in(path: Path, chunk: int = 1 << 20) -> bool:
     return False
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-
-def _short(exc: BaseException) -> str:
-    """First line of an exception's text for a one-line error, quoted values (possibly PHI) elided."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = _QUOTED.sub("'...'", text)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def _check_modality(ds: Dataset, path: Path, allow_any: bool) -> None:
     modality = str(ds.get("Modality") or "").strip().upper()
     sop = str(ds.get("SOPClassUID") or "")
@@ -341,42 +296,8 @@ def _n_frames(ds: Dataset, path: Path) -> int:
     return n_frames
 
 
-def _expected_native_bytes(ds: Dataset, path: Path) -> int:
-    """Bytes of uncompressed pixel data the header implies (sub-sampled YBR and 1-bit data included)."""
-    try:
-        return int(get_expected_length(ds, unit="bytes"))
-    except Exception as exc:  # noqa: BLE001 - a header that describes no valid pixel layout
-        raise InputFileError(f"the image attributes describe no valid pixel layout: {_short(exc)}", where=path, hint="the DICOM header is corrupt") from None
-
-
 def _photometric(ds: Dataset) -> str:
     return str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
-
-
-def _check_frame_count(ds: Dataset, path: Path, n_frames: int) -> None:
-    """Refuse pixel data that holds fewer frames than the header declares, or (uncompressed) whole
-    frames more: counted from the element's length or the encapsulated fragments, without decoding."""
-    elem = ds.get_item("PixelData", keep_deferred=True)
-    if elem is None or n_frames <= 1:
-        return
-    if getattr(elem, "length", None) != 0xFFFFFFFF:  # native: whole frames from the declared length
-        total = _expected_native_bytes(ds, path)
-        held = (elem.length * n_frames) // total if total else n_frames
-    else:  # encapsulated: every frame is at least one fragment; a Basic Offset Table names each frame
-        try:
-            buffer = ds.PixelData
-            offsets = parse_basic_offsets(buffer)
-            fragments, _ = parse_fragments(buffer[8 + 4 * len(offsets) :])
-        except Exception as exc:  # noqa: BLE001 - damaged items
-            raise InputFileError(f"cannot read the encapsulated pixel data: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
-        held = len(offsets) if len(offsets) > 1 else min(fragments, n_frames)
-        held = min(held, fragments)
-    if held != n_frames:
-        raise InputFileError(
-            f"the header declares {n_frames} frames, the pixel data holds {held}",
-            where=path,
-            hint="the file is truncated or its header is wrong; export the sweep again",
-        )
 
 
 def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
@@ -453,11 +374,7 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
     if stack is None or stack.count == 0:
         raise InputFileError("the DICOM has no frames", where=path, hint="the pixel data is empty")
     if stack.count < n_frames:
-        raise InputFileError(
-            f"the header declares {n_frames} frames, the pixel data holds {stack.count}",
-            where=path,
-            hint="the file is truncated or its header is wrong; export the sweep again",
-        )
+        raise frame_count_error(path, n_frames, stack.count)
     frames = stack.result()
     if wide:
         frames = _window_to_uint8(frames, ds, photometric)

@@ -119,7 +119,7 @@ READERS_CSV = (
 ).encode()
 
 
-def _dataset() -> dict[str, bytes]:
+def dataset_files() -> dict[str, bytes]:
     """A two-case dataset: dataset.json, case.json, a small MP4 and DICOM per case, annotations, a view still."""
     from neocus.data import (
         BoxAnnotation,
@@ -178,7 +178,7 @@ def synthetic_seeds() -> dict[str, Seed]:
         Seed("nrrd", "text_header", _volume(".nrrd"), suffix=".nrrd"),
         Seed("predictions_csv", "csv", PREDICTIONS_CSV, suffix=".csv"),
         Seed("readers_csv", "csv", READERS_CSV, suffix=".csv"),
-        Seed("dataset", "dataset", files=_dataset()),
+        Seed("dataset", "dataset", files=dataset_files()),
     ]
     return {s.name: s for s in seeds}
 

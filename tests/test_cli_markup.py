@@ -38,3 +38,17 @@ def test_evaluate_table_shows_reader_groups_as_written(capsys, tmp_path: Path) -
     readers.write_text("reader_id,group,case_id,call\n" + "".join(f"r1,[/bold]g,{c},{v}\n" for c, v in calls.items()))
     assert main(["evaluate", "predictions", str(pred), "--readers", str(readers), "--out", str(tmp_path / "out"), "--n-boot", "20"]) == 0
     assert "[/bold]g (without AI)" in capsys.readouterr().out
+
+
+def test_validate_table_with_a_markup_sweep_name(capsys, tmp_path: Path) -> None:
+    from fuzz_seeds import dataset_files
+
+    root = tmp_path / "ds"
+    for rel, data in dataset_files().items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    case = root / "cases" / "a01" / "case.json"
+    case.write_text(case.read_text().replace('"coronal.mp4"', '"[/bold]coronal.mp4"'))  # the sweep name
+    assert main(["validate", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "[/bold]coronal.mp4" in out

@@ -68,8 +68,66 @@ ODD_NAMES = (
 Op = tuple
 
 
+#: DICOM attributes and hostile values for them, set through pydicom (the file stays parseable, so the
+#: damage reaches the checks and decoders behind the parser). ``None`` deletes the attribute.
+DICOM_EDITS: dict[str, tuple] = {
+    "NumberOfFrames": (0, 1, 2, 7, 31, 1000000, -1, None),
+    "Rows": (0, 1, 2, 65535, None),
+    "Columns": (0, 1, 3, 65535, None),
+    "BitsAllocated": (0, 1, 7, 12, 16, 32, 64, None),
+    "BitsStored": (0, 1, 12, 16, 33, None),
+    "HighBit": (0, 15, 31),
+    "SamplesPerPixel": (0, 1, 2, 3, 4, None),
+    "PixelRepresentation": (1, 2, None),
+    "PhotometricInterpretation": ("MONOCHROME1", "PALETTE COLOR", "YBR_FULL_422", "YBR_FULL", "RGB", "YBR_RCT", "HSV", "", None),
+    "PlanarConfiguration": (0, 1, 2, None),
+    "FrameTime": (0, -1, 1e-9, 1e12, None),
+    "FrameTimeVector": ((), (0, 0, 0), (-1, 5, 5), (1e308,) * 6),
+    "CineRate": (0, -5, 1000000),
+    "PixelSpacing": ((0, 0), (-1, 1), (1e-30, 1e30), (1,), None),
+    "RescaleSlope": (0, -1, 1e30),
+    "WindowWidth": (0, -5, 1e30),
+    "WindowCenter": (-1e30, 1e30),
+    "Modality": ("", "MR", "US", None),
+    "SOPClassUID": ("", "1.2.840.10008.5.1.4.1.1.4", None),
+    "PixelData": (b"", b"\x00", None),
+    "SequenceOfUltrasoundRegions": (None,),
+    "RedPaletteColorLookupTableDescriptor": ((0, 0, 16), (256, 0, 8), (65535, 65535, 16), None),
+    "RedPaletteColorLookupTableData": (b"", b"\x00\x01", None),
+}
+
+
+def _dicom_edit(data: bytearray, keyword: str, value) -> bytearray:
+    """``data`` with ``keyword`` set to ``value`` through pydicom; unchanged when pydicom cannot do it."""
+    import pydicom
+    from pydicom import config
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(bytes(data)), force=True)
+        if value is None:
+            if keyword in ds:
+                delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, list(value) if isinstance(value, tuple) else value)
+        out = io.BytesIO()
+        previous = config.settings.writing_validation_mode
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                config.settings.writing_validation_mode = config.IGNORE
+                ds.save_as(out, enforce_file_format=False)
+        finally:
+            config.settings.writing_validation_mode = previous
+        return bytearray(out.getvalue())
+    except Exception:  # noqa: BLE001 - a value pydicom will not write: leave the file as it was
+        return data
+
+
 def byte_ops(fmt: str) -> st.SearchStrategy[list[Op]]:
-    """1-4 damages to a file: cut, flip, splice in or drop bytes, lie in a header field, replace a token."""
+    """1-4 damages to a file: cut, flip, splice in or drop bytes, lie in a header field, replace a token;
+    for DICOM also set an attribute to a hostile value through pydicom."""
     where = st.floats(0.0, 1.0).map(lambda u: u**3)  # mostly near the start: that is where headers are
     op = st.one_of(
         st.tuples(st.just("cut"), st.floats(0.0, 1.0)),
@@ -79,6 +137,9 @@ def byte_ops(fmt: str) -> st.SearchStrategy[list[Op]]:
         st.tuples(st.just("field"), st.integers(0, 1000), st.sampled_from(INTERESTING), st.sampled_from(("set", "+1", "-1", "*2", "/2"))),
         st.tuples(st.just("token"), st.integers(0, 1000), st.sampled_from(HOSTILE_TEXT)),
     )
+    if fmt == "dicom":
+        edit = st.sampled_from(sorted(DICOM_EDITS)).flatmap(lambda k: st.tuples(st.just("dicom"), st.just(k), st.sampled_from(DICOM_EDITS[k])))
+        op = st.one_of(edit, edit, op)  # two in three damages are attribute edits
     return st.lists(op, min_size=1, max_size=4)
 
 
@@ -115,6 +176,8 @@ def _apply(fmt: str, out: bytearray, op: Op) -> bytearray:
                 out[at : at + size] = (new % (1 << (8 * size))).to_bytes(size, order)
     elif kind == "token":
         out = _replace_token(out, op[1], op[2])
+    elif kind == "dicom":
+        out = _dicom_edit(out, op[1], op[2])
     return out
 
 

@@ -5,7 +5,9 @@ without end until the time is up; unclean outcomes are recorded (not raised), on
 
 writes ``OUT/findings.jsonl`` (one line per distinct cause: signature, detail, target, seed, plan, how
 often), ``OUT/inputs/<n>/`` (the first input of each cause, to turn into a corpus entry or a test) and
-``OUT/summary.json`` (runs, results, refusals and unclean runs per pair). Set ``NEOCUS_SHARED_DATA`` to
+``OUT/summary.json`` (runs, results, refusals and unclean runs per pair). The fuzzing runs in a worker
+process: a crash of the process itself (a segmentation fault in a C library) is recorded in
+``OUT/crashes.jsonl`` with the input that caused it (``OUT/crashes/<n>/``), and a new worker goes on. Set ``NEOCUS_SHARED_DATA`` to
 the shared data folder to fuzz the real files too. Exit status 1 when anything unclean was found.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -59,6 +62,7 @@ class _Findings:
 
 
 def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, findings: _Findings) -> None:
+    current = base.parent / "current"
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(plan=plans(seed))
     def one_input(plan: Plan) -> None:
@@ -71,6 +75,7 @@ def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, 
             except OSError as exc:  # a damage the file system refuses (a name it cannot hold): skip it
                 print(f"skipped an input: {exc}", flush=True)
                 return
+            current.write_text(json.dumps({"pair": f"{target}-{seed.name}", "path": str(path), "ops": repr(plan.ops)}))
             findings.record(f"{target}-{seed.name}", seed, plan, path, run_checked(TARGETS[target], path, workdir))
         finally:
             discard(workdir)
@@ -78,14 +83,44 @@ def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, 
     one_input()
 
 
+def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run workers until the time is up; record each crash with its input and start a new worker."""
+    deadline = time.time() + 60 * args.minutes
+    crashes = 0
+    worker = 0
+    while time.time() < deadline - 5:
+        out = args.out / f"worker{worker}"
+        minutes = (deadline - time.time()) / 60
+        proc = subprocess.run([sys.executable, __file__, *argv, "--worker", "--minutes", f"{minutes:.3f}", "--out", str(out)], check=False)
+        if proc.returncode >= 0:
+            break
+        current = json.loads((out / "current").read_text()) if (out / "current").exists() else {}
+        keep = args.out / "crashes" / str(crashes)
+        keep.mkdir(parents=True, exist_ok=True)
+        if current and Path(current["path"]).exists():
+            src = Path(current["path"])
+            shutil.copytree(src, keep / "input", symlinks=True) if src.is_dir() else shutil.copy2(src, keep / "input")
+        with open(args.out / "crashes.jsonl", "a") as fh:
+            fh.write(json.dumps({"n": crashes, "signal": -proc.returncode, **current}) + "\n")
+        print(f"[{time.strftime('%H:%M:%S')}] CRASH #{crashes} (signal {-proc.returncode}) on {current}", flush=True)
+        crashes += 1
+        worker += 1
+    return 1 if crashes or any((args.out / f"worker{i}" / "findings.jsonl").read_text().strip() for i in range(worker + 1) if (args.out / f"worker{i}" / "findings.jsonl").exists()) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=35.0, help="how long to run (default 35)")
     parser.add_argument("--out", type=Path, required=True, help="folder for findings.jsonl, inputs/ and summary.json")
     parser.add_argument("--examples", type=int, default=40, help="inputs per pair before moving to the next (default 40)")
     parser.add_argument("--targets", nargs="*", default=sorted(TARGETS), help="readers to fuzz (default all)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if not args.worker:
+        passed = [a for i, a in enumerate(argv) if a not in ("--minutes", "--out") and (i == 0 or argv[i - 1] not in ("--minutes", "--out"))]
+        return _supervise(args, passed)
     seeds = {**synthetic_seeds(), **real_seeds()}
     pairs = [(t, seeds[s]) for t in args.targets for s in TARGET_SEEDS[t] if s in seeds]
     print(f"fuzzing {len(pairs)} pairs for {args.minutes:g} min: " + ", ".join(f"{t}-{s.name}" for t, s in pairs), flush=True)

@@ -67,7 +67,7 @@ def _plant_phi(data: bytes) -> bytes:
 def _native_dicom() -> bytes:
     from neocus.io import write_dicom_cine
 
-    return _plant_phi(_written(".dcm", lambda p: write_dicom_cine(p, _frames(), 10.0, (0.2, 0.2))))
+    return _plant_phi(_written(".dcm", lambda p: write_dicom_cine(p, frames=_frames(), fps=10.0, spacing_mm=(0.2, 0.2))))
 
 
 def _pydicom_file(name: str) -> bytes | None:

@@ -127,6 +127,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("dicom_frames_fewer_declared.dcm", "sweep", _dicom("dicom_native", _set(NumberOfFrames=2)), "the header declares 2 frames, the pixel data holds 6"),
     Entry("dicom_frames_more_declared.dcm", "sweep", _dicom("dicom_native", _set(NumberOfFrames=9)), "the header declares 9 frames, the pixel data holds 6"),
     Entry("dicom_jpeg_cine_short.dcm", "sweep", _dicom("dicom_jpeg_cine", _set(NumberOfFrames=60)), "the header declares 60 frames, the pixel data holds 30"),
+    Entry("dicom_jpeg_cine_no_frame_count.dcm", "sweep", _dicom("dicom_jpeg_cine", _set(NumberOfFrames=None)), "the header declares 1 frame, the pixel data holds 30"),
+    Entry("dicom_one_spacing_value.dcm", "sweep", _dicom("dicom_native", _set(PixelSpacing=0.2, SequenceOfUltrasoundRegions=None)), None),  # was a TypeError
     Entry("dicom_palette_no_red.dcm", "sweep", _dicom("dicom_palette", _set(RedPaletteColorLookupTableData=None)), "the palette colour lookup table is missing or damaged"),
     Entry("dicom_palette_no_green.dcm", "sweep", _dicom("dicom_palette", _set(GreenPaletteColorLookupTableData=None)), "the palette colour lookup table is missing or damaged"),
     Entry("dicom_rows_zero.dcm", "sweep", _dicom("dicom_native", _set(Rows=0)), "the DICOM has no image (no Rows / Columns)"),
@@ -167,6 +169,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("mha_no_dimsize.mha", "volume", _text("mha", "DimSize", "DimSighs"), "cannot read the volume"),
     Entry("mha_huge_dimsize.mha", "volume", _text("mha", "DimSize = 6 5 4", "DimSize = 60000 50000 4"), "above the limit of 64.0 MiB"),
     Entry("mha_cut_data.mha", "volume", _bytes("mha", lambda b: b[:-100]), "cannot read the volume"),
+    Entry("nrrd_type_3000_chars.nrrd", "volume", _text("nrrd", "type: short", "type: " + "x" * 3000), "header line 4 has 3006 characters"),  # crashed ITK
+    Entry("mha_unknown_element_type.mha", "volume", _text("mha", "MET_SHORT", "MET_QUATERNION"), "unknown element type 'MET_QUATERNION'"),
     Entry("nrrd_huge_sizes.nrrd", "volume", _text("nrrd", "sizes: 6 5 4", "sizes: 60000 50000 4"), "above the limit of 64.0 MiB"),
     # --- evaluation CSVs ---
     Entry("predictions_no_score.csv", "predictions", _csv(PREDICTIONS_CSV.replace(b"score", b"scroe", 1)), "missing column(s) score"),

@@ -292,7 +292,7 @@ def test_palette_dicom_without_its_red_table(tmp_path: Path) -> None:
 
 
 def test_multiframe_dicom_declaring_zero_frames(tmp_path: Path) -> None:
-    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(6), 25.0))
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(6), fps=25.0))
     ds.NumberOfFrames = 0
     path = tmp_path / "zero.dcm"
     ds.save_as(path)
@@ -300,7 +300,7 @@ def test_multiframe_dicom_declaring_zero_frames(tmp_path: Path) -> None:
 
 
 def test_uncompressed_dicom_holding_more_frames_than_declared(tmp_path: Path) -> None:
-    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", _frames(6), 25.0))
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(6), fps=25.0))
     ds.NumberOfFrames = 2  # the pixel data holds 6: reading 2 would drop 4 silently
     path = tmp_path / "more.dcm"
     ds.save_as(path)
@@ -337,7 +337,7 @@ def test_png_chunk_length_lie_is_refused_before_allocating(tmp_path: Path) -> No
 
 
 def test_dicom_header_length_lie_is_refused_before_allocating(tmp_path: Path) -> None:
-    data = bytearray(write_dicom_cine(tmp_path / "ok.dcm", _frames(2), 25.0).read_bytes())
+    data = bytearray(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(2), fps=25.0).read_bytes())
     at = data.index(b"\x28\x00\x10\x00US")  # (0028,0010) Rows, explicit VR: 2-byte length at +6
     data[at + 4 : at + 8] = b"UN\x00\x00"  # now an UN element with a 4-byte length ...
     data[at + 8 : at + 12] = (0x7FFFFFF0).to_bytes(4, "little")  # ... of 2 GiB (fuzz finding)

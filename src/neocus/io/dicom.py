@@ -373,7 +373,7 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
         ) from None
     if stack is None or stack.count == 0:
         raise InputFileError("the DICOM has no frames", where=path, hint="the pixel data is empty")
-    if stack.count < n_frames:
+    if stack.count != n_frames:
         raise frame_count_error(path, n_frames, stack.count)
     frames = stack.result()
     if wide:
@@ -530,7 +530,7 @@ def spacing_mm(ds: Dataset) -> tuple[tuple[float, float] | None, tuple[int, int,
     largest = regions[0][2] if regions else None
     for holder in (ds, *_shared_pixel_measures(ds)):
         spacing = holder.get("PixelSpacing")
-        if spacing is not None and len(spacing) == 2:
+        if isinstance(spacing, pydicom.multival.MultiValue | list | tuple) and len(spacing) == 2:  # one value: damaged
             try:
                 row_mm, col_mm = float(spacing[0]), float(spacing[1])
             except (TypeError, ValueError):

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from pydicom.dataset import Dataset
-from pydicom.encaps import parse_basic_offsets, parse_fragments
+from pydicom.encaps import generate_fragments, parse_basic_offsets, parse_fragments
 from pydicom.pixels.utils import get_expected_length
 
 from neocus.errors import InputFileError
@@ -77,7 +77,7 @@ def check_frame_count(ds: Dataset, path: Path, n_frames: int) -> None:
     """Refuse pixel data that holds fewer frames than the header declares, or (uncompressed) whole
     frames more: counted from the element's length or the encapsulated fragments, without decoding."""
     elem = ds.get_item("PixelData", keep_deferred=True)
-    if elem is None or n_frames <= 1:
+    if elem is None:
         return
     if getattr(elem, "length", None) != 0xFFFFFFFF:  # native: whole frames from the declared length
         total = _expected_native_bytes(ds, path)
@@ -87,17 +87,23 @@ def check_frame_count(ds: Dataset, path: Path, n_frames: int) -> None:
             buffer = ds.PixelData
             offsets = parse_basic_offsets(buffer)
             fragments, _ = parse_fragments(buffer[8 + 4 * len(offsets) :])
+            starts = sum(f[:2] in _FRAME_STARTS for f in generate_fragments(buffer[8 + 4 * len(offsets) :]))
         except Exception as exc:  # noqa: BLE001 - damaged items
             raise InputFileError(f"cannot read the encapsulated pixel data: {short_reason(exc)}", where=path, hint="the file is truncated or corrupt") from None
-        held = len(offsets) if len(offsets) > 1 else min(fragments, n_frames)
+        # a frame may span fragments, so fragments >= frames; a JPEG / JPEG 2000 frame starts with its marker
+        held = len(offsets) if len(offsets) > 1 else min(fragments, max(n_frames, starts))
         held = min(held, fragments)
     if held != n_frames:
         raise frame_count_error(path, n_frames, held)
 
 
+#: First bytes of a JPEG (SOI) and a JPEG 2000 (SOC) code stream: each such fragment begins a frame.
+_FRAME_STARTS = (b"\xff\xd8", b"\xff\x4f")
+
+
 def frame_count_error(path: Path, declared: int, held: int) -> InputFileError:
     return InputFileError(
-        f"the header declares {declared} frames, the pixel data holds {held}",
+        f"the header declares {declared} frame{'s' if declared != 1 else ''}, the pixel data holds {held}",
         where=path,
         hint="the file is truncated or its header is wrong; export the sweep again",
     )

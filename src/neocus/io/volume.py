@@ -71,7 +71,7 @@ def load_volume(path: str | Path, *, limits: DecodeLimits | None = None) -> Volu
     if kind == Kind.NIFTI:
         return _load_nifti(path, limits)
     if kind in (Kind.METAIMAGE, Kind.NRRD):
-        return _load_itk(path, limits)
+        return _load_itk(path, limits, kind)
     raise InputFileError(f"is {kind.value}, not a volume", where=path, hint="read sweeps and images with neocus.io.load_sweep")
 
 
@@ -146,9 +146,48 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _load_itk(path: Path, limits: DecodeLimits) -> Volume:
+#: Longest line of an MHA / NRRD text header, and most header bytes read before the data.
+_MAX_HEADER_LINE, _MAX_HEADER = 1024, 64 * 1024
+#: The field that names the element type, and the names ITK reads, per format.
+_TYPE_FIELD = {Kind.METAIMAGE: "elementtype", Kind.NRRD: "type"}
+_ELEMENT_TYPES = {
+    Kind.METAIMAGE: {f"MET_{t}" for t in ("CHAR", "UCHAR", "SHORT", "USHORT", "INT", "UINT", "LONG", "ULONG", "LONG_LONG", "ULONG_LONG", "FLOAT", "DOUBLE")},
+    Kind.NRRD: {
+        "signed char", "int8", "int8_t", "uchar", "unsigned char", "uint8", "uint8_t", "short", "short int", "signed short",
+        "signed short int", "int16", "int16_t", "ushort", "unsigned short", "unsigned short int", "uint16", "uint16_t", "int",
+        "signed int", "int32", "int32_t", "uint", "unsigned int", "uint32", "uint32_t", "longlong", "long long", "long long int",
+        "signed long long", "signed long long int", "int64", "int64_t", "ulonglong", "unsigned long long", "unsigned long long int",
+        "uint64", "uint64_t", "float", "double", "block",
+    },
+}
+
+
+def _check_text_header(path: Path, kind: Kind) -> None:
+    """Refuse an MHA / NRRD text header that ITK must not parse: a line longer than 1024 characters, or an
+    element type ITK does not know (a 3000-character NRRD ``type:`` crashed the process inside ITK's
+    parser -- a segmentation fault, found by the fuzzer). Read up to the blank line / ``ElementDataFile``."""
+    with open(path, "rb") as fh:
+        head = fh.read(_MAX_HEADER)
+    for number, raw in enumerate(head.split(b"\n"), start=1):
+        line = raw.decode("latin-1").strip()
+        if (kind == Kind.NRRD and not line) or line.lower().startswith("elementdatafile"):
+            return
+        if len(line) > _MAX_HEADER_LINE:
+            raise InputFileError(
+                f"header line {number} has {len(line)} characters, more than {_MAX_HEADER_LINE}",
+                where=path,
+                hint="the header is corrupt; write the volume again",
+            )
+        key, sep, value = line.partition("=" if kind == Kind.METAIMAGE else ":")
+        name = value.strip().upper() if kind == Kind.METAIMAGE else value.strip().lower()
+        if sep and key.strip().lower() == _TYPE_FIELD[kind] and name not in _ELEMENT_TYPES[kind]:
+            raise InputFileError(f"unknown element type {value.strip()[:40]!r}", where=path, hint="the header is corrupt; write the volume again")
+
+
+def _load_itk(path: Path, limits: DecodeLimits, kind: Kind) -> Volume:
     import SimpleITK as sitk
 
+    _check_text_header(path, kind)
     try:
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))

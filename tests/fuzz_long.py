@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fuzz_kit import TARGET_SEEDS, TARGETS, Plan, discard, fresh_workdir, materialise, plans, run_checked  # noqa: E402
+from fuzz_kit import TARGET_SEEDS, TARGETS, discard, fresh_workdir, run_checked  # noqa: E402
+from fuzz_mutations import Plan, materialise, plans  # noqa: E402
 from fuzz_seeds import Seed, real_seeds, synthetic_seeds  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 

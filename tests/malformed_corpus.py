@@ -65,7 +65,7 @@ def _at(data: bytearray, offset: int, value: int, size: int, order: str = "big")
 
 
 def _png_crc_fixed(data: bytearray) -> bytearray:
-    from fuzz_kit import _repair_png_crcs
+    from fuzz_mutations import _repair_png_crcs
 
     return _repair_png_crcs(data)
 

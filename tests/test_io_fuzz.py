@@ -12,7 +12,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from fuzz_kit import TARGET_SEEDS, TARGETS, Plan, discard, fresh_workdir, materialise, plans, run_checked
+from fuzz_kit import TARGET_SEEDS, TARGETS, discard, fresh_workdir, run_checked
+from fuzz_mutations import Plan, materialise, plans
 from fuzz_seeds import Seed, real_seeds, synthetic_seeds
 from hypothesis import HealthCheck, given, settings
 

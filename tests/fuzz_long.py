@@ -84,6 +84,21 @@ def _round(target: str, seed: Seed, examples: int, deadline: float, base: Path, 
     one_input()
 
 
+#: Seconds one input may take before the worker is killed as hung (inside C code the time box cannot reach).
+HANG_S = 120
+
+
+def _watched(command: list[str], current: Path) -> int:
+    """Run a worker; kill it (SIGKILL, recorded as a crash) when one input takes longer than HANG_S."""
+    proc = subprocess.Popen(command)
+    while proc.poll() is None:
+        time.sleep(5)
+        if current.exists() and time.time() - current.stat().st_mtime > HANG_S:
+            print(f"[{time.strftime('%H:%M:%S')}] HANG: no new input for {HANG_S} s", flush=True)
+            proc.kill()
+    return proc.wait()
+
+
 def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
     """Run workers until the time is up; record each crash with its input and start a new worker."""
     deadline = time.time() + 60 * args.minutes
@@ -92,8 +107,8 @@ def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
     while time.time() < deadline - 5:
         out = args.out / f"worker{worker}"
         minutes = (deadline - time.time()) / 60
-        proc = subprocess.run([sys.executable, __file__, *argv, "--worker", "--minutes", f"{minutes:.3f}", "--out", str(out)], check=False)
-        if proc.returncode >= 0:
+        returncode = _watched([sys.executable, __file__, *argv, "--worker", "--minutes", f"{minutes:.3f}", "--out", str(out)], out / "current")
+        if returncode >= 0:
             break
         current = json.loads((out / "current").read_text()) if (out / "current").exists() else {}
         keep = args.out / "crashes" / str(crashes)
@@ -102,8 +117,8 @@ def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
             src = Path(current["path"])
             shutil.copytree(src, keep / "input", symlinks=True) if src.is_dir() else shutil.copy2(src, keep / "input")
         with open(args.out / "crashes.jsonl", "a") as fh:
-            fh.write(json.dumps({"n": crashes, "signal": -proc.returncode, **current}) + "\n")
-        print(f"[{time.strftime('%H:%M:%S')}] CRASH #{crashes} (signal {-proc.returncode}) on {current}", flush=True)
+            fh.write(json.dumps({"n": crashes, "signal": -returncode, **current}) + "\n")
+        print(f"[{time.strftime('%H:%M:%S')}] CRASH #{crashes} (signal {-returncode}) on {current}", flush=True)
         crashes += 1
         worker += 1
     return 1 if crashes or any((args.out / f"worker{i}" / "findings.jsonl").read_text().strip() for i in range(worker + 1) if (args.out / f"worker{i}" / "findings.jsonl").exists()) else 0

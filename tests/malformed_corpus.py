@@ -129,6 +129,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("dicom_jpeg_cine_short.dcm", "sweep", _dicom("dicom_jpeg_cine", _set(NumberOfFrames=60)), "the header declares 60 frames, the pixel data holds 30"),
     Entry("dicom_jpeg_cine_no_frame_count.dcm", "sweep", _dicom("dicom_jpeg_cine", _set(NumberOfFrames=None)), "the header declares 1 frame, the pixel data holds 30"),
     Entry("dicom_one_spacing_value.dcm", "sweep", _dicom("dicom_native", _set(PixelSpacing=0.2, SequenceOfUltrasoundRegions=None)), None),  # was a TypeError
+    Entry("dicom_frame_times_overflow.dcm", "sweep", _dicom("dicom_native", _set(FrameTimeVector=[1e308] * 6)), None),  # were inf timestamps
     Entry("dicom_palette_no_red.dcm", "sweep", _dicom("dicom_palette", _set(RedPaletteColorLookupTableData=None)), "the palette colour lookup table is missing or damaged"),
     Entry("dicom_palette_no_green.dcm", "sweep", _dicom("dicom_palette", _set(GreenPaletteColorLookupTableData=None)), "the palette colour lookup table is missing or damaged"),
     Entry("dicom_rows_zero.dcm", "sweep", _dicom("dicom_native", _set(Rows=0)), "the DICOM has no image (no Rows / Columns)"),

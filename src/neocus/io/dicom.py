@@ -504,8 +504,9 @@ def frame_timing(ds: Dataset, n_frames: int) -> tuple[float | None, np.ndarray]:
             increments = np.asarray([float(v) for v in (vector if isinstance(vector, pydicom.multival.MultiValue | list) else [vector])])
         except (TypeError, ValueError):
             increments = np.empty(0)
-        if len(increments) == n_frames and n_frames > 1 and np.all(increments[1:] > 0):
+        with np.errstate(over="ignore", invalid="ignore"):  # damaged increments (1e308 ms) sum to inf: refused below
             times = np.cumsum(increments) / 1000.0
+        if len(increments) == n_frames and n_frames > 1 and np.all(increments[1:] > 0) and np.all(np.isfinite(times)):
             times -= times[0]
             if fps is None:
                 fps = float((n_frames - 1) / times[-1])

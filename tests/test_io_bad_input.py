@@ -213,7 +213,7 @@ def test_corrupt_png(tmp_path: Path) -> None:
     _ok, png = cv2.imencode(".png", _frames(1)[0])
     path = tmp_path / "cut.png"
     path.write_bytes(png.tobytes()[:60])
-    assert "cannot decode the image" in _error(path, found_by_decoding=True).what
+    assert _error(path).what.startswith("the PNG is truncated or corrupt: chunk 'IDAT' at byte 33 declares")  # seen in the chunk headers
 
 
 def test_volume_given_to_load_sweep(tmp_path: Path) -> None:
@@ -268,3 +268,86 @@ def test_video_compressed_dicom_is_refused_with_advice(tmp_path: Path) -> None:
     err = _error(path)
     assert err.what == "video-compressed DICOM (MPEG-4 AVC/H.264 High Profile / Level 4.1) is not supported"
     assert "MP4" in err.hint
+
+
+# --- issue #8: five readers' failures found with hostile input ---------------------------------------
+
+
+def test_frames_folder_with_a_symlink_loop_reads_its_frames(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "f1.png"), _frames(1)[0])
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")  # a -> b -> a: stat() on either fails with ELOOP
+    assert load_sweep(tmp_path, show_progress=False).frames.shape == (1, 64, 80)
+    assert probe(tmp_path).frames == 1
+
+
+def test_palette_dicom_without_its_red_table(tmp_path: Path) -> None:
+    from io_testdata import dicom_test_file
+
+    ds = pydicom.dcmread(dicom_test_file("examples_palette.dcm"))
+    del ds.RedPaletteColorLookupTableData
+    path = tmp_path / "no_red.dcm"
+    ds.save_as(path)
+    assert _error(path).what.startswith("the palette colour lookup table is missing or damaged")
+
+
+def test_multiframe_dicom_declaring_zero_frames(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(6), fps=25.0))
+    ds.NumberOfFrames = 0
+    path = tmp_path / "zero.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 0 frames (NumberOfFrames)"
+
+
+def test_uncompressed_dicom_holding_more_frames_than_declared(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(6), fps=25.0))
+    ds.NumberOfFrames = 2  # the pixel data holds 6: reading 2 would drop 4 silently
+    path = tmp_path / "more.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 2 frames, the pixel data holds 6"
+
+
+def test_jpeg_cine_dicom_holding_fewer_frames_than_declared(tmp_path: Path) -> None:
+    from io_testdata import dicom_test_file
+
+    ds = pydicom.dcmread(dicom_test_file("examples_ybr_color.dcm"))  # 30 JPEG frames
+    ds.NumberOfFrames = 60
+    path = tmp_path / "short.dcm"
+    ds.save_as(path)
+    assert _error(path).what == "the header declares 60 frames, the pixel data holds 30"
+
+
+def test_corrupt_png_prints_nothing_but_the_error(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    png = bytearray(cv2.imencode(".png", _frames(1)[0])[1].tobytes())
+    png[60:70] = bytes(10)  # damaged compressed data: libpng / OpenCV complain on file descriptor 2
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(png))
+    with pytest.raises(InputFileError):
+        load_sweep(path, show_progress=False)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_png_chunk_length_lie_is_refused_before_allocating(tmp_path: Path) -> None:
+    png = bytearray(cv2.imencode(".png", _frames(1)[0])[1].tobytes())
+    png[33:37] = (0x80000000).to_bytes(4, "big")  # IDAT claims 2 GiB: OpenCV would allocate it (fuzz finding)
+    path = tmp_path / "lie.png"
+    path.write_bytes(bytes(png))
+    assert "chunk 'IDAT' at byte 33 declares 2147483648 bytes" in _error(path).what
+
+
+def test_dicom_header_length_lie_is_refused_before_allocating(tmp_path: Path) -> None:
+    data = bytearray(write_dicom_cine(tmp_path / "ok.dcm", frames=_frames(2), fps=25.0).read_bytes())
+    at = data.index(b"\x28\x00\x10\x00US")  # (0028,0010) Rows, explicit VR: 2-byte length at +6
+    data[at + 4 : at + 8] = b"UN\x00\x00"  # now an UN element with a 4-byte length ...
+    data[at + 8 : at + 12] = (0x7FFFFFF0).to_bytes(4, "little")  # ... of 2 GiB (fuzz finding)
+    path = tmp_path / "lie.dcm"
+    path.write_bytes(bytes(data))
+    assert "past the end of the file" in _error(path).what
+
+
+def test_file_name_with_a_tab_and_a_line_break_stays_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "a\tb\nc.mp4"
+    path.write_text("text")
+    err = _error(path)
+    assert "a\\tb\\nc.mp4: not a readable image" in err.message and err.message.isprintable()

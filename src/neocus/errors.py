@@ -27,8 +27,23 @@ class NeocusError(Exception):
 
     @property
     def message(self) -> str:
-        text = f"{self.where}: {self.what}" if self.where else self.what
-        return f"{text} ({self.hint})" if self.hint else text
+        """One printable line: characters that are not printable (a tab or line break in a file name,
+        a terminal escape sequence from a file's content) are shown as Python escapes (``\\t``, ``\\x1b``),
+        and a ``what`` longer than :data:`MAX_WHAT` characters is cut."""
+        what = self.what if len(self.what) <= MAX_WHAT else self.what[: MAX_WHAT - 3] + "..."
+        text = f"{self.where}: {what}" if self.where else what
+        return printable(f"{text} ({self.hint})" if self.hint else text)
+
+
+#: Longest ``what`` a message shows: a quoted value from a file (a 3000-character CSV cell) is cut.
+MAX_WHAT = 400
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (controls, line breaks, bidi overrides) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class InputFileError(NeocusError):

@@ -9,6 +9,7 @@ from functools import cache
 import typer
 from rich.markup import escape
 
+
 from neocus.cli.app import app, err_console
 from neocus.errors import NeocusError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from neocus.cli.app import app, console, err_console, evaluate_app
@@ -45,7 +46,7 @@ def evaluate_predictions(
             pred, reads, threshold=threshold, youden=youden, subgroups=subgroup, positive_from=positive_from,
             level=level, n_boot=n_boot, seed=seed,
         )
-    with err_console.status(f"writing {out}", spinner="dots"):
+    with err_console.status(f"writing {escape(str(out))}", spinner="dots"):
         written = write_report(report, out, force=force)
     table = Table(title=f"{pred.n} cases ({report.n_pos} severe)")
     for col in ("", "SEN", "SPE", "PPV", "NPV", "F1", "AUC", "P"):
@@ -53,8 +54,8 @@ def evaluate_predictions(
     for row in table2_rows(report):
         cells = [f"{row.values[k][0]:.3f}" for k in ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")]
         p = "-" if row.p_vs_model is None else f"{row.p_vs_model:.3g}"
-        table.add_row(row.name, *[c.replace("nan", "-") for c in cells], p)
+        table.add_row(escape(row.name), *[c.replace("nan", "-") for c in cells], p)
     console.print(table)
     for msg in report.warnings:
-        err_console.print(f"[yellow]warning:[/] {msg}", highlight=False, soft_wrap=True)
-    console.print(f"wrote {len(written)} files to {out}: " + ", ".join(p.name for p in written), highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+    console.print(escape(f"wrote {len(written)} files to {out}: " + ", ".join(p.name for p in written)), highlight=False)

@@ -55,7 +55,7 @@ def inspect(
     if as_json:
         typer.echo(json.dumps(facts))
         return
-    table = Table(title=str(file), show_header=False)
+    table = Table(title=escape(str(file)), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
     fps = facts["fps"]
@@ -71,11 +71,11 @@ def inspect(
         ("ROI found by", f"{roi.method.value} (confidence {roi.confidence:.2f}); imaging pixels {roi.mask.mean():.0%} of the crop"),
     ]
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, escape(value))
     console.print(table)
     for note in roi.notes:
-        console.print(f"  - {note}", highlight=False)
+        console.print(f"  - {escape(note)}", highlight=False)
     if ignored := sweep.meta.ignored_files:
         console.print(f"ignored (not PNG/JPEG frames): {escape(', '.join(ignored))}", highlight=False)
     if overlay is not None:
-        console.print(f"wrote ROI overlay to {overlay}", highlight=False)
+        console.print(f"wrote ROI overlay to {escape(str(overlay))}", highlight=False)

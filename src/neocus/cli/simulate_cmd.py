@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neocus.cli.app import app, console
@@ -60,7 +61,7 @@ def simulate(
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("cases", total=cases)
         simulate_dataset(out, config, progress=lambda done, total: progress.update(task, completed=done), replace=force)
-    console.print(f"[green]wrote {out}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
+    console.print(f"[green]wrote {escape(str(out))}[/] ({cases} case{'s' if cases != 1 else ''}, preset {preset}, seed {seed})")
     _print_summary(out)
 
 
@@ -137,7 +138,7 @@ def _contact_sheets(out: Path, *, seed: int, size: tuple[int, int] | None, force
     _refuse_existing(out, force=force)
     out.mkdir(parents=True, exist_ok=True)
     for p in write_contact_sheets(out, seed=seed, frame_size=size):
-        console.print(f"wrote {p}")
+        console.print(f"wrote {escape(str(p))}")
 
 
 def _print_summary(out: Path) -> None:

@@ -13,6 +13,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.markup import escape
 from rich.table import Table
 
 from neocus.cli.app import app, console, err_console
@@ -44,14 +45,14 @@ def validate(
         payload = {"dataset": str(dataset), "ok": not problems, "problems": [p.to_dict() for p in problems]}
         typer.echo(json.dumps(payload, indent=2))
     elif not problems:
-        console.print(f"[green]{dataset}: valid[/] (no problems)")
+        console.print(f"[green]{escape(str(dataset))}: valid[/] (no problems)")
     else:
-        table = Table(title=f"{dataset}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", show_lines=False)
+        table = Table(title=f"{escape(str(dataset))}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", show_lines=False)
         table.add_column("file", overflow="fold")
         table.add_column("field", overflow="fold")
         table.add_column("problem", overflow="fold")
         for p in problems:
-            table.add_row(p.file, p.field or "-", p.message)
+            table.add_row(escape(p.file), escape(p.field or "-"), escape(p.message))
         console.print(table)
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)

@@ -6,8 +6,10 @@ ITU-R BT.601 luma weights (``0.299 R + 0.587 G + 0.114 B``, what OpenCV's ``*2GR
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +168,29 @@ def timestamps_from_fps(n_frames: int, fps: float | None) -> np.ndarray:
     """Seconds from the first frame at a constant ``fps``; the frame index when ``fps`` is unknown."""
     idx = np.arange(n_frames, dtype=np.float64)
     return idx / fps if fps else idx
+
+
+_STDERR_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Discard what C libraries write straight to file descriptor 2 inside the block (libpng's
+    ``libpng warning: ...``, OpenCV's ``[ WARN:0@...]`` lines), so a damaged file gives the user
+    neocus's one line and nothing else. Python's own ``sys.stderr`` is flushed first; keep the block
+    around the native call only (a progress bar drawn inside it would vanish too)."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no file descriptor 2 (a detached service): nothing to silence
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)

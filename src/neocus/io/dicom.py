@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,12 +50,15 @@ from neocus.io.decode import (
     DecodeLimits,
     FrameStack,
     human_bytes,
+    native_stderr_silenced,
     progress,
     scale_to_uint8,
     timestamps_from_fps,
     to_grey,
 )
 from neocus.io.deid import kept_tags
+from neocus.io.dicom_guard import BoundedFile, check_frame_count, frame_count_error, refuse_values_past_the_end
+from neocus.io.dicom_guard import short_reason as _short
 from neocus.io.images import jpeg_is_complete
 from neocus.io.sniff import Kind
 from neocus.io.types import Sweep, SweepInfo, SweepMeta
@@ -75,9 +77,14 @@ def read_dicom_header(path: Path) -> Dataset:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damage shows up as errors below, in one line
-            header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            # large values stay in the file: a damaged length field (say 2 GB) must not become an allocation
+            with BoundedFile(path) as fh:
+                header = pydicom.dcmread(fh, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
+            refuse_values_past_the_end(header, path)
             header.walk(lambda _ds, _elem: None)  # pydicom converts values lazily: surface bad ones here
             return header
+    except InputFileError:
+        raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on damaged input
         raise InputFileError(f"cannot parse the DICOM header: {_short(exc)}", where=path, hint="the file is truncated or corrupt") from None
 
@@ -113,7 +120,7 @@ def probe_dicom(path: str | Path, *, limits: DecodeLimits | None = None, allow_a
     limits = limits or DecodeLimits.default()
     with _pydicom_quieted(path):
         header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
-        _open_with_pixel_data(path)
+        check_frame_count(_open_with_pixel_data(path), path, n_frames)
     return SweepInfo(
         source=str(path),
         kind=Kind.DICOM,
@@ -157,11 +164,13 @@ def _checked_header(path: Path, limits: DecodeLimits, allow_any_modality: bool) 
     rows, cols = _image_int(header, "Rows", 0, path), _image_int(header, "Columns", 0, path)
     for keyword in ("BitsAllocated", "BitsStored", "SamplesPerPixel", "PixelRepresentation"):
         _image_int(header, keyword, 0, path)  # validated once here; read plainly below
-    n_frames = _n_frames(header)
+    n_frames = _n_frames(header, path)
     if not rows or not cols:
         raise InputFileError("the DICOM has no image (no Rows / Columns)", where=path, hint="give an image or cine DICOM, not a report or structured document")
     limits.check_frame(rows, cols, where=path)
     limits.check_total(n_frames, rows, cols, where=path)
+    if _photometric(header) == "PALETTE COLOR":
+        _palette_grey_lut(header, path)  # the lookup table is header data: a missing or damaged one is refused here
     return header, rows, cols, n_frames
 
 
@@ -172,7 +181,8 @@ def _open_with_pixel_data(path: Path) -> Dataset:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # large values (the pixel data) are read when used: uncompressed frames stream from the file
-            ds = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
+            with BoundedFile(path) as fh:
+                ds = pydicom.dcmread(fh, force=True, defer_size=DEFER_BYTES)
         for warning in caught:
             warnings.warn(warning.message, warning.category, stacklevel=1)  # on to the caller's count
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
@@ -189,6 +199,7 @@ def _open_with_pixel_data(path: Path) -> Dataset:
 def _read_dicom(path: Path, limits: DecodeLimits, show_progress: bool | None, allow_any_modality: bool, fast_grey: bool) -> Sweep:
     _header, rows, cols, n_frames = _checked_header(path, limits, allow_any_modality)
     ds = _open_with_pixel_data(path)
+    check_frame_count(ds, path, n_frames)
     frames = _decode_frames(ds, path, rows, cols, n_frames, limits, show_progress, fast_grey)
     fps, timestamps = frame_timing(ds, frames.shape[0])
     spacing, region = spacing_mm(ds)
@@ -250,16 +261,6 @@ def _pixel_data_tag_in(path: Path, chunk: int = 1 << 20) -> bool:
     return False
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-
-def _short(exc: BaseException) -> str:
-    """First line of an exception's text for a one-line error, quoted values (possibly PHI) elided."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = _QUOTED.sub("'...'", text)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def _check_modality(ds: Dataset, path: Path, allow_any: bool) -> None:
     modality = str(ds.get("Modality") or "").strip().upper()
     sop = str(ds.get("SOPClassUID") or "")
@@ -288,12 +289,18 @@ def _image_int(ds: Dataset, keyword: str, default: int, path: Path) -> int:
         raise InputFileError(f"invalid {keyword} value {str(value)[:40]!r}", where=path, hint="the DICOM header is corrupt") from None
 
 
-def _n_frames(ds: Dataset) -> int:
-    try:
-        value = int(ds.get("NumberOfFrames") or 1)
-    except (TypeError, ValueError):
-        value = 1
-    return max(value, 1)
+def _n_frames(ds: Dataset, path: Path) -> int:
+    """NumberOfFrames (1 when absent); a value below 1 is refused, never read as one frame."""
+    n_frames = _image_int(ds, "NumberOfFrames", 1, path)
+    if n_frames < 1:
+        raise InputFileError(
+            f"the header declares {n_frames} frames (NumberOfFrames)", where=path, hint="the DICOM header is corrupt; export the sweep again"
+        )
+    return n_frames
+
+
+def _photometric(ds: Dataset) -> str:
+    return str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
 
 
 def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
@@ -306,6 +313,8 @@ def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
     if "TransferSyntaxUID" not in meta:
         implicit, _little = ds.original_encoding
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    if not isinstance(meta.TransferSyntaxUID, str):  # several values, or bytes: a damaged file meta header
+        raise InputFileError("invalid transfer syntax in the file meta header", where=path, hint="the file is corrupt; export it again as standard DICOM")
     if meta.TransferSyntaxUID in MPEGTransferSyntaxes:
         raise InputFileError(
             f"video-compressed DICOM ({meta.TransferSyntaxUID.name}) is not supported",
@@ -321,9 +330,9 @@ def _ensure_transfer_syntax(ds: Dataset, path: Path) -> None:
 
 
 def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int, limits: DecodeLimits, show_progress: bool | None, fast_grey: bool) -> np.ndarray:
-    photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+    photometric = _photometric(ds)
     bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
-    palette_lut = _palette_grey_lut(ds, bits_stored) if photometric == "PALETTE COLOR" else None
+    palette_lut = _palette_grey_lut(ds, path) if photometric == "PALETTE COLOR" else None
     wide = palette_lut is None and photometric.startswith("MONOCHROME") and (bits_stored > 8 or int(ds.get("PixelRepresentation") or 0) == 1)
 
     luma_only = fast_grey and photometric in _LUMA_FIRST and palette_lut is None
@@ -367,6 +376,8 @@ def _decode_frames(ds: Dataset, path: Path, rows: int, cols: int, n_frames: int,
         ) from None
     if stack is None or stack.count == 0:
         raise InputFileError("the DICOM has no frames", where=path, hint="the pixel data is empty")
+    if stack.count != n_frames:
+        raise frame_count_error(path, n_frames, stack.count)
     frames = stack.result()
     if wide:
         frames = _window_to_uint8(frames, ds, photometric)
@@ -406,7 +417,8 @@ def _jpeg_luma_frames(ds: Dataset, n_frames: int) -> Iterator[np.ndarray] | None
         for fragment in generate_frames(ds.PixelData, number_of_frames=n_frames):
             if not jpeg_is_complete(fragment):
                 raise ValueError("a JPEG frame is truncated (no end-of-image marker)")
-            grey = cv2.imdecode(np.frombuffer(fragment, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+            with native_stderr_silenced():  # libjpeg's own warning lines on a damaged frame
+                grey = cv2.imdecode(np.frombuffer(fragment, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
             if grey is None or grey.shape != (rows, cols):
                 raise ValueError("a JPEG frame cannot be decoded (truncated or corrupt)")
             yield grey
@@ -423,11 +435,20 @@ def _native_pixel_bytes(ds: Dataset, rows: int, cols: int, n_frames: int) -> int
     return rows * cols * samples * n_frames * bits // 8
 
 
-def _palette_grey_lut(ds: Dataset, bits_stored: int) -> np.ndarray:
-    """A ``[2**bits]`` uint8 table: palette index -> BT.601 luma of its colour."""
+def _palette_grey_lut(ds: Dataset, path: Path) -> np.ndarray:
+    """A ``[2**bits]`` uint8 table: palette index -> BT.601 luma of its colour; refused when the
+    header's red, green or blue lookup table is missing or damaged."""
+    bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
     index = np.arange(2 ** min(bits_stored, 16), dtype=np.uint16 if bits_stored > 8 else np.uint8)
-    rgb = apply_color_lut(index.reshape(1, -1), ds)[0]  # [N, 3]
-    lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    try:
+        rgb = apply_color_lut(index.reshape(1, -1), ds)[0]  # [N, 3]
+        lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    except Exception as exc:  # noqa: BLE001 - pydicom raises ValueError, KeyError, IndexError... on a damaged table
+        raise InputFileError(
+            f"the palette colour lookup table is missing or damaged: {_short(exc)}",
+            where=path,
+            hint="a PALETTE COLOR image needs its red, green and blue tables; export it again",
+        ) from None
     grey = rgb.astype(np.float64) @ BT601_RGB
     if lut_bits > 8:
         grey = grey * (255.0 / 65535.0)
@@ -486,8 +507,9 @@ def frame_timing(ds: Dataset, n_frames: int) -> tuple[float | None, np.ndarray]:
             increments = np.asarray([float(v) for v in (vector if isinstance(vector, pydicom.multival.MultiValue | list) else [vector])])
         except (TypeError, ValueError):
             increments = np.empty(0)
-        if len(increments) == n_frames and n_frames > 1 and np.all(increments[1:] > 0):
+        with np.errstate(over="ignore", invalid="ignore"):  # damaged increments (1e308 ms) sum to inf: refused below
             times = np.cumsum(increments) / 1000.0
+        if len(increments) == n_frames and n_frames > 1 and np.all(increments[1:] > 0) and np.all(np.isfinite(times)):
             times -= times[0]
             if fps is None:
                 fps = float((n_frames - 1) / times[-1])
@@ -512,7 +534,7 @@ def spacing_mm(ds: Dataset) -> tuple[tuple[float, float] | None, tuple[int, int,
     largest = regions[0][2] if regions else None
     for holder in (ds, *_shared_pixel_measures(ds)):
         spacing = holder.get("PixelSpacing")
-        if spacing is not None and len(spacing) == 2:
+        if isinstance(spacing, pydicom.multival.MultiValue | list | tuple) and len(spacing) == 2:  # one value: damaged
             try:
                 row_mm, col_mm = float(spacing[0]), float(spacing[1])
             except (TypeError, ValueError):

@@ -25,6 +25,7 @@ from neocus.errors import InputFileError
 from neocus.io.decode import (
     DecodeLimits,
     FrameStack,
+    native_stderr_silenced,
     progress,
     scale_to_uint8,
     timestamps_from_fps,
@@ -107,17 +108,42 @@ def _checked_header(path: Path, limits: DecodeLimits, data: bytes | None = None)
         with io.BytesIO(data) if data is not None else open(path, "rb") as fh:
             size = _size_from_stream(fh)
             fh.seek(0)
-            is_jpeg = kind_of_bytes(fh.read(16)) == Kind.JPEG
+            kind = kind_of_bytes(fh.read(16))
             end = fh.seek(0, io.SEEK_END)
             fh.seek(max(end - 64, 0))
             tail = fh.read()
+            damage = _png_chunk_damage(fh, end) if kind == Kind.PNG else None
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    is_jpeg = kind == Kind.JPEG
     if size is not None:
         limits.check_frame(*size, where=path)
+    if damage:
+        raise InputFileError(f"the PNG is truncated or corrupt: {damage}", where=path, hint="copy or export the image again")
     if is_jpeg and not jpeg_is_complete(tail):
         raise InputFileError("the JPEG is truncated (no end-of-image marker)", where=path, hint="copy or export the image again")
     return size
+
+
+#: PNG's largest chunk length (2**31 - 1, PNG spec 5.3).
+_PNG_MAX_CHUNK = 0x7FFFFFFF
+
+
+def _png_chunk_damage(fh: BinaryIO, end: int) -> str | None:
+    """What is wrong with a PNG's chunk layout (a length past the end of the file, no IEND), from the
+    chunk headers alone; ``None`` when it holds together. Checked before decoding because OpenCV
+    allocates a chunk's declared length before it reads it (a 2 GB lie costs 2 GB)."""
+    at = 8
+    while at + 12 <= end:
+        fh.seek(at)
+        head = fh.read(8)
+        length, name = int.from_bytes(head[:4], "big"), head[4:8].decode("latin-1")
+        if length > _PNG_MAX_CHUNK or at + 12 + length > end:
+            return f"chunk {name!r} at byte {at} declares {length} bytes, past the end of the file ({end} bytes)"
+        if name == "IEND":
+            return None
+        at += 12 + length
+    return "the file ends before its IEND chunk"
 
 
 def _undecodable(path: Path) -> InputFileError:
@@ -130,7 +156,8 @@ def _decode_still(path: Path, limits: DecodeLimits) -> tuple[np.ndarray, str]:
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror or exc}", where=path) from None
     _checked_header(path, limits, data)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    with native_stderr_silenced():  # libpng / OpenCV print their own warnings on damaged files
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if image is None:
         raise _undecodable(path)
     limits.check_frame(image.shape[0], image.shape[1], where=path)
@@ -154,9 +181,8 @@ def read_image(path: str | Path, *, limits: DecodeLimits | None = None) -> Sweep
 def probe_image(path: str | Path, *, limits: DecodeLimits | None = None) -> SweepInfo:
     """Size of a PNG / JPEG still from its header, with :func:`read_image`'s checks that need no decoding."""
     path = Path(path)
-    size = _checked_header(path, limits or DecodeLimits.default())
-    if size is None:
-        raise _undecodable(path)
+    limits = limits or DecodeLimits.default()
+    size = _header_or_decoded_size(path, limits)
     kind = Kind.PNG if kind_of_bytes(read_head(path, n=16)) == Kind.PNG else Kind.JPEG
     return SweepInfo(source=str(path), kind=kind, format="image", frames=1, height=size[0], width=size[1])
 
@@ -169,15 +195,14 @@ def probe_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None
     files = _checked_frame_files(folder, limits)
     first: tuple[int, int] | None = None
     for file in files:
-        size = _checked_header(file, limits)
-        if size is None:
-            raise _undecodable(file)
+        size = _header_or_decoded_size(file, limits)
         first = first or size
         _check_same_size(folder, files[0], first, file, size)
     assert first is not None
     return SweepInfo(source=str(folder), kind=Kind.IMAGE_FOLDER, format="image_folder", frames=len(files), height=first[0], width=first[1])
 
 
+<<<<<<< HEAD
 def frame_name_patterns(files: list[Path]) -> dict[str, list[str]]:
     """The frame files' names grouped by pattern: the name without its suffix, each number as ``#``
     (``frame12.png`` -> ``frame#``). One sweep's frames share one pattern that holds a number."""
@@ -208,6 +233,17 @@ def ignored_files(folder: Path, frames: list[Path]) -> tuple[str, ...]:
     taken = {f.name for f in frames}
     names = [e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder) if not e.name.startswith(".") and e.name not in taken]
     return tuple(sorted(names, key=natural_key))
+=======
+def _header_or_decoded_size(path: Path, limits: DecodeLimits) -> tuple[int, int]:
+    """``(height, width)`` from the header; decoded when the header does not say (a JPEG whose
+    segments the header walk cannot follow, which the decoder still reads), so probe refuses
+    nothing that :func:`read_image` reads."""
+    size = _checked_header(path, limits)
+    if size is None:
+        frame, _model = _decode_still(path, limits)
+        size = (int(frame.shape[0]), int(frame.shape[1]))
+    return size
+>>>>>>> hostile
 
 
 def _checked_frame_files(folder: Path, limits: DecodeLimits) -> list[Path]:

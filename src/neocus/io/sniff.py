@@ -11,6 +11,7 @@ import gzip
 import os
 import re
 import stat
+import zlib
 from enum import Enum
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def _sniff_gzip(path: Path) -> Kind | None:
     try:
         with gzip.open(path, "rb") as fh:
             inner = fh.read(HEAD_BYTES)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None
     kind = kind_of_bytes(inner)
     return kind if kind == Kind.NIFTI else None
@@ -204,7 +205,7 @@ def _kinds_in_folder(folder: Path, limit: int = 200) -> set[Kind]:
         for i, entry in enumerate(entries):
             if i >= limit:
                 break
-            if entry.name.startswith(".") or not entry.is_file():
+            if entry.name.startswith(".") or not _is_file(entry):
                 continue
             try:
                 with open(entry.path, "rb") as fh:
@@ -216,6 +217,15 @@ def _kinds_in_folder(folder: Path, limit: int = 200) -> set[Kind]:
     return kinds
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether a folder entry is a regular file (after links); a link loop, a dangling or unreadable
+    link is not one (``DirEntry.is_file`` raises on a loop)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def list_frame_files(folder: Path) -> list[Path]:
     """The PNG / JPEG files of a folder (by content, hidden files skipped), in natural name order."""
     found: list[Path] = []
@@ -223,8 +233,10 @@ def list_frame_files(folder: Path) -> list[Path]:
         entries = list(os.scandir(folder))
     except PermissionError:
         raise InputFileError("permission denied", where=folder, hint="check the folder's permissions") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot list the folder: {exc.strerror or exc}", where=folder) from None
     for entry in entries:
-        if entry.name.startswith(".") or not entry.is_file():
+        if entry.name.startswith(".") or not _is_file(entry):
             continue
         try:
             with open(entry.path, "rb") as fh:

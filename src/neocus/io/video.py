@@ -50,10 +50,11 @@ _IDENTITY = np.arange(256, dtype=np.uint8)
 
 @contextlib.contextmanager
 def quiet_opencv() -> Iterator[None]:
-    """Silence OpenCV's own log lines (e.g. FFmpeg's 'unsupported picture format') inside the block."""
+    """Silence OpenCV's own log lines (e.g. FFmpeg's 'unsupported picture format', 'Could not find decoder
+    for codec_id=0') inside the block: neocus reports what went wrong in its own one line."""
     logging = cv2.utils.logging
     previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
     try:
         yield
     finally:

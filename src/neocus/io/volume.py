@@ -14,7 +14,10 @@ gives that as a 4x4 matrix. NIfTI's RAS+ affine is converted to LPS (x and y neg
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +25,7 @@ from typing import BinaryIO
 import numpy as np
 
 from neocus.errors import InputFileError
-from neocus.io.decode import DecodeLimits, human_bytes
+from neocus.io.decode import DecodeLimits, human_bytes, native_stderr_silenced
 from neocus.io.sniff import Kind, detect_kind
 
 _RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
@@ -68,7 +71,7 @@ def load_volume(path: str | Path, *, limits: DecodeLimits | None = None) -> Volu
     if kind == Kind.NIFTI:
         return _load_nifti(path, limits)
     if kind in (Kind.METAIMAGE, Kind.NRRD):
-        return _load_itk(path, limits)
+        return _load_itk(path, limits, kind)
     raise InputFileError(f"is {kind.value}, not a volume", where=path, hint="read sweeps and images with neocus.io.load_sweep")
 
 
@@ -94,11 +97,23 @@ def _open_maybe_gzip(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
+@contextlib.contextmanager
+def _nibabel_quiet() -> Iterator[None]:
+    """nibabel logs the header fixes it makes ("sizeof_hdr should be 348; set sizeof_hdr to 348") to its
+    own stderr handler; the user sees neocus's answer only."""
+    logger = logging.getLogger("nibabel.global")
+    previous, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+
+
 def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     import nibabel as nib
 
     try:
-        with _open_maybe_gzip(path) as fh:
+        with _nibabel_quiet(), _open_maybe_gzip(path) as fh:
             head = fh.read(352)
             fh.seek(0)
             if head[344:348] == b"n+1\x00":
@@ -112,7 +127,7 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     except InputFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input
-        raise InputFileError(f"cannot read the NIfTI volume: {exc}", where=path, hint="the file is truncated or corrupt") from None
+        raise InputFileError(f"cannot read the NIfTI volume: {_first_line(exc)}", where=path, hint="the file is truncated or corrupt") from None
     data = data.reshape(header_shape + (1,) * (3 - len(header_shape)))
     affine = np.asarray(img.affine, dtype=np.float64)
     # nibabel's array is [i, j, k]; ours is [k, j, i]
@@ -126,19 +141,65 @@ def _load_nifti(path: Path, limits: DecodeLimits) -> Volume:
     return Volume(array=array, spacing=tuple(float(s) for s in spacing), origin=tuple(float(o) for o in origin), direction=direction, source=str(path))
 
 
-def _load_itk(path: Path, limits: DecodeLimits) -> Volume:
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+#: Longest line of an MHA / NRRD text header, and most header bytes read before the data.
+_MAX_HEADER_LINE, _MAX_HEADER = 1024, 64 * 1024
+#: The field that names the element type, and the names ITK reads, per format.
+_TYPE_FIELD = {Kind.METAIMAGE: "elementtype", Kind.NRRD: "type"}
+_ELEMENT_TYPES = {
+    Kind.METAIMAGE: {f"MET_{t}" for t in ("CHAR", "UCHAR", "SHORT", "USHORT", "INT", "UINT", "LONG", "ULONG", "LONG_LONG", "ULONG_LONG", "FLOAT", "DOUBLE")},
+    Kind.NRRD: {
+        "signed char", "int8", "int8_t", "uchar", "unsigned char", "uint8", "uint8_t", "short", "short int", "signed short",
+        "signed short int", "int16", "int16_t", "ushort", "unsigned short", "unsigned short int", "uint16", "uint16_t", "int",
+        "signed int", "int32", "int32_t", "uint", "unsigned int", "uint32", "uint32_t", "longlong", "long long", "long long int",
+        "signed long long", "signed long long int", "int64", "int64_t", "ulonglong", "unsigned long long", "unsigned long long int",
+        "uint64", "uint64_t", "float", "double", "block",
+    },
+}
+
+
+def _check_text_header(path: Path, kind: Kind) -> None:
+    """Refuse an MHA / NRRD text header that ITK must not parse: a line longer than 1024 characters, or an
+    element type ITK does not know (a 3000-character NRRD ``type:`` crashed the process inside ITK's
+    parser -- a segmentation fault, found by the fuzzer). Read up to the blank line / ``ElementDataFile``."""
+    with open(path, "rb") as fh:
+        head = fh.read(_MAX_HEADER)
+    for number, raw in enumerate(head.split(b"\n"), start=1):
+        line = raw.decode("latin-1").strip()
+        if (kind == Kind.NRRD and not line) or line.lower().startswith("elementdatafile"):
+            return
+        if len(line) > _MAX_HEADER_LINE:
+            raise InputFileError(
+                f"header line {number} has {len(line)} characters, more than {_MAX_HEADER_LINE}",
+                where=path,
+                hint="the header is corrupt; write the volume again",
+            )
+        key, sep, value = line.partition("=" if kind == Kind.METAIMAGE else ":")
+        name = value.strip().upper() if kind == Kind.METAIMAGE else value.strip().lower()
+        if sep and key.strip().lower() == _TYPE_FIELD[kind] and name not in _ELEMENT_TYPES[kind]:
+            raise InputFileError(f"unknown element type {value.strip()[:40]!r}", where=path, hint="the header is corrupt; write the volume again")
+
+
+def _load_itk(path: Path, limits: DecodeLimits, kind: Kind) -> Volume:
     import SimpleITK as sitk
 
+    _check_text_header(path, kind)
     try:
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
-        reader.ReadImageInformation()
+        with native_stderr_silenced():
+            reader.ReadImageInformation()
         if reader.GetNumberOfComponents() != 1:
             raise InputFileError(f"a vector image ({reader.GetNumberOfComponents()} components) is not a scalar volume", where=path, hint="give a single-channel volume")
         size = tuple(reversed(reader.GetSize()))  # array order
         itemsize = sitk.GetArrayViewFromImage(sitk.Image([1] * reader.GetDimension(), reader.GetPixelID())).itemsize
         _check_shape(size, itemsize, path, limits)
-        image = reader.Execute()
+        with native_stderr_silenced():  # ITK's MetaImage reader writes its complaints to std::cerr
+            image = reader.Execute()
     except InputFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder fails in many ways on damaged input

@@ -202,7 +202,6 @@ def probe_image_folder(folder: str | Path, *, limits: DecodeLimits | None = None
     return SweepInfo(source=str(folder), kind=Kind.IMAGE_FOLDER, format="image_folder", frames=len(files), height=first[0], width=first[1])
 
 
-<<<<<<< HEAD
 def frame_name_patterns(files: list[Path]) -> dict[str, list[str]]:
     """The frame files' names grouped by pattern: the name without its suffix, each number as ``#``
     (``frame12.png`` -> ``frame#``). One sweep's frames share one pattern that holds a number."""
@@ -233,7 +232,7 @@ def ignored_files(folder: Path, frames: list[Path]) -> tuple[str, ...]:
     taken = {f.name for f in frames}
     names = [e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder) if not e.name.startswith(".") and e.name not in taken]
     return tuple(sorted(names, key=natural_key))
-=======
+
 def _header_or_decoded_size(path: Path, limits: DecodeLimits) -> tuple[int, int]:
     """``(height, width)`` from the header; decoded when the header does not say (a JPEG whose
     segments the header walk cannot follow, which the decoder still reads), so probe refuses
@@ -243,7 +242,6 @@ def _header_or_decoded_size(path: Path, limits: DecodeLimits) -> tuple[int, int]
         frame, _model = _decode_still(path, limits)
         size = (int(frame.shape[0]), int(frame.shape[1]))
     return size
->>>>>>> hostile
 
 
 def _checked_frame_files(folder: Path, limits: DecodeLimits) -> list[Path]:

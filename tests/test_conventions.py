@@ -32,6 +32,7 @@ POSITIONAL_DEFAULTS = {
        ("youden_threshold", "threshold_for_sensitivity", "threshold_for_specificity")},
     "neocus.stats.readers.wilcoxon_signed_rank.second": "one-sample test when absent (like scipy.stats.wilcoxon)",
     "neocus.stats.roc.plot_roc.path": "the output file of a plot, like matplotlib's savefig",
+    "neocus.io.dicom_guard.BoundedFile.read.size": "the file protocol's read(size), which pydicom calls positionally",
     "neocus.stats.report_tables.build_report.reads": "the optional second input file (READERS.csv), data like the first",
 }
 

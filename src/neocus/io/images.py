@@ -230,8 +230,16 @@ def _check_one_sequence(folder: Path, files: list[Path]) -> None:
 def ignored_files(folder: Path, frames: list[Path]) -> tuple[str, ...]:
     """Names of the entries of ``folder`` that are not among ``frames`` (hidden ones left out), in natural order."""
     taken = {f.name for f in frames}
-    names = [e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder) if not e.name.startswith(".") and e.name not in taken]
+    names = [e.name + ("/" if _is_dir(e) else "") for e in os.scandir(folder) if not e.name.startswith(".") and e.name not in taken]
     return tuple(sorted(names, key=natural_key))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether a folder entry is a folder; False for a link that cannot be followed (a loop, a dangling link)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 def _header_or_decoded_size(path: Path, limits: DecodeLimits) -> tuple[int, int]:
     """``(height, width)`` from the header; decoded when the header does not say (a JPEG whose

@@ -282,15 +282,21 @@ def test_write_report_is_atomic(built, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_write_report_refuses_non_empty_folder_without_overwrite(built, tmp_path):
+def test_write_report_refuses_non_empty_folder_and_replaces_only_a_report(built, tmp_path):
     _, _, rep = built
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("x")
     with pytest.raises(NeocusError, match="not empty"):
         write_report(rep, out)
-    write_report(rep, out, force=True)
-    assert not (out / "keep.txt").exists() and (out / "report.md").exists()
+    with pytest.raises(NeocusError, match="not an earlier evaluation report"):
+        write_report(rep, out, force=True)  # force replaces an earlier report only, never another folder
+    assert (out / "keep.txt").read_text() == "x"
+    (out / "keep.txt").unlink()
+    write_report(rep, out)
+    (out / "extra.txt").write_text("y")
+    write_report(rep, out, force=True)  # an earlier report (even with a stray file in it) is replaced whole
+    assert not (out / "extra.txt").exists() and (out / "report.md").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     write_report(rep, empty)

@@ -380,13 +380,20 @@ def write_report(report: EvaluationReport, out_dir: str | Path, *, force: bool =
     """Write every output into ``out_dir`` atomically; returns the written paths (in ``out_dir``).
 
     The files are written into a temporary sibling folder which is renamed to ``out_dir`` only when
-    everything succeeded. An existing non-empty ``out_dir`` is an error unless ``force``.
+    everything succeeded. An existing non-empty ``out_dir`` is an error unless ``force`` is given and it
+    holds an earlier report (``report.json``): other folders are never replaced.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NeocusError("exists and is not a folder", where=out)
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
+        if not (out / "report.json").is_file():
+            raise NeocusError(
+                "folder is not empty and holds no report.json, so it is not an earlier evaluation report to replace",
+                where=out, hint="choose a new folder",
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -6,7 +6,15 @@ reader, and Dice / Hausdorff metrics. See docs/fetal.md for what exists and what
 """
 
 from neocus.errors import DatasetError, InputFileError, NeocusError
-from neocus.fetal.ellipse import Ellipse, HeadMeasurements, SkullEllipses, ellipse_mask, fit_skull_ellipses, measure_head
+from neocus.fetal.ellipse import (
+    Ellipse,
+    HeadMeasurements,
+    SkullEllipses,
+    ellipse_mask,
+    fit_skull_ellipses,
+    measure_head,
+)
+from neocus.fetal.head_centiles import HeadCentiles, head_centiles
 from neocus.fetal.hc18 import Hc18Item, Hc18Set, load_hc18_annotation, load_hc18_image, read_hc18
 from neocus.fetal.norms import (
     CentileResult,
@@ -26,6 +34,7 @@ __all__ = [
     "FetalMeasure",
     "Hc18Item",
     "Hc18Set",
+    "HeadCentiles",
     "HeadMeasurements",
     "InputFileError",
     "NeocusError",
@@ -35,6 +44,7 @@ __all__ = [
     "centile_of",
     "ellipse_mask",
     "fit_skull_ellipses",
+    "head_centiles",
     "load_hc18_annotation",
     "load_hc18_image",
     "measure_head",

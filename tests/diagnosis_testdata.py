@@ -35,3 +35,29 @@ def synthetic_case(seed: int, *, severe: bool, size: int = 32, views: tuple[View
 
 def synthetic_cases(n: int, *, size: int = 32, seed: int = 0) -> list[CaseExample]:
     return [synthetic_case(seed + i, severe=i % 2 == 0, size=size) for i in range(n)]
+
+
+def make_bundle(root, *, folds=(0, 1), size: int = 32, seed: int = 0):
+    """An untrained bundle on disk (config + one state dict per fold): fast, for inference tests."""
+    import torch
+
+    from neocus.atomic import atomic_write_text
+    from neocus.diagnose.config import CalibrationMethod, DiagnosisConfig, ModelConfig, config_json
+    from neocus.diagnose.model import DiagnosisNet
+
+    root.mkdir(parents=True, exist_ok=True)
+    config = DiagnosisConfig(model=ModelConfig(image_size_hw=(size, size)), calibration=CalibrationMethod.NONE, folds=tuple(folds)).check()
+    for f in folds:
+        torch.manual_seed(seed + f)
+        torch.save(DiagnosisNet(config.model).state_dict(), root / f"fold{f}.pt")
+    atomic_write_text(root / "config.json", config_json(config))
+    return root
+
+
+def write_view_pngs(folder, case: CaseExample):
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for v, vi in case.views.items():
+        cv2.imwrite(str(folder / f"{v.value}.png"), vi.image)
+    return folder

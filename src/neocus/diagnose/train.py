@@ -159,9 +159,13 @@ def train_fold(
     out_dir: str | Path,
     fold: int = 0,
     resume: bool = False,
+    stop_after: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FoldResult:
-    """Train one model; writes ``last.pt``, ``metrics.jsonl`` and ``fold{fold}.pt`` (weights only) into ``out_dir``."""
+    """Train one model; writes ``last.pt``, ``metrics.jsonl`` and ``fold{fold}.pt`` (weights only) into ``out_dir``.
+
+    ``stop_after`` ends this call after that many epochs (of the schedule of ``train_config.epochs``),
+    e.g. to split a long run over time-boxed sessions; ``resume`` continues it."""
     cfg = train_config
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +196,8 @@ def train_fold(
         history = [EpochRecord(**h) for h in state["history"]]
         start = int(state["epoch"]) + 1
     y_val = np.array([c.severe if c.severe is not None else -1 for c in val_cases])
-    for epoch in range(start, cfg.epochs):
+    end = cfg.epochs if stop_after is None else min(cfg.epochs, start + stop_after)
+    for epoch in range(start, end):
         model.train()
         order = rng.permutation(len(train_cases))
         losses, parts_sum = [], {}

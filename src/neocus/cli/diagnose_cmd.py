@@ -23,6 +23,7 @@ def diagnose_cmd(
     tta: str | None = typer.Option(None, "--tta", help="Override the bundle's test-time augmentation: none or flip."),
     fold: list[int] = typer.Option([], "--fold", help="Use only these folds (repeatable; default all)."),
     heatmap: str = typer.Option("finer-cam", "--heatmap", help="finer-cam, grad-cam or none."),
+    roi: bool = typer.Option(False, "--roi/--no-roi", help="Crop screen captures to the imaging region first (real scanner stills)."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier diagnosis."),
 ) -> None:
     """Diagnose one case from its standard-view stills."""
@@ -42,7 +43,7 @@ def diagnose_cmd(
         bundle = load_bundle(model)
         if fold:
             bundle = bundle.select_folds(fold)
-    case_id, views = load_case_images(inputs, size_hw=bundle.config.model.image_size_hw)
+    case_id, views = load_case_images(inputs, size_hw=bundle.config.model.image_size_hw, roi=roi)
     with err_console.status(f"diagnosing {len(views)} views", spinner="dots"):
         result = diagnose_case(bundle, CaseExample(case_id, views), tta=tta)
         maps = case_heatmaps(bundle.models[0], views, method=heatmap) if heatmap != "none" else {}

@@ -58,8 +58,24 @@ def to_grey_square(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def read_view_image(path: str | Path, size_hw: tuple[int, int]) -> np.ndarray:
-    """A view still from an image file as uint8 ``size_hw``; an unreadable file is an :class:`InputFileError`."""
+def crop_to_roi(image: np.ndarray) -> np.ndarray:
+    """The imaging region of a screen capture (:func:`neocus.io.roi.detect_roi`: burned-in text, bars and
+    scales outside it are dropped, non-imaging pixels blanked), padded to a centred square."""
+    from neocus.io.roi import detect_roi
+
+    roi = detect_roi(image)
+    c = roi.crop
+    crop = np.where(roi.mask, image[c.y:c.y + c.h, c.x:c.x + c.w], 0).astype(np.uint8)
+    side = max(crop.shape)
+    out = np.zeros((side, side), dtype=np.uint8)
+    y0, x0 = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+    out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+    return out
+
+
+def read_view_image(path: str | Path, size_hw: tuple[int, int], *, roi: bool = False) -> np.ndarray:
+    """A view still from an image file as uint8 ``size_hw`` (``roi``: cropped to the imaging region
+    first, for screen captures); an unreadable file is an :class:`InputFileError`."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError("view image not found", where=path)
@@ -69,6 +85,8 @@ def read_view_image(path: str | Path, size_hw: tuple[int, int]) -> np.ndarray:
         raise InputFileError("cannot decode as an image", where=path, hint="give a PNG or JPEG still of a standard view")
     if image.dtype != np.uint8:
         image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if roi:
+        image = crop_to_roi(to_grey_square(image, image.shape[:2]))
     return to_grey_square(image, size_hw)
 
 

@@ -33,9 +33,10 @@ def _file_view(path: Path) -> View:
     return NCLS_FILE_VIEWS[stem] if stem in NCLS_FILE_VIEWS else parse_view(path.stem, where=path)
 
 
-def load_case_images(inputs: Sequence[str | Path], *, size_hw: tuple[int, int]) -> tuple[str, dict[View, ViewImage]]:
+def load_case_images(inputs: Sequence[str | Path], *, size_hw: tuple[int, int], roi: bool = False) -> tuple[str, dict[View, ViewImage]]:
     """A case from a folder (``views/<VIEW>.png`` of a dataset case, or view images in the folder
-    itself) or from view image files; names are view names (``TVV.png``) or NCLS names (``COR2.png``)."""
+    itself) or from view image files; names are view names (``TVV.png``) or NCLS names (``COR2.png``).
+    ``roi``: crop screen captures to their imaging region (see :func:`neocus.diagnose.data.crop_to_roi`)."""
     paths = [Path(p) for p in inputs]
     if len(paths) == 1 and paths[0].is_dir():
         folder = paths[0] / "views" if (paths[0] / "views").is_dir() else paths[0]
@@ -53,7 +54,7 @@ def load_case_images(inputs: Sequence[str | Path], *, size_hw: tuple[int, int]) 
         v = _file_view(f)
         if v in views:
             raise InputFileError(f"a second image of view {v.value}", where=f, hint="give one still per view")
-        views[v] = ViewImage(read_view_image(f, size_hw))
+        views[v] = ViewImage(read_view_image(f, size_hw, roi=roi))
     return case_id, views
 
 
@@ -117,7 +118,7 @@ def diagnose_case(bundle: Bundle, case: CaseExample, *, tta: TtaMode | None = No
     )
 
 
-def diagnose(inputs: Sequence[str | Path], *, bundle: Bundle, tta: TtaMode | str | None = None) -> CaseDiagnosis:
+def diagnose(inputs: Sequence[str | Path], *, bundle: Bundle, tta: TtaMode | str | None = None, roi: bool = False) -> CaseDiagnosis:
     """Python API: diagnose one case given as a folder or view image files (see :func:`load_case_images`)."""
-    case_id, views = load_case_images(inputs, size_hw=bundle.config.model.image_size_hw)
+    case_id, views = load_case_images(inputs, size_hw=bundle.config.model.image_size_hw, roi=roi)
     return diagnose_case(bundle, CaseExample(case_id, views), tta=None if tta is None else TtaMode(tta))

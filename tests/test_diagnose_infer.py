@@ -118,3 +118,23 @@ def test_cli_diagnose_and_errors(bundle_dir, tmp_path, capsys):
     assert main(["diagnose", str(case_dir), "--model", str(bundle_dir), "--out", str(tmp_path / "o3")]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and "no diagnosis model here" in err and "'XYZ' is not a standard view name" in err
+
+
+def test_onnx_export_matches_torch(bundle, tmp_path):
+    import warnings
+
+    from neocus.diagnose.data import collate
+    from neocus.diagnose.onnx_export import OnnxDiagnosis, export_onnx
+
+    model = bundle.models[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = export_onnx(model, tmp_path / "fold0.onnx")
+    assert not model.training
+    b = collate([synthetic_case(8, severe=True).views, synthetic_case(9, severe=False, views=(View.AHV, View.BV, View.MSV, View.LPSV)).views])
+    got = OnnxDiagnosis(path, threads=1).run(b.images.numpy(), b.views.numpy(), b.present.numpy(), b.metadata.numpy())
+    with torch.no_grad():
+        ref = model(b.images, b.views, b.present, b.metadata)
+    assert np.allclose(got["severe_prob"], ref.severe_prob().numpy(), atol=1e-5)
+    assert np.allclose(got["grade_probs"], ref.grade_probs().numpy(), atol=1e-5)
+    assert np.allclose(got["image_probs"], torch.sigmoid(ref.image_logits).numpy(), atol=1e-5)

@@ -32,7 +32,7 @@ def progress_bar():
 
 
 def load_cases(data: Path | None, phantom: str | None, *, part: str, cases: int, neighbours: int, phantom_seed: int,
-               size_hw: tuple[int, int], cache: Path | None):
+               size_hw: tuple[int, int], cache: Path | None, workers: int = 1):
     """Cases from a dataset (``part``: 'train' = development cases, 'test' = held-out cases, or all when
     the dataset has no splits) or from the phantom (cached in ``cache`` when given)."""
     from neocus.diagnose.data import dataset_examples, load_examples, phantom_examples, save_examples
@@ -53,7 +53,7 @@ def load_cases(data: Path | None, phantom: str | None, *, part: str, cases: int,
         raise NeocusError(f"--cases must be at least 1, got {cases}")
     with progress_bar() as update:
         examples = phantom_examples(cases, preset=phantom, size_hw=size_hw, neighbours=neighbours, seed_base=phantom_seed,
-                                    progress=lambda d, t: update(f"phantom cases ({phantom})", d, t))
+                                    workers=workers, progress=lambda d, t: update(f"phantom cases ({phantom})", d, t))
     if cache is not None:
         save_examples(cache, examples)
     return examples
@@ -77,6 +77,7 @@ def train_diagnosis(
     neighbours: int = typer.Option(2, "--neighbours", help="Jittered neighbour stills per view that training draws from (phantom)."),
     phantom_seed: int = typer.Option(0, "--phantom-seed", help="Seed of the first phantom case (case i uses seed + i)."),
     cache: Path | None = typer.Option(None, "--cache", help="Pickle file to reuse / store the generated phantom cases."),
+    workers: int = typer.Option(1, "--workers", help="Processes rendering phantom cases."),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds by case (1: one model on all cases)."),
     only_fold: list[int] = typer.Option([], "--only-fold", help="Train only these folds (repeatable)."),
     epochs: int = typer.Option(20, "--epochs"),
@@ -118,7 +119,7 @@ def train_diagnosis(
     if not resume:
         _prepare_out(out, force)
     examples = load_cases(data, phantom, part="train", cases=cases, neighbours=neighbours, phantom_seed=phantom_seed,
-                          size_hw=config.model.image_size_hw, cache=cache)
+                          size_hw=config.model.image_size_hw, cache=cache, workers=workers)
     n_sev = sum(1 for c in examples if c.severe == 1)
     console.print(f"{len(examples)} cases ({n_sev} severe), {folds} folds, {config.model.backbone.value} at {image_size} px", highlight=False)
     with progress_bar() as update:
@@ -140,6 +141,7 @@ def evaluate_diagnosis_cmd(
     cases: int = typer.Option(100, "--cases", help="Held-out phantom cases."),
     phantom_seed: int = typer.Option(1_000_000, "--phantom-seed", help="Seed of the first held-out phantom case (keep apart from training seeds)."),
     cache: Path | None = typer.Option(None, "--cache", help="Pickle file to reuse / store the generated phantom cases."),
+    workers: int = typer.Option(1, "--workers", help="Processes rendering phantom cases."),
     tta: str | None = typer.Option(None, "--tta", help="Override the bundle's TTA: none or flip."),
     fold: list[int] = typer.Option([], "--fold", help="Use only these folds (repeatable; default all)."),
     heatmaps: str = typer.Option("finer-cam", "--heatmap", help="finer-cam, grad-cam or none (hit rate and overlays)."),
@@ -153,7 +155,7 @@ def evaluate_diagnosis_cmd(
     if fold:
         bundle = bundle.select_folds(fold)
     examples = load_cases(data, phantom, part="test", cases=cases, neighbours=0, phantom_seed=phantom_seed,
-                          size_hw=bundle.config.model.image_size_hw, cache=cache)
+                          size_hw=bundle.config.model.image_size_hw, cache=cache, workers=workers)
     with progress_bar() as update:
         result = evaluate_diagnosis(bundle, examples, out_dir=out, tta=tta, heatmap=heatmaps, overwrite=force,
                                     progress=lambda d, t: update("cases", d, t))

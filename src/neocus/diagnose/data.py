@@ -236,20 +236,36 @@ def collate(cases: Sequence[dict[View, ViewImage]], labels: Sequence[CaseExample
     )
 
 
+def _phantom_job(args: tuple[int, str, tuple[int, int], int]) -> CaseExample:
+    seed, preset, size_hw, neighbours = args
+    return phantom_example(seed, preset=preset, size_hw=size_hw, neighbours=neighbours, case_id=f"{preset}-{seed}")
+
+
 def phantom_examples(
-    n: int, *, preset: str, size_hw: tuple[int, int], neighbours: int = 0, seed_base: int = 0,
+    n: int, *, preset: str, size_hw: tuple[int, int], neighbours: int = 0, seed_base: int = 0, workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[CaseExample]:
-    """``n`` phantom cases with seeds ``seed_base .. seed_base + n - 1`` (held-out sets use another base)."""
+    """``n`` phantom cases with seeds ``seed_base .. seed_base + n - 1`` (held-out sets use another base),
+    rendered in ``workers`` processes (the result does not depend on it)."""
     from neocus.phantom.api import PRESET_POPULATION
 
     if preset not in PRESET_POPULATION:
         raise NeocusError(f"unknown phantom preset {preset!r}", where="preset", hint=f"use one of: {', '.join(PRESET_POPULATION)}")
-    out = []
-    for i in range(n):
-        out.append(phantom_example(seed_base + i, preset=preset, size_hw=size_hw, neighbours=neighbours, case_id=f"{preset}-{seed_base + i}"))
+    jobs = [(seed_base + i, preset, tuple(size_hw), neighbours) for i in range(n)]
+    out: list[CaseExample] = []
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for ex in pool.map(_phantom_job, jobs, chunksize=4):
+                out.append(ex)
+                if progress is not None:
+                    progress(len(out), n)
+        return out
+    for job in jobs:
+        out.append(_phantom_job(job))
         if progress is not None:
-            progress(i + 1, n)
+            progress(len(out), n)
     return out
 
 

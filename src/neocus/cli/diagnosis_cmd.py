@@ -91,6 +91,7 @@ def train_diagnosis(
     calibration: str = typer.Option("temperature", "--calibration", help="none, temperature or isotonic (fitted on out-of-fold)."),
     tta: str = typer.Option("flip", "--tta", help="Default test-time augmentation of the bundle: none or flip."),
     regmixup_alpha: float = typer.Option(10.0, "--regmixup-alpha", help="RegMixup Beta(alpha, alpha); 0 turns it off."),
+    image_loss_weight: float = typer.Option(1.0, "--image-loss-weight", help="Weight of the multi-label image loss (0: binary-only baseline)."),
     augment: bool = typer.Option(True, "--augment/--no-augment"),
     seed: int = typer.Option(0, "--seed", help="Seed of the folds, initialisation, augmentation and order."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
@@ -115,6 +116,7 @@ def train_diagnosis(
         rule=RuleConfig(), tta=tta, calibration=calibration,
     ).check()
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, regmixup_alpha=regmixup_alpha, use_augment=augment, seed=seed,
+                       image_weight=image_loss_weight,
                        device=device, backbone_weights=str(backbone_weights) if backbone_weights else None)
     if not resume:
         _prepare_out(out, force)

@@ -24,7 +24,7 @@ def net():
 
 def test_grad_cam_matches_a_hand_computation(net):
     case = synthetic_case(1, severe=True, size=64)
-    maps = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)
+    maps = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH, stage=-1)
     b = collate([case.views])
     feats = net.image_features(b.images.flatten(0, 1)).detach().requires_grad_(True)
     out = net.forward_from_features(feats, b.views, b.present, b.metadata, batch_views=(1, 6))
@@ -36,6 +36,8 @@ def test_grad_cam_matches_a_hand_computation(net):
     hm = maps[View.TVV]
     assert hm.heatmap.shape == (64, 64) and hm.heatmap.min() >= 0 and hm.heatmap.max() <= 1
     assert np.allclose(hm.heatmap, expected, atol=1e-5)
+    finer_grid = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)[View.TVV].heatmap  # stage 3: stride 16
+    assert finer_grid.shape == (64, 64) and not np.allclose(finer_grid, hm.heatmap)
 
 
 def test_finer_cam_contrasts_with_the_most_similar_classes(net):

@@ -56,17 +56,32 @@ class ViewHeatmap:
         return int(x), int(y)
 
 
+CAM_STAGE = 2
+"""Backbone stage the maps are taken from by default: stage 3 of 4 (stride 16), twice the resolution of
+the last stage (stride 32, only 3x3 cells at a 96-pixel input)."""
+
+
 def case_heatmaps(
     model: DiagnosisNet, views: dict[View, ViewImage], *, method: CamMethod | str = CamMethod.FINER_CAM,
-    target: Finding | None = None, n_similar: int = 2, alpha: float = 1.0,
+    target: Finding | None = None, n_similar: int = 2, alpha: float = 1.0, stage: int = CAM_STAGE,
 ) -> dict[View, ViewHeatmap]:
-    """One heatmap per view for ``target`` (None: each view's most probable abnormal finding)."""
+    """One heatmap per view for ``target`` (None: each view's most probable abnormal finding), from the
+    output of backbone stage ``stage`` (0-3; -1 the last)."""
     method = parse_choice(CamMethod, method, what="heatmap method")
     model.eval()
     batch = collate([views], None)
-    n, v = batch.images.shape[:2]
-    maps = model.image_features(batch.images.flatten(0, 1)).detach().requires_grad_(True)
-    out = model.forward_from_features(maps, batch.views, batch.present, batch.metadata, batch_views=(n, v))
+    captured: list[torch.Tensor] = []
+
+    def keep(_module, _inputs, output):
+        captured.append(output)  # requires grad: the input images do
+
+    handle = model.backbone.stages[stage].register_forward_hook(keep)
+    try:
+        with torch.enable_grad():
+            out = model(batch.images.requires_grad_(True), batch.views, batch.present, batch.metadata)
+    finally:
+        handle.remove()
+    maps = captured[0]
     logits = out.image_logits[0]
     result = {}
     for j, view in enumerate(batch.slot_views[0]):

@@ -4,13 +4,12 @@ the ensemble rule's trace and per-view heatmaps of one case."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
+from neocus.atomic import atomic_dir
 from neocus.cli.app import app, console, err_console
 from neocus.errors import NeocusError, parse_choice
 
@@ -47,9 +46,7 @@ def diagnose_cmd(
     with err_console.status(f"diagnosing {len(views)} views", spinner="dots"):
         result = diagnose_case(bundle, CaseExample(case_id, views), tta=tta)
         maps = case_heatmaps(bundle.models[0], views, method=heatmap) if heatmap != "none" else {}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         files = {}
         for v, hm in maps.items():
             name = f"heatmap_{v.value}_{hm.target.value}.png"
@@ -59,12 +56,6 @@ def diagnose_cmd(
         doc = {**result.to_dict(), "heatmaps": files, "model": str(bundle.root),
                "note": "research software trained on phantom images; not a clinical device"}
         (tmp / "diagnosis.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     console.print(
         f"{escape(case_id)}: [bold]{result.decision.value}[/] (p severe {result.severe_prob:.3f}; {result.trace.reason}); "
         f"Papile grade {result.grade}; tier {result.readout.tier.value if result.readout.tier else '-'}", highlight=False,

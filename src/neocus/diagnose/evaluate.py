@@ -10,8 +10,6 @@ paper left such cases out.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from neocus.atomic import atomic_dir
 from neocus.diagnose.bundle import Bundle
 from neocus.diagnose.calibrate import reliability, reliability_plot
 from neocus.diagnose.config import TtaMode
@@ -139,9 +138,7 @@ def write_evaluation(result: EvaluationResult, cases, diags, y, p, out: Path, *,
 
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass --force")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(to_plain(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "predictions.csv").write_text(_csv(diags, cases), encoding="utf-8")
         (tmp / "diagnoses.json").write_text(json.dumps([d.to_dict() for d in diags], indent=1) + "\n", encoding="utf-8")
@@ -150,12 +147,6 @@ def write_evaluation(result: EvaluationResult, cases, diags, y, p, out: Path, *,
             write_report(build_report(_predictions(diags, cases)), tmp / "report")
         if heatmap != "none":
             _write_overlays(bundle, [c for c in cases if c.severe == 1][:N_OVERLAY_CASES], tmp / "heatmaps", heatmap)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _write_overlays(bundle: Bundle, cases: Sequence[CaseExample], folder: Path, method: str) -> None:

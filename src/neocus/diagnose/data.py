@@ -137,7 +137,7 @@ def phantom_example(seed: int, *, preset: str, size_hw: tuple[int, int], neighbo
     alternates = {}
     if neighbours > 0:
         for v in case.stills:
-            near = jittered_neighbours(case.subject, v, case.preset, rng, neighbours, tuple(size_hw))
+            near = jittered_neighbours(case.subject, view=v, preset=case.preset, rng=rng, n=neighbours, out_size=tuple(size_hw))
             alternates[v] = tuple(_phantom_view(s) for s in near if s.quality >= STILL_MIN_QUALITY)
     subject = case.subject
     grade = int(subject.ivh_grade)

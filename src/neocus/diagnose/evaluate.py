@@ -55,8 +55,8 @@ def case_metrics(y: np.ndarray, p: np.ndarray, call: np.ndarray, grade_true: np.
         cm = ConfusionMatrix.from_predictions(y, call)
         out: dict[str, Any] = {
             "auc": _ci(roc_auc(y, p)) if len(set(y.tolist())) == 2 else None,
-            "sensitivity": _ci(cm.sensitivity(0.95, "clopper-pearson")),
-            "specificity": _ci(cm.specificity(0.95, "clopper-pearson")),
+            "sensitivity": _ci(cm.sensitivity(level=0.95, method="clopper-pearson")),
+            "specificity": _ci(cm.specificity(level=0.95, method="clopper-pearson")),
             "ece": expected_calibration_error(y, p),
         }
         if grade_true is not None and len(grade_true):

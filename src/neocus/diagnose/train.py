@@ -245,7 +245,7 @@ def cv_folds(cases: Sequence[CaseExample], *, n_folds: int, seed: int) -> dict[i
     from neocus.data.splits import stratified_folds
 
     return stratified_folds(
-        [c.case_id for c in cases], [c.severe if c.severe is not None else -1 for c in cases],
+        [c.case_id for c in cases], strata=[c.severe if c.severe is not None else -1 for c in cases],
         n_folds=n_folds, seed=seed, groups=[c.group or c.case_id for c in cases],
     )
 

@@ -114,10 +114,11 @@ def test_cli_diagnose_and_errors(bundle_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(["diagnose", str(case_dir), "--model", str(bundle_dir), "--out", str(out)]) != 0  # exists
     assert main(["diagnose", str(case_dir), "--model", str(tmp_path / "nomodel"), "--out", str(tmp_path / "o2")]) != 0
+    assert main(["diagnose", str(case_dir), "--model", str(bundle_dir), "--out", str(tmp_path / "o4"), "--tta", "rotate"]) != 0
     (case_dir / "XYZ.png").write_bytes((case_dir / "TVV.png").read_bytes())
     assert main(["diagnose", str(case_dir), "--model", str(bundle_dir), "--out", str(tmp_path / "o3")]) != 0
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "no diagnosis model here" in err and "'XYZ' is not a standard view name" in err
+    assert "Traceback" not in err and "no diagnosis model here" in err and "'XYZ' is not a standard view name" in err and "unknown tta 'rotate'" in err
 
 
 def test_onnx_export_matches_torch(bundle, tmp_path):

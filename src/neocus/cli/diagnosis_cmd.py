@@ -153,6 +153,14 @@ def evaluate_diagnosis_cmd(
     from neocus.diagnose.bundle import load_bundle
     from neocus.diagnose.evaluate import evaluate_diagnosis
 
+    from neocus.diagnose.config import TtaMode
+    from neocus.errors import parse_choice
+    from neocus.explain import CamMethod
+
+    if heatmaps != "none":
+        parse_choice(CamMethod, heatmaps, what="heatmap")
+    if tta is not None:
+        parse_choice(TtaMode, tta, what="tta")
     bundle = load_bundle(model)
     if fold:
         bundle = bundle.select_folds(fold)

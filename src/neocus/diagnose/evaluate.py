@@ -24,7 +24,7 @@ from neocus.diagnose.calibrate import reliability, reliability_plot
 from neocus.diagnose.config import TtaMode
 from neocus.diagnose.data import CaseExample
 from neocus.diagnose.infer import CaseDiagnosis, diagnose_case
-from neocus.errors import NeocusError
+from neocus.errors import NeocusError, parse_choice
 from neocus.results import AsDict, to_plain
 from neocus.vocab import Decision, Finding, IvhGrade
 
@@ -97,7 +97,11 @@ def evaluate_diagnosis(
     cases = [c for c in cases if c.severe is not None]
     if not cases:
         raise NeocusError("no case has a severe label", where="cases", hint="evaluate on labelled cases")
-    tta_mode = None if tta is None else TtaMode(tta)
+    tta_mode = None if tta is None else parse_choice(TtaMode, tta, what="tta")
+    if heatmap != "none":
+        from neocus.explain import CamMethod
+
+        heatmap = parse_choice(CamMethod, heatmap, what="heatmap").value
     diags = []
     for i, c in enumerate(cases):
         diags.append(diagnose_case(bundle, c, tta=tta_mode))

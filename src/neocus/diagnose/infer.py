@@ -15,7 +15,7 @@ from neocus.diagnose.bundle import Bundle
 from neocus.diagnose.config import FINDINGS, TtaMode
 from neocus.diagnose.data import CaseExample, ViewImage, collate, parse_view, read_view_image
 from neocus.diagnose.rule import ReadOut, RuleTrace, apply_rule, image_calls, read_out
-from neocus.errors import InputFileError
+from neocus.errors import InputFileError, parse_choice
 from neocus.results import AsDict
 from neocus.vocab import Decision, Finding, View, case_findings
 
@@ -82,9 +82,9 @@ def _variants(views: dict[View, ViewImage], tta: TtaMode) -> list[tuple[dict[Vie
 
 
 @torch.no_grad()
-def ensemble_probs(bundle: Bundle, case: CaseExample, *, tta: TtaMode | None = None) -> tuple[float, dict[View, np.ndarray], np.ndarray]:
+def ensemble_probs(bundle: Bundle, case: CaseExample, *, tta: TtaMode | str | None = None) -> tuple[float, dict[View, np.ndarray], np.ndarray]:
     """Mean over folds and TTA variants: raw severe probability, image finding probabilities per view, grade probabilities."""
-    tta = bundle.config.tta if tta is None else TtaMode(tta)
+    tta = bundle.config.tta if tta is None else parse_choice(TtaMode, tta, what="tta")
     variants = _variants(case.views, tta)
     batch = collate([v for v, _ in variants], [case] * len(variants))
     sev, grade = [], []
@@ -100,9 +100,9 @@ def ensemble_probs(bundle: Bundle, case: CaseExample, *, tta: TtaMode | None = N
     return float(np.mean(sev)), {v: np.mean(p, axis=0) for v, p in img.items()}, np.mean(np.concatenate(grade), axis=0)
 
 
-def diagnose_case(bundle: Bundle, case: CaseExample, *, tta: TtaMode | None = None) -> CaseDiagnosis:
+def diagnose_case(bundle: Bundle, case: CaseExample, *, tta: TtaMode | str | None = None) -> CaseDiagnosis:
     """The full read of one case (views in ``case.views``; labels, if any, are ignored)."""
-    tta = bundle.config.tta if tta is None else TtaMode(tta)
+    tta = bundle.config.tta if tta is None else parse_choice(TtaMode, tta, what="tta")
     raw, img, grade_p = ensemble_probs(bundle, case, tta=tta)
     p = float(bundle.calibration.apply(raw))
     image_probs = {v: {f: float(img[v][k]) for k, f in enumerate(FINDINGS)} for v in img}
@@ -121,4 +121,4 @@ def diagnose_case(bundle: Bundle, case: CaseExample, *, tta: TtaMode | None = No
 def diagnose(inputs: Sequence[str | Path], *, bundle: Bundle, tta: TtaMode | str | None = None, roi: bool = False) -> CaseDiagnosis:
     """Python API: diagnose one case given as a folder or view image files (see :func:`load_case_images`)."""
     case_id, views = load_case_images(inputs, size_hw=bundle.config.model.image_size_hw, roi=roi)
-    return diagnose_case(bundle, CaseExample(case_id, views), tta=None if tta is None else TtaMode(tta))
+    return diagnose_case(bundle, CaseExample(case_id, views), tta=tta)

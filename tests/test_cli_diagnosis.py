@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import pytest
 import torch
 from diagnosis_testdata import synthetic_cases, write_view_pngs
@@ -24,6 +25,10 @@ def dataset(tmp_path_factory):
         labels = CaseLabels.derive(c.grade, findings={v: sorted(vi.findings) for v, vi in c.views.items()})
         write_case(root, CaseRecord(case_id=c.case_id, sweeps={}, metadata=CaseMetadata(subject=c.group, ga_weeks=30.0), labels=labels))
         write_view_pngs(case_dir(root, c.case_id) / "views", c)
+        if c.case_id != "syn0":  # phantom-dataset lesion masks (docs/phantom.md), absent for one case
+            (case_dir(root, c.case_id) / "masks").mkdir()
+            for v, vi in c.views.items():
+                cv2.imwrite(str(case_dir(root, c.case_id) / "masks" / f"{v.value}_lesion.png"), vi.target_mask.astype("uint8"))
     return root
 
 
@@ -43,7 +48,8 @@ def test_train_then_evaluate(dataset, tmp_path, capsys):
     for key in ("auc", "sensitivity", "specificity", "papile_exact", "papile_kappa_quadratic", "heatmap_hit_rate", "ece"):
         assert key in m
     assert m["n_cases"] == 8 and m["n_severe"] == 4 and len(m["sensitivity"]["ci"]) == 2
-    assert m["heatmap_hit_rate"] is None  # dataset stills carry no lesion masks
+    assert m["heatmap_hits"]["cases"] == 3  # severe cases with lesion masks (syn0 has none)
+    assert 0.0 <= m["heatmap_hit_rate"] <= 1.0
     assert (out / "report" / "table2.csv").is_file() and (out / "reliability.png").is_file()
     assert (out / "predictions.csv").read_text().count("\n") == 9
 

@@ -107,10 +107,10 @@ def dataset_examples(dataset: Dataset, case_ids: Iterable[str] | None = None, *,
             continue
         labels = entry.record.labels
         per_view = labels.findings if labels is not None and labels.findings is not None else None
-        views = {
-            v: ViewImage(read_view_image(p, size_hw), None if per_view is None or v not in per_view else frozenset(per_view[v]))
-            for v, p in paths.items()
-        }
+        views = {}
+        for v, p in paths.items():
+            found = None if per_view is None or v not in per_view else frozenset(per_view[v])
+            views[v] = ViewImage(read_view_image(p, size_hw), found, _phantom_still_mask(entry.folder, v, found, size_hw))
         meta = entry.record.metadata
         out.append(CaseExample(
             case_id=entry.case_id,
@@ -123,6 +123,22 @@ def dataset_examples(dataset: Dataset, case_ids: Iterable[str] | None = None, *,
     if not out:
         raise NeocusError("no case has view stills (views/<VIEW>.png)", where=dataset.root, hint="simulate with stills or add views")
     return out
+
+
+def _read_mask(path: Path, size_hw: tuple[int, int]) -> np.ndarray | None:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if path.is_file() else None
+    return None if img is None else cv2.resize(img, (size_hw[1], size_hw[0]), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def _phantom_still_mask(folder: Path, view: View, findings: frozenset[Finding] | None, size_hw: tuple[int, int]) -> np.ndarray | None:
+    """The hit-rate target of a still of a phantom dataset (``masks/<VIEW>_lesion.png``, plus
+    ``masks/<VIEW>_ventricles.png`` where the still shows dilation or hydrocephalus; docs/phantom.md),
+    resized to ``size_hw``; None when the dataset has no such masks."""
+    mask = _read_mask(folder / "masks" / f"{view.value}_lesion.png", size_hw)
+    if mask is not None and findings and (Finding.VENTRICULAR_DILATION in findings or Finding.HYDROCEPHALUS in findings):
+        vent = _read_mask(folder / "masks" / f"{view.value}_ventricles.png", size_hw)
+        mask = mask if vent is None else mask | vent
+    return mask
 
 
 def phantom_example(seed: int, *, preset: str, size_hw: tuple[int, int], neighbours: int = 0, case_id: str | None = None) -> CaseExample:

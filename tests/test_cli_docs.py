@@ -29,7 +29,8 @@ PLACEHOLDER = re.compile(r"^[A-Z][A-Za-z0-9_]*(\.[a-z]+)?$")  # FILE, DIR, N, PR
 def documented_lines() -> list[tuple[str, str]]:
     """``(where, command line)`` for each ``neocus ...`` in inline code or a fenced block of the docs.
 
-    A fenced line that starts with ``[`` or ``--`` continues the command above it.
+    A fenced line that starts with ``[`` or ``--``, or follows a line ending in ``\\``, continues the
+    command above it.
     """
     found: list[tuple[str, str]] = []
     for doc in DOC_FILES:
@@ -42,10 +43,11 @@ def documented_lines() -> list[tuple[str, str]]:
                 continue
             if in_fence:
                 text = stripped.removeprefix("$ ").split(" #", 1)[0].strip()
+                continues = text.startswith(("[", "--")) or (found and found[-1][1].endswith("\\"))
                 if text == "neocus" or text.startswith("neocus "):
                     found.append((where, text))
-                elif found and found[-1][0].startswith(str(doc.relative_to(ROOT))) and text.startswith(("[", "--")):
-                    found[-1] = (found[-1][0], f"{found[-1][1]} {text}")
+                elif found and found[-1][0].startswith(str(doc.relative_to(ROOT))) and continues:
+                    found[-1] = (found[-1][0], f"{found[-1][1].removesuffix(chr(92)).rstrip()} {text}")
                 continue
             for match in re.finditer(r"`(neocus(?: [^`]*)?)`", line):
                 found.append((where, match.group(1)))

@@ -15,14 +15,21 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 import neocus
 
 
 def _help_forms(params: list[Any], ctx: Any) -> list[Any]:
-    """Set the metavar of on/off flags (none: ``--json``) and of repeatable options (``<str> (repeatable)``)."""
+    """Set the metavar of on/off flags (none: ``--json``), of repeatable options (``<str> (repeatable)``)
+    and of arguments that take several values (``<path> (one or more)``)."""
     for param in params:
+        if isinstance(param, TyperArgument) and param.metavar is None and param.nargs == -1:
+            shown = param.display_type(ctx)
+            item = re.fullmatch(r"<list\[(.+)\]>", shown or "")
+            many = f"<{item.group(1).lower()}> (one or more)" if item else shown
+            param.display_type_rich = lambda ctx=None, many=many: many  # type: ignore[method-assign]
+            continue
         if not isinstance(param, TyperOption) or param.metavar is not None:
             continue
         if param.is_flag:

@@ -18,6 +18,7 @@ from torch import nn
 from neocus.detect.encoder import inverse_sigmoid
 
 ANGLE_SCALE = 45.0
+DEG = math.pi / 180.0
 """Degrees per unit of the angle outputs of the box heads."""
 
 
@@ -37,7 +38,7 @@ class Mlp(nn.Module):
 
 def box_features(boxes: torch.Tensor) -> torch.Tensor:
     """``(cx, cy, w, h, sin 2a, cos 2a)``: a box description that is the same for a and a + 180."""
-    t = torch.deg2rad(boxes[..., 4]) * 2
+    t = (boxes[..., 4] * DEG) * 2
     return torch.cat([boxes[..., :4], torch.sin(t)[..., None], torch.cos(t)[..., None]], -1)
 
 
@@ -68,7 +69,7 @@ class RotatedDeformableAttention(nn.Module):
         attn = self.attention_weights(query).view(b, q, hd, L * P).softmax(-1).view(b, q, hd, L, P)
         scale = ref[:, :, None, None, None, 2:4] * (0.5 / P)
         local = off * scale
-        t = torch.deg2rad(ref[..., 4])[:, :, None, None, None, None]
+        t = (ref[..., 4] * DEG)[:, :, None, None, None, None]
         cos, sin = torch.cos(t), torch.sin(t)
         dx = local[..., 0:1] * cos - local[..., 1:2] * sin
         dy = local[..., 0:1] * sin + local[..., 1:2] * cos

@@ -131,31 +131,47 @@ class PhantomRecipe:
         return _structure_sample(still.image, still.truth.boxes)
 
 
-def _cache_key(recipe: PhantomRecipe, n: int) -> str:
-    text = json.dumps({**recipe.describe(), "n": n, "v": 1}, sort_keys=True)
+CHUNK = 50
+"""Frames per cache file: a pool of n frames reads (and writes) files of ``CHUNK`` consecutive frames,
+so pools of different sizes share their frames and an interrupted render keeps what it finished."""
+
+
+def _cache_key(recipe: PhantomRecipe, chunk: int) -> str:
+    text = json.dumps({**recipe.describe(), "chunk": chunk, "size": CHUNK, "v": 1}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def render_pool(recipe: PhantomRecipe, n: int, *, cache_dir: Path | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Sample]:
-    """``n`` frames of the recipe, read from ``cache_dir`` when rendered before (one ``.npz`` per recipe)."""
-    path = cache_dir / f"phantom-{_cache_key(recipe, n)}.npz" if cache_dir is not None else None
+def _render_chunk(recipe: PhantomRecipe, chunk: int, n: int, cache_dir: Path | None,
+                  progress: Callable[[int], None] | None) -> list[Sample]:
+    path = cache_dir / f"phantom-{_cache_key(recipe, chunk)}.npz" if cache_dir is not None else None
     if path is not None and path.is_file():
         with np.load(path) as z:
-            return [Sample(z[f"i{k}"], z[f"b{k}"], z[f"l{k}"]) for k in range(n)]
+            if int(z["n"]) >= n:
+                if progress is not None:
+                    progress(n)
+                return [Sample(z[f"i{k}"], z[f"b{k}"], z[f"l{k}"]) for k in range(n)]
     out = []
     for k in range(n):
-        out.append(recipe.frame(k))
+        out.append(recipe.frame(chunk * CHUNK + k))
         if progress is not None:
             progress(1)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {}
-        for k, s in enumerate(out):
-            arrays |= {f"i{k}": s.image, f"b{k}": s.boxes, f"l{k}": s.labels}
+        arrays: dict[str, np.ndarray] = {"n": np.array(n)}
+        for k, smp in enumerate(out):
+            arrays |= {f"i{k}": smp.image, f"b{k}": smp.boxes, f"l{k}": smp.labels}
         with atomic_target(path) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)
+    return out
+
+
+def render_pool(recipe: PhantomRecipe, n: int, *, cache_dir: Path | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Sample]:
+    """Frames ``0 .. n-1`` of the recipe, read from ``cache_dir`` where rendered before."""
+    out: list[Sample] = []
+    for chunk in range((n + CHUNK - 1) // CHUNK):
+        out += _render_chunk(recipe, chunk, min(CHUNK, n - chunk * CHUNK), cache_dir, progress)
     return out
 
 

@@ -130,9 +130,10 @@ def _plot_losses(log_path: Path, png: Path) -> None:
 def train_detector(
     pool: Sequence[Sample], config: DetectorConfig, *, out_dir: str | Path, steps: int, resume: bool = False,
     device: str = "cpu", log_every: int = 10, checkpoint_every: int = 100, data_info: dict | None = None,
-    progress: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0,
+    progress: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0, stop_at: int | None = None,
 ) -> TrainResult:
-    """Train for ``steps`` optimiser steps (total, counting steps done before a resume).
+    """Train for ``steps`` optimiser steps (total, counting steps done before a resume; the schedule
+    spans all of them). ``stop_at`` stops early after that step, as an interrupted run would.
 
     Writes ``out_dir/last.pt`` (resumable), ``out_dir/model.pt`` (EMA weights, what inference loads),
     ``metrics.jsonl``, ``loss.png`` and ``config.json``.
@@ -144,6 +145,7 @@ def train_detector(
     opt = make_optimizer(model, config)
     ema = ModelEma(model, decay=config.train.ema_decay, warmup=config.train.ema_warmup)
     gen = torch.Generator().manual_seed(seed)
+    base_lrs = [g["lr"] for g in opt.param_groups]  # before a resume overwrites them with scheduled values
     start = 0
     last = out / "last.pt"
     log_path = out / "metrics.jsonl"
@@ -160,12 +162,11 @@ def train_detector(
     atomic_write_text(out / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
     crit = DetectionLoss(config.train)
     t, m = config.train, config.model
-    base_lrs = [g["lr"] for g in opt.param_groups]
     first = final = float("nan")
     acc: dict[str, list[float]] = {}
     t0 = time.time()
     model.train()
-    for step in range(start, steps):
+    for step in range(start, min(steps, stop_at or steps)):
         rng = np.random.default_rng([seed, step])
         batch = training_batch(pool, m.input_size, t.batch_size, mosaic_prob=t.mosaic_prob, mixup_prob=t.mixup_prob, rng=rng)
         images = to_tensor([s.image for s in batch]).to(device)
@@ -192,7 +193,7 @@ def train_detector(
             acc = {}
             if progress is not None:
                 progress(step + 1, row)
-        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+        if (step + 1) % checkpoint_every == 0 or step + 1 in (steps, stop_at):
             _checkpoint(last, model, ema, opt, step + 1, config, gen, data_info or {})
     model_path = save_model(out / "model.pt", ema.module, config, info={"steps": steps, "seed": seed, "data": data_info or {}})
     if log_path.exists():

@@ -1,0 +1,81 @@
+"""Contact sheet of the detector on real frames: the 16 NCLS stills and frames of the 2 real sweeps.
+
+    PYTHONPATH=src python docs/make_detector_sheet.py --model runs/detector/model.pt --out docs/detector-real-frames.png
+
+Each frame is ROI-cropped (neocus.io.roi), run through the detector, and drawn with its rotated boxes
+(colour per structure, score beside). Reads ../shared/data/real/ncls-examples; writes one PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.detect.classes import DETECTOR_CLASSES
+from neocus.detect.infer import Detector
+from neocus.geometry import rbox_to_corners
+from neocus.io import load_sweep
+from neocus.io.roi import apply_roi, detect_sweep_roi
+
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "ncls-examples"
+TILE = 320
+
+
+def colour(i: int) -> tuple[int, int, int]:
+    hue = int(180 * i / len(DETECTOR_CLASSES))
+    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    return int(bgr[0]), int(bgr[1]), int(bgr[2])
+
+
+def draw(frame: np.ndarray, dets, crop, title: str) -> np.ndarray:  # noqa: ANN001
+    img = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    scale = TILE / max(img.shape[:2])
+    img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)))
+    idx = {s: i for i, s in enumerate(DETECTOR_CLASSES)}
+    for d in dets.detections:
+        c = rbox_to_corners(d.box.as_tuple())
+        c = (crop.from_source(c) if crop is not None else c) * scale
+        col = colour(idx[d.structure])
+        cv2.polylines(img, [c.round().astype(np.int32)], True, col, 1, cv2.LINE_AA)
+        cv2.putText(img, f"{d.structure.value[:10]} {d.score:.2f}", tuple(c[0].round().astype(int)), cv2.FONT_HERSHEY_PLAIN, 0.7, col, 1)
+    tile = np.zeros((TILE + 16, TILE, 3), np.uint8)
+    tile[16:16 + img.shape[0], :img.shape[1]] = img
+    cv2.putText(tile, title, (2, 12), cv2.FONT_HERSHEY_PLAIN, 0.9, (255, 255, 255), 1)
+    return tile
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--threshold", type=float, default=0.3)
+    ap.add_argument("--sweep-frames", type=int, default=4)
+    args = ap.parse_args()
+    det = Detector(args.model, score_threshold=args.threshold, max_detections=15)
+    tiles = []
+    for still in sorted(REAL.glob("*/*.png")):
+        sweep = load_sweep(still)
+        cropped = apply_roi(sweep, detect_sweep_roi(sweep))
+        fd = det.detect_frames(cropped.frames)[0]  # boxes in the cropped frame, drawn on it
+        tiles.append(draw(cropped.frames[0], fd, None, f"{still.parent.name[-3:]}/{still.stem}"))
+    for video in sorted(REAL.glob("*/*.mp4")):
+        sweep = load_sweep(video, show_progress=False)
+        cropped = apply_roi(sweep, detect_sweep_roi(sweep))
+        pick = np.linspace(0, cropped.n_frames - 1, args.sweep_frames + 2).round().astype(int)[1:-1]
+        fds = det.detect_frames(cropped.frames[pick])
+        for k, fd in zip(pick, fds):
+            tiles.append(draw(cropped.frames[k], fd, None, f"{video.stem[:9]} f{k}"))
+    cols = 6
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    sheet = np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(args.out), sheet)
+    print(f"wrote {args.out} ({len(tiles)} tiles)")
+
+
+if __name__ == "__main__":
+    main()

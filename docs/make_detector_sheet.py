@@ -20,7 +20,7 @@ from neocus.geometry import rbox_to_corners
 from neocus.io import load_sweep
 from neocus.io.roi import apply_roi, detect_sweep_roi
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "ncls-examples"
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "ncls-examples"  # ../shared/data (override: --real)
 TILE = 320
 
 
@@ -51,17 +51,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--real", type=Path, default=REAL, help="the ncls-examples folder")
     ap.add_argument("--threshold", type=float, default=0.3)
     ap.add_argument("--sweep-frames", type=int, default=4)
     args = ap.parse_args()
     det = Detector(args.model, score_threshold=args.threshold, max_detections=15)
     tiles = []
-    for still in sorted(REAL.glob("*/*.png")):
+    for still in sorted(args.real.glob("*/*.png")):
         sweep = load_sweep(still)
         cropped = apply_roi(sweep, detect_sweep_roi(sweep))
         fd = det.detect_frames(cropped.frames)[0]  # boxes in the cropped frame, drawn on it
         tiles.append(draw(cropped.frames[0], fd, None, f"{still.parent.name[-3:]}/{still.stem}"))
-    for video in sorted(REAL.glob("*/*.mp4")):
+    for video in sorted(args.real.glob("*/*.mp4")):
         sweep = load_sweep(video, show_progress=False)
         cropped = apply_roi(sweep, detect_sweep_roi(sweep))
         pick = np.linspace(0, cropped.n_frames - 1, args.sweep_frames + 2).round().astype(int)[1:-1]

@@ -48,3 +48,13 @@ def test_lr_schedule_warms_up_then_decays():
     lrs = [lr_factor(s, warmup=10, total=100) for s in range(100)]
     assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
     assert all(np.diff(lrs[10:]) <= 1e-12) and lrs[-1] < 0.05
+
+
+def test_model_from_a_stopped_run(tmp_path, tiny):
+    from neocus.detect.train import model_from_checkpoint
+
+    train_detector(toy_pool(4), tiny, out_dir=tmp_path, steps=10, stop_at=2, seed=0)
+    assert not (tmp_path / "model.pt").exists()
+    path = model_from_checkpoint(tmp_path / "last.pt", tmp_path / "early.pt")
+    model, cfg, info = load_model(path)
+    assert cfg == tiny and info["steps"] == 2

@@ -76,7 +76,7 @@ def make_optimizer(model: RotatedRtDetr, config: DetectorConfig) -> torch.optim.
 @dataclass(frozen=True)
 class TrainResult(AsDict):
     out_dir: Path
-    model_path: Path
+    model_path: Path | None  # None when stopped early (stop_at): resume it, or see model_from_checkpoint
     steps: int
     final_loss: float
     first_loss: float
@@ -100,6 +100,17 @@ def _load_checkpoint(path: Path) -> dict:
     if not isinstance(state, dict) or state.get("format") != "neocus-detector-train/1":
         raise InputFileError("not a neocus detector training checkpoint", where=path, hint="start again without resume")
     return state
+
+
+def model_from_checkpoint(last: str | Path, out: str | Path) -> Path:
+    """Write ``model.pt`` (EMA weights) from a training checkpoint, e.g. of a run stopped early."""
+    state = _load_checkpoint(Path(last))
+    from neocus.detect.config import config_from_dict
+
+    config = config_from_dict(state["config"], where=f"{last}: config")
+    model = RotatedRtDetr(config.model)
+    model.load_state_dict(state["ema"])
+    return save_model(Path(out), model, config, info={"steps": int(state["step"]), "data": state.get("extra", {}), "from": "last.pt"})
 
 
 def _plot_losses(log_path: Path, png: Path) -> None:
@@ -195,7 +206,8 @@ def train_detector(
                 progress(step + 1, row)
         if (step + 1) % checkpoint_every == 0 or step + 1 in (steps, stop_at):
             _checkpoint(last, model, ema, opt, step + 1, config, gen, data_info or {})
-    model_path = save_model(out / "model.pt", ema.module, config, info={"steps": steps, "seed": seed, "data": data_info or {}})
+    finished = stop_at is None or stop_at >= steps
+    model_path = save_model(out / "model.pt", ema.module, config, info={"steps": steps, "seed": seed, "data": data_info or {}}) if finished else None
     if log_path.exists():
         _plot_losses(log_path, out / "loss.png")
     return TrainResult(out_dir=out, model_path=model_path, steps=steps, final_loss=final, first_loss=first, seconds=time.time() - t0)

@@ -19,6 +19,7 @@ def tiny():
     return load_config("tiny")
 
 
+@pytest.mark.slow
 def test_short_run_loss_falls_and_writes_outputs(tmp_path, tiny):
     pool = toy_pool(16)
     r = train_detector(pool, tiny, out_dir=tmp_path, steps=40, log_every=10, seed=1)
@@ -34,6 +35,7 @@ def test_short_run_loss_falls_and_writes_outputs(tmp_path, tiny):
     assert scores.shape == (1, tiny.model.num_queries, model.num_classes) and boxes.shape[-1] == 5
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path, tiny):
     pool = toy_pool(8, seed=3)
     straight = train_detector(pool, tiny, out_dir=tmp_path / "a", steps=6, log_every=2, checkpoint_every=3, seed=2)

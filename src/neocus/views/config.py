@@ -26,6 +26,8 @@ class ViewWeights(AsDict):
     weights: dict[Structure, float]
     penalties: dict[Structure, float]
     geometry: float
+    sizes: dict[Structure, float] = field(default_factory=dict)  # signed weights on relative box size
+    offset: float = 0.0  # added to the normalised score (a fit puts its decision boundary at `min_score`)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Selection(AsDict):
     min_samples: int = 2  # DBSCAN core size
     plane_min_score: float = 0.3  # a frame votes for a plane when its best view score reaches this
     min_segment_frames: int = 6  # a plane segment of a video holds at least this many voting frames
-    min_confidence: float = 0.3  # a chosen view is usable from this confidence on
+    min_confidence: float = 0.3  # a chosen view is usable from this confidence on ...
+    min_usable_score: float = 0.5  # ... and this peak score (pure-noise clusters peak lower)
     sagittal_default_direction: SweepDirection = SweepDirection.RIGHT_TO_LEFT
 
 
@@ -49,14 +52,14 @@ class ViewsConfig(AsDict):
     source: str = ""
 
 
-def _structures(raw: Any, where: str) -> dict[Structure, float]:
+def _structures(raw: Any, where: str, *, signed: bool = False) -> dict[Structure, float]:
     if not isinstance(raw, dict):
         raise NeocusError("must be an object of structure -> weight", where=where)
     out = {}
     for name, w in raw.items():
         s = parse_choice(Structure, name, what=f"{where} structure")
-        if not isinstance(w, (int, float)) or w < 0:
-            raise NeocusError(f"weight of {name} must be a number >= 0, got {w!r}", where=where)
+        if not isinstance(w, (int, float)) or (w < 0 and not signed):
+            raise NeocusError(f"weight of {name} must be a number{'' if signed else ' >= 0'}, got {w!r}", where=where)
         out[s] = float(w)
     return out
 
@@ -75,6 +78,8 @@ def parse_config(raw: Any, *, source: str = "") -> ViewsConfig:
             weights=_structures(spec.get("weights", {}), f"{where}: views.{name}.weights"),
             penalties=_structures(spec.get("penalties", {}), f"{where}: views.{name}.penalties"),
             geometry=float(spec.get("geometry", 0.0)),
+            sizes=_structures(spec.get("sizes", {}), f"{where}: views.{name}.sizes", signed=True),
+            offset=float(spec.get("offset", 0.0)),
         )
     missing = [v.value for v in View if v not in views]
     if missing:
@@ -107,6 +112,8 @@ def config_json(config: ViewsConfig, *, about: str) -> dict[str, Any]:
         "about": about,
         "views": {v.value: {"weights": {s.value: round(w, 4) for s, w in vw.weights.items()},
                             "penalties": {s.value: round(w, 4) for s, w in vw.penalties.items()},
-                            "geometry": round(vw.geometry, 4)} for v, vw in config.views.items()},
+                            "geometry": round(vw.geometry, 4),
+                            "sizes": {s.value: round(w, 4) for s, w in vw.sizes.items()},
+                            "offset": round(vw.offset, 4)} for v, vw in config.views.items()},
         "selection": config.selection.to_dict(),
     }

@@ -61,7 +61,8 @@ def _choice(scores: np.ndarray, c: Cluster, view: View, rivals: list[int], *, sw
             config: ViewsConfig) -> ViewChoice:
     conf = confidence(scores, c, rivals, config.selection)
     return ViewChoice(view, sweep.name, c.peak_frame, c.peak_frame / sweep.fps if sweep.fps else None, c.peak_score,
-                      round(conf, 4), conf >= config.selection.min_confidence, basis)
+                      round(conf, 4), conf >= config.selection.min_confidence and c.peak_score >= config.selection.min_usable_score,
+                      basis)
 
 
 def _missing_reason(view: View, clusters: Sequence[Cluster]) -> str:
@@ -153,7 +154,7 @@ def exam_views(sweeps: Sequence[SweepViews]) -> ExamViews:
     for v in View:
         c = views[v]
         if c is not None and not c.usable:
-            missing[v] = f"poor: confidence {c.confidence:.2f} below the usable minimum"
+            missing[v] = f"poor: score {c.score:.2f}, confidence {c.confidence:.2f} below the usable minimum"
         elif c is None:
             reasons = [seg.missing[v] for s in sweeps for seg in s.segments if v in seg.missing]
             missing[v] = reasons[0] if reasons else f"no {VIEW_PLANE[v].value} sweep or segment found"

@@ -118,7 +118,7 @@ def view_clusters(track: np.ndarray, view: View, start: int, end: int, sel: Sele
     if cand.size == 0:
         return []
     x = np.stack([cand / sel.eps_frames, track[cand] / sel.eps_score], axis=1)
-    labels = DBSCAN(eps=1.0, min_samples=sel.min_samples).fit_predict(x)
+    labels = DBSCAN(eps=1.0, min_samples=sel.min_samples, algorithm="brute").fit_predict(x)
     smooth = uniform_filter1d(track, size=3, mode="nearest")
     out = []
     for k in sorted(set(labels) - {-1}):

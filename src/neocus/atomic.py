@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from neocus.errors import NeocusError
@@ -55,3 +56,25 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
     return path
+
+
+def atomic_write_folder(files: Mapping[str, bytes], out_dir: str | Path, *, force: bool = False) -> list[Path]:
+    """Write ``files`` (name -> bytes) as the folder ``out_dir``: into a temporary sibling folder that
+    replaces ``out_dir`` only when everything is written. A non-empty ``out_dir`` is refused unless ``force``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / n for n in files]

@@ -5,15 +5,16 @@ the `unsuitable` rate, per preset. Detections are oracle-degraded (see :mod:`neo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from neocus.results import AsDict
 from neocus.views.config import ViewsConfig, load_config
-from neocus.views.extract import ExamViews, extract_views
-from neocus.views.truthdata import TruthCase
-from neocus.vocab import VIEW_PLANE, View
+from neocus.phantom.sweep import SweepDirection
+from neocus.views.extract import ExamViews, SweepDetections, extract_views
+from neocus.views.truthdata import TruthCase, TruthSweep
+from neocus.vocab import VIEW_PLANE, Plane, View
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,22 @@ NOTE = ("oracle-degraded detections (phantom ground-truth boxes with drops, jitt
         "noise), NOT a trained detector's output")
 
 
-def evaluate_cases(cases: Iterable[TruthCase], *, config: ViewsConfig | None = None) -> tuple[ViewsMetrics, list[ViewOutcome]]:
-    """Extract the views of every case and judge them; metrics overall and per preset."""
+def _told_side(s: TruthSweep) -> SweepDetections:
+    """The sweep's detections with its true sagittal direction given (what a side marker would tell)."""
+    if s.plane is not Plane.SAGITTAL or s.direction is None:
+        return s.detections
+    return replace(s.detections, sagittal_direction=SweepDirection(s.direction))
+
+
+def evaluate_cases(cases: Iterable[TruthCase], *, config: ViewsConfig | None = None,
+                   oracle_side: bool = False) -> tuple[ViewsMetrics, list[ViewOutcome]]:
+    """Extract the views of every case and judge them; metrics overall and per preset. ``oracle_side``
+    gives each sagittal sweep its true direction (to measure what the unknown side costs)."""
     config = config or load_config()
     outcomes: list[ViewOutcome] = []
     unsuitable: dict[str, list[bool]] = {}
     for case in cases:
-        exam = extract_views([s.detections for s in case.sweeps], config=config)
+        exam = extract_views([_told_side(s) if oracle_side else s.detections for s in case.sweeps], config=config)
         outcomes += judge_case(case, exam)
         unsuitable.setdefault(case.preset, []).append(exam.unsuitable)
     per = {p: group_metrics([o for o in outcomes if o.preset == p], u) for p, u in unsuitable.items()}

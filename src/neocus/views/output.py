@@ -1,20 +1,15 @@
 """What ``neocus views`` writes: ``views.json``, the chosen frames as PNG (ROI-cropped) and one sweep
-plot per sweep (score curves per view, clusters, chosen frames, direction). Written into a temporary
-sibling folder that replaces ``out_dir`` only when everything succeeded."""
+plot per sweep (score curves per view, clusters, chosen frames, direction). The command writes them
+with :func:`neocus.atomic.atomic_write_folder`."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from neocus.errors import NeocusError
 from neocus.results import rounded
 from neocus.views.extract import ExamViews, SweepViews
 from neocus.views.score import VIEWS
@@ -46,7 +41,7 @@ def sweep_plot_png(sweep: SweepViews, *, dpi: int = 100) -> bytes:
     """Score curve per view over the frames, DBSCAN clusters (kept solid, dropped hatched), chosen frames."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 3.6), dpi=dpi)
+    fig = Figure(figsize=(10, 3.6), dpi=dpi)
     ax = fig.add_subplot(1, 1, 1)
     t = np.arange(sweep.n_frames)
     for i, v in enumerate(VIEWS):
@@ -68,10 +63,8 @@ def sweep_plot_png(sweep: SweepViews, *, dpi: int = 100) -> bytes:
     ax.set_xlabel("frame")
     ax.set_ylabel("view score")
     ax.set_title(f"{sweep.sweep}: " + ("; ".join(title) if title else (sweep.reason or "no segment")), fontsize=9)
-    ax.legend(fontsize=7, loc="upper right", ncol=5)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -82,25 +75,3 @@ def png_bytes(image: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - cv2 fails only on broken arrays
         raise ValueError("PNG encoding failed")
     return data.tobytes()
-
-
-def write_folder(files: Mapping[str, bytes], out_dir: str | Path, *, force: bool = False) -> list[Path]:
-    """Write ``files`` (name -> bytes) as the folder ``out_dir``, atomically; refuses a non-empty folder
-    unless ``force``."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NeocusError("exists and is not a folder", where=out)
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / n for n in files]

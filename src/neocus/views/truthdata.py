@@ -33,6 +33,7 @@ class TruthSweep:
     plane: Plane  # truth only: never given to the views stage
     windows: dict[View, TruthWindow | None]
     quality: dict[View, np.ndarray]
+    direction: str | None = None  # truth only: the phantom's sweep direction
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +72,7 @@ def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation()
             windows = {View(v): (TruthWindow(w["start"], w["end"], w["best_frame"], w["best_quality"]) if w else None)
                        for v, w in t["view_windows"].items()}
             quality = {View(v): np.asarray(q, dtype=np.float64) for v, q in t["quality"].items()}
-            sweeps.append(TruthSweep(dets, Plane(t["plane"]), windows, quality))
+            sweeps.append(TruthSweep(dets, Plane(t["plane"]), windows, quality, t.get("direction")))
         yield TruthCase(case.case_id, preset, tuple(sweeps))
 
 

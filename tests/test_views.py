@@ -268,3 +268,36 @@ def test_cli_views_writes_outputs_and_refuses_bad_input(case, tmp_path, capsys):
     assert main(["views", *paths, "--out", str(tmp_path / "o2"), "--detections", str(anns[0])]) != 0
     err = capsys.readouterr().err
     assert "--detections" in err and "Traceback" not in err
+
+
+def _scaled(dets, keep, factor):
+    """Detections with the boxes for which ``keep(frame, detection)`` holds grown by ``factor`` in area."""
+    out = []
+    for f in dets:
+        ds = []
+        for d in f.detections:
+            if keep(f.frame, d):
+                b = d.box
+                d = Detection(d.structure, d.score, RotatedBox.from_any(b.cx, b.cy, b.w * factor ** 0.5, b.h * factor ** 0.5, b.angle))
+            ds.append(d)
+        out.append(FrameDetections(f.frame, tuple(ds)))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("bigger", [View.RPSV, View.LPSV])
+def test_sides_from_asymmetry_seen_in_both_sweeps(case, bigger):
+    # this subject's parasagittal ventricle areas differ ~3x by plane position alone: the scaling must exceed that
+    cor, sag = case.sweeps[Plane.CORONAL], case.sweeps[Plane.SAGITTAL]
+    vent = (Structure.ANTERIOR_HORN, Structure.LATERAL_VENTRICLE_BODY)
+    right_side = bigger is View.RPSV  # the patient's right lies on the screen's left in coronal images
+    base = _dets(cor)
+    mid = {f.frame: np.median([d.box.cx for d in f.detections if d.structure is Structure.INTERHEMISPHERIC_FISSURE] or [SIZE_WH[0] / 2])
+           for f in base}
+    cor_dets = _scaled(base, lambda t, d: d.structure in vent and ((d.box.cx < mid[t]) == right_side), 2.0)
+    w = sag.windows[bigger]
+    sag_dets = _scaled(_dets(sag), lambda t, d: d.structure is Structure.LATERAL_VENTRICLE and w.start - 6 <= t <= w.end + 6, 6.0)
+    exam = extract_views([_input("c", cor_dets, len(cor.truth)), _input("s", sag_dets, len(sag.truth))])
+    for v in (View.RPSV, View.LPSV):
+        c = exam.views[v]
+        assert _near(c.frame, sag.windows[v]), (v, c.frame, sag.windows[v])
+        assert "asymmetry" in c.basis

@@ -10,7 +10,7 @@ decision on whether the exam holds enough usable views (``vocab.MIN_VIEWS_FOR_DE
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from neocus.phantom.sweep import SweepDirection
 from neocus.results import AsDict
 from neocus.views.config import ViewsConfig, load_config
 from neocus.views.score import VIEWS, score_frames
+from neocus.views.sides import coronal_asymmetry, match_sides
 from neocus.views.select import (
     COL, CORONAL_ORDER, Cluster, Segment, ViewChoice, best_order, confidence, plane_segments, view_clusters,
 )
@@ -170,9 +171,14 @@ def exam_views(sweeps: Sequence[SweepViews]) -> ExamViews:
 
 
 def extract_views(sweeps: Sequence[SweepDetections], *, config: ViewsConfig | None = None) -> ExamViews:
-    """The standard views of an exam (one or more sweeps, any planes, in any order)."""
+    """The standard views of an exam (one or more sweeps, any planes, in any order); parasagittal sides
+    assumed from a direction are matched to the coronal sweep's asymmetry where both are clear."""
     config = config or load_config()
-    return exam_views([sweep_views(s, config=config) for s in sweeps])
+    results = [sweep_views(s, config=config) for s in sweeps]
+    coronal = [r for s, sv in zip(sweeps, results) for r in coronal_asymmetry(s.frames, sv.segments)]
+    results = [replace(sv, segments=tuple(match_sides(seg, s.frames, coronal) if seg.plane is Plane.SAGITTAL else seg
+                                          for seg in sv.segments)) for s, sv in zip(sweeps, results)]
+    return exam_views(results)
 
 
 @dataclass(frozen=True)

@@ -302,3 +302,19 @@ def test_sides_from_asymmetry_seen_in_both_sweeps(case, bigger):
         c = exam.views[v]
         assert _near(c.frame, sag.windows[v]), (v, c.frame, sag.windows[v])
         assert "asymmetry" in c.basis
+
+
+def test_cli_classifies_a_still(case, tmp_path, capsys):
+    import cv2
+
+    from neocus.cli import main
+    from neocus.data import BoxAnnotation, FrameAnnotation, write_annotations
+
+    sweep = case.sweeps[Plane.SAGITTAL]
+    t = sweep.windows[View.MSV].best_frame
+    cv2.imwrite(str(tmp_path / "still.png"), sweep.frames[t])
+    boxes = [BoxAnnotation(label=b.structure, cx=b.box.cx, cy=b.box.cy, w=b.box.w, h=b.box.h, angle=b.box.angle) for b in sweep.truth[t].boxes]
+    ann = write_annotations(tmp_path, "still.png", [FrameAnnotation(frame=0, boxes=boxes)])
+    assert main(["views", str(tmp_path / "still.png"), "--detections", str(ann), "--out", str(tmp_path / "o")]) == 0
+    body = json.loads((tmp_path / "o" / "still.json").read_text())
+    assert body["view"] == "MSV" and "MSV" in capsys.readouterr().out

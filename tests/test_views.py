@@ -107,7 +107,7 @@ def test_dbscan_splits_bumps_and_drops_strays():
     t = np.arange(100, dtype=float)
     track = 0.9 * np.exp(-((t - 20) / 3) ** 2) + 0.7 * np.exp(-((t - 70) / 4) ** 2)
     track[45] = 0.8  # one stray frame: no neighbours, DBSCAN noise
-    clusters = view_clusters(track, View.AHV, 0, 99, Selection())
+    clusters = view_clusters(track, view=View.AHV, start=0, end=99, sel=Selection())
     assert len(clusters) == 2
     assert {c.peak_frame for c in clusters} == {20, 70}
     assert all(not (c.start <= 45 <= c.end) for c in clusters)

@@ -60,7 +60,7 @@ class ExamViews(AsDict):
 
 def _choice(scores: np.ndarray, c: Cluster, view: View, rivals: list[int], *, sweep: SweepDetections, basis: str,
             config: ViewsConfig) -> ViewChoice:
-    conf = confidence(scores, c, rivals, config.selection)
+    conf = confidence(scores, c, rivals=rivals, sel=config.selection)
     return ViewChoice(view, sweep.name, c.peak_frame, c.peak_frame / sweep.fps if sweep.fps else None, c.peak_score,
                       round(conf, 4), conf >= config.selection.min_confidence and c.peak_score >= config.selection.min_usable_score,
                       basis)
@@ -73,7 +73,7 @@ def _missing_reason(view: View, clusters: Sequence[Cluster]) -> str:
 
 
 def _coronal(scores: np.ndarray, start: int, end: int, sweep: SweepDetections, config: ViewsConfig) -> Segment:
-    options = [view_clusters(scores[:, COL[v]], v, start, end, config.selection) for v in CORONAL_ORDER]
+    options = [view_clusters(scores[:, COL[v]], view=v, start=start, end=end, sel=config.selection) for v in CORONAL_ORDER]
     combo, d = best_order(options)
     rivals = {v: [COL[u] for u in CORONAL_ORDER if u is not v] for v in CORONAL_ORDER}
     choices = tuple(_choice(scores, c, v, rivals[v], sweep=sweep, basis="content", config=config)
@@ -91,8 +91,8 @@ def _kept(c: Cluster, kept: bool, view: View | None = None) -> Cluster:
 
 def _sagittal(scores: np.ndarray, start: int, end: int, sweep: SweepDetections, config: ViewsConfig) -> Segment:
     sel = config.selection
-    psv = view_clusters(scores[:, COL[View.RPSV]], View.RPSV, start, end, sel)
-    msv = view_clusters(scores[:, COL[View.MSV]], View.MSV, start, end, sel)
+    psv = view_clusters(scores[:, COL[View.RPSV]], view=View.RPSV, start=start, end=end, sel=sel)
+    msv = view_clusters(scores[:, COL[View.MSV]], view=View.MSV, start=start, end=end, sel=sel)
     combo, _ = best_order([psv, msv, psv], distinct=True)
     m = combo[1]
     sides = [c for c in (combo[0], combo[2]) if c is not None]

@@ -110,7 +110,7 @@ def plane_segments(scores: np.ndarray, sel: Selection) -> list[tuple[Plane, int,
     return out
 
 
-def view_clusters(track: np.ndarray, view: View, start: int, end: int, sel: Selection) -> list[Cluster]:
+def view_clusters(track: np.ndarray, *, view: View, start: int, end: int, sel: Selection) -> list[Cluster]:
     """DBSCAN clusters of frames ``start..end`` of one view's score track, strongest first."""
     frames = np.arange(start, end + 1)
     s = track[start:end + 1]
@@ -150,7 +150,7 @@ def best_order(options: Sequence[Sequence[Cluster]], *, distinct: bool = False) 
     return best[1], best[2]
 
 
-def confidence(scores: np.ndarray, cluster: Cluster, rivals: Sequence[int], sel: Selection) -> float:
+def confidence(scores: np.ndarray, cluster: Cluster, *, rivals: Sequence[int], sel: Selection) -> float:
     """Peak score, lowered when a rival view of the plane scores close at that frame and for thin clusters."""
     peak = float(scores[cluster.peak_frame, COL[cluster.view]])
     rival = max((float(scores[cluster.peak_frame, c]) for c in rivals), default=0.0)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from neocus.errors import NeocusError
@@ -62,8 +63,6 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; when the block succeeds it replaces ``path`` (an existing
     folder there is removed: the caller checks first that replacing it is allowed). On failure the
     temporary folder is removed and ``path`` is left as it was."""
-    import shutil
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -78,3 +77,17 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def atomic_write_folder(files: Mapping[str, bytes], out_dir: str | Path, *, force: bool = False) -> list[Path]:
+    """Write ``files`` (name -> bytes) as the folder ``out_dir`` through :func:`atomic_dir`. A non-empty
+    ``out_dir`` is refused unless ``force``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
+    with atomic_dir(out) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return [out / n for n in files]

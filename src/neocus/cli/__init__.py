@@ -14,12 +14,14 @@ from neocus.cli.app import app, err_console
 from neocus.errors import NeocusError
 
 # Command modules register themselves on import (one line each, kept sorted).
+from neocus.cli import detector_cmd  # noqa: E402,F401
 from neocus.cli import diagnose_cmd  # noqa: E402,F401
 from neocus.cli import diagnosis_cmd  # noqa: E402,F401
 from neocus.cli import evaluate_cmd  # noqa: E402,F401
 from neocus.cli import inspect_cmd  # noqa: E402,F401
 from neocus.cli import simulate_cmd  # noqa: E402,F401
 from neocus.cli import validate_cmd  # noqa: E402,F401
+from neocus.cli import views_cmd  # noqa: E402,F401
 
 
 @cache

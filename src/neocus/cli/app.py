@@ -104,3 +104,4 @@ def _group(name: str, help_text: str) -> typer.Typer:
 train_app = _group("train", "Train a model (detector, diagnosis, ...) on a neocus dataset or the phantom.")
 evaluate_app = _group("evaluate", "Evaluate a model or predictions against ground truth; writes metrics.json and a report.")
 export_app = _group("export", "Export a trained model (e.g. to ONNX).")
+fit_app = _group("fit", "Fit settings (e.g. view-scoring weights) against ground truth.")

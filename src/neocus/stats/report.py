@@ -28,15 +28,13 @@ import csv
 import io
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neocus.atomic import atomic_dir
 from neocus.errors import NeocusError
 from neocus.stats.readers import METRIC_NAMES, ReaderResult
 from neocus.stats.report_tables import (  # noqa: F401  (re-exported: they lived here before the split)
@@ -394,20 +392,18 @@ def write_report(report: EvaluationReport, out_dir: str | Path, *, force: bool =
                 "folder is not empty and holds no report.json, so it is not an earlier evaluation report to replace",
                 where=out, hint="choose a new folder",
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        texts = {
-            "report.md": render_markdown(report),
-            "table2.csv": table2_csv(report),
-            "report.json": report_json(report),
-        }
-        if report.readers:
-            texts["readers.csv"] = readers_csv(report)
-        if report.conditions:
-            texts["conditions.csv"] = conditions_csv(report)
-        if report.subgroups:
-            texts["subgroups.csv"] = subgroups_csv(report)
+    texts = {
+        "report.md": render_markdown(report),
+        "table2.csv": table2_csv(report),
+        "report.json": report_json(report),
+    }
+    if report.readers:
+        texts["readers.csv"] = readers_csv(report)
+    if report.conditions:
+        texts["conditions.csv"] = conditions_csv(report)
+    if report.subgroups:
+        texts["subgroups.csv"] = subgroups_csv(report)
+    with atomic_dir(out) as tmp:
         for name, text in texts.items():
             (tmp / name).write_text(text, encoding="utf-8")
         figures = {"roc.png": roc_figure(report)}
@@ -415,15 +411,5 @@ def write_report(report: EvaluationReport, out_dir: str | Path, *, force: bool =
             figures["conditions.png"] = conditions_figure(report)
         for name, fig in figures.items():
             fig.savefig(tmp / name, bbox_inches="tight")
-        names = sorted([*texts, *figures])
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.replace(out, old / "previous")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    names = sorted([*texts, *figures])
     return [out / n for n in names]

@@ -1,0 +1,87 @@
+"""Evaluating a detector on sets of annotated frames and writing ``metrics.json`` + PR-curve PNGs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from neocus.detect.augment import Sample
+from neocus.detect.evaluate import DetectionMetrics, FramePrediction, evaluate_detections, plot_pr_curves
+from neocus.detect.infer import Detector
+from neocus.errors import NeocusError
+from neocus.results import AsDict, to_plain
+
+
+@dataclass(frozen=True)
+class EvaluationRun(AsDict):
+    overall: DetectionMetrics
+    sets: dict[str, DetectionMetrics]
+
+
+def predict_samples(detector: Detector, samples: Sequence[Sample], *, progress: Callable[[int], None] | None = None) -> list[FramePrediction]:
+    """Detections of every sample (frames of different sizes run one by one, equal ones batched)."""
+    out = []
+    for s in samples:
+        b, sc, c = detector.detect_frames(s.image)[0].arrays()
+        out.append(FramePrediction(b, sc, c))
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *,
+                  progress: Callable[[int], None] | None = None) -> tuple[EvaluationRun, dict[str, dict]]:
+    """Metrics per set and pooled over all sets; also the PR curves (IoU 0.5) of each."""
+    preds: dict[str, list[FramePrediction]] = {k: predict_samples(detector, v, progress=progress) for k, v in sets.items()}
+    per, curves = {}, {}
+    for name, samples in sets.items():
+        per[name], curves[name] = evaluate_detections(preds[name], [(s.boxes, s.labels) for s in samples])
+    all_preds = [p for k in sets for p in preds[k]]
+    all_truth = [(s.boxes, s.labels) for k in sets for s in sets[k]]
+    overall, curves["all"] = evaluate_detections(all_preds, all_truth)
+    return EvaluationRun(overall=overall, sets=per), curves
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+
+
+def check_output_dir(out: Path, *, force: bool, marker: str) -> None:
+    """An output folder must be new or empty; with ``force``, an earlier neocus output (holding ``marker``)."""
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out, hint="choose another output folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder, or allow replacing it")
+        if not (out / marker).exists():
+            raise NeocusError(f"folder is not a neocus output (no {marker}); not replacing it", where=out, hint="choose a new folder")
+
+
+def write_evaluation(run: EvaluationRun, curves: dict[str, dict], out_dir: str | Path, *, info: Mapping[str, object],
+                     force: bool = False) -> list[Path]:
+    """``metrics.json`` (top-level ``map50``, ``map50_95``, per-class AP, per set) and ``pr_<set>.png``,
+    written into a temporary sibling folder renamed into place when complete."""
+    out = Path(out_dir)
+    check_output_dir(out, force=force, marker="metrics.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        data = {"map50": run.overall.map50, "map50_95": run.overall.map50_95, "iou": "rotated, exact polygon",
+                "interpolation": "COCO 101-point", **to_plain(run.overall.to_dict()), "sets": to_plain(run.sets), "info": to_plain(dict(info))}
+        (tmp / "metrics.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        names = ["metrics.json"]
+        for name, c in curves.items():
+            if c:
+                plot_pr_curves(c, tmp / f"pr_{name}.png", title=f"PR at IoU 0.5: {name}")
+                names.append(f"pr_{name}.png")
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / n for n in names]

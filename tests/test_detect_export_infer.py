@@ -1,0 +1,73 @@
+"""ONNX export parity, the Detector API (letterbox and ROI crop mapped back), and model-file errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from neocus.detect.checkpoint import load_model, save_model
+from neocus.detect.config import load_config
+from neocus.detect.data import Letterbox, letterbox
+from neocus.detect.export import PARITY_BOX_TOL_PX, check_parity, export_onnx
+from neocus.detect.infer import Detector, decode, to_source
+from neocus.detect.model import RotatedRtDetr
+from neocus.errors import InputFileError, NeocusError
+from neocus.geometry import rbox_iou
+from neocus.io.types import CropRecord
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = load_config("tiny")
+    model = RotatedRtDetr(cfg.model).eval()
+    return save_model(tmp_path_factory.mktemp("m") / "model.pt", model, cfg)
+
+
+def test_onnx_matches_torch(tiny_model, tmp_path):
+    onnx = export_onnx(tiny_model, tmp_path / "d.onnx")
+    parity = check_parity(tiny_model, onnx, n=3)
+    assert parity.within_tolerance and parity.max_box_diff_px <= PARITY_BOX_TOL_PX
+    frames = np.random.default_rng(1).integers(0, 255, (3, 120, 150), dtype=np.uint8)
+    a = Detector(tiny_model, score_threshold=0.0, max_detections=5).detect_frames(frames)
+    b = Detector(onnx, backend="onnx", score_threshold=0.0, max_detections=5).detect_frames(frames)
+    for fa, fb in zip(a, b):
+        assert [d.structure for d in fa.detections] == [d.structure for d in fb.detections]
+        ba, bb = fa.arrays()[0], fb.arrays()[0]
+        assert np.allclose(ba[:, :4], bb[:, :4], atol=0.05)
+        assert np.all(rbox_iou(ba, bb) > 0.999)
+
+
+def test_letterbox_and_crop_map_back_to_source():
+    img = np.zeros((100, 200), np.uint8)
+    boxed, lb = letterbox(img, 64)
+    assert boxed.shape == (64, 64) and lb == Letterbox(scale=0.32, pad_x=0.0, pad_y=16.0)
+    frame_box = np.array([[50.0, 40.0, 30.0, 10.0, 20.0]])
+    in_input = lb.to_input(frame_box)
+    crop = CropRecord(x=10, y=20, w=200, h=100, source_height=300, source_width=400)
+    (src,) = to_source(in_input, lb, crop)
+    assert np.allclose(src.as_tuple(), (60.0, 60.0, 30.0, 10.0, 20.0))
+
+
+def test_decode_takes_top_scores_over_queries_and_classes():
+    scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.05, 0.01]])
+    boxes = np.arange(15, dtype=float).reshape(3, 5)
+    b, s, c = decode(scores, boxes, max_detections=3, score_threshold=0.15)
+    assert s.tolist() == [0.9, 0.8, 0.2] and c.tolist() == [1, 0, 1] and b[:, 0].tolist() == [0, 5, 5]
+
+
+def test_missing_corrupt_and_foreign_model_files(tmp_path):
+    with pytest.raises(InputFileError, match="no such model file"):
+        load_model(tmp_path / "none.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(InputFileError, match="cannot read"):
+        load_model(tmp_path / "junk.pt")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(InputFileError, match="not a neocus detector"):
+        load_model(tmp_path / "other.pt")
+    (tmp_path / "bad.onnx").write_bytes(b"nope")
+    with pytest.raises(InputFileError, match="onnxruntime cannot load"):
+        Detector(tmp_path / "bad.onnx", backend="onnx")
+    with pytest.raises(NeocusError, match="frames must be uint8"):
+        Detector.__new__(Detector).detect_frames(np.zeros((2, 3, 4, 5)))

@@ -41,7 +41,7 @@ def bench(onnx_path: Path, size: int, *, batch: int, seconds: float, threads: in
     frames = np.random.default_rng(0).integers(0, 255, (batch, *frame_hw), dtype=np.uint8)
 
     def step() -> None:
-        x = np.stack([letterbox(f, size)[0] for f in frames]).astype(np.float32)[:, None] / 255.0
+        x = np.stack([letterbox(f, size=size).image for f in frames]).astype(np.float32)[:, None] / 255.0
         sess.run(None, {"images": x})
 
     step()
@@ -69,10 +69,10 @@ def main() -> None:
         flops = flops_per_frame(model, s)
         with tempfile.TemporaryDirectory() as d:
             pt = save_model(Path(d) / "m.pt", model, cfg)
-            onnx = export_onnx(pt, Path(d) / "m.onnx")
+            onnx = export_onnx(pt, out_path=Path(d) / "m.onnx")
             variants = {"fp32": onnx}
             if args.int8:
-                variants["int8"] = quantize_int8(onnx, Path(d) / "m.int8.onnx")
+                variants["int8"] = quantize_int8(onnx, out_path=Path(d) / "m.int8.onnx")
             for prec, path in variants.items():
                 fps = bench(path, s, batch=args.batch, seconds=args.seconds, threads=args.threads, frame_hw=tuple(args.frame_hw))
                 print(json.dumps({"config": cfg.name, "precision": prec, "input": s, "backbone": cfg.model.backbone,

@@ -37,7 +37,7 @@ def main() -> None:
         r = train_detector(train, cfg, out_dir=args.out / kind, steps=args.steps, seed=args.seed, log_every=25)
         det = Detector(r.model_path, score_threshold=0.001, max_detections=20)
         preds = [FramePrediction(*det.detect_frames(s.image)[0].arrays()) for s in test]
-        m, _ = evaluate_detections(preds, [(s.boxes, s.labels) for s in test], class_names=["bright", "grey"])
+        m = evaluate_detections(preds, [(s.boxes, s.labels) for s in test], class_names=["bright", "grey"])
         print(json.dumps({"loss": kind, "steps": args.steps, "map50": round(m.map50, 4), "map50_95": round(m.map50_95, 4),
                           "final_train_loss": round(r.final_loss, 3), "seconds": round(r.seconds, 1)}), flush=True)
 

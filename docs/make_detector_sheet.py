@@ -80,7 +80,7 @@ def main() -> None:
             preds.append(FramePrediction(*fd.arrays()))
             gts.append((np.array(gt, float).reshape(-1, 5), np.array([CLASS_INDEX[Structure(b["label"])] for b in truth[key]])))
     if gts:
-        m, _ = evaluate_detections(preds, gts)
+        m = evaluate_detections(preds, gts)
         print(json.dumps({"real_stills": len(gts), "boxes": m.n_true, "map50": round(m.map50, 4), "map50_95": round(m.map50_95, 4),
                           "per_class_ap50": {c.structure: round(c.ap50, 4) for c in m.per_class}}))
     for video in sorted(args.real.glob("*/*.mp4")):

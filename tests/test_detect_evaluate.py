@@ -17,7 +17,7 @@ GT = (np.array([[50, 50, 40, 10, 30.0], [20, 80, 20, 8, -60.0]]), np.array([0, 1
 
 def test_perfect_detections_score_one():
     pred = FramePrediction(GT[0].copy(), np.array([0.9, 0.8]), GT[1].copy())
-    m, _ = evaluate_detections([pred], [GT], class_names=["a", "b"])
+    m = evaluate_detections([pred], [GT], class_names=["a", "b"])
     assert m.map50 == pytest.approx(1.0) and m.map50_95 == pytest.approx(1.0)
 
 
@@ -25,7 +25,7 @@ def test_rotation_matters_and_angle_wrap_does_not():
     turned = GT[0].copy()
     turned[0, 4] += 90  # same centre and size, turned a quarter: IoU 0.25
     turned[1, 4] += 180  # the same box written another way
-    m, _ = evaluate_detections([FramePrediction(turned, np.array([0.9, 0.8]), GT[1])], [GT], class_names=["a", "b"])
+    m = evaluate_detections([FramePrediction(turned, np.array([0.9, 0.8]), GT[1])], [GT], class_names=["a", "b"])
     assert [c.ap50 for c in m.per_class] == [pytest.approx(0.0), pytest.approx(1.0)]
 
 
@@ -38,7 +38,7 @@ def test_coco_101_point_interpolation_by_hand():
 
 def test_duplicates_are_false_positives_and_missing_classes_are_skipped():
     boxes = np.vstack([GT[0][:1], GT[0][:1]])
-    m, _ = evaluate_detections([FramePrediction(boxes, np.array([0.9, 0.95]), np.array([0, 0]))], [GT], class_names=["a", "b", "c"])
+    m = evaluate_detections([FramePrediction(boxes, np.array([0.9, 0.95]), np.array([0, 0]))], [GT], class_names=["a", "b", "c"])
     assert [c.structure for c in m.per_class] == ["a", "b"]  # "c" has no true box
     assert m.per_class[0].ap50 == pytest.approx(1.0) and m.per_class[1].ap50 == 0.0
 

@@ -6,7 +6,7 @@ import torch
 
 from neocus.detect.checkpoint import load_model, save_model
 from neocus.detect.config import load_config
-from neocus.detect.data import Letterbox, letterbox
+from neocus.detect.data import letterbox
 from neocus.detect.export import PARITY_BOX_TOL_PX, check_parity, export_onnx
 from neocus.detect.infer import Detector, decode, to_source
 from neocus.detect.model import RotatedRtDetr
@@ -26,8 +26,8 @@ def tiny_model(tmp_path_factory):
 
 
 def test_onnx_matches_torch(tiny_model, tmp_path):
-    onnx = export_onnx(tiny_model, tmp_path / "d.onnx")
-    parity = check_parity(tiny_model, onnx, n=3)
+    onnx = export_onnx(tiny_model, out_path=tmp_path / "d.onnx")
+    parity = check_parity(tiny_model, onnx_path=onnx, n=3)
     assert parity.within_tolerance and parity.max_box_diff_px <= PARITY_BOX_TOL_PX
     frames = np.random.default_rng(1).integers(0, 255, (3, 120, 150), dtype=np.uint8)
     a = Detector(tiny_model, score_threshold=0.0, max_detections=5).detect_frames(frames)
@@ -41,8 +41,8 @@ def test_onnx_matches_torch(tiny_model, tmp_path):
 
 def test_letterbox_and_crop_map_back_to_source():
     img = np.zeros((100, 200), np.uint8)
-    boxed, lb = letterbox(img, 64)
-    assert boxed.shape == (64, 64) and lb == Letterbox(scale=0.32, pad_x=0.0, pad_y=16.0)
+    lb = letterbox(img, size=64)
+    assert lb.image.shape == (64, 64) and (lb.scale, lb.pad_x, lb.pad_y) == (0.32, 0.0, 16.0)
     frame_box = np.array([[50.0, 40.0, 30.0, 10.0, 20.0]])
     in_input = lb.to_input(frame_box)
     crop = CropRecord(x=10, y=20, w=200, h=100, source_height=300, source_width=400)

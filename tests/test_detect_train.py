@@ -29,7 +29,8 @@ def test_short_run_loss_falls_and_writes_outputs(tmp_path, tiny):
     assert rows[-1]["l1"] < rows[0]["l1"]
     for name in ("model.pt", "last.pt", "loss.png", "config.json"):
         assert (tmp_path / name).is_file()
-    model, cfg, info = load_model(r.model_path)
+    loaded = load_model(r.model_path)
+    model, cfg, info = loaded.model, loaded.config, loaded.info
     assert cfg == tiny and info["steps"] == 40
     scores, boxes = model(torch.zeros(1, 1, 96, 96))
     assert scores.shape == (1, tiny.model.num_queries, model.num_classes) and boxes.shape[-1] == 5
@@ -58,5 +59,5 @@ def test_model_from_a_stopped_run(tmp_path, tiny):
     train_detector(toy_pool(4), tiny, out_dir=tmp_path, steps=10, stop_at=2, seed=0)
     assert not (tmp_path / "model.pt").exists()
     path = model_from_checkpoint(tmp_path / "last.pt", tmp_path / "early.pt")
-    model, cfg, info = load_model(path)
-    assert cfg == tiny and info["steps"] == 2
+    loaded = load_model(path)
+    assert loaded.config == tiny and loaded.info["steps"] == 2

@@ -23,7 +23,9 @@ from neocus.geometry import (  # noqa: E402
 
 def shapely_iou(a, b) -> float:
     pa, pb = Polygon(rbox_to_corners(a)), Polygon(rbox_to_corners(b))
-    inter = pa.intersection(pb).area
+    # snap-rounding overlay: GEOS's default overlay returns an empty intersection for some boxes with
+    # nearly collinear edges (e.g. a box inside a longer copy of itself turned -117.0625 degrees)
+    inter = shapely.intersection(pa, pb, grid_size=1e-9).area
     union = pa.area + pb.area - inter
     return inter / union if union > 0 else 0.0
 

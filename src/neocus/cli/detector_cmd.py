@@ -114,9 +114,9 @@ def evaluate_detector_cmd(
     else:
         sets = _phantom_pool(list(preset), phantom_frames, seed, cache, train=False)
     with _bar("detecting", sum(len(v) for v in sets.values())) as step:
-        run, curves = evaluate_sets(detector, sets, progress=step)
+        run = evaluate_sets(detector, sets, progress=step)
     info = {"model": str(model) if model else "bundled default", "data": str(data) if data else "phantom", "seed": seed}
-    write_evaluation(run, curves, out, info=info, force=force)
+    write_evaluation(run, out, info=info, force=force)
     for name, m in run.sets.items():
         console.print(f"{escape(name)}: mAP50 {m.map50:.3f}  mAP50:95 {m.map50_95:.3f}  ({m.n_frames} frames, {m.n_true} boxes)", highlight=False)
     console.print(f"all: mAP50 {run.overall.map50:.3f}  mAP50:95 {run.overall.map50_95:.3f}; wrote {escape(str(out / 'metrics.json'))}", highlight=False)
@@ -137,13 +137,13 @@ def export_detector_cmd(
     if out.exists() and not force:
         raise NeocusError("file exists", where=out, hint="choose another name or allow replacing it")
     with err_console.status("exporting", spinner="dots"):
-        path = export_onnx(model, out)
-        parity = check_parity(model, path)
+        path = export_onnx(model, out_path=out)
+        parity = check_parity(model, onnx_path=path)
     console.print(json.dumps(parity.to_dict()), highlight=False)
     if not parity.within_tolerance:
         raise NeocusError(f"onnxruntime differs from torch beyond {PARITY_BOX_TOL_PX} px / {PARITY_SCORE_TOL}", where=path,
                           hint="report this; the file was written for inspection")
     if int8:
-        q = quantize_int8(path, out.with_suffix(".int8.onnx"))
+        q = quantize_int8(path, out_path=out.with_suffix(".int8.onnx"))
         console.print(f"wrote {escape(str(q))} (INT8; check its mAP with `neocus evaluate detector --model`)", highlight=False)
     console.print(f"wrote {escape(str(path))}", highlight=False)

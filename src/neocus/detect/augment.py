@@ -47,15 +47,15 @@ def warp_similarity(sample: Sample, matrix: np.ndarray, shape_hw: tuple[int, int
     return Sample(img, _normalised(out[keep]), sample.labels[keep])
 
 
-def random_affine(sample: Sample, rng: np.random.Generator, *, max_rot_deg: float = 12.0, zoom: tuple[float, float] = (0.8, 1.25),
-                  shift: float = 0.1) -> Sample:
+def random_affine(sample: Sample, *, max_rot_deg: float = 12.0, zoom: tuple[float, float] = (0.8, 1.25), shift: float = 0.1,
+                  rng: np.random.Generator) -> Sample:
     h, w = sample.image.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-max_rot_deg, max_rot_deg)), float(rng.uniform(*zoom)))
     m[:, 2] += rng.uniform(-shift, shift, 2) * np.array([w, h])
     return warp_similarity(sample, m, (h, w))
 
 
-def intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def intensity(image: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
     """Gain, depth ramp (TGC), speckle, blur and gamma on a uint8 frame."""
     img = image.astype(np.float32) / 255.0
     h, w = img.shape
@@ -71,7 +71,7 @@ def intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img * 255 + rng.normal(0, rng.uniform(0, 4), img.shape), 0, 255).astype(np.uint8)
 
 
-def sector_mask(sample: Sample, rng: np.random.Generator) -> Sample:
+def sector_mask(sample: Sample, *, rng: np.random.Generator) -> Sample:
     """Blank the image outside a random fan (apex above the top edge, random opening and depth)."""
     h, w = sample.image.shape
     apex = np.array([w / 2 + rng.uniform(-0.1, 0.1) * w, -rng.uniform(0.05, 0.6) * h])
@@ -88,7 +88,7 @@ def sector_mask(sample: Sample, rng: np.random.Generator) -> Sample:
 _TEXT = ["GE", "9L", "ABDO", "Gn 48", "D 6.0cm", "FR 27", "THI", "MI 0.9", "TIS 0.3", "LOGIQ", "CUS", "Neo Head", "12.4MHz"]
 
 
-def burned_in_text(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def burned_in_text(image: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
     img = image.copy()
     h, w = img.shape
     for _ in range(int(rng.integers(1, 6))):
@@ -115,19 +115,19 @@ def mosaic(samples: list[Sample], shape_hw: tuple[int, int]) -> Sample:
     return Sample(img, np.concatenate(boxes).reshape(-1, 5).astype(np.float32), np.concatenate(labels).astype(np.int64))
 
 
-def mixup(a: Sample, b: Sample, rng: np.random.Generator) -> Sample:
+def mixup(a: Sample, b: Sample, *, rng: np.random.Generator) -> Sample:
     """Blend two same-size samples; both sets of boxes stay."""
     lam = float(rng.beta(8.0, 8.0))
     img = np.clip(a.image.astype(np.float32) * lam + b.image.astype(np.float32) * (1 - lam), 0, 255).astype(np.uint8)
     return Sample(img, np.concatenate([a.boxes, b.boxes]).reshape(-1, 5), np.concatenate([a.labels, b.labels]))
 
 
-def augment(sample: Sample, rng: np.random.Generator) -> Sample:
+def augment(sample: Sample, *, rng: np.random.Generator) -> Sample:
     """The single-frame chain: geometry, sector shape, intensity, burned-in text."""
-    s = random_affine(sample, rng) if rng.random() < 0.8 else sample
+    s = random_affine(sample, rng=rng) if rng.random() < 0.8 else sample
     if rng.random() < 0.3:
-        s = sector_mask(s, rng)
-    img = intensity(s.image, rng)
+        s = sector_mask(s, rng=rng)
+    img = intensity(s.image, rng=rng)
     if rng.random() < 0.3:
-        img = burned_in_text(img, rng)
+        img = burned_in_text(img, rng=rng)
     return Sample(img, s.boxes, s.labels)

@@ -7,6 +7,7 @@ foreign file is an :class:`~neocus.errors.InputFileError` that says what to do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,16 @@ def save_model(path: Path, model: RotatedRtDetr, config: DetectorConfig, *, info
     return path
 
 
-def load_model(path: str | Path | None = None) -> tuple[RotatedRtDetr, DetectorConfig, dict[str, Any]]:
+@dataclass(frozen=True)
+class LoadedModel:
+    """A detector model file, loaded: the network (eval mode), its config and what the file says about it."""
+
+    model: RotatedRtDetr
+    config: DetectorConfig
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model(path: str | Path | None = None) -> LoadedModel:
     """Load a detector model file (default: the bundled ``default`` model) in eval mode."""
     p = Path(path) if path is not None else default_model_path()
     if not p.is_file():
@@ -65,4 +75,4 @@ def load_model(path: str | Path | None = None) -> tuple[RotatedRtDetr, DetectorC
         model.load_state_dict(state["state_dict"])
     except RuntimeError as exc:
         raise InputFileError(f"weights do not fit the config ({str(exc).splitlines()[0]})", where=p, hint="retrain the detector") from None
-    return model.eval(), config, state.get("info", {})
+    return LoadedModel(model=model.eval(), config=config, info=state.get("info", {}))

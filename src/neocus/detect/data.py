@@ -34,10 +34,11 @@ FRAMES_PER_SUBJECT = 6
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Letterbox:
-    """How a frame was fitted into the square model input: ``input = frame * scale + (pad_x, pad_y)``."""
+    """A frame fitted into the square model input (``image``): ``input = frame * scale + (pad_x, pad_y)``."""
 
+    image: np.ndarray
     scale: float
     pad_x: float
     pad_y: float
@@ -57,7 +58,7 @@ class Letterbox:
         return b
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: np.ndarray, *, size: int) -> Letterbox:
     """Resize ``image [H, W]`` so its long side is ``size`` and pad (zeros) to ``size x size``, centred."""
     h, w = image.shape[:2]
     scale = size / max(h, w)
@@ -66,14 +67,14 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     out = np.zeros((size, size), dtype=image.dtype)
     py, px = (size - nh) // 2, (size - nw) // 2
     out[py:py + nh, px:px + nw] = resized
-    return out, Letterbox(scale=scale, pad_x=float(px), pad_y=float(py))
+    return Letterbox(image=out, scale=scale, pad_x=float(px), pad_y=float(py))
 
 
-def letterbox_sample(sample: Sample, size: int) -> Sample:
-    img, lb = letterbox(sample.image, size)
+def letterbox_sample(sample: Sample, *, size: int) -> Sample:
+    lb = letterbox(sample.image, size=size)
     boxes = lb.to_input(sample.boxes).astype(np.float32)
     keep = (boxes[:, 2] * boxes[:, 3] >= 4.0) if len(boxes) else np.zeros(0, bool)
-    return Sample(img, boxes[keep], sample.labels[keep])
+    return Sample(lb.image, boxes[keep], sample.labels[keep])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,8 +239,8 @@ def training_batch(pool: Sequence[Sample], size: int, batch: int, *, mosaic_prob
     """One augmented batch of letterboxed samples drawn from ``pool``."""
 
     def one() -> Sample:
-        s = augment(pool[int(rng.integers(len(pool)))], rng)
-        return letterbox_sample(s, size)
+        s = augment(pool[int(rng.integers(len(pool)))], rng=rng)
+        return letterbox_sample(s, size=size)
 
     out = []
     for _ in range(batch):
@@ -248,6 +249,6 @@ def training_batch(pool: Sequence[Sample], size: int, batch: int, *, mosaic_prob
         else:
             s = one()
         if rng.random() < mixup_prob:
-            s = mixup(s, one(), rng)
+            s = mixup(s, one(), rng=rng)
         out.append(s)
     return out

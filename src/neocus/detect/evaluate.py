@@ -44,6 +44,7 @@ class DetectionMetrics(AsDict):
     n_frames: int
     n_true: int
     per_class: tuple[ClassAp, ...]
+    pr_curves: dict[str, tuple[float, ...]]  # per class: interpolated precision at the 101 recall points, IoU 0.5
 
 
 def interpolated_ap(tp: np.ndarray, scores: np.ndarray, n_true: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -90,8 +91,8 @@ def _match_class(preds: Sequence[FramePrediction], truths: Sequence[tuple[np.nda
 def evaluate_detections(
     predictions: Sequence[FramePrediction], truths: Sequence[tuple[np.ndarray, np.ndarray]], *,
     class_names: Sequence[str] | None = None,
-) -> tuple[DetectionMetrics, dict[str, np.ndarray]]:
-    """mAP@0.5, mAP@0.5:0.95 and per-class AP; also the precision at 101 recall points (IoU 0.5) per class."""
+) -> DetectionMetrics:
+    """mAP@0.5, mAP@0.5:0.95, per-class AP and the precision at 101 recall points (IoU 0.5) per class."""
     if len(predictions) != len(truths):
         raise ValueError(f"{len(predictions)} predictions but {len(truths)} truth frames")
     names = list(class_names or [c.value for c in DETECTOR_CLASSES])
@@ -101,15 +102,15 @@ def evaluate_detections(
         if n_true == 0:
             continue
         aps = [interpolated_ap(tps[i], scores, n_true)[0] for i in range(len(IOU_THRESHOLDS))]
-        curves[name] = interpolated_ap(tps[0], scores, n_true)[1]
+        curves[name] = tuple(float(v) for v in interpolated_ap(tps[0], scores, n_true)[1])
         per_class.append(ClassAp(structure=name, n_true=n_true, ap50=aps[0], ap50_95=float(np.mean(aps))))
     map50 = float(np.mean([c.ap50 for c in per_class])) if per_class else float("nan")
     map5095 = float(np.mean([c.ap50_95 for c in per_class])) if per_class else float("nan")
     return DetectionMetrics(map50=map50, map50_95=map5095, n_frames=len(truths), n_true=sum(c.n_true for c in per_class),
-                            per_class=tuple(per_class)), curves
+                            per_class=tuple(per_class), pr_curves=curves)
 
 
-def plot_pr_curves(curves: dict[str, np.ndarray], path: Path, *, title: str) -> Path:
+def plot_pr_curves(curves: dict[str, tuple[float, ...]], path: Path, *, title: str) -> Path:
     """Precision-recall curves (IoU 0.5, 101-point interpolated) of every class in one PNG."""
     import matplotlib
 
@@ -118,7 +119,7 @@ def plot_pr_curves(curves: dict[str, np.ndarray], path: Path, *, title: str) -> 
 
     fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
     for name, prec in sorted(curves.items()):
-        ax.plot(RECALL_POINTS, prec, lw=1, label=f"{name} (AP50 {prec.mean():.2f})")
+        ax.plot(RECALL_POINTS, prec, lw=1, label=f"{name} (AP50 {np.mean(prec):.2f})")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision (interpolated)")
     ax.set_xlim(0, 1)

@@ -37,11 +37,11 @@ class ParityResult(AsDict):
     within_tolerance: bool
 
 
-def export_onnx(model_path: str | Path | None, out_path: str | Path) -> Path:
+def export_onnx(model_path: str | Path | None, *, out_path: str | Path) -> Path:
     """Write the model (eval mode, EMA weights) to ``out_path`` as ONNX: input ``images`` float
     ``[B, 1, S, S]`` in [0, 1]; outputs ``scores [B, Q, C]`` and ``boxes [B, Q, 5]`` (input pixels, degrees)."""
-    model, config, _ = load_model(model_path)
-    s = config.model.input_size
+    loaded = load_model(model_path)
+    model, s = loaded.model, loaded.config.model.input_size
     x = torch.zeros(2, 1, s, s)
     out = Path(out_path)
     with atomic_target(out, make_parents=True) as tmp, warnings.catch_warnings():
@@ -52,12 +52,12 @@ def export_onnx(model_path: str | Path | None, out_path: str | Path) -> Path:
     return out
 
 
-def check_parity(model_path: str | Path | None, onnx_path: str | Path, *, n: int = 2, seed: int = 0) -> ParityResult:
+def check_parity(model_path: str | Path | None, *, onnx_path: str | Path, n: int = 2, seed: int = 0) -> ParityResult:
     """Run torch and onnxruntime on the same random frames and compare the outputs."""
     import onnxruntime as ort
 
-    model, config, _ = load_model(model_path)
-    s = config.model.input_size
+    loaded = load_model(model_path)
+    model, s = loaded.model, loaded.config.model.input_size
     x = torch.from_numpy(np.random.default_rng(seed).random((n, 1, s, s), dtype=np.float32))
     with torch.inference_mode():
         ts, tb = model(x)
@@ -68,7 +68,7 @@ def check_parity(model_path: str | Path | None, onnx_path: str | Path, *, n: int
     return ParityResult(max_box_diff_px=db, max_score_diff=ds, within_tolerance=db <= PARITY_BOX_TOL_PX and ds <= PARITY_SCORE_TOL)
 
 
-def quantize_int8(onnx_path: str | Path, out_path: str | Path) -> Path:
+def quantize_int8(onnx_path: str | Path, *, out_path: str | Path) -> Path:
     """Dynamic INT8 quantisation (weights of MatMul / Gemm) with onnxruntime's quantiser."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -82,7 +82,8 @@ class Detector:
         self.backend = parse_choice(Backend, backend, what="backend")
         self.score_threshold, self.max_detections, self.batch_size = score_threshold, max_detections, batch_size
         if self.backend is Backend.TORCH:
-            self.model, self.config, self.info = load_model(model_path)
+            loaded = load_model(model_path)
+            self.model, self.config, self.info = loaded.model, loaded.config, loaded.info
             self.input_size = self.config.model.input_size
             self.session = None
         else:
@@ -101,8 +102,8 @@ class Detector:
 
     def _batches(self, frames: np.ndarray) -> Iterator[tuple[int, np.ndarray, list[Letterbox]]]:
         for start in range(0, len(frames), self.batch_size):
-            boxed = [letterbox(f, self.input_size) for f in frames[start:start + self.batch_size]]
-            yield start, np.stack([b[0] for b in boxed]), [b[1] for b in boxed]
+            boxed = [letterbox(f, size=self.input_size) for f in frames[start:start + self.batch_size]]
+            yield start, np.stack([b.image for b in boxed]), boxed
 
     def detect_frames(self, frames: np.ndarray, *, crop: CropRecord | None = None) -> list[FrameDetections]:
         """Detections in uint8 frames ``[T, H, W]`` (or one ``[H, W]``); ``crop`` maps them to source pixels."""

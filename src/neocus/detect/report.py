@@ -34,16 +34,12 @@ def predict_samples(detector: Detector, samples: Sequence[Sample], *, progress: 
 
 
 def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *,
-                  progress: Callable[[int], None] | None = None) -> tuple[EvaluationRun, dict[str, dict]]:
-    """Metrics per set and pooled over all sets; also the PR curves (IoU 0.5) of each."""
+                  progress: Callable[[int], None] | None = None) -> EvaluationRun:
+    """Metrics per set and pooled over all sets."""
     preds: dict[str, list[FramePrediction]] = {k: predict_samples(detector, v, progress=progress) for k, v in sets.items()}
-    per, curves = {}, {}
-    for name, samples in sets.items():
-        per[name], curves[name] = evaluate_detections(preds[name], [(s.boxes, s.labels) for s in samples])
-    all_preds = [p for k in sets for p in preds[k]]
-    all_truth = [(s.boxes, s.labels) for k in sets for s in sets[k]]
-    overall, curves["all"] = evaluate_detections(all_preds, all_truth)
-    return EvaluationRun(overall=overall, sets=per), curves
+    per = {name: evaluate_detections(preds[name], [(s.boxes, s.labels) for s in samples]) for name, samples in sets.items()}
+    overall = evaluate_detections([p for k in sets for p in preds[k]], [(s.boxes, s.labels) for k in sets for s in sets[k]])
+    return EvaluationRun(overall=overall, sets=per)
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:
@@ -63,7 +59,7 @@ def check_output_dir(out: Path, *, force: bool, marker: str) -> None:
             raise NeocusError(f"folder is not a neocus output (no {marker}); not replacing it", where=out, hint="choose a new folder")
 
 
-def write_evaluation(run: EvaluationRun, curves: dict[str, dict], out_dir: str | Path, *, info: Mapping[str, object],
+def write_evaluation(run: EvaluationRun, out_dir: str | Path, *, info: Mapping[str, object],
                      force: bool = False) -> list[Path]:
     """``metrics.json`` (top-level ``map50``, ``map50_95``, per-class AP, per set) and ``pr_<set>.png``,
     written into a temporary sibling folder renamed into place when complete."""
@@ -76,9 +72,9 @@ def write_evaluation(run: EvaluationRun, curves: dict[str, dict], out_dir: str |
                 "interpolation": "COCO 101-point", **to_plain(run.overall.to_dict()), "sets": to_plain(run.sets), "info": to_plain(dict(info))}
         (tmp / "metrics.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         names = ["metrics.json"]
-        for name, c in curves.items():
-            if c:
-                plot_pr_curves(c, tmp / f"pr_{name}.png", title=f"PR at IoU 0.5: {name}")
+        for name, m in {**run.sets, "all": run.overall}.items():
+            if m.pr_curves and not (name == "all" and len(run.sets) == 1):
+                plot_pr_curves(m.pr_curves, tmp / f"pr_{name}.png", title=f"PR at IoU 0.5: {name}")
                 names.append(f"pr_{name}.png")
         _replace_dir(tmp, out)
     except BaseException:

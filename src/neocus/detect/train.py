@@ -141,7 +141,7 @@ def _plot_losses(log_path: Path, png: Path) -> None:
 def train_detector(
     pool: Sequence[Sample], config: DetectorConfig, *, out_dir: str | Path, steps: int, resume: bool = False,
     device: str = "cpu", log_every: int = 10, checkpoint_every: int = 100, data_info: dict | None = None,
-    progress: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0, stop_at: int | None = None,
+    progress: Callable[[int, dict[str, float]], None] | None = None, stop_at: int | None = None, seed: int = 0,
 ) -> TrainResult:
     """Train for ``steps`` optimiser steps (total, counting steps done before a resume; the schedule
     spans all of them). ``stop_at`` stops early after that step, as an interrupted run would.

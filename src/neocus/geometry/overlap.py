@@ -67,7 +67,7 @@ def _edge_crossings(c1: torch.Tensor, c2: torch.Tensor, tol: float) -> tuple[tor
 def intersection_area_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Area of the intersection of boxes ``a`` and ``b`` (``[..., 5]`` each, broadcast), differentiable."""
     a, b = torch.broadcast_tensors(a, b)
-    tol = 1e-6 if a.dtype == torch.float64 else 1e-4
+    tol = 1e-9 if a.dtype == torch.float64 else 1e-4
     c1, c2 = rbox_corners_t(a), rbox_corners_t(b)
     cross_pts, cross_ok = _edge_crossings(c1, c2, tol)
     pts = torch.cat([c1, c2, cross_pts], -2)  # [..., 24, 2]

@@ -351,3 +351,12 @@ def test_file_name_with_a_tab_and_a_line_break_stays_one_line(tmp_path: Path) ->
     path.write_text("text")
     err = _error(path)
     assert "a\\tb\\nc.mp4: not a readable image" in err.message and err.message.isprintable()
+
+
+def test_native_stderr_is_silenced_only_inside_the_block(capfd: pytest.CaptureFixture[str]) -> None:
+    from neocus.io.decode import native_stderr_silenced
+
+    with native_stderr_silenced():
+        os.write(2, b"libpng warning: hidden\n")  # what a C library writes straight to file descriptor 2
+    os.write(2, b"shown\n")
+    assert capfd.readouterr().err == "shown\n"

@@ -79,9 +79,11 @@ def check_frame_count(ds: Dataset, path: Path, n_frames: int) -> None:
     elem = ds.get_item("PixelData", keep_deferred=True)
     if elem is None:
         return
-    if getattr(elem, "length", None) != 0xFFFFFFFF:  # native: whole frames from the declared length
+    length = getattr(elem, "length", None)  # a raw element (value left in the file); a converted one has a value
+    length = len(elem.value or b"") if length is None else length
+    if length != 0xFFFFFFFF and not getattr(elem, "is_undefined_length", False):  # native: whole frames from the length
         total = _expected_native_bytes(ds, path)
-        held = (elem.length * n_frames) // total if total else n_frames
+        held = (length * n_frames) // total if total else n_frames
     else:  # encapsulated: every frame is at least one fragment; a Basic Offset Table names each frame
         try:
             buffer = ds.PixelData

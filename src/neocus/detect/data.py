@@ -121,7 +121,7 @@ class PhantomRecipe:
         preset_name = self.presets[k % len(self.presets)]
         subject = self._subject_for(k, preset_name)
         rng = np.random.default_rng([self.tag, self.seed, index, 1])
-        preset = get_preset(preset_name).vary(rng)
+        preset = get_preset(preset_name).vary(rng=rng)
         view = list(View)[int(rng.integers(len(View)))]
         h = int(rng.integers(224, 420))
         size = (h, int(h * rng.uniform(1.0, 1.45)))

@@ -9,6 +9,7 @@ from neocus.errors import NeocusError
 
 # Command modules register themselves on import (one line each, kept sorted).
 from neocus.cli import evaluate_cmd  # noqa: E402,F401
+from neocus.cli import hie_cmd  # noqa: E402,F401
 from neocus.cli import inspect_cmd  # noqa: E402,F401
 from neocus.cli import simulate_cmd  # noqa: E402,F401
 from neocus.cli import validate_cmd  # noqa: E402,F401

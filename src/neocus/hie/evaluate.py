@@ -1,0 +1,72 @@
+"""Evaluate a model on a labelled dataset folder: ``metrics.json`` and ``cases.csv`` (per patient)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from neocus.atomic import atomic_write_text
+from neocus.errors import NeocusError
+from neocus.hie.infer import HieModel, load_model
+from neocus.hie.metrics import NSD_TOLERANCE_MM, MetricsReport, case_metrics, case_rows_csv, report_json, summarise
+from neocus.hie.reading import find_cases, load_dataset_case
+from neocus.hie.segment import segment
+from neocus.results import AsDict
+
+METRICS_NAME = "metrics.json"
+CASES_NAME = "cases.csv"
+
+
+@dataclass(frozen=True)
+class EvaluationResult(AsDict):
+    report: MetricsReport
+    seconds_per_case: float
+    model: str
+
+
+def evaluate_dataset(
+    data_dir: str | Path,
+    *,
+    model: HieModel | None = None,
+    level: float = 0.95,
+    tolerance_mm: float = NSD_TOLERANCE_MM,
+    device: str = "cpu",
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationResult:
+    """Segment every labelled case of ``data_dir`` and judge it against its mask.
+
+    Note: the bundled model was trained on the 40 BONBID-HIE patients in ``../shared/data``; judged on
+    them it is judged on its own training data (use the cross-validation figures for unseen patients).
+    """
+    if not 0.0 < level < 1.0:
+        raise NeocusError(f"the confidence level must lie between 0 and 1, got {level}", where="level")
+    model = model or load_model(device=device)
+    files = find_cases(data_dir, need_labels=True)
+    rows, seconds = [], 0.0
+    for i, f in enumerate(files):
+        if progress:
+            progress(f"case {i + 1}/{len(files)}")
+        case = load_dataset_case(f)
+        result = segment(case, model=model, device=device)
+        seconds += result.seconds
+        brain = case.adc.array > 0
+        rows.append(case_metrics(result.mask, case.label.array, spacing=case.adc.spacing, case_id=f.case_id, region=brain, tolerance_mm=tolerance_mm))
+    report = summarise(rows, level=level, tolerance_mm=tolerance_mm)
+    return EvaluationResult(report=report, seconds_per_case=seconds / len(files), model=model.source)
+
+
+def write_evaluation(result: EvaluationResult, out_dir: str | Path, *, force: bool = False) -> list[Path]:
+    """``metrics.json`` (top-level means, CIs, per-patient rows) and ``cases.csv`` into ``out_dir``."""
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise NeocusError("the output folder exists and is not empty", where=out, hint="choose a new folder or pass force to replace it")
+        if not (out / METRICS_NAME).is_file():
+            raise NeocusError("the output folder is not a neocus evaluation output; refusing to replace it", where=out, hint="choose a new folder")
+        shutil.rmtree(out)
+    data = report_json(result.report) | {"seconds_per_case": result.seconds_per_case, "model": Path(result.model).name or result.model}
+    text = json.dumps(data, indent=2, default=str).replace("NaN", "null")
+    return [atomic_write_text(out / METRICS_NAME, text + "\n"), atomic_write_text(out / CASES_NAME, case_rows_csv(result.report.cases))]

@@ -91,7 +91,7 @@ def surface_distances(y_pred: np.ndarray, y_true: np.ndarray, *, spacing: Sequen
     """Distances (mm) from each edge voxel of the prediction to the true surface, and the reverse."""
     from monai.metrics.utils import get_mask_edges, get_surface_distance
 
-    edges_pred, edges_true = get_mask_edges(np.asarray(y_pred, bool), np.asarray(y_true, bool), crop=True, always_return_as_numpy=True)
+    edges_pred, edges_true = get_mask_edges(np.asarray(y_pred, bool), np.asarray(y_true, bool), crop=True)
     d_pt = np.asarray(get_surface_distance(edges_pred, edges_true, spacing=tuple(spacing)), dtype=np.float64)
     d_tp = np.asarray(get_surface_distance(edges_true, edges_pred, spacing=tuple(spacing)), dtype=np.float64)
     return d_pt, d_tp

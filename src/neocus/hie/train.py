@@ -131,6 +131,7 @@ def train_fold(
     """Train one fold (resuming from ``fold_dir/checkpoint.pt`` when present); the held-out patients
     are only predicted for the log, never used to choose anything."""
     fold_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
     net = build_network(config).to(options.device)
     loss_fn = DeepSupervisionLoss(build_loss(config.loss))
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)

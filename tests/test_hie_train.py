@@ -152,3 +152,14 @@ def test_each_network_and_loss_runs_one_step():
         for loss in ("dice", "ce", "dicece", "dicefocal", "tversky"):
             value = build_loss(loss)(out if out.dim() == x.dim() else out[:, 0], y)
             assert torch.isfinite(value)
+
+
+def test_out_of_fold_rejudging_with_and_without_zadc(trained, dataset):
+    from neocus.hie.evaluate import evaluate_out_of_fold
+
+    out, result = trained
+    with_z = evaluate_out_of_fold(out, dataset, use_zadc=True)
+    alone = evaluate_out_of_fold(out, dataset, use_zadc=False)
+    assert with_z.n_patients == alone.n_patients == 4
+    assert [c.case_id for c in with_z.cases] == [f"MGHNICU_{i}" for i in range(100, 104)]
+    assert with_z.dice.mean == pytest.approx(result.dice, abs=0.15)  # same models, brain-masked and float32 maps here

@@ -70,3 +70,33 @@ def write_evaluation(result: EvaluationResult, out_dir: str | Path, *, force: bo
     data = report_json(result.report) | {"seconds_per_case": result.seconds_per_case, "model": Path(result.model).name or result.model}
     text = json.dumps(data, indent=2, default=str).replace("NaN", "null")
     return [atomic_write_text(out / METRICS_NAME, text + "\n"), atomic_write_text(out / CASES_NAME, case_rows_csv(result.report.cases))]
+
+
+def evaluate_out_of_fold(run_dir: str | Path, data_dir: str | Path, *, use_zadc: bool = True, level: float = 0.95) -> MetricsReport:
+    """Re-judge a cross-validation run: each patient segmented by the fold model that never saw it,
+    with that fold's post-processing (fitted on the other folds), optionally without its Z-ADC map
+    (the figure for ADC-alone input)."""
+    import dataclasses
+
+    from neocus.hie import postprocess as pp
+    from neocus.hie.infer import HieModel, load_model
+
+    run = Path(run_dir)
+    try:
+        folds = json.loads((run / "folds.json").read_text(encoding="utf-8"))["folds"]
+        posts = json.loads((run / "cv_metrics.json").read_text(encoding="utf-8"))["post_processing_per_fold"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise NeocusError(f"not a finished neocus HIE cross-validation run: {exc}", where=run, hint="run `neocus hie train` to the end first") from None
+    full = load_model(run)
+    files = {f.case_id: f for f in find_cases(data_dir, need_labels=True)}
+    rows = []
+    for k, held in enumerate(folds):
+        post = pp.PostProcess(threshold=posts[k]["threshold"], min_component_mm3=posts[k]["min_component_mm3"])
+        model = HieModel(config=full.config, networks=(full.networks[k],), post=post, source=str(run))
+        for cid in held:
+            case = load_dataset_case(files[cid])
+            if not use_zadc:
+                case = dataclasses.replace(case, zadc=None)
+            result = segment(case, model=model)
+            rows.append(case_metrics(result.mask, case.label.array, spacing=case.adc.spacing, case_id=cid, region=case.adc.array > 0))
+    return summarise(sorted(rows, key=lambda r: r.case_id), level=level)

@@ -70,3 +70,22 @@ def write_case(root: Path, *, suffix: str = ".mha", shape_kji=(8, 32, 32), seed:
         write_volume(zadc, root / f"zadc{suffix}"),
         write_volume(mask, root / f"label{suffix}"),
     )
+
+
+def write_dicom_series_input(array: np.ndarray, folder: Path, *, spacing_xyz=(1.25, 1.25, 3.0)) -> Path:
+    """``array`` ``[K, J, I]`` as an int16 MR DICOM series, one file per slice (SimpleITK / GDCM)."""
+    image = sitk.GetImageFromArray(array.astype(np.int16))
+    image.SetSpacing(spacing_xyz)
+    folder.mkdir(parents=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for z in range(image.GetDepth()):
+        sl = image[:, :, z]
+        sl.SetMetaData("0020|000e", "1.2.826.0.1.3680043.2.1125.1")  # one series
+        sl.SetMetaData("0020|0032", "0\\0\\%f" % (spacing_xyz[2] * z))
+        sl.SetMetaData("0020|0037", "1\\0\\0\\0\\1\\0")
+        sl.SetMetaData("0020|0013", str(z + 1))
+        sl.SetMetaData("0008|0060", "MR")
+        writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
+        writer.Execute(sl)
+    return folder

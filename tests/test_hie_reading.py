@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from hie_testdata import bonbid_dir, synthetic_arrays, write_bonbid_dataset, write_case, write_volume
+from hie_testdata import bonbid_dir, synthetic_arrays, write_bonbid_dataset, write_case, write_dicom_series_input, write_volume
 from neocus.errors import DatasetError, InputFileError
 from neocus.hie.reading import find_cases, grid_differences, load_case, patient_id, read_volume, volume_to_sitk
 
@@ -25,21 +25,7 @@ def test_reads_each_file_format_onto_one_grid(tmp_path, suffix):
 
 def test_reads_a_dicom_series_folder(tmp_path):
     adc, _, _ = synthetic_arrays((6, 24, 24))
-    image = sitk.GetImageFromArray(adc.astype(np.int16))
-    image.SetSpacing((1.25, 1.25, 3.0))
-    folder = tmp_path / "series"
-    folder.mkdir()
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    for z in range(image.GetDepth()):
-        sl = image[:, :, z]
-        sl.SetMetaData("0020|000e", "1.2.826.0.1.3680043.2.1125.1")  # one series
-        sl.SetMetaData("0020|0032", "0\\0\\%f" % (3.0 * z))
-        sl.SetMetaData("0020|0037", "1\\0\\0\\0\\1\\0")
-        sl.SetMetaData("0020|0013", str(z + 1))
-        sl.SetMetaData("0008|0060", "MR")
-        writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
-        writer.Execute(sl)
+    folder = write_dicom_series_input(adc, tmp_path / "series")
     vol = read_volume(folder)
     assert vol.shape == (6, 24, 24)
     assert vol.spacing == pytest.approx((3.0, 1.25, 1.25))

@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from hie_testdata import write_bonbid_dataset, write_case
+from hie_testdata import synthetic_arrays, write_bonbid_dataset, write_case, write_dicom_series_input
 from neocus.cli import main
 from neocus.errors import InputFileError
 from neocus.hie import load_case, load_model, segment
@@ -97,6 +97,21 @@ def test_segment_writes_the_mask_on_the_input_grid(trained, tmp_path, suffix):
     assert info["n_components"] == result.n_components and "case" not in json.dumps(info)
     alone = segment(load_case(adc), model=model)  # ADC alone still works
     assert alone.mask.shape == result.mask.shape and not alone.used_zadc
+
+
+def test_dicom_series_in_dicom_series_out(trained, tmp_path):
+    from neocus.hie.reading import grid_differences, read_volume
+
+    out, _ = trained
+    adc, _, _ = synthetic_arrays((6, 24, 24), seed=2)
+    folder = write_dicom_series_input(adc, tmp_path / "series")
+    case = load_case(folder)
+    result = segment(case, model=load_model(out))
+    written = write_outputs(case, result, folder, tmp_path / "seg")
+    assert written[0].name == "lesion_mask" and len(list(written[0].glob("*.dcm"))) == 6
+    back = read_volume(written[0])
+    assert grid_differences(case.adc, back) == []
+    np.testing.assert_array_equal(back.array, result.mask)
 
 
 def test_cli_segment_and_evaluate(trained, dataset, tmp_path, capsys):

@@ -8,17 +8,10 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from neocus.cli.app import app, console, err_console
+from neocus.cli.app import _group, console, err_console
 from neocus.errors import NeocusError
 
-hie_app = typer.Typer(
-    name="hie",
-    help="HIE lesion segmentation on neonatal diffusion MRI (ADC, Z-ADC); research software, not a clinical device.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(hie_app, name="hie")
+hie_app = _group("hie", "HIE lesion segmentation on neonatal diffusion MRI (ADC, Z-ADC); research software, not a clinical device.")
 
 _FLAGS = {"model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
 
@@ -139,12 +132,12 @@ def evaluate_cmd(
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus output in --out."),
 ) -> None:
     """Judge a model on labelled patients: Dice, MASD, NSD, HD95, sensitivity, specificity, detection."""
-    from neocus.hie.evaluate import evaluate_dataset, write_evaluation
+    from neocus.hie.evaluate import METRICS_NAME, evaluate_dataset, write_evaluation
     from neocus.hie.infer import load_model
+    from neocus.hie.segment import check_replaceable
 
     device = _device(device)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise NeocusError("the output folder exists and is not empty", where=out, hint="choose a new folder or pass --force")
+    check_replaceable(out, marker=METRICS_NAME, force=force)  # before the long work
     with err_console.status("evaluating", spinner="dots") as status:
         try:
             result = evaluate_dataset(data, model=load_model(model, device=device), level=level, device=device, progress=lambda m: status.update(escape(m)))

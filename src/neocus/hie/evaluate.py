@@ -13,7 +13,7 @@ from neocus.errors import NeocusError
 from neocus.hie.infer import HieModel, load_model
 from neocus.hie.metrics import NSD_TOLERANCE_MM, MetricsReport, case_metrics, case_rows_csv, report_json, summarise
 from neocus.hie.reading import find_cases, load_dataset_case
-from neocus.hie.segment import segment
+from neocus.hie.segment import check_replaceable, segment
 from neocus.results import AsDict
 
 METRICS_NAME = "metrics.json"
@@ -61,11 +61,8 @@ def evaluate_dataset(
 def write_evaluation(result: EvaluationResult, out_dir: str | Path, *, force: bool = False) -> list[Path]:
     """``metrics.json`` (top-level means, CIs, per-patient rows) and ``cases.csv`` into ``out_dir``."""
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise NeocusError("the output folder exists and is not empty", where=out, hint="choose a new folder or pass force to replace it")
-        if not (out / METRICS_NAME).is_file():
-            raise NeocusError("the output folder is not a neocus evaluation output; refusing to replace it", where=out, hint="choose a new folder")
+    check_replaceable(out, marker=METRICS_NAME, force=force)
+    if out.exists():
         shutil.rmtree(out)
     data = report_json(result.report) | {"seconds_per_case": result.seconds_per_case, "model": Path(result.model).name or result.model}
     text = json.dumps(data, indent=2, default=str).replace("NaN", "null")

@@ -65,10 +65,10 @@ def segment(case: HieCase, *, model: HieModel | None = None, device: str = "cpu"
 
 
 def mask_file_name(adc_path: Path) -> str:
-    """``lesion_mask`` with the input's format: ``.mha`` / ``.nrrd`` / ``.nii`` / ``.nii.gz``; a DICOM
-    series is written as MetaImage (``.mha``), which keeps its grid exactly."""
+    """``lesion_mask`` with the input's format: ``.mha`` / ``.nrrd`` / ``.nii`` / ``.nii.gz``, or a
+    folder ``lesion_mask/`` holding a DICOM series for a DICOM series input."""
     if adc_path.is_dir():
-        return "lesion_mask.mha"
+        return "lesion_mask"
     kind = detect_kind(adc_path)
     if kind == Kind.NIFTI:
         return "lesion_mask.nii.gz" if adc_path.name.lower().endswith(".gz") else "lesion_mask.nii"
@@ -81,18 +81,17 @@ def write_outputs(case: HieCase, result: SegmentResult, adc_path: Path, out_dir:
     import SimpleITK as sitk
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise NeocusError("the output folder exists and is not empty", where=out_dir, hint="choose a new folder or pass force to replace it")
-        if not (out_dir / RESULT_NAME).is_file():
-            raise NeocusError("the output folder is not a neocus segmentation output; refusing to replace it", where=out_dir, hint="choose a new folder")
+    check_replaceable(out_dir, marker=RESULT_NAME, force=force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         mask_name = mask_file_name(adc_path)
-        sitk.WriteImage(volume_to_sitk(result.mask.astype(np.uint8), case.adc), str(staging / mask_name), True)
+        if adc_path.is_dir():
+            write_dicom_series(result.mask, case, staging / mask_name)
+        else:
+            sitk.WriteImage(volume_to_sitk(result.mask.astype(np.uint8), case.adc), str(staging / mask_name), True)
         write_montage(case, result.mask, staging / MONTAGE_NAME)
         info = {"mask": mask_name, "montage": MONTAGE_NAME, **result.summary(), "grid": {"shape_kji": list(case.adc.shape), "spacing_kji_mm": list(case.adc.spacing)}}
         atomic_write_text(staging / RESULT_NAME, json.dumps(info, indent=2) + "\n")
@@ -102,6 +101,45 @@ def write_outputs(case: HieCase, result: SegmentResult, adc_path: Path, out_dir:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out_dir / mask_name, out_dir / MONTAGE_NAME, out_dir / RESULT_NAME]
+
+
+def write_dicom_series(mask: np.ndarray, case: HieCase, folder: Path) -> Path:
+    """The mask as a derived MR DICOM series (one file per slice) on the ADC grid. Only geometry and
+    new UIDs are written: no patient or study fields are copied from the input."""
+    import SimpleITK as sitk
+    from pydicom.uid import generate_uid
+
+    image = volume_to_sitk(mask.astype(np.int16), case.adc)
+    folder.mkdir(parents=True)
+    study, series = generate_uid(), generate_uid()
+    d = image.GetDirection()
+    orientation = "\\".join(f"{v:.6f}" for v in (d[0], d[3], d[6], d[1], d[4], d[7]))
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for z in range(image.GetDepth()):
+        sl = image[:, :, z]
+        position = image.TransformIndexToPhysicalPoint((0, 0, z))
+        tags = {
+            "0008|0008": "DERIVED\\SECONDARY", "0008|0060": "MR", "0008|103e": "neocus HIE lesion mask (research, not clinical)",
+            "0020|000d": study, "0020|000e": series, "0008|0018": generate_uid(), "0020|0013": str(z + 1),
+            "0020|0037": orientation, "0020|0032": "\\".join(f"{v:.6f}" for v in position),
+            "0028|0030": f"{image.GetSpacing()[1]:.6f}\\{image.GetSpacing()[0]:.6f}", "0018|0050": f"{image.GetSpacing()[2]:.6f}",
+        }
+        for tag, value in tags.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"mask_{z + 1:04d}.dcm"))
+        writer.Execute(sl)
+    return folder
+
+
+def check_replaceable(out_dir: Path, *, marker: str, force: bool) -> None:
+    """An output folder may be written when it is new or empty, or (with ``force``) when it holds a
+    previous neocus output (``marker`` file); anything else is refused."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not force:
+            raise NeocusError("the output folder exists and is not empty", where=out_dir, hint="choose a new folder or pass force to replace it")
+        if not (out_dir / marker).is_file():
+            raise NeocusError(f"the output folder holds no {marker}: not a neocus output, refusing to replace it", where=out_dir, hint="choose a new folder")
 
 
 def write_montage(case: HieCase, mask: np.ndarray, path: Path, *, max_slices: int = 24) -> Path:
@@ -117,6 +155,9 @@ def write_montage(case: HieCase, mask: np.ndarray, path: Path, *, max_slices: in
         keep = np.arange(adc.shape[0])
     if keep.size > max_slices:
         keep = keep[np.linspace(0, keep.size - 1, max_slices).round().astype(int)]
+    ys, xs = np.nonzero((adc > 0).any(axis=0)) if (adc > 0).any() else (np.arange(adc.shape[1]), np.arange(adc.shape[2]))
+    box = (slice(max(ys.min() - 4, 0), ys.max() + 5), slice(max(xs.min() - 4, 0), xs.max() + 5))  # brain bounding box
+    adc, mask = adc[:, box[0], box[1]], np.asarray(mask)[:, box[0], box[1]]
     cols = min(6, keep.size)
     rows = int(np.ceil(keep.size / cols))
     vmax = float(np.percentile(adc[adc > 0], 99)) if (adc > 0).any() else 1.0

@@ -18,7 +18,8 @@ from neocus.hie.transforms import (
     preprocess,
     slice_stack,
     train_transforms,
-    zadc_planes,
+    channel_planes,
+    RandOnPlanesd,
 )
 
 
@@ -37,9 +38,11 @@ def test_adc_alone_gets_a_zero_zadc_channel(tmp_path):
     cfg = ModelConfig()
     both = preprocess(load_case(adc, zadc=zadc, label=label), cfg)
     alone = preprocess(load_case(adc), cfg)
-    assert both["image"].shape == alone["image"].shape == (2, 8, 32, 32)
+    assert both["image"].shape == alone["image"].shape == (3, 8, 32, 32)
     np.testing.assert_array_equal(alone["image"][0], both["image"][0])
-    assert not alone["image"][1].any() and both["image"][1].any()
+    assert not alone["image"][1:].any() and both["image"][1].any()
+    raw = load_case(adc, zadc=zadc).zadc.array
+    np.testing.assert_array_equal(both["image"][2], ((raw < -2) & (both["brain"][0] > 0)).astype(np.float32))
     assert "label" in both and "label" not in alone
 
 
@@ -58,7 +61,9 @@ def test_slice_stacks_repeat_edges_and_agree():
     assert every.shape == (4, 6, 2, 2)
     for z in range(4):
         np.testing.assert_array_equal(every[z], slice_stack(image, z, context=1))
-    assert zadc_planes(ModelConfig(context=1)) == slice(3, 6)
+    cfg = ModelConfig(context=1)  # adc, zadc, zlow
+    np.testing.assert_array_equal(channel_planes(cfg, ("zadc", "zlow")), [3, 4, 5, 6, 7, 8])
+    np.testing.assert_array_equal(channel_planes(ModelConfig(model="unet3d", patch=(4, 8, 8)), ("adc",)), [0])
 
 
 def test_lesion_aware_slice_draw():
@@ -74,6 +79,16 @@ def test_lesion_aware_slice_draw():
     t0 = RandSliceStackd(context=1, pos_fraction=0.0)
     t0.set_random_state(seed=0)
     assert sum(t0({"image": image, "label": label, "brain": brain})["label"].sum() for _ in range(30)) < 15
+
+
+def test_intensity_augmentation_touches_only_the_chosen_planes():
+    from monai.transforms import RandShiftIntensity
+
+    x = np.zeros((6, 4, 4), np.float32)
+    t = RandOnPlanesd(RandShiftIntensity(offsets=(0.5, 0.5), prob=1.0), planes=np.array([0, 1, 2]))
+    t.set_random_state(seed=0)
+    out = t({"image": x})["image"]
+    assert np.allclose(out[:3], 0.5) and not out[3:].any()
 
 
 def test_blank_channel():

@@ -13,7 +13,7 @@ from neocus.errors import NeocusError
 
 hie_app = _group("hie", "HIE lesion segmentation on neonatal diffusion MRI (ADC, Z-ADC); research software, not a clinical device.")
 
-_FLAGS = {"model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
+_FLAGS = {"channel": "--channels", "model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
 
 
 def _device(device: str) -> str:
@@ -51,9 +51,9 @@ def train(
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds (by patient)."),
     model_kind: str = typer.Option("unet25d", "--model-kind", help="unet25d, dynunet25d or unet3d."),
     loss: str = typer.Option("dicece", "--loss", help="dice, ce, dicece, dicefocal or tversky."),
-    no_zadc: bool = typer.Option(False, "--no-zadc", help="Train on ADC alone."),
+    channels: str = typer.Option("adc,zadc,zlow", "--channels", help="Input channels: adc, zadc, zlow (Z-ADC < -2), comma-separated, adc first."),
     patch: str = typer.Option("", "--patch", help="Training patch: H,W (2.5-D, default 128,128) or Z,H,W (3-D, default 16,96,96)."),
-    epochs: int = typer.Option(40, "--epochs", help="Epochs per fold."),
+    epochs: int = typer.Option(30, "--epochs", help="Epochs per fold."),
     steps: int = typer.Option(10, "--steps", help="Optimiser steps per epoch."),
     batch: int = typer.Option(0, "--batch", help="Patches per step (default 8 for 2.5-D, 2 for 3-D)."),
     lr: float = typer.Option(2e-3, "--lr", help="Learning rate (AdamW, cosine decay)."),
@@ -79,13 +79,13 @@ def train(
     try:
         is3d = model_kind == ModelKind.UNET3D.value
         config = ModelConfig(
-            model=model_kind, loss=loss, channels=("adc",) if no_zadc else ("adc", "zadc"),
-            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (no_zadc or is3d) else 0.2,
+            model=model_kind, loss=loss, channels=tuple(c.strip() for c in channels.split(",")),
+            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (channels == "adc" or is3d) else 0.2,
         )
     except NeocusError as exc:
         raise _flagged(exc) from None
     except ValueError as exc:
-        raise NeocusError(str(exc), where="--patch", hint="2.5-D models take H,W; unet3d takes Z,H,W") from None
+        raise NeocusError(str(exc), where="--patch / --channels", hint="2.5-D models take H,W, unet3d Z,H,W; channels start with adc") from None
     options = TrainOptions(folds=folds, epochs=epochs, steps_per_epoch=steps, batch_size=batch or (2 if is3d else 8), lr=lr, device=device)
     with err_console.status("training", spinner="dots") as status:
         try:

@@ -43,6 +43,7 @@ class LossKind(StrEnum):
 class Channel(StrEnum):
     ADC = "adc"
     ZADC = "zadc"
+    ZLOW = "zlow"  # brain voxels with Z-ADC below -2 (0 / 1), derived from the Z-ADC map
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ModelConfig:
 
     model: ModelKind = ModelKind.UNET25D
     loss: LossKind = LossKind.DICE_CE
-    channels: tuple[Channel, ...] = (Channel.ADC, Channel.ZADC)
+    channels: tuple[Channel, ...] = (Channel.ADC, Channel.ZADC, Channel.ZLOW)
     context: int = 1  # 2.5-D: neighbouring slices on each side
     features: tuple[int, ...] = (16, 32, 64, 128)
     patch: tuple[int, ...] = (128, 128)  # training patch: [H, W] for 2.5-D, [Z, H, W] for 3-D
@@ -63,8 +64,8 @@ class ModelConfig:
         object.__setattr__(self, "channels", tuple(parse_choice(Channel, c, what="channel") for c in self.channels))
         object.__setattr__(self, "features", tuple(int(f) for f in self.features))
         object.__setattr__(self, "patch", tuple(int(p) for p in self.patch))
-        if Channel.ADC not in self.channels:
-            raise ValueError("the ADC channel is required")
+        if not self.channels or self.channels[0] is not Channel.ADC:
+            raise ValueError("the ADC channel is required, first")
         want = 2 if self.model.is_25d else 3
         if len(self.patch) != want:
             raise ValueError(f"{self.model.value} needs a {want}-D patch, got {self.patch}")

@@ -37,7 +37,7 @@ from neocus.results import AsDict
 @dataclass(frozen=True)
 class TrainOptions:
     folds: int = 5
-    epochs: int = 40
+    epochs: int = 30
     steps_per_epoch: int = 10
     batch_size: int = 8
     lr: float = 2e-3

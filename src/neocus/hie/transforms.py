@@ -17,11 +17,11 @@ from monai.transforms import (
     MapTransform,
     RandCropByPosNegLabeld,
     RandFlipd,
-    RandGaussianNoised,
+    RandGaussianNoise,
     Randomizable,
     RandRotated,
-    RandScaleIntensityd,
-    RandShiftIntensityd,
+    RandScaleIntensity,
+    RandShiftIntensity,
     Rand2DElasticd,
     SpatialPadd,
     Spacingd,
@@ -31,6 +31,7 @@ from neocus.hie.models import Channel, ModelConfig
 from neocus.hie.reading import HieCase
 
 ZADC_SCALE = 5.0  # z-scores are clipped to +-10 in BONBID; /5 keeps them near unit scale
+ZLOW_BELOW = -2.0  # the ``zlow`` channel marks brain voxels with Z-ADC below this (markedly restricted diffusion)
 
 
 class NormaliseBraind(MapTransform):
@@ -76,10 +77,10 @@ class StackChannelsd(MapTransform):
 
 
 class RandBlankChanneld(Randomizable, MapTransform):
-    """With probability ``prob`` set the channels ``planes`` (a slice) of ``image`` to zero: Z-ADC
-    dropout, so that a model also works on ADC alone."""
+    """With probability ``prob`` set the planes ``planes`` (a slice or index array) of ``image`` to
+    zero: Z-ADC dropout, so that a model also works on ADC alone."""
 
-    def __init__(self, keys: KeysCollection = "image", *, planes: slice, prob: float = 0.2):
+    def __init__(self, keys: KeysCollection = "image", *, planes: slice | np.ndarray, prob: float = 0.2):
         MapTransform.__init__(self, keys)
         self.planes = planes
         self.prob = prob
@@ -151,6 +152,7 @@ def case_to_dict(case: HieCase) -> dict[str, np.ndarray | None]:
     adc = np.asarray(case.adc.array, dtype=np.float32)[None]
     d: dict[str, np.ndarray | None] = {"adc": adc, "brain": (adc > 0).astype(np.uint8)}
     d["zadc"] = np.asarray(case.zadc.array, dtype=np.float32)[None] if case.zadc is not None else None
+    d["zlow"] = ((d["zadc"] < ZLOW_BELOW) & (adc > 0)).astype(np.float32) if d["zadc"] is not None else None
     if case.label is not None:
         d["label"] = np.asarray(case.label.array, dtype=np.uint8)[None]
     return d
@@ -163,11 +165,12 @@ def preprocess(case: HieCase, config: ModelConfig, *, spacing_mm: Sequence[float
     the case stays on its own grid, which the 2.5-D models need (slice thickness varies 2-6 mm).
     """
     d = case_to_dict(case)
-    if d["zadc"] is None:
-        d.pop("zadc")
+    for key in ("zadc", "zlow"):
+        if d[key] is None:
+            d.pop(key)
     d = NormaliseBraind(("adc", "zadc"))(d)
     if spacing_mm is not None:
-        keys = [k for k in ("adc", "zadc", "brain", "label") if k in d]
+        keys = [k for k in ("adc", "zadc", "zlow", "brain", "label") if k in d]
         modes = ["bilinear" if k in ("adc", "zadc") else "nearest" for k in keys]
         meta = {k: _meta_tensor(d[k], case) for k in keys}
         d.update(Spacingd(keys, pixdim=tuple(spacing_mm), mode=modes)(meta))
@@ -188,7 +191,7 @@ def _meta_tensor(array: np.ndarray, case: HieCase):
 
 def train_transforms(config: ModelConfig, *, pos_fraction: float = 0.6) -> Compose:
     """The random part for training: lesion-aware patch draw, flips, small rotations, elastic (2.5-D),
-    intensity shift / scale, noise and Z-ADC dropout."""
+    intensity shift / scale and noise (ADC planes only), and Z-ADC dropout."""
     spatial = len(config.patch)
     keys = ["image", "label"]
     steps: list = []
@@ -196,24 +199,52 @@ def train_transforms(config: ModelConfig, *, pos_fraction: float = 0.6) -> Compo
         steps.append(RandSliceStackd(context=config.context, pos_fraction=pos_fraction))
     steps += [
         SpatialPadd(keys, spatial_size=config.patch),
-        RandCropByPosNegLabeld(keys, label_key="label", spatial_size=config.patch, pos=2.0, neg=1.0, num_samples=1, allow_smaller=False),
+        RandCropByPosNegLabeld(keys, label_key="label", spatial_size=config.patch, pos=1.0, neg=1.0, num_samples=1, allow_smaller=False),
         RandFlipd(keys, prob=0.5, spatial_axis=spatial - 1),  # left-right
         RandRotated(keys, range_x=0.26, prob=0.3, mode=("bilinear", "nearest"), padding_mode="zeros"),
     ]
     if spatial == 2:
         steps.append(Rand2DElasticd(keys, spacing=(24, 24), magnitude_range=(0.5, 1.5), prob=0.15, mode=("bilinear", "nearest"), padding_mode="zeros"))
+    adc = channel_planes(config, (Channel.ADC,))  # intensity changes touch ADC only: z-scores keep their meaning
     steps += [
-        RandShiftIntensityd("image", offsets=0.1, prob=0.3),
-        RandScaleIntensityd("image", factors=0.1, prob=0.3),
-        RandGaussianNoised("image", std=0.05, prob=0.2),
+        RandOnPlanesd(RandShiftIntensity(offsets=0.1, prob=0.3), planes=adc),
+        RandOnPlanesd(RandScaleIntensity(factors=0.1, prob=0.3), planes=adc),
+        RandOnPlanesd(RandGaussianNoise(std=0.05, prob=0.2), planes=adc),
     ]
-    if Channel.ZADC in config.channels and config.zadc_dropout > 0:
-        steps.append(RandBlankChanneld("image", planes=zadc_planes(config), prob=config.zadc_dropout))
+    z_derived = channel_planes(config, (Channel.ZADC, Channel.ZLOW))
+    if z_derived.size and config.zadc_dropout > 0:
+        steps.append(RandBlankChanneld("image", planes=z_derived, prob=config.zadc_dropout))
     return Compose(steps)
 
 
-def zadc_planes(config: ModelConfig) -> slice:
-    """Which input planes of the network hold Z-ADC (stacks are channel-major: all slices of ADC, then Z-ADC)."""
+def channel_planes(config: ModelConfig, channels: Sequence[Channel]) -> np.ndarray:
+    """Indices of the network's input planes that hold ``channels`` (stacks are channel-major: every
+    slice of the first channel, then every slice of the next)."""
     per = 2 * config.context + 1 if config.model.is_25d else 1
-    c = list(config.channels).index(Channel.ZADC)
-    return slice(c * per, (c + 1) * per)
+    idx = [i * per + j for i, c in enumerate(config.channels) if c in channels for j in range(per)]
+    return np.asarray(idx, dtype=np.int64)
+
+
+class RandOnPlanesd(Randomizable, MapTransform):
+    """Apply a random MONAI array transform to some planes of ``image`` only."""
+
+    def __init__(self, transform: Randomizable, *, planes: np.ndarray, key: str = "image"):
+        MapTransform.__init__(self, key)
+        self.transform = transform
+        self.planes = planes
+        self.key = key
+
+    def set_random_state(self, seed=None, state=None):
+        super().set_random_state(seed, state)
+        self.transform.set_random_state(seed, state)
+        return self
+
+    def randomize(self, data=None) -> None:
+        return None
+
+    def __call__(self, data):
+        d = dict(data)
+        x = np.array(d[self.key], dtype=np.float32, copy=True)
+        x[self.planes] = np.asarray(self.transform(x[self.planes]))
+        d[self.key] = x
+        return d

@@ -134,3 +134,21 @@ def test_post_processing_fit_finds_the_separating_values():
     post = pp.fit([prob], [truth], voxel_mm3=[8.0], thresholds=(0.3, 0.55, 0.7), min_sizes_mm3=(0.0, 25.0))
     assert (post.threshold, post.min_component_mm3) == (0.55, 25.0)
     assert post.mean_dice == pytest.approx(1.0) and post.fitted_on == 1
+
+
+def test_gate_keeps_only_low_zadc_voxels_and_is_fitted_when_it_helps():
+    truth = np.zeros((6, 12, 12), bool)
+    truth[1:4, 1:4, 1:4] = True
+    prob = np.where(truth, 0.9, 0.05).astype(np.float32)
+    prob[1:4, 4:6, 1:4] = 0.9  # a rim the network adds around the lesion ...
+    zlow = truth.astype(np.float32)  # ... where Z-ADC is not low
+    gated = pp.PostProcess(threshold=0.5, gate="zlow")
+    assert pp.apply(prob, gated, voxel_mm3=1.0, zlow=zlow).sum() == truth.sum()
+    assert pp.apply(prob, gated, voxel_mm3=1.0, zlow=None).sum() > truth.sum()  # ADC alone: no gate
+    tables = {
+        pp.Gate.NONE: [pp.component_table(prob, truth, voxel_mm3=1.0)],
+        pp.Gate.ZLOW: [pp.component_table(prob, truth, voxel_mm3=1.0, gate_mask=zlow)],
+    }
+    best = pp.fit_gated(tables)
+    assert best.gate is pp.Gate.ZLOW and best.mean_dice == pytest.approx(1.0)
+    assert pp.PostProcess.from_dict(best.to_dict()) == best

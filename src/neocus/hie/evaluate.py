@@ -88,7 +88,7 @@ def evaluate_out_of_fold(run_dir: str | Path, data_dir: str | Path, *, use_zadc:
     files = {f.case_id: f for f in find_cases(data_dir, need_labels=True)}
     rows = []
     for k, held in enumerate(folds):
-        post = pp.PostProcess(threshold=posts[k]["threshold"], min_component_mm3=posts[k]["min_component_mm3"])
+        post = pp.PostProcess.from_dict(posts[k])
         model = HieModel(config=full.config, networks=(full.networks[k],), post=post, source=str(run))
         for cid in held:
             case = load_dataset_case(files[cid])

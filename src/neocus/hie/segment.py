@@ -16,7 +16,8 @@ from neocus.hie import postprocess as pp
 from neocus.hie.infer import HieModel, load_model, predict_proba
 from neocus.hie.metrics import lesion_components
 from neocus.hie.reading import HieCase, load_case, volume_to_sitk
-from neocus.hie.transforms import preprocess
+from neocus.hie.models import Channel
+from neocus.hie.transforms import ZLOW_BELOW, preprocess
 from neocus.io.sniff import Kind, detect_kind
 from neocus.results import AsDict
 
@@ -50,7 +51,10 @@ def segment(case: HieCase, *, model: HieModel | None = None, device: str = "cpu"
     sample = preprocess(case, model.config)
     prob = predict_proba(model.networks, sample["image"], model.config, device=device)
     prob = np.where(sample["brain"][0] > 0, prob, 0.0).astype(np.float32)
-    mask = pp.apply(prob, model.post, voxel_mm3=case.voxel_ml * 1000.0)
+    zlow = sample["image"][list(model.config.channels).index(Channel.ZLOW)] if (case.zadc is not None and Channel.ZLOW in model.config.channels) else None
+    if zlow is None and case.zadc is not None and model.post.gate is pp.Gate.ZLOW:
+        zlow = ((np.asarray(case.zadc.array) < ZLOW_BELOW) & (np.asarray(case.adc.array) > 0)).astype(np.float32)
+    mask = pp.apply(prob, model.post, voxel_mm3=case.voxel_ml * 1000.0, zlow=zlow)
     _, n = lesion_components(mask)
     return SegmentResult(
         mask=mask,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from neocus.errors import DatasetError
 from neocus.hie import postprocess as pp
 from neocus.hie.infer import CONFIG_NAME, POSTPROCESS_NAME, predict_proba
 from neocus.hie.metrics import case_metrics, case_rows_csv, dice, report_json, summarise
-from neocus.hie.models import DeepSupervisionLoss, ModelConfig, build_loss, build_network
+from neocus.hie.models import Channel, DeepSupervisionLoss, ModelConfig, build_loss, build_network
 from neocus.hie.reading import find_cases, load_dataset_case
 from neocus.hie.transforms import preprocess, train_transforms
 from neocus.results import AsDict
@@ -219,7 +219,11 @@ def cross_validate(
         with atomic_target(weights) as tmp:
             torch.save({k2: v.detach().cpu().half() for k2, v in net.state_dict().items()}, tmp)
         results.append(FoldResult(fold=k, held_out=tuple(held), train_seconds=res.train_seconds, final_loss=res.final_loss, resumed_from_epoch=res.resumed_from_epoch))
-    post, metrics_path, mean_dice = judge_out_of_fold(out, samples, folds)
+    gates = None
+    if Channel.ZLOW in config.channels:
+        index = list(config.channels).index(Channel.ZLOW)
+        gates = {s.case_id: s.image[index] for s in samples}
+    post, metrics_path, mean_dice = judge_out_of_fold(out, samples, folds, gate_masks=gates)
     write_curves(out, len(folds))
     return CvResult(out_dir=out, folds=tuple(results), post=post, dice=mean_dice, metrics_path=metrics_path)
 
@@ -245,17 +249,22 @@ def _folds_for(out: Path, samples: Sequence[Sample], *, options: TrainOptions, s
     return folds
 
 
-def judge_out_of_fold(out: Path, samples: Sequence[Sample], folds: Sequence[Sequence[str]]) -> tuple[pp.PostProcess, Path, float]:
+def judge_out_of_fold(
+    out: Path, samples: Sequence[Sample], folds: Sequence[Sequence[str]], *, gate_masks: Mapping[str, np.ndarray] | None = None
+) -> tuple[pp.PostProcess, Path, float]:
     """Post-processing for each fold fitted on the other folds' out-of-fold maps, metrics of every
-    patient under its fold's settings; the bundled settings are fitted on all out-of-fold maps."""
+    patient under its fold's settings; the bundled settings are fitted on all out-of-fold maps.
+    ``gate_masks`` (Z-ADC < -2 per patient) lets the fit also try the Z-ADC gate."""
     by_id = {s.case_id: s for s in samples}
-    probs = {cid: np.load(out / "oof" / f"{cid}.npy").astype(np.float32) for f in folds for cid in f}
+    probs = {cid: np.where(by_id[cid].brain[0] > 0, np.load(out / "oof" / f"{cid}.npy").astype(np.float32), 0.0) for f in folds for cid in f}
     vmm3 = {cid: float(np.prod(by_id[cid].spacing)) for cid in probs}
-
-    tables = {cid: pp.component_table(probs[cid], by_id[cid].label[0], voxel_mm3=vmm3[cid]) for cid in probs}
+    tables = {pp.Gate.NONE: {cid: pp.component_table(probs[cid], by_id[cid].label[0], voxel_mm3=vmm3[cid]) for cid in probs}}
+    if gate_masks is not None:
+        tables[pp.Gate.ZLOW] = {cid: pp.component_table(probs[cid], by_id[cid].label[0], voxel_mm3=vmm3[cid], gate_mask=gate_masks[cid]) for cid in probs}
+    zlow = gate_masks or {}
 
     def fit_on(ids: Sequence[str]) -> pp.PostProcess:
-        return pp.fit_tables([tables[c] for c in ids])
+        return pp.fit_gated({gate: [t[c] for c in ids] for gate, t in tables.items()})
 
     rows, fold_posts = [], []
     for k, held in enumerate(folds):
@@ -263,7 +272,7 @@ def judge_out_of_fold(out: Path, samples: Sequence[Sample], folds: Sequence[Sequ
         fold_posts.append({"fold": k, **post_k.to_dict()})
         for cid in held:
             s = by_id[cid]
-            mask = pp.apply(probs[cid], post_k, voxel_mm3=vmm3[cid])
+            mask = pp.apply(probs[cid], post_k, voxel_mm3=vmm3[cid], zlow=zlow.get(cid))
             rows.append(case_metrics(mask, s.label[0], spacing=s.spacing, case_id=cid, region=s.brain[0]))
     report = summarise(sorted(rows, key=lambda r: r.case_id))
     post = fit_on([c for f in folds for c in f])

@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_hie_infer.py [--data ../shared/data/real/bonbid-h
 
 Times :func:`neocus.hie.segment` (the work after reading) on the first ``--cases`` patients, each
 ``--repeats`` times after one warm-up, with ``torch`` limited to ``--threads`` threads. Prints per
-case the grid, the median seconds, and overall the median and worst seconds per volume. The machine's
+case the grid, the median wall and CPU seconds (CPU time is less sensitive to other jobs on a
+shared machine; on an idle machine wall time is about CPU time / threads), and overall the median and worst seconds per volume. The machine's
 load at the time matters: say what else ran when you quote a figure.
 """
 
@@ -44,14 +45,18 @@ def main() -> None:
         case = load_case(files.adc, zadc=files.zadc)
         read_s = time.perf_counter() - t_read
         segment(case, model=model)  # warm-up
-        runs = []
+        runs, cpu = [], []
         for _ in range(args.repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             segment(case, model=model)
             runs.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         med = statistics.median(runs)
         per_volume.append(med + read_s)
-        print(f"{files.case_id}: grid {case.adc.shape}, read {read_s:.2f} s, segment median {med:.2f} s (runs {', '.join(f'{r:.2f}' for r in runs)})")
+        print(
+            f"{files.case_id}: grid {case.adc.shape}, read {read_s:.2f} s, segment median {med:.2f} s wall, "
+            f"{statistics.median(cpu):.2f} s CPU (runs {', '.join(f'{r:.2f}' for r in runs)}); load average {os.getloadavg()[0]:.1f}"
+        )
     print(f"per volume (read + segment): median {statistics.median(per_volume):.2f} s, worst {max(per_volume):.2f} s over {len(per_volume)} volumes")
 
 

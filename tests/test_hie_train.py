@@ -178,3 +178,11 @@ def test_out_of_fold_rejudging_with_and_without_zadc(trained, dataset):
     assert with_z.n_patients == alone.n_patients == 4
     assert [c.case_id for c in with_z.cases] == [f"MGHNICU_{i}" for i in range(100, 104)]
     assert with_z.dice.mean == pytest.approx(result.dice, abs=0.15)  # same models, brain-masked and float32 maps here
+
+
+def test_training_refuses_a_dataset_without_any_lesion(tmp_path):
+    from neocus.errors import DatasetError
+
+    root = write_bonbid_dataset(tmp_path / "ds", n=2, empty=(0, 1))
+    with pytest.raises(DatasetError, match="no case has any lesion voxel"):
+        load_samples(root, TINY)

@@ -152,3 +152,11 @@ def test_gate_keeps_only_low_zadc_voxels_and_is_fitted_when_it_helps():
     best = pp.fit_gated(tables)
     assert best.gate is pp.Gate.ZLOW and best.mean_dice == pytest.approx(1.0)
     assert pp.PostProcess.from_dict(best.to_dict()) == best
+
+
+def test_optional_resampling_changes_the_grid_consistently(tmp_path):
+    adc, zadc, label = write_case(tmp_path)  # 8 slices of 4 mm, 32 x 32 of 1.5 mm
+    out = preprocess(load_case(adc, zadc=zadc, label=label), ModelConfig(), spacing_mm=(2.0, 1.5, 1.5))
+    assert out["image"].shape[1:] == out["label"].shape[1:] == out["brain"].shape[1:]
+    assert out["image"].shape[1] in (15, 16) and out["image"].shape[2:] == (32, 32)
+    assert set(np.unique(np.asarray(out["label"]))) <= {0, 1} and np.asarray(out["label"]).any()

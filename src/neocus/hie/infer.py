@@ -1,0 +1,93 @@
+"""Lesion probabilities from trained networks (MONAI sliding-window inference), and the model folder.
+
+A model folder holds ``config.json`` (a :class:`~neocus.hie.models.ModelConfig`), one or more
+``fold_*.pt`` state dicts (their mean probability is the prediction: an ensemble of the
+cross-validation folds) and ``postprocess.json``. The bundled model lives in ``models/hie/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neocus.errors import InputFileError
+from neocus.hie.models import ModelConfig, build_network
+from neocus.hie.postprocess import PostProcess
+from neocus.hie.transforms import all_slice_stacks
+
+CONFIG_NAME = "config.json"
+POSTPROCESS_NAME = "postprocess.json"
+
+
+@dataclass(frozen=True)
+class HieModel:
+    config: ModelConfig
+    networks: tuple[torch.nn.Module, ...]
+    post: PostProcess
+    source: str = ""
+
+
+def bundled_model_dir() -> Path:
+    """``models/hie`` of the neocus source tree (found from this file, no flag needed)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "models" / "hie"
+        if candidate.is_dir():
+            return candidate
+    return here.parents[3] / "models" / "hie"
+
+
+def load_model(folder: str | Path | None = None, *, device: str = "cpu") -> HieModel:
+    """Read a model folder (default: the bundled one); a missing or corrupt file is an :class:`InputFileError`."""
+    folder = Path(folder) if folder is not None else bundled_model_dir()
+    cfg_path = folder / CONFIG_NAME
+    if not cfg_path.is_file():
+        raise InputFileError("no config.json: not a neocus HIE model folder", where=folder, hint="give the folder written by `neocus hie train` (or use the bundled model)")
+    try:
+        config = ModelConfig.from_json(json.loads(cfg_path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise InputFileError(f"cannot read the model config: {exc}", where=cfg_path, hint="restore the model folder") from None
+    weights = sorted(folder.glob("fold_*.pt"))
+    if not weights:
+        raise InputFileError("holds no fold_*.pt weights", where=folder, hint="train a model first or restore the weight files")
+    nets = []
+    for path in weights:
+        net = build_network(config)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict({k: v.float() for k, v in state.items()})
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds on damaged files
+            raise InputFileError(f"cannot load the weights: {str(exc).splitlines()[0][:200]}", where=path, hint="the file is truncated or from another model; restore it") from None
+        nets.append(net.to(device).eval())
+    post_path = folder / POSTPROCESS_NAME
+    post = PostProcess.load(post_path) if post_path.is_file() else PostProcess()
+    return HieModel(config=config, networks=tuple(nets), post=post, source=str(folder))
+
+
+@torch.no_grad()
+def predict_proba(
+    networks: Sequence[torch.nn.Module], image: np.ndarray, config: ModelConfig, *, device: str = "cpu", batch_size: int = 16
+) -> np.ndarray:
+    """Mean lesion probability ``[Z, Y, X]`` of ``networks`` on a preprocessed ``image`` ``[C, Z, Y, X]``."""
+    from monai.inferers import sliding_window_inference
+
+    total = np.zeros(image.shape[1:], dtype=np.float32)
+    if config.model.is_25d:
+        batch = torch.from_numpy(all_slice_stacks(image, context=config.context))  # [Z, Cin, Y, X]
+    else:
+        batch = torch.from_numpy(np.ascontiguousarray(image))[None]  # [1, C, Z, Y, X]
+    for net in networks:
+        net.eval()
+        parts = []
+        for start in range(0, batch.shape[0], batch_size if config.model.is_25d else 1):
+            chunk = batch[start : start + batch_size].to(device)
+            logits = sliding_window_inference(chunk, roi_size=config.patch, sw_batch_size=batch_size, predictor=net, overlap=0.25, mode="gaussian")
+            parts.append(torch.softmax(logits, dim=1)[:, 1].float().cpu())
+        prob = torch.cat(parts).numpy()
+        total += prob if config.model.is_25d else prob[0]
+    return total / len(networks)

@@ -146,7 +146,7 @@ def _stated_reason(text: str) -> bool:
 
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
 def test_module_and_function_sizes(path):
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     n_lines = len(text.splitlines())
     assert n_lines <= MAX_MODULE_LINES or _stated_reason(text), (
         f"{path.name} has {n_lines} lines: split it or state the reason at its top ('Size: ...')"
@@ -160,5 +160,5 @@ def test_module_and_function_sizes(path):
 def test_size_check_can_fail(tmp_path):
     long = tmp_path / "long.py"
     long.write_text('"""A module."""\n' + "x = 1\n" * (MAX_MODULE_LINES + 1))
-    assert not _stated_reason(long.read_text())
+    assert not _stated_reason(long.read_text(encoding="utf-8"))
     assert _stated_reason('"""A module.\n\nSize: one table of constants.\n"""\n')

@@ -190,9 +190,12 @@ def status_rows() -> list[dict[str, str]]:
     return [dict(zip(header, (c.strip() for c in row))) for row in rows[2:]]
 
 
-def test_the_status_table_comes_first_and_says_what_is_not_built() -> None:
+def test_the_readme_opens_with_set_up_then_status_and_says_what_is_not_built() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert text.index("## Status") < text.index("```"), "the status table belongs before the first command"
+    first_block = text[text.index("```") : text.index("```", text.index("```") + 3)]
+    assert "bash scripts/demo.sh" in first_block and "bash scripts/test.sh" in first_block, "the README opens with the two set-up commands"
+    sections = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert sections[:2] == ["First run", "Status"], "the set-up commands come first, the status table right after them"
     rows = status_rows()
     assert {r["status"] for r in rows} <= set(STATUSES)
     not_yet = " ".join(r["part"].lower() for r in rows if r["status"] == "not yet")

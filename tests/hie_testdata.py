@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from neocus.io.decode import process_locale_kept
+
 #: ../shared/data/real/bonbid-hie relative to the repository root; NEOCUS_SHARED_DATA overrides ../shared/data.
 _SHARED = Path(os.environ.get("NEOCUS_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 BONBID = _SHARED / "real" / "bonbid-hie"
@@ -87,5 +89,6 @@ def write_dicom_series_input(array: np.ndarray, folder: Path, *, spacing_xyz=(1.
         sl.SetMetaData("0020|0013", str(z + 1))
         sl.SetMetaData("0008|0060", "MR")
         writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
-        writer.Execute(sl)
+        with process_locale_kept():  # GDCM sets the C locale
+            writer.Execute(sl)
     return folder

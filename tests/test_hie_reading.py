@@ -145,3 +145,15 @@ def test_real_bonbid_cases_read_on_one_grid():
     for files in (cases[0], cases[3]):  # MGHNICU_234's mask differs from its ADC by ~3e-8 in direction
         case = load_case(files.adc, zadc=files.zadc, label=files.label)
         assert case.adc.shape == case.label.array.shape
+
+
+def test_reading_a_dicom_series_keeps_the_process_text_encoding(tmp_path: Path) -> None:
+    """GDCM sets the C locale; neocus restores it, so UTF-8 text files still read afterwards."""
+    import locale
+
+    from neocus.io.decode import process_locale_kept
+
+    before = locale.setlocale(locale.LC_ALL)
+    with process_locale_kept():
+        locale.setlocale(locale.LC_ALL, "C")  # what GDCM does inside SimpleITK's series reader
+    assert locale.setlocale(locale.LC_ALL) == before

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from neocus.errors import DatasetError, InputFileError
+from neocus.io.decode import process_locale_kept
 from neocus.io.sniff import check_readable
 from neocus.io.volume import Volume, load_volume
 
@@ -81,21 +82,22 @@ def _read_dicom_series(folder: Path) -> Volume:
     import SimpleITK as sitk
 
     reader = sitk.ImageSeriesReader()
-    try:
-        series = reader.GetGDCMSeriesIDs(str(folder))
-    except RuntimeError:
-        series = ()
-    if not series:
-        raise InputFileError("folder holds no DICOM series", where=folder, hint="give a folder with the slices of one DICOM series, or a NIfTI / MHA file")
-    if len(series) > 1:
-        raise InputFileError(f"folder holds {len(series)} DICOM series", where=folder, hint="put each series in its own folder")
-    files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
-    reader.SetFileNames(files)
-    try:
-        image = reader.Execute()
-    except RuntimeError as exc:
-        text = str(exc).strip().splitlines()
-        raise InputFileError(f"cannot read the DICOM series: {text[-1] if text else 'unknown error'}", where=folder, hint="the series is incomplete or corrupt") from None
+    with process_locale_kept():
+        try:
+            series = reader.GetGDCMSeriesIDs(str(folder))
+        except RuntimeError:
+            series = ()
+        if not series:
+            raise InputFileError("folder holds no DICOM series", where=folder, hint="give a folder with the slices of one DICOM series, or a NIfTI / MHA file")
+        if len(series) > 1:
+            raise InputFileError(f"folder holds {len(series)} DICOM series", where=folder, hint="put each series in its own folder")
+        files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
+        reader.SetFileNames(files)
+        try:
+            image = reader.Execute()
+        except RuntimeError as exc:
+            text = str(exc).strip().splitlines()
+            raise InputFileError(f"cannot read the DICOM series: {text[-1] if text else 'unknown error'}", where=folder, hint="the series is incomplete or corrupt") from None
     return volume_from_sitk(image, source=str(folder))
 
 

@@ -16,6 +16,7 @@ from neocus.hie import postprocess as pp
 from neocus.hie.infer import HieModel, load_model, predict_proba
 from neocus.hie.metrics import lesion_components
 from neocus.hie.reading import HieCase, load_case, volume_to_sitk
+from neocus.io.decode import process_locale_kept
 from neocus.hie.models import Channel
 from neocus.hie.transforms import ZLOW_BELOW, preprocess
 from neocus.io.sniff import Kind, detect_kind
@@ -132,7 +133,8 @@ def write_dicom_series(mask: np.ndarray, case: HieCase, folder: Path) -> Path:
         for tag, value in tags.items():
             sl.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"mask_{z + 1:04d}.dcm"))
-        writer.Execute(sl)
+        with process_locale_kept():
+            writer.Execute(sl)
     return folder
 
 

@@ -7,6 +7,7 @@ ITU-R BT.601 luma weights (``0.299 R + 0.587 G + 0.114 B``, what OpenCV's ``*2GR
 from __future__ import annotations
 
 import contextlib
+import locale
 import os
 import sys
 import threading
@@ -171,6 +172,19 @@ def timestamps_from_fps(n_frames: int, fps: float | None) -> np.ndarray:
 
 
 _STDERR_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def process_locale_kept() -> Iterator[None]:
+    """Restore the process locale after a native library changed it. GDCM (under SimpleITK's DICOM series
+    reader and writer) sets the C locale, which turns Python's default text encoding into ASCII for the
+    rest of the process, so a later ``read_text()`` of UTF-8 would fail."""
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        if locale.setlocale(locale.LC_ALL) != saved:
+            locale.setlocale(locale.LC_ALL, saved)
 
 
 @contextlib.contextmanager

@@ -21,3 +21,24 @@ def test_replaces_on_success_and_keeps_the_old_on_failure(tmp_path):
         (tmp / "c.txt").write_text("3")
     assert sorted(p.name for p in out.iterdir()) == ["c.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folders left behind
+
+
+def test_outputs_follow_the_umask_not_the_temporary_files_0600(tmp_path):
+    """Files and folders written atomically get the permissions the user's umask gives."""
+    import os
+    import stat
+
+    from neocus.atomic import atomic_dir, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "out") as tmp:
+            (tmp / "b.txt").write_text("y")
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644
+        assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+        os.umask(0o077)
+        g = atomic_write_text(tmp_path / "c.txt", "z")
+        assert stat.S_IMODE(g.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -1,6 +1,7 @@
 """Atomic file output: write to a temporary file beside the target, rename it on success.
 
-Every writer in neocus goes through here, so a failure never leaves a partial file behind. Only the
+Every writer in neocus goes through here, so a failure never leaves a partial file behind, and what it
+writes gets the permissions the user's umask gives (not the 0600 / 0700 of a temporary file). Only the
 standard library is imported, so light modules (data, stats, pictures) can use it.
 """
 
@@ -14,6 +15,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from neocus.errors import NeocusError
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: the only way the standard library offers)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -35,6 +43,7 @@ def atomic_target(path: str | Path, *, make_parents: bool = False) -> Iterator[P
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the output follows the user's umask
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -68,6 +77,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the output follows the user's umask
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / "previous")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from neocus.atomic import atomic_dir
 from neocus.detect.augment import Sample
 from neocus.detect.evaluate import DetectionMetrics, FramePrediction, evaluate_detections, plot_pr_curves
 from neocus.detect.infer import Detector
@@ -42,12 +41,6 @@ def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *,
     return EvaluationRun(overall=overall, sets=per)
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-
-
 def check_output_dir(out: Path, *, force: bool, marker: str) -> None:
     """An output folder must be new or empty; with ``force``, an earlier neocus output (holding ``marker``)."""
     if out.exists() and not out.is_dir():
@@ -65,19 +58,13 @@ def write_evaluation(run: EvaluationRun, out_dir: str | Path, *, info: Mapping[s
     written into a temporary sibling folder renamed into place when complete."""
     out = Path(out_dir)
     check_output_dir(out, force=force, marker="metrics.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        data = {"map50": run.overall.map50, "map50_95": run.overall.map50_95, "iou": "rotated, exact polygon",
-                "interpolation": "COCO 101-point", **to_plain(run.overall.to_dict()), "sets": to_plain(run.sets), "info": to_plain(dict(info))}
+    data = {"map50": run.overall.map50, "map50_95": run.overall.map50_95, "iou": "rotated, exact polygon",
+            "interpolation": "COCO 101-point", **to_plain(run.overall.to_dict()), "sets": to_plain(run.sets), "info": to_plain(dict(info))}
+    names = ["metrics.json"]
+    with atomic_dir(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        names = ["metrics.json"]
         for name, m in {**run.sets, "all": run.overall}.items():
             if m.pr_curves and not (name == "all" and len(run.sets) == 1):
                 plot_pr_curves(m.pr_curves, tmp / f"pr_{name}.png", title=f"PR at IoU 0.5: {name}")
                 names.append(f"pr_{name}.png")
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [out / n for n in names]

@@ -42,3 +42,26 @@ def test_outputs_follow_the_umask_not_the_temporary_files_0600(tmp_path):
         assert stat.S_IMODE(g.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_the_one_output_folder_rule(tmp_path):
+    """New or empty: written; non-empty: only with force, and then only an earlier output (its marker)."""
+    import pytest
+
+    from neocus.atomic import check_output_dir
+    from neocus.errors import NeocusError
+
+    check_output_dir(tmp_path / "new")
+    out = tmp_path / "out"
+    out.mkdir()
+    check_output_dir(out)
+    (out / "notes.txt").write_text("keep")
+    with pytest.raises(NeocusError, match="not empty"):
+        check_output_dir(out, marker="metrics.json")
+    with pytest.raises(NeocusError, match="holds no metrics.json, so it is not an earlier run"):
+        check_output_dir(out, force=True, marker="metrics.json", kind="an earlier run")
+    (out / "metrics.json").write_text("{}")
+    check_output_dir(out, force=True, marker="metrics.json")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NeocusError, match="not a folder"):
+        check_output_dir(tmp_path / "file", force=True)

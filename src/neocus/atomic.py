@@ -89,14 +89,29 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_output_dir(out: str | Path, *, force: bool = False, marker: str | None = None,
+                     kind: str = "a neocus output") -> None:
+    """The one rule for output folders: a new or empty folder is written; a non-empty one only with
+    ``force``, and then (given ``marker``) only when it holds ``marker``, i.e. is an earlier output of the
+    same kind. Any other folder is never replaced. ``kind`` names that output in the message."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NeocusError("exists and is not a folder", where=out, hint="choose a new `out` folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise NeocusError("output folder exists and is not empty", where=out,
+                          hint="choose a new folder or pass `force` to replace an earlier neocus output")
+    if marker is not None and not (out / marker).is_file():
+        raise NeocusError(f"output folder is not empty and holds no {marker}, so it is not {kind} to replace",
+                          where=out, hint="choose a new `out` folder")
+
+
 def atomic_write_folder(files: Mapping[str, bytes], out_dir: str | Path, *, force: bool = False) -> list[Path]:
     """Write ``files`` (name -> bytes) as the folder ``out_dir`` through :func:`atomic_dir`. A non-empty
     ``out_dir`` is refused unless ``force``."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NeocusError("exists and is not a folder", where=out)
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
+    check_output_dir(out, force=force)
     with atomic_dir(out) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)

@@ -59,7 +59,7 @@ def train_detector_cmd(
 
     from neocus.detect.config import load_config
     from neocus.detect.data import dataset_samples
-    from neocus.detect.report import check_output_dir
+    from neocus.atomic import check_output_dir
     from neocus.detect.train import train_detector
 
     cfg = load_config(config)
@@ -103,7 +103,8 @@ def evaluate_detector_cmd(
     """Rotated mAP@0.5 and mAP@0.5:0.95 (exact polygon IoU, COCO 101-point) and per-class AP."""
     from neocus.detect.data import dataset_samples
     from neocus.detect.infer import Detector
-    from neocus.detect.report import check_output_dir, evaluate_sets, write_evaluation
+    from neocus.atomic import check_output_dir
+    from neocus.detect.report import evaluate_sets, write_evaluation
 
     check_output_dir(out, force=force, marker="metrics.json")
     backend = "onnx" if model is not None and model.suffix == ".onnx" else "torch"

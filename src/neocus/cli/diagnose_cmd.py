@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from neocus.atomic import atomic_dir
+from neocus.atomic import atomic_dir, check_output_dir
 from neocus.cli.app import app, console, err_console
-from neocus.errors import NeocusError, parse_choice
+from neocus.errors import parse_choice
 
 
 @app.command("diagnose")
@@ -33,11 +33,7 @@ def diagnose_cmd(
 
     if heatmap != "none":
         heatmap = parse_choice(CamMethod, heatmap, what="heatmap")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass --force")
-        if not (out / "diagnosis.json").is_file():
-            raise NeocusError("refusing to replace a folder that is not a neocus diagnosis", where=out)
+    check_output_dir(out, force=force, marker="diagnosis.json", kind="an earlier diagnosis")
     with err_console.status("loading the model", spinner="dots"):
         bundle = load_bundle(model)
         if fold:

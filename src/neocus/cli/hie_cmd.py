@@ -134,10 +134,10 @@ def evaluate_cmd(
     """Judge a model on labelled patients: Dice, MASD, NSD, HD95, sensitivity, specificity, detection."""
     from neocus.hie.evaluate import METRICS_NAME, evaluate_dataset, write_evaluation
     from neocus.hie.infer import load_model
-    from neocus.hie.segment import check_replaceable
+    from neocus.atomic import check_output_dir
 
     device = _device(device)
-    check_replaceable(out, marker=METRICS_NAME, force=force)  # before the long work
+    check_output_dir(out, force=force, marker=METRICS_NAME)  # before the long work
     with err_console.status("evaluating", spinner="dots") as status:
         try:
             result = evaluate_dataset(data, model=load_model(model, device=device), level=level, device=device, progress=lambda m: status.update(escape(m)))

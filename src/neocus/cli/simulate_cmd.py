@@ -54,7 +54,6 @@ def simulate(
         workers=workers,
     )
     config.check()
-    _refuse_existing(out, force=force)
     check_output_dir(out, replace=force)
     console.print(_plan(config), highlight=False)
     columns = (TextColumn("cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
@@ -120,22 +119,13 @@ def _plan(config: SimulationConfig) -> str:
     )
 
 
-def _refuse_existing(out: Path, *, force: bool) -> None:
-    """The one rule for outputs: an existing non-empty folder only with ``--force`` (what may then be
-    replaced is checked by the writer)."""
-    from neocus.errors import NeocusError
-
-    if out.exists() and not out.is_dir():
-        raise NeocusError("exists and is not a folder", where=out, hint="choose a new --out folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new --out folder, or pass --force to replace an earlier neocus output")
-
-
 def _contact_sheets(out: Path, *, seed: int, size: tuple[int, int] | None, force: bool) -> None:
     """Write the contact sheets into ``out``: a non-empty folder only with ``force`` (only the sheets are replaced)."""
     from neocus.phantom.contact_sheet import write_contact_sheets
 
-    _refuse_existing(out, force=force)
+    from neocus.atomic import check_output_dir as check_any_output_dir
+
+    check_any_output_dir(out, force=force)  # only the sheets are replaced
     out.mkdir(parents=True, exist_ok=True)
     for p in write_contact_sheets(out, seed=seed, frame_size=size):
         console.print(f"wrote {escape(str(p))}")

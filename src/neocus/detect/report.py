@@ -7,11 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from neocus.atomic import atomic_dir
+from neocus.atomic import atomic_dir, check_output_dir
 from neocus.detect.augment import Sample
 from neocus.detect.evaluate import DetectionMetrics, FramePrediction, evaluate_detections, plot_pr_curves
 from neocus.detect.infer import Detector
-from neocus.errors import NeocusError
 from neocus.results import AsDict, to_plain
 
 
@@ -39,17 +38,6 @@ def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *,
     per = {name: evaluate_detections(preds[name], [(s.boxes, s.labels) for s in samples]) for name, samples in sets.items()}
     overall = evaluate_detections([p for k in sets for p in preds[k]], [(s.boxes, s.labels) for k in sets for s in sets[k]])
     return EvaluationRun(overall=overall, sets=per)
-
-
-def check_output_dir(out: Path, *, force: bool, marker: str) -> None:
-    """An output folder must be new or empty; with ``force``, an earlier neocus output (holding ``marker``)."""
-    if out.exists() and not out.is_dir():
-        raise NeocusError("exists and is not a folder", where=out, hint="choose another output folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder, or allow replacing it")
-        if not (out / marker).exists():
-            raise NeocusError(f"folder is not a neocus output (no {marker}); not replacing it", where=out, hint="choose a new folder")
 
 
 def write_evaluation(run: EvaluationRun, out_dir: str | Path, *, info: Mapping[str, object],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neocus.atomic import atomic_dir
+from neocus.atomic import atomic_dir, check_output_dir
 from neocus.diagnose.bundle import Bundle
 from neocus.diagnose.calibrate import reliability, reliability_plot
 from neocus.diagnose.config import TtaMode
@@ -140,8 +140,7 @@ def write_evaluation(result: EvaluationResult, cases, diags, y, p, out: Path, *,
     """Write every output into a temporary folder beside ``out`` and rename it on success."""
     from neocus.stats.report import build_report, write_report
 
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass --force")
+    check_output_dir(out, force=overwrite, marker="metrics.json")
     with atomic_dir(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(to_plain(result.metrics), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "predictions.csv").write_text(_csv(diags, cases), encoding="utf-8")

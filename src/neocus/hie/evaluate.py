@@ -13,7 +13,8 @@ from neocus.errors import NeocusError
 from neocus.hie.infer import HieModel, load_model
 from neocus.hie.metrics import NSD_TOLERANCE_MM, MetricsReport, case_metrics, case_rows_csv, report_json, summarise
 from neocus.hie.reading import find_cases, load_dataset_case
-from neocus.hie.segment import check_replaceable, segment
+from neocus.atomic import check_output_dir
+from neocus.hie.segment import segment
 from neocus.results import AsDict
 
 METRICS_NAME = "metrics.json"
@@ -61,7 +62,7 @@ def evaluate_dataset(
 def write_evaluation(result: EvaluationResult, out_dir: str | Path, *, force: bool = False) -> list[Path]:
     """``metrics.json`` (top-level means, CIs, per-patient rows) and ``cases.csv`` into ``out_dir``."""
     out = Path(out_dir)
-    check_replaceable(out, marker=METRICS_NAME, force=force)
+    check_output_dir(out, force=force, marker=METRICS_NAME)
     if out.exists():
         shutil.rmtree(out)
     data = report_json(result.report) | {"seconds_per_case": result.seconds_per_case, "model": Path(result.model).name or result.model}

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neocus.atomic import atomic_target, atomic_write_text
-from neocus.errors import NeocusError
+from neocus.atomic import atomic_target, atomic_write_text, check_output_dir
 from neocus.hie import postprocess as pp
 from neocus.hie.infer import HieModel, load_model, predict_proba
 from neocus.hie.metrics import lesion_components
@@ -86,7 +85,7 @@ def write_outputs(case: HieCase, result: SegmentResult, adc_path: Path, out_dir:
     import SimpleITK as sitk
 
     out_dir = Path(out_dir)
-    check_replaceable(out_dir, marker=RESULT_NAME, force=force)
+    check_output_dir(out_dir, force=force, marker=RESULT_NAME)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -136,16 +135,6 @@ def write_dicom_series(mask: np.ndarray, case: HieCase, folder: Path) -> Path:
         with process_locale_kept():
             writer.Execute(sl)
     return folder
-
-
-def check_replaceable(out_dir: Path, *, marker: str, force: bool) -> None:
-    """An output folder may be written when it is new or empty, or (with ``force``) when it holds a
-    previous neocus output (``marker`` file); anything else is refused."""
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise NeocusError("the output folder exists and is not empty", where=out_dir, hint="choose a new folder or pass force to replace it")
-        if not (out_dir / marker).is_file():
-            raise NeocusError(f"the output folder holds no {marker}: not a neocus output, refusing to replace it", where=out_dir, hint="choose a new folder")
 
 
 def write_montage(case: HieCase, mask: np.ndarray, path: Path, *, max_slices: int = 24) -> Path:

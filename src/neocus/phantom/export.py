@@ -54,6 +54,7 @@ from neocus.data import (
     write_annotations,
     write_case,
 )
+from neocus import atomic
 from neocus.atomic import atomic_write_text
 from neocus.data.schema import DATASET_FILE
 from neocus.errors import NeocusError
@@ -159,20 +160,9 @@ def severity_targets(n: int, fraction: float | None, *, seed: int) -> list[bool 
 
 def check_output_dir(out: str | Path, *, replace: bool = False) -> None:
     """Raise :class:`NeocusError` unless ``out`` is a new (or empty) folder, or, with ``replace``, a
-    neocus dataset (a folder holding ``dataset.json``) that may be replaced."""
-    out = Path(out)
-    if out.exists():
-        if not out.is_dir():
-            raise NeocusError("exists and is not a folder", where=out, hint="choose a new `out` folder")
-        if not any(out.iterdir()):
-            return
-        if not replace:
-            raise NeocusError("output folder exists and is not empty", where=out, hint="choose a new `out` folder, or remove it")
-        if not (out / DATASET_FILE).is_file():
-            raise NeocusError(
-                f"output folder is not empty and holds no {DATASET_FILE}, so it is not a neocus dataset to replace",
-                where=out, hint="choose a new `out` folder",
-            )
+    neocus dataset (a folder holding ``dataset.json``) that may be replaced (the one rule of
+    :func:`neocus.atomic.check_output_dir`)."""
+    atomic.check_output_dir(out, force=replace, marker=DATASET_FILE, kind="a neocus dataset")
 
 
 @contextmanager

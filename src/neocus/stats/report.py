@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from neocus.atomic import atomic_dir
-from neocus.errors import NeocusError
+from neocus.atomic import atomic_dir, check_output_dir
 from neocus.stats.readers import METRIC_NAMES, ReaderResult
 from neocus.stats.report_tables import (  # noqa: F401  (re-exported: they lived here before the split)
     DEFAULT_THRESHOLD,
@@ -382,16 +381,7 @@ def write_report(report: EvaluationReport, out_dir: str | Path, *, force: bool =
     holds an earlier report (``report.json``): other folders are never replaced.
     """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NeocusError("exists and is not a folder", where=out)
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise NeocusError("folder exists and is not empty", where=out, hint="choose a new folder or pass `force`")
-        if not (out / "report.json").is_file():
-            raise NeocusError(
-                "folder is not empty and holds no report.json, so it is not an earlier evaluation report to replace",
-                where=out, hint="choose a new folder",
-            )
+    check_output_dir(out, force=force, marker="report.json", kind="an earlier evaluation report")
     texts = {
         "report.md": render_markdown(report),
         "table2.csv": table2_csv(report),

@@ -70,3 +70,15 @@ def test_parse_choice_raises_the_packages_own_error():
 
     with pytest.raises(StatsInputError, match="unknown colour 'green'.*use one of: red, blue"):
         parse_choice(_Colour, "green", what="colour", error=StatsInputError)
+
+
+def test_from_plain_builds_the_dataclass_and_names_unknown_fields():
+    from neocus.errors import InputFileError
+    from neocus.results import from_plain
+
+    assert from_plain(_Inner, {"x": 2.0}, where="cfg.json") == _Inner(2.0)
+    with pytest.raises(InputFileError, match="unknown field inner.y") as err:
+        from_plain(_Inner, {"x": 1.0, "y": 2}, where="cfg.json", prefix="inner.", error=InputFileError)
+    assert "known fields: x" in str(err.value)
+    with pytest.raises(NeocusError, match="must be a JSON object"):
+        from_plain(_Inner, [1], where="cfg.json")

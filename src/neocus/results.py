@@ -10,8 +10,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import fields
 from enum import Enum
-from pathlib import PurePath
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
+
+from neocus.errors import NeocusError
+
+_D = TypeVar("_D")
 
 
 def to_plain(value: Any) -> Any:
@@ -45,6 +49,23 @@ def rounded(value: Any, ndigits: int) -> Any:
     if isinstance(plain, list):
         return [rounded(v, ndigits) for v in plain]
     return plain
+
+
+def from_plain(cls: type[_D], data: Any, *, where: str | Path, prefix: str = "", error: type[NeocusError] = NeocusError) -> _D:
+    """The dataclass ``cls`` from a plain mapping (a config file's section, the inverse of ``to_dict``):
+    a field the class does not have is an ``error`` naming it (``prefix`` + name) and the known ones;
+    a value the class refuses is an ``error`` too."""
+    if not isinstance(data, Mapping):
+        raise error(f"{prefix.rstrip('.') or 'the config'} must be a JSON object", where=where)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        names = ", ".join(prefix + u for u in unknown)
+        raise error(f"unknown field {names}", where=where, hint=f"known fields: {', '.join(sorted(known))}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise error(f"bad value in {prefix.rstrip('.') or 'the config'} ({exc})", where=where) from None
 
 
 class AsDict:

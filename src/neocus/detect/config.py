@@ -16,7 +16,7 @@ from typing import Any
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.geometry.losses import RotatedLoss
 from neocus.nets.resnet import ResNetVariant
-from neocus.results import AsDict
+from neocus.results import AsDict, from_plain
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -89,16 +89,7 @@ def available_configs() -> list[str]:
 
 
 def _section(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise NeocusError("must be a JSON object", where=where, hint="see neocus/detect/configs/default.json")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise NeocusError(f"unknown field(s) {', '.join(unknown)}", where=where, hint=f"allowed: {', '.join(sorted(known))}")
-    try:
-        obj = cls(**data)
-    except TypeError as exc:
-        raise NeocusError(str(exc), where=where, hint="see neocus/detect/configs/default.json") from None
+    obj = from_plain(cls, data, where=where)
     for f in fields(cls):
         default = getattr(cls(), f.name)
         value = getattr(obj, f.name)

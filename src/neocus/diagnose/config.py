@@ -7,14 +7,14 @@ exactly how its calls were made.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.nets.convnext import ConvNextVariant
-from neocus.results import AsDict
+from neocus.results import AsDict, from_plain
 from neocus.vocab import MIN_VIEWS_FOR_DECISION, Finding, IvhGrade, View
 
 FINDINGS: tuple[Finding, ...] = tuple(Finding)
@@ -117,11 +117,7 @@ class DiagnosisConfig(AsDict):
 
 
 def _build(cls: type, data: dict[str, Any], where: Path, prefix: str) -> Any:
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InputFileError(f"unknown field {prefix}{unknown[0]}", where=where, hint=f"known fields: {', '.join(sorted(known))}")
-    return cls(**data)
+    return from_plain(cls, data, where=where, prefix=prefix, error=InputFileError)
 
 
 def config_from_dict(data: dict[str, Any], *, where: str | Path = "config") -> DiagnosisConfig:

@@ -13,7 +13,7 @@ from typing import Any
 
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.phantom.sweep import SweepDirection
-from neocus.results import AsDict
+from neocus.results import AsDict, from_plain
 from neocus.vocab import Structure, View
 
 DEFAULT_CONFIG = Path(__file__).with_name("configs") / "default.json"
@@ -85,13 +85,9 @@ def parse_config(raw: Any, *, source: str = "") -> ViewsConfig:
     if missing:
         raise NeocusError(f"views {', '.join(missing)} have no weights", where=where, hint="give all six views")
     sel = dict(raw.get("selection", {}))
-    known = set(Selection.__dataclass_fields__)
-    unknown = sorted(set(sel) - known)
-    if unknown:
-        raise NeocusError(f"unknown selection settings {', '.join(unknown)}", where=where, hint=f"known: {', '.join(sorted(known))}")
     if "sagittal_default_direction" in sel:
         sel["sagittal_default_direction"] = parse_choice(SweepDirection, sel["sagittal_default_direction"], what="sagittal_default_direction")
-    return ViewsConfig(views=views, selection=Selection(**sel), source=source)
+    return ViewsConfig(views=views, selection=from_plain(Selection, sel, where=where, prefix="selection."), source=source)
 
 
 def load_config(path: str | Path | None = None) -> ViewsConfig:

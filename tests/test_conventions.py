@@ -203,3 +203,51 @@ def test_size_name_check_can_fail():
     assert size_names_without_order("def render(x, *, out_size=None): ...") == ["render(out_size)"]
     assert size_names_without_order("class C:\n    size: tuple[int, int]\n") == ["C.size"]
     assert not size_names_without_order("def read(self, size: int = -1): ...\ndef f(*, size_hw: tuple[int, int]): ...")
+
+
+# ------------------------------------------------------------------------- attributes in __init__
+
+def _self_attrs_assigned(fn: ast.AST) -> set[str]:
+    """Names ``X`` of every ``self.X = ...`` (plain or annotated, also inside tuple targets) in ``fn``."""
+    out = set()
+    for node in ast.walk(fn):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            for t in ast.walk(target):
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    out.add(t.attr)
+    return out
+
+
+def attributes_created_outside_init(text: str, *, strict: tuple[str, ...] = ()) -> list[str]:
+    """``Class.method: self.X`` for each attribute a method other than ``__init__`` creates (one that
+    neither ``__init__`` nor the class body declares); for the classes named in ``strict``, every
+    assignment to ``self.X`` outside ``__init__``."""
+    bad = []
+    for cls in (n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ClassDef)):
+        methods = [f for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        declared = {t.target.id for t in cls.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        declared |= {n.id for t in cls.body if isinstance(t, ast.Assign) for n in t.targets if isinstance(n, ast.Name)}
+        for f in methods:
+            if f.name in ("__init__", "__post_init__"):
+                declared |= _self_attrs_assigned(f)
+        for f in methods:
+            if f.name in ("__init__", "__post_init__"):
+                continue
+            made = _self_attrs_assigned(f)
+            bad += [f"{cls.name}.{f.name}: self.{a}" for a in sorted(made if cls.name in strict else made - declared)]
+    return bad
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
+def test_attributes_are_set_in_init(path):
+    """docs/conventions.md section 7; the phantom head strictly: its builders return values that ``__init__`` assigns."""
+    bad = attributes_created_outside_init(path.read_text(encoding="utf-8"), strict=("NeonatalHead",))
+    assert not bad, f"{path.name}: {bad}"
+
+
+def test_attribute_check_can_fail():
+    made_later = "class A:\n    def __init__(self):\n        self.a = 1\n    def build(self):\n        self.a = 2\n        self.b, self.c = 1, 2\n"
+    assert attributes_created_outside_init(made_later) == ["A.build: self.b", "A.build: self.c"]
+    assert attributes_created_outside_init(made_later.replace("class A", "class NeonatalHead"), strict=("NeonatalHead",)) == [
+        "NeonatalHead.build: self.a", "NeonatalHead.build: self.b", "NeonatalHead.build: self.c"]

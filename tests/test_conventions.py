@@ -1,7 +1,8 @@
 """The house style (docs/conventions.md), checked mechanically over the public API of io, phantom, data
 and stats: keyword-only options, ``rng`` keyword-only and last, results serialise through AsDict, every
-exported error is a NeocusError; and sizes: no function over 120 lines, no module over ~500 lines
-without a reason stated at its top."""
+exported error is a NeocusError, no CLI flag in library strings, attributes created only in ``__init__``
+(the phantom head: assigned only there); and over all of src/neocus: size pairs say their order in the
+name, no function over 120 lines, no module over ~500 lines without a reason stated at its top."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -137,6 +139,7 @@ def test_stats_tests_default_to_two_sided():
 # ------------------------------------------------------------------------------------------------ sizes
 
 MODULES = sorted(p for pkg in ("io", "phantom", "data", "stats") for p in (SRC / pkg).rglob("*.py"))
+ALL_MODULES = sorted(SRC.rglob("*.py"))  # sizes and size names: every module of src/neocus
 
 
 def _stated_reason(text: str) -> bool:
@@ -144,7 +147,7 @@ def _stated_reason(text: str) -> bool:
     return any(line.strip().startswith("Size:") for line in text.splitlines()[:40])
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
 def test_module_and_function_sizes(path):
     text = path.read_text(encoding="utf-8")
     n_lines = len(text.splitlines())
@@ -166,7 +169,6 @@ def test_size_check_can_fail(tmp_path):
 
 # ------------------------------------------------------------------------------------ size names
 
-ALL_MODULES = sorted((SRC).rglob("*.py"))
 ALWAYS_PAIRS = {"out_size", "frame_size", "default_out_size"}  # these names only ever held a pair
 BARE_SIZE_NAMES = ALWAYS_PAIRS | {"size", "shape", "shapes", "image_size", "tile", "frame"}
 
@@ -251,3 +253,35 @@ def test_attribute_check_can_fail():
     assert attributes_created_outside_init(made_later) == ["A.build: self.b", "A.build: self.c"]
     assert attributes_created_outside_init(made_later.replace("class A", "class NeonatalHead"), strict=("NeonatalHead",)) == [
         "NeonatalHead.build: self.a", "NeonatalHead.build: self.b", "NeonatalHead.build: self.c"]
+
+
+# ------------------------------------------------------------------------------------ CLI flags
+
+_FLAG = re.compile(r"(^|[\s`'\"(])--[a-z][a-z0-9-]+")
+
+
+def cli_flags_named(text: str) -> list[str]:
+    """String constants (messages, hints, f-string parts; not docstrings) that name a CLI flag."""
+    tree = ast.parse(text)
+    docstrings = {
+        id(n.body[0].value) for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
+        and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+    }
+    return [
+        f"line {n.lineno}: {n.value[:60]!r}" for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings and _FLAG.search(n.value)
+    ]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
+def test_library_code_names_no_cli_flag(path):
+    """docs/conventions.md section 5: library code names the parameter; the CLI maps it to its flag."""
+    bad = cli_flags_named(path.read_text(encoding="utf-8"))
+    assert not bad, f"{path.name} names CLI flags: {bad}"
+
+
+def test_flag_check_can_fail():
+    assert cli_flags_named('raise NeocusError("bad", hint="give --preset internal")') == ["line 1: 'give --preset internal'"]
+    assert cli_flags_named('msg = f"use `--frame-size {w}x{h}`"')
+    assert not cli_flags_named('"""A docstring may show `neocus simulate --frame-size 64x64`."""\nx = "a -- b"\ny = "-1"')

@@ -195,12 +195,6 @@ def size_names_without_order(text: str) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
-def test_sizes_say_their_order(path):
-    bad = size_names_without_order(path.read_text(encoding="utf-8"))
-    assert not bad, f"{path.name}: {bad} hold a size pair; say its order in the name (size_hw / size_wh), docs/conventions.md section 4"
-
-
 def test_size_name_check_can_fail():
     assert size_names_without_order("def render(x, *, out_size=None): ...") == ["render(out_size)"]
     assert size_names_without_order("class C:\n    size: tuple[int, int]\n") == ["C.size"]
@@ -241,13 +235,6 @@ def attributes_created_outside_init(text: str, *, strict: tuple[str, ...] = ()) 
     return bad
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
-def test_attributes_are_set_in_init(path):
-    """docs/conventions.md section 7; the phantom head strictly: its builders return values that ``__init__`` assigns."""
-    bad = attributes_created_outside_init(path.read_text(encoding="utf-8"), strict=("NeonatalHead",))
-    assert not bad, f"{path.name}: {bad}"
-
-
 def test_attribute_check_can_fail():
     made_later = "class A:\n    def __init__(self):\n        self.a = 1\n    def build(self):\n        self.a = 2\n        self.b, self.c = 1, 2\n"
     assert attributes_created_outside_init(made_later) == ["A.build: self.b", "A.build: self.c"]
@@ -274,14 +261,22 @@ def cli_flags_named(text: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
-def test_library_code_names_no_cli_flag(path):
-    """docs/conventions.md section 5: library code names the parameter; the CLI maps it to its flag."""
-    bad = cli_flags_named(path.read_text(encoding="utf-8"))
-    assert not bad, f"{path.name} names CLI flags: {bad}"
-
-
 def test_flag_check_can_fail():
     assert cli_flags_named('raise NeocusError("bad", hint="give --preset internal")') == ["line 1: 'give --preset internal'"]
     assert cli_flags_named('msg = f"use `--frame-size {w}x{h}`"')
     assert not cli_flags_named('"""A docstring may show `neocus simulate --frame-size 64x64`."""\nx = "a -- b"\ny = "-1"')
+
+
+# --------------------------------------------------------------------- the source checks, per module
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
+def test_source_follows_the_conventions(path):
+    """Size pairs say their order (section 4, all of src); in io/phantom/data/stats also: no CLI flag in
+    library strings (section 5) and attributes created in ``__init__`` (section 7; the phantom head
+    strictly: its builders return values that ``__init__`` assigns)."""
+    text = path.read_text(encoding="utf-8")
+    problems = [f"size pair without its order (size_hw / size_wh): {b}" for b in size_names_without_order(text)]
+    if path in MODULES:
+        problems += [f"names a CLI flag: {b}" for b in cli_flags_named(text)]
+        problems += [f"attribute set outside __init__: {b}" for b in attributes_created_outside_init(text, strict=("NeonatalHead",))]
+    assert not problems, f"{path.name}: {problems}"

@@ -54,6 +54,7 @@ def _public_api():
                 mod = importlib.import_module(f"{pkg_name}.{info.name}")
                 objs += [o for n, o in vars(mod).items() if not n.startswith("_") and getattr(o, "__module__", None) == mod.__name__]
         for obj in objs:
+            obj = inspect.unwrap(obj) if hasattr(obj, "__wrapped__") else obj  # functools.cache / lru_cache wrappers
             if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not obj.__module__.startswith("neocus.") or id(obj) in seen:
                 continue
             seen.add(id(obj))

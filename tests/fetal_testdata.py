@@ -47,3 +47,17 @@ def make_hc18_folder(root: Path, *, n: int = 6, shape_hw: tuple[int, int] = (120
         rows.append(f"{name},{pixel_mm},{ramanujan_perimeter(a, b) * pixel_mm:.2f}")
     (root / "hc18_pixel_size_and_HC.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
+
+
+def bright_model(input_shape_hw: tuple[int, int]):
+    """A skull 'model' whose network calls bright pixels head: exact on the synthetic images of these
+    tests (a bright filled ellipse on a dark background), so the chain around the network is tested."""
+    import torch
+
+    from neocus.fetal.skull_model import SkullModel, SkullModelConfig
+
+    class Bright(torch.nn.Module):
+        def forward(self, x):
+            return torch.cat([-8 * x, 8 * x], dim=1)
+
+    return SkullModel(config=SkullModelConfig(input_shape_hw=input_shape_hw), network=Bright(), path=None)

@@ -11,9 +11,8 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from fetal_testdata import hc18_root
+from fetal_testdata import bright_model, hc18_root
 from neocus.cli import main
 from neocus.errors import InputFileError, NeocusError
 from neocus.fetal.ellipse import ramanujan_perimeter
@@ -25,17 +24,10 @@ from neocus.fetal.measure import (
     measure_fetal_head,
     read_fetal_image,
 )
-from neocus.fetal.skull_model import SkullModel, SkullModelConfig, default_model_dir
+from neocus.fetal.skull_model import default_model_dir
 
 
-class _Bright(torch.nn.Module):
-    """Calls bright pixels head: exact on the synthetic images below."""
-
-    def forward(self, x):
-        return torch.cat([-8 * x, 8 * x], dim=1)
-
-
-ORACLE = SkullModel(config=SkullModelConfig(input_shape_hw=(272, 400)), network=_Bright(), path=None)
+ORACLE = bright_model((272, 400))
 
 
 def _head(a=150.0, b=110.0, shape_hw=(540, 800)) -> np.ndarray:

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from fetal_testdata import make_hc18_folder
+from fetal_testdata import bright_model, make_hc18_folder
 from neocus.errors import InputFileError, NeocusError
 from neocus.fetal.hc18 import read_hc18
 from neocus.fetal.skull_model import (
-    SkullModel,
     SkullModelConfig,
     build_network,
     letterbox,
@@ -101,21 +100,11 @@ def test_mask_from_probability_keeps_largest_region_with_holes_filled():
     assert not skull_mask_from_probability(np.zeros((10, 10), np.float32)).any()
 
 
-def _oracle(config: SkullModelConfig) -> SkullModel:
-    """A 'network' that calls bright pixels head: exact on the synthetic folder's images."""
-
-    class Bright(torch.nn.Module):
-        def forward(self, x):
-            return torch.cat([-8 * x, 8 * x], dim=1)
-
-    return SkullModel(config=config, network=Bright(), path=None)
-
-
 def test_evaluation_of_an_exact_model_gives_small_errors(tmp_path):
     from neocus.fetal.skull_eval import evaluate_hc18, write_evaluation
 
     root = make_hc18_folder(tmp_path / "d", n=4, shape_hw=(240, 352))
-    result = evaluate_hc18(root, _oracle(SkullModelConfig(input_shape_hw=(240, 352))))
+    result = evaluate_hc18(root, bright_model((240, 352)))
     assert result.n_images == 4 and result.n_failed == 0
     assert result.hc_mae_mm < 1.0 and result.skull_dice > 0.98 and result.hausdorff_mm < 1.0
     out = write_evaluation(result, tmp_path / "ev")

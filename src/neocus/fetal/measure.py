@@ -26,7 +26,7 @@ from neocus.fetal.norms import RangeFlag
 from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
 from neocus.results import AsDict
 
-__all__ = ["FetalImage", "HeadResult", "check_ga", "colour_fraction", "draw_overlay", "measure_fetal_head", "read_fetal_image"]
+__all__ = ["FetalImage", "HeadResult", "check_ga", "colour_fraction", "draw_overlay", "head_checks", "measure_fetal_head", "read_fetal_image"]
 
 GA_RANGE_WEEKS = (14.0, 42.0)
 COLOUR_FRACTION_MAX = 0.005  # more colour pixels than this: a colour Doppler (or other colour) frame
@@ -120,8 +120,9 @@ class HeadResult(AsDict):
     seconds: float
 
 
-def _head_checks(prob: np.ndarray, mask: np.ndarray) -> tuple[dict[str, float], str | None]:
-    """Is the mask a head? Area, closeness to its ellipse and the network's confidence."""
+def head_checks(prob: np.ndarray, mask: np.ndarray) -> tuple[dict[str, float], str | None]:
+    """Is the mask a head? Its area, its closeness to its own fitted ellipse and the network's mean
+    probability inside it. Returns the checked values and ``None``, or the reason it is not a head."""
     from neocus.fetal.ellipse import fit_skull_ellipses
 
     area = float(mask.mean())
@@ -165,7 +166,7 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
     spacing, source = (pixel_mm, "given") if pixel_mm is not None else (image.pixel_mm, "image file" if image.pixel_mm else None)
     prob = predict_skull_probability(image.grey, model, device=device)
     mask = skull_mask_from_probability(prob)
-    checks, no_head = _head_checks(prob, mask)
+    checks, no_head = head_checks(prob, mask)
     names = ("hc_mm", "bpd_outer_outer_mm", "bpd_outer_inner_mm", "ofd_mm", "cephalic_index", "tcd_mm", "cisterna_magna_mm")
     values: dict[str, float | None] = dict.fromkeys(names)
     reasons = {"tcd_mm": NO_CEREBELLUM, "cisterna_magna_mm": NO_CEREBELLUM}

@@ -26,6 +26,7 @@ from neocus.atomic import atomic_dir, check_output_dir
 from neocus.errors import NeocusError
 from neocus.fetal.ellipse import ellipse_mask, measure_head
 from neocus.fetal.hc18 import Hc18Item, load_hc18_annotation, load_hc18_image, read_hc18
+from neocus.fetal.measure import head_checks
 from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
 from neocus.fetal.skull_train import SPLIT_NAME
 from neocus.results import AsDict, rounded
@@ -51,6 +52,7 @@ class ImageRow(AsDict):
     skull_dice: float | None
     mask_dice: float | None
     hausdorff_mm: float | None
+    head_check: str | None  # why `fetal measure` would call this "no head" (None: it passes)
     error: str | None
 
 
@@ -60,6 +62,7 @@ class SkullEvaluation(AsDict):
 
     n_images: int
     n_failed: int
+    n_failing_head_check: int  # images `fetal measure` would report as "no head"
     hc_mae_mm: float
     hc_mean_difference_mm: float
     hc_sd_difference_mm: float
@@ -94,7 +97,9 @@ def _row(item: Hc18Item, model: SkullModel, *, device: str) -> ImageRow:
     truth = load_hc18_annotation(item)
     ref_hc = measure_head(truth, pixel_mm=item.pixel_mm).hc_mm
     base = dict(name=item.name, pixel_mm=item.pixel_mm, hc_reference_mm=item.hc_mm, hc_reference_mask_mm=ref_hc)
-    mask = skull_mask_from_probability(predict_skull_probability(load_hc18_image(item), model, device=device))
+    prob = predict_skull_probability(load_hc18_image(item), model, device=device)
+    mask = skull_mask_from_probability(prob)
+    base["head_check"] = head_checks(prob, mask)[1]
     try:
         head = measure_head(mask, pixel_mm=item.pixel_mm)
     except NeocusError as exc:
@@ -142,7 +147,8 @@ def evaluate_hc18(data_dir: str | Path, model: SkullModel, *, names: Sequence[st
     hd = np.array([r.hausdorff_mm for r in ok])
     dices = np.array([r.skull_dice for r in ok])
     return SkullEvaluation(
-        n_images=len(rows), n_failed=len(rows) - len(ok), hc_mae_mm=float(np.abs(d).mean()),
+        n_images=len(rows), n_failed=len(rows) - len(ok), n_failing_head_check=sum(r.head_check is not None for r in rows),
+        hc_mae_mm=float(np.abs(d).mean()),
         hc_mean_difference_mm=float(d.mean()), hc_sd_difference_mm=float(d.std(ddof=1)) if d.size > 1 else 0.0,
         hc_max_abs_difference_mm=float(np.abs(d).max()), skull_dice=float(dices.mean()), skull_dice_min=float(dices.min()),
         mask_dice=float(np.mean([r.mask_dice for r in ok])), hausdorff_mm=float(hd.mean()),

@@ -64,6 +64,7 @@ class SkullEvaluation(AsDict):
     n_failed: int
     n_failing_head_check: int  # images `fetal measure` would report as "no head"
     hc_mae_mm: float
+    hc_mae_passing_head_check_mm: float  # over the images `fetal measure` would measure
     hc_mean_difference_mm: float
     hc_sd_difference_mm: float
     hc_max_abs_difference_mm: float
@@ -149,6 +150,7 @@ def evaluate_hc18(data_dir: str | Path, model: SkullModel, *, names: Sequence[st
     return SkullEvaluation(
         n_images=len(rows), n_failed=len(rows) - len(ok), n_failing_head_check=sum(r.head_check is not None for r in rows),
         hc_mae_mm=float(np.abs(d).mean()),
+        hc_mae_passing_head_check_mm=float(np.mean([abs(r.hc_difference_mm) for r in ok if r.head_check is None] or [math.nan])),
         hc_mean_difference_mm=float(d.mean()), hc_sd_difference_mm=float(d.std(ddof=1)) if d.size > 1 else 0.0,
         hc_max_abs_difference_mm=float(np.abs(d).max()), skull_dice=float(dices.mean()), skull_dice_min=float(dices.min()),
         mask_dice=float(np.mean([r.mask_dice for r in ok])), hausdorff_mm=float(hd.mean()),

@@ -1,7 +1,7 @@
 """Speed of ``fetal measure`` on one 800x540 image after the model is loaded (goal: <= 0.5 s on the
 2-core CPU).
 
-Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20]
+Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20] [--flip-tta]
 
 Times, per call and after 3 warm-up calls: the whole measurement (``measure_fetal_head``: network with
 left-right flip averaging, mask, ellipse fit, HC / BPD / OFD, centiles) and, apart, the network
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--flip-tta", action="store_true", help="also average with the mirrored image (as fetal measure --flip-tta)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -54,8 +55,8 @@ def main() -> None:
     image = read_fetal_image(args.image)
     print(f"image {args.image.name}: {image.grey.shape[1]}x{image.grey.shape[0]}")
     result, _ = measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158)
-    _show("fetal measure (whole)", _times(lambda: measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158), args.repeats))
-    _show("network probability only", _times(lambda: predict_skull_probability(image.grey, model), args.repeats))
+    _show("fetal measure (whole)", _times(lambda: measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158, flip_tta=args.flip_tta), args.repeats))
+    _show("network probability only", _times(lambda: predict_skull_probability(image.grey, model, flip_tta=args.flip_tta), args.repeats))
     _show("overlay drawing", _times(lambda: draw_overlay(image.grey, result), args.repeats))
 
 

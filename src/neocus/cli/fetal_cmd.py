@@ -29,6 +29,7 @@ def measure_cmd(
     ga: float | None = typer.Option(None, "--ga", help="Gestational age in weeks (14-42) for centiles."),
     pixel_mm: float | None = typer.Option(None, "--pixel-mm", help="Pixel size in mm (else read from the PNG; HC18 gives it in its CSV)."),
     model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image (twice the time)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus measurement in --out."),
 ) -> None:
@@ -48,7 +49,7 @@ def measure_cmd(
     frame = read_fetal_image(image)
     with err_console.status("loading the skull model", spinner="dots"):
         skull = load_skull_model(model, device=_device(device))
-    result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device)
+    result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta)
     files = {
         "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
         "mask.png": cv2.imencode(".png", mask.astype("uint8") * 255)[1].tobytes(),
@@ -102,6 +103,7 @@ def evaluate_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: metrics.json, images.csv."),
     model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
     split: str = typer.Option("all", "--split", help="all, or test / validation / train of the model's split.json (test: images no model saw)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image, as fetal measure --flip-tta."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus evaluation in --out."),
 ) -> None:
@@ -114,7 +116,7 @@ def evaluate_cmd(
     names = None if split == "all" else split_names(model or default_model_dir(), side=split)
     with err_console.status("evaluating", spinner="dots") as status:
         skull = load_skull_model(model, device=_device(device))
-        result = evaluate_hc18(data, skull, names=names, device=device, progress=lambda m: status.update(escape(m)))
+        result = evaluate_hc18(data, skull, names=names, device=device, flip_tta=flip_tta, progress=lambda m: status.update(escape(m)))
         write_evaluation(result, out, force=force)
     console.print(f"{result.n_images} images ({result.n_failed} without a head found): HC MAE {result.hc_mae_mm:.2f} mm, "
                   f"mean difference {result.hc_mean_difference_mm:+.2f} mm, skull Dice {result.skull_dice:.4f}, "

@@ -158,13 +158,14 @@ def _centile_fields(measurements, ga_weeks: float | None, reasons: dict[str, str
 
 
 def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float | None = None,
-                       pixel_mm: float | None = None, device: str = "cpu") -> tuple[HeadResult, np.ndarray]:
-    """Measure the head in ``image``; ``pixel_mm`` (mm per pixel) overrides the file's spacing. Returns
-    the result and the head mask (bool ``[H, W]``)."""
+                       pixel_mm: float | None = None, device: str = "cpu", flip_tta: bool = False) -> tuple[HeadResult, np.ndarray]:
+    """Measure the head in ``image``; ``pixel_mm`` (mm per pixel) overrides the file's spacing;
+    ``flip_tta`` averages with the mirrored image (twice the time). Returns the result and the head
+    mask (bool ``[H, W]``)."""
     t0 = time.perf_counter()
     ga = check_ga(ga_weeks)
     spacing, source = (pixel_mm, "given") if pixel_mm is not None else (image.pixel_mm, "image file" if image.pixel_mm else None)
-    prob = predict_skull_probability(image.grey, model, device=device)
+    prob = predict_skull_probability(image.grey, model, device=device, flip_tta=flip_tta)
     mask = skull_mask_from_probability(prob)
     checks, no_head = head_checks(prob, mask)
     names = ("hc_mm", "bpd_outer_outer_mm", "bpd_outer_inner_mm", "ofd_mm", "cephalic_index", "tcd_mm", "cisterna_magna_mm")

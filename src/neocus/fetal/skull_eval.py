@@ -78,6 +78,7 @@ class SkullEvaluation(AsDict):
     seconds_per_image: float
     model: str
     images: str
+    flip_tta: bool
     rows: tuple[ImageRow, ...] = field(metadata={"to_dict": False})
 
 
@@ -92,13 +93,13 @@ def split_names(model_dir: str | Path, *, side: str) -> tuple[str, ...]:
     return tuple(json.loads(path.read_text(encoding="utf-8"))["split"][side])
 
 
-def _row(item: Hc18Item, model: SkullModel, *, device: str) -> ImageRow:
+def _row(item: Hc18Item, model: SkullModel, *, device: str, flip_tta: bool) -> ImageRow:
     from neocus.fetal.metrics import dice, hausdorff_mm
 
     truth = load_hc18_annotation(item)
     ref_hc = measure_head(truth, pixel_mm=item.pixel_mm).hc_mm
     base = dict(name=item.name, pixel_mm=item.pixel_mm, hc_reference_mm=item.hc_mm, hc_reference_mask_mm=ref_hc)
-    prob = predict_skull_probability(load_hc18_image(item), model, device=device)
+    prob = predict_skull_probability(load_hc18_image(item), model, device=device, flip_tta=flip_tta)
     mask = skull_mask_from_probability(prob)
     base["head_check"] = head_checks(prob, mask)[1]
     try:
@@ -125,8 +126,9 @@ def _band(rows: Sequence[ImageRow]) -> dict[str, dict[str, float]]:
 
 
 def evaluate_hc18(data_dir: str | Path, model: SkullModel, *, names: Sequence[str] | None = None, device: str = "cpu",
-                  progress: Callable[[str], None] | None = None) -> SkullEvaluation:
-    """Evaluate ``model`` on the HC18-layout folder ``data_dir`` (only ``names`` when given)."""
+                  flip_tta: bool = False, progress: Callable[[str], None] | None = None) -> SkullEvaluation:
+    """Evaluate ``model`` on the HC18-layout folder ``data_dir`` (only ``names`` when given), measuring
+    as ``fetal measure`` does (``flip_tta`` as there)."""
     hc18 = read_hc18(data_dir)
     items = hc18.items
     if names is not None:
@@ -137,7 +139,7 @@ def evaluate_hc18(data_dir: str | Path, model: SkullModel, *, names: Sequence[st
         items = tuple(it for it in items if it.name in set(names))
     t0, rows = time.perf_counter(), []
     for i, item in enumerate(items):
-        rows.append(_row(item, model, device=device))
+        rows.append(_row(item, model, device=device, flip_tta=flip_tta))
         if progress:
             progress(f"image {i + 1}/{len(items)}")
     seconds = (time.perf_counter() - t0) / max(len(items), 1)
@@ -157,7 +159,7 @@ def evaluate_hc18(data_dir: str | Path, model: SkullModel, *, names: Sequence[st
         hausdorff_median_mm=float(np.median(hd)),
         reference_mask_hc_mean_difference_mm=float(np.mean([r.hc_reference_mask_mm - r.hc_reference_mm for r in rows])),
         by_hc_band=_band(ok), seconds_per_image=seconds, model=str(model.path.name if model.path else "in memory"),
-        images="all" if names is None else f"{len(items)} named", rows=tuple(rows))
+        images="all" if names is None else f"{len(items)} named", flip_tta=flip_tta, rows=tuple(rows))
 
 
 def write_evaluation(result: SkullEvaluation, out_dir: str | Path, *, force: bool = False) -> Path:

@@ -186,7 +186,7 @@ def load_skull_model(model_dir: str | Path | None = None, *, device: str = "cpu"
 
 
 def predict_skull_probability(image: np.ndarray, model: SkullModel, *, device: str = "cpu",
-                              flip_tta: bool = True) -> np.ndarray:
+                              flip_tta: bool = False) -> np.ndarray:
     """Head probability ``[H, W]`` at the image's full resolution (float32). ``flip_tta`` averages the
     prediction with that of the left-right mirrored image."""
     import torch

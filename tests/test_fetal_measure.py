@@ -181,3 +181,16 @@ def test_bundled_model_on_held_out_real_hc18_images(tmp_path):
     ev = evaluate_hc18(root, load_skull_model(), names=["042_HC.png", "073_HC.png", "161_HC.png"])
     assert ev.n_images == 3 and ev.n_failing_head_check == 0
     assert ev.hc_mae_mm < 4.0 and ev.skull_dice > 0.95
+
+
+def test_bundled_model_finds_no_head_in_an_empty_frame(tmp_path):
+    """The real model on a frame with no head (all black, as with the probe in the air): null + reason."""
+    if not (default_model_dir() / "weights.pt").is_file():
+        pytest.skip("no bundled skull model")
+    cv2.imwrite(str(tmp_path / "empty.png"), np.zeros((540, 800), np.uint8))
+    assert _cli(str(tmp_path / "empty.png"), "--out", str(tmp_path / "o"), "--pixel-mm", "0.1", "--ga", "20") == 0
+    res = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert not res["head_found"] and res["ellipse"] is None
+    assert all(res["measurements"][n] is None for n in ("hc_mm", "ofd_mm", "bpd_outer_outer_mm"))
+    assert res["reasons"]["hc_mm"].startswith(("no head", "the model found no head"))
+    assert not cv2.imread(str(tmp_path / "o" / "mask.png"), cv2.IMREAD_GRAYSCALE).any()

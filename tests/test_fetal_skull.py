@@ -136,3 +136,23 @@ def test_short_training_loss_falls_and_resumes(tmp_path):
     model = load_skull_model(tmp_path / "run6")
     prob = predict_skull_probability(np.zeros((120, 176), np.uint8), model)
     assert prob.shape == (120, 176)
+
+
+def test_cli_train_resumes_and_refuses_a_foreign_folder(tmp_path, capsys):
+    from neocus.cli import main
+
+    torch.set_num_threads(1)
+    root = make_hc18_folder(tmp_path / "d", n=10)
+    args = ["fetal", "train", "skull", "--data", str(root), "--out", str(tmp_path / "run"), "--epochs", "1", "--batch", "4"]
+    assert main(args) == 0
+    assert {"config.json", "weights.pt", "split.json", "metrics.jsonl", "checkpoint.pt"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "resuming" in out.err and "0 epochs" in out.out
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    assert main([*args[:6], str(tmp_path / "other"), *args[7:]]) != 0
+    assert "not a neocus skull training" in capsys.readouterr().err
+    assert main([*args, "--net", "resnet"]) != 0
+    assert "resnet" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from neocus.cli.app import console, err_console, evaluate_app, train_app
+from neocus.cli.app import console, err_console, evaluate_app, export_app, train_app
 from neocus.errors import NeocusError
 
 CASE_SOURCE_HELP = "Phantom preset to draw cases from (internal, internal_microconvex, external, blind) instead of --data."
@@ -175,3 +175,20 @@ def evaluate_diagnosis_cmd(
         f"SEN {m['sensitivity']['estimate']:.3f} SPE {m['specificity']['estimate']:.3f} ECE {m['ece']:.3f}", highlight=False,
     )
     console.print(f"wrote {out}", highlight=False)
+
+
+@export_app.command("diagnosis")
+def export_diagnosis_cmd(
+    model: Path = typer.Option(..., "--model", help="Trained bundle folder (written by 'neocus train diagnosis')."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the shipped bundle (e.g. models/diagnosis)."),
+    weights: str = typer.Option("float16", "--weights", help="Storage of the fold weights: float32, float16 or int8 (per channel)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier diagnosis model."),
+) -> None:
+    """Copy a trained diagnosis bundle without its checkpoints, fold weights stored compactly."""
+    from neocus.diagnose.storage import WeightStorage, export_bundle
+    from neocus.errors import parse_choice
+
+    storage = parse_choice(WeightStorage, weights, what="weights")
+    export_bundle(model, out, storage=storage, force=force)
+    size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    console.print(f"wrote {out} ({size / 1e6:.1f} MB, weights {storage.value})", highlight=False)

@@ -36,7 +36,7 @@ def test_grad_cam_matches_a_hand_computation(net):
     hm = maps[View.TVV]
     assert hm.heatmap.shape == (64, 64) and hm.heatmap.min() >= 0 and hm.heatmap.max() <= 1
     assert np.allclose(hm.heatmap, expected, atol=1e-5)
-    finer_grid = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)[View.TVV].heatmap  # stage 3: stride 16
+    finer_grid = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)[View.TVV].heatmap  # default stage: stride 4
     assert finer_grid.shape == (64, 64) and not np.allclose(finer_grid, hm.heatmap)
 
 
@@ -113,7 +113,7 @@ def test_a_model_forced_to_look_at_a_known_region_hits_it(method, stage):
     h, w = 64, 128
     img = np.full((h, w), 10, np.uint8)
     mask = np.zeros((h, w), bool)
-    mask[2:30, 100:124] = True  # upper right, on the border cells of the stage-2 grid (stride 16)
+    mask[2:30, 100:124] = True  # upper right, on the border cells of the stride-16 grid (index 2)
     img[mask] = 250
     views = {View.TVV: ViewImage(img, frozenset({Finding.IVH}), mask), View.MSV: ViewImage(np.full((h, w), 10, np.uint8), None, None)}
     maps = case_heatmaps(net, views, method=method, target=Finding.IVH, stage=stage)

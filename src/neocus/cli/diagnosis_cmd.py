@@ -86,6 +86,7 @@ def train_diagnosis(
     backbone: str = typer.Option("atto", "--backbone", help="ConvNeXt variant: atto, femto, pico, nano, tiny."),
     backbone_weights: Path | None = typer.Option(None, "--backbone-weights", help="Local timm ConvNeXt state dict (ImageNet)."),
     image_size: int = typer.Option(128, "--image-size", help="Square input size in pixels (multiple of 32)."),
+    layer_scale_init: float = typer.Option(1e-6, "--layer-scale-init", help="Initial ConvNeXt layer scale (timm 1e-6)."),
     metadata: bool = typer.Option(False, "--metadata/--no-metadata", help="Add the metadata token (GA, age, birth weight)."),
     grade_loss: str = typer.Option("ce", "--grade-loss", help="ce or ordinal."),
     calibration: str = typer.Option("temperature", "--calibration", help="none, temperature or isotonic (fitted on out-of-fold)."),
@@ -112,7 +113,8 @@ def train_diagnosis(
         if not torch.cuda.is_available():
             raise NeocusError("CUDA is not available on this machine", where="--device", hint="use --device cpu")
     config = DiagnosisConfig(
-        model=ModelConfig(backbone=backbone, image_size_hw=(image_size, image_size), use_metadata=metadata, grade_loss=grade_loss),
+        model=ModelConfig(backbone=backbone, image_size_hw=(image_size, image_size), use_metadata=metadata, grade_loss=grade_loss,
+                          layer_scale_init=layer_scale_init),
         rule=RuleConfig(), tta=tta, calibration=calibration,
     ).check()
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, regmixup_alpha=regmixup_alpha, use_augment=augment, seed=seed,

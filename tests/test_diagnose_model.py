@@ -90,3 +90,12 @@ def test_bad_config_values():
         ModelConfig(image_size_hw=(100, 100)).check()
     with pytest.raises(NeocusError, match="grade_loss"):
         ModelConfig(grade_loss="poisson").check()
+
+
+def test_layer_scale_init_is_configurable():
+    default = DiagnosisNet(ModelConfig(image_size_hw=(32, 32)))
+    wide = DiagnosisNet(ModelConfig(image_size_hw=(32, 32), layer_scale_init=0.5))
+    gammas = [p for n, p in wide.backbone.named_parameters() if n.endswith(".gamma")]
+    assert gammas and all(torch.all(g == 0.5) for g in gammas)
+    assert all(torch.all(p == 1e-6) for n, p in default.backbone.named_parameters() if n.endswith(".gamma"))
+    assert set(dict(default.named_parameters())) == set(dict(wide.named_parameters()))  # same (timm) names

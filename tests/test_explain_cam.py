@@ -36,7 +36,7 @@ def test_grad_cam_matches_a_hand_computation(net):
     hm = maps[View.TVV]
     assert hm.heatmap.shape == (64, 64) and hm.heatmap.min() >= 0 and hm.heatmap.max() <= 1
     assert np.allclose(hm.heatmap, expected, atol=1e-5)
-    finer_grid = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)[View.TVV].heatmap  # stage 3: stride 16
+    finer_grid = case_heatmaps(net, case.views, method="grad-cam", target=Finding.IVH)[View.TVV].heatmap  # default stage: stride 4
     assert finer_grid.shape == (64, 64) and not np.allclose(finer_grid, hm.heatmap)
 
 
@@ -79,3 +79,53 @@ def test_case_hit_uses_the_most_suspicious_view():
     assert case_hit(maps, views, {View.AHV: 0.1, View.TVV: 0.8}) is False
     empty = {v: ViewImage(vi.image, None, None) for v, vi in views.items()}
     assert case_hit(maps, empty, {}) is None
+
+
+class _BrightnessBackbone(torch.nn.Module):
+    """A stand-in backbone whose every feature is the local mean brightness (stride 4, then 8, 16, 32):
+    a model forced to look where the image is bright."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+        stem = torch.nn.Conv2d(1, num_features, kernel_size=4, stride=4, bias=False)
+        torch.nn.init.constant_(stem.weight, 1.0 / 16)
+        self.stages = torch.nn.Sequential(stem, *[torch.nn.AvgPool2d(2) for _ in range(3)])
+
+    def forward_features(self, x):
+        return self.stages(x)
+
+    def forward_head(self, features):
+        return features.mean(dim=(2, 3))
+
+
+@pytest.mark.parametrize("method", ["grad-cam", "finer-cam"])
+@pytest.mark.parametrize("stage", [0, 1, 2])
+def test_a_model_forced_to_look_at_a_known_region_hits_it(method, stage):
+    """Map-to-image coordinates: a non-square still with a bright lesion off the diagonal (a swapped x/y,
+    a transposed or flipped map, or a crop would all miss it)."""
+    net = DiagnosisNet(ModelConfig(image_size_hw=(64, 64), dropout=0.0, drop_path_rate=0.0)).eval()
+    net.backbone = _BrightnessBackbone(net.backbone.num_features)
+    with torch.no_grad():
+        net.image_head.weight.zero_()
+        net.image_head.bias.zero_()
+        net.image_head.weight[FINDINGS.index(Finding.IVH)] = 1.0
+    h, w = 64, 128
+    img = np.full((h, w), 10, np.uint8)
+    mask = np.zeros((h, w), bool)
+    mask[2:30, 100:124] = True  # upper right, on the border cells of the stride-16 grid (index 2)
+    img[mask] = 250
+    views = {View.TVV: ViewImage(img, frozenset({Finding.IVH}), mask), View.MSV: ViewImage(np.full((h, w), 10, np.uint8), None, None)}
+    maps = case_heatmaps(net, views, method=method, target=Finding.IVH, stage=stage)
+    hm = maps[View.TVV]
+    assert hm.heatmap.shape == (h, w)
+    x, y = hm.peak_xy
+    assert mask[y, x], (x, y)
+    assert case_hit(maps, views, {View.TVV: 1.0, View.MSV: 0.0}) is True
+
+
+def test_the_peak_of_a_flat_maximum_is_its_centre_not_its_first_pixel():
+    hm = np.zeros((48, 64), np.float32)
+    hm[0:8, 40:56] = 1.0  # what an upsampled border cell looks like
+    hm[30, 5] = 0.9
+    assert ViewHeatmap(View.AHV, Finding.IVH, "grad-cam", (), hm).peak_xy in {(47, 3), (48, 3), (47, 4), (48, 4)}

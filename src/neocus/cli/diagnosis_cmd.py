@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from neocus.cli.app import console, err_console, evaluate_app, train_app
+from neocus.cli.app import console, err_console, evaluate_app, export_app, train_app
 from neocus.errors import NeocusError
 
 CASE_SOURCE_HELP = "Phantom preset to draw cases from (internal, internal_microconvex, external, blind) instead of --data."
@@ -86,6 +86,7 @@ def train_diagnosis(
     backbone: str = typer.Option("atto", "--backbone", help="ConvNeXt variant: atto, femto, pico, nano, tiny."),
     backbone_weights: Path | None = typer.Option(None, "--backbone-weights", help="Local timm ConvNeXt state dict (ImageNet)."),
     image_size: int = typer.Option(128, "--image-size", help="Square input size in pixels (multiple of 32)."),
+    layer_scale_init: float = typer.Option(1e-6, "--layer-scale-init", help="Initial ConvNeXt layer scale (timm 1e-6)."),
     metadata: bool = typer.Option(False, "--metadata/--no-metadata", help="Add the metadata token (GA, age, birth weight)."),
     grade_loss: str = typer.Option("ce", "--grade-loss", help="ce or ordinal."),
     calibration: str = typer.Option("temperature", "--calibration", help="none, temperature or isotonic (fitted on out-of-fold)."),
@@ -112,7 +113,8 @@ def train_diagnosis(
         if not torch.cuda.is_available():
             raise NeocusError("CUDA is not available on this machine", where="--device", hint="use --device cpu")
     config = DiagnosisConfig(
-        model=ModelConfig(backbone=backbone, image_size_hw=(image_size, image_size), use_metadata=metadata, grade_loss=grade_loss),
+        model=ModelConfig(backbone=backbone, image_size_hw=(image_size, image_size), use_metadata=metadata, grade_loss=grade_loss,
+                          layer_scale_init=layer_scale_init),
         rule=RuleConfig(), tta=tta, calibration=calibration,
     ).check()
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, regmixup_alpha=regmixup_alpha, use_augment=augment, seed=seed,
@@ -175,3 +177,20 @@ def evaluate_diagnosis_cmd(
         f"SEN {m['sensitivity']['estimate']:.3f} SPE {m['specificity']['estimate']:.3f} ECE {m['ece']:.3f}", highlight=False,
     )
     console.print(f"wrote {out}", highlight=False)
+
+
+@export_app.command("diagnosis")
+def export_diagnosis_cmd(
+    model: Path = typer.Option(..., "--model", help="Trained bundle folder (written by 'neocus train diagnosis')."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the shipped bundle (e.g. models/diagnosis)."),
+    weights: str = typer.Option("float16", "--weights", help="Storage of the fold weights: float32, float16 or int8 (per channel)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier diagnosis model."),
+) -> None:
+    """Copy a trained diagnosis bundle without its checkpoints, fold weights stored compactly."""
+    from neocus.diagnose.storage import WeightStorage, export_bundle
+    from neocus.errors import parse_choice
+
+    storage = parse_choice(WeightStorage, weights, what="weights")
+    export_bundle(model, out, storage=storage, force=force)
+    size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    console.print(f"wrote {out} ({size / 1e6:.1f} MB, weights {storage.value})", highlight=False)

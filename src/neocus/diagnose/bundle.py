@@ -19,6 +19,7 @@ from neocus.atomic import atomic_write_text
 from neocus.diagnose.calibrate import Calibration, fit_calibration, reliability, reliability_plot
 from neocus.diagnose.config import CalibrationMethod, DiagnosisConfig, config_json, load_config
 from neocus.diagnose.model import DiagnosisNet
+from neocus.diagnose.storage import expand_state
 from neocus.errors import InputFileError, NeocusError
 
 CONFIG_FILE = "config.json"
@@ -91,7 +92,7 @@ def load_bundle(root: str | Path | None = None) -> Bundle:
             raise InputFileError(f"cannot read model weights ({type(exc).__name__})", where=path) from None
         model = DiagnosisNet(config.model)
         try:
-            model.load_state_dict(state)
+            model.load_state_dict(expand_state(state))
         except (RuntimeError, TypeError, AttributeError) as exc:
             first = str(exc).strip().splitlines()
             raise InputFileError(

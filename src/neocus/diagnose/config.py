@@ -82,6 +82,7 @@ class ModelConfig(AsDict):
     fusion_layers: int = 1
     dropout: float = 0.1
     drop_path_rate: float = 0.05
+    layer_scale_init: float = 1e-6  # initial ConvNeXt layer scale (timm: 1e-6)
     use_metadata: bool = False
     grade_loss: GradeLoss = GradeLoss.CE
 

@@ -54,7 +54,8 @@ class DiagnosisNet(nn.Module):
         super().__init__()
         config = config.check()
         self.config = config
-        self.backbone = ConvNeXt(config.backbone, in_chans=1, num_classes=0, drop_path_rate=config.drop_path_rate)
+        self.backbone = ConvNeXt(config.backbone, in_chans=1, num_classes=0, drop_path_rate=config.drop_path_rate,
+                                 ls_init_value=config.layer_scale_init)
         dim = self.backbone.num_features
         self.image_head = nn.Linear(dim, len(FINDINGS))
         self.view_embed = nn.Embedding(len(VIEWS), dim)

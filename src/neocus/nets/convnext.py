@@ -96,13 +96,16 @@ class ConvNextBlock(nn.Module):
 
 
 class ConvNextStage(nn.Module):
-    def __init__(self, in_dim: int, out_dim: int, depth: int, *, conv_mlp: bool, drop_paths: list[float], downsample: bool):
+    def __init__(self, in_dim: int, out_dim: int, depth: int, *, conv_mlp: bool, drop_paths: list[float], downsample: bool,
+                 ls_init_value: float = 1e-6):
         super().__init__()
         if downsample:
             self.downsample = nn.Sequential(LayerNorm2d(in_dim, eps=LN_EPS), nn.Conv2d(in_dim, out_dim, kernel_size=2, stride=2))
         else:
             self.downsample = nn.Identity()
-        self.blocks = nn.Sequential(*[ConvNextBlock(out_dim, conv_mlp=conv_mlp, drop_path=dp) for dp in drop_paths[:depth]])
+        self.blocks = nn.Sequential(*[
+            ConvNextBlock(out_dim, conv_mlp=conv_mlp, drop_path=dp, ls_init_value=ls_init_value) for dp in drop_paths[:depth]
+        ])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.downsample(x))
@@ -126,7 +129,7 @@ class ConvNeXt(nn.Module):
     (``num_classes`` 0) or class logits."""
 
     def __init__(self, variant: ConvNextVariant | str = ConvNextVariant.ATTO, *, in_chans: int = 1, num_classes: int = 0,
-                 drop_path_rate: float = 0.0):
+                 drop_path_rate: float = 0.0, ls_init_value: float = 1e-6):
         super().__init__()
         self.variant = parse_choice(ConvNextVariant, variant, what="backbone")
         spec = CONVNEXT_SPECS[self.variant]
@@ -136,7 +139,8 @@ class ConvNeXt(nn.Module):
         rates = torch.linspace(0, drop_path_rate, sum(spec.depths)).tolist()
         stages, prev, start = [], spec.dims[0], 0
         for i, (depth, dim) in enumerate(zip(spec.depths, spec.dims)):
-            stages.append(ConvNextStage(prev, dim, depth, conv_mlp=spec.conv_mlp, drop_paths=rates[start:start + depth], downsample=i > 0))
+            stages.append(ConvNextStage(prev, dim, depth, conv_mlp=spec.conv_mlp, drop_paths=rates[start:start + depth], downsample=i > 0,
+                                        ls_init_value=ls_init_value))
             prev, start = dim, start + depth
         self.stages = nn.Sequential(*stages)
         self.head = ConvNextHead(self.num_features, num_classes)

@@ -98,10 +98,11 @@ def evaluate_detector_cmd(
     preset: list[str] = typer.Option(EVAL_PRESETS, "--preset", help="Held-out phantom presets (repeatable)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out phantom sets (a namespace never used in training)."),
     cache: Path | None = typer.Option(None, "--cache", help="Folder for rendered phantom frames (default: none)."),
+    raw_boxes: bool = typer.Option(False, "--raw-boxes", help="Score against the truth boxes as given, thin ones not widened to the detector's convention."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier evaluation."),
 ) -> None:
     """Rotated mAP@0.5 and mAP@0.5:0.95 (exact polygon IoU, COCO 101-point) and per-class AP."""
-    from neocus.detect.data import dataset_samples
+    from neocus.detect.data import MIN_SHORT_SIDE, dataset_samples
     from neocus.detect.infer import Detector
     from neocus.atomic import check_output_dir
     from neocus.detect.report import evaluate_sets, write_evaluation
@@ -115,8 +116,9 @@ def evaluate_detector_cmd(
     else:
         sets = _phantom_pool(list(preset), phantom_frames, seed, cache, train=False)
     with _bar("detecting", sum(len(v) for v in sets.values())) as step:
-        run = evaluate_sets(detector, sets, progress=step)
-    info = {"model": str(model) if model else "bundled default", "data": str(data) if data else "phantom", "seed": seed}
+        run = evaluate_sets(detector, sets, min_short_side=0.0 if raw_boxes else MIN_SHORT_SIDE, progress=step)
+    info = {"model": str(model) if model else "bundled default", "data": str(data) if data else "phantom", "seed": seed,
+            "min_short_side": 0.0 if raw_boxes else MIN_SHORT_SIDE}
     write_evaluation(run, out, info=info, force=force)
     for name, m in run.sets.items():
         console.print(f"{escape(name)}: mAP50 {m.map50:.3f}  mAP50:95 {m.map50_95:.3f}  ({m.n_frames} frames, {m.n_true} boxes)", highlight=False)

@@ -129,11 +129,14 @@ def evaluate_detector_cmd(
 def export_detector_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="The .onnx file to write."),
     model: Path | None = typer.Option(None, "--model", help="model.pt (default: the bundled default model)."),
-    int8: bool = typer.Option(False, "--int8", help="Also write an INT8-quantised copy beside it (<name>.int8.onnx)."),
+    int8: bool = typer.Option(False, "--int8", help="Also write a static INT8 (QDQ) copy beside it (<name>.int8.onnx), calibrated on phantom training frames."),
+    cache: Path | None = typer.Option(None, "--cache", help="Folder of rendered phantom frames for the INT8 calibration (default: none)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
 ) -> None:
     """Export the detector to ONNX and check onnxruntime against torch on random frames."""
-    from neocus.detect.export import PARITY_BOX_TOL_PX, PARITY_SCORE_TOL, check_parity, export_onnx, quantize_int8
+    from neocus.detect.checkpoint import load_model
+    from neocus.detect.data import calibration_frames
+    from neocus.detect.export import PARITY_BOX_TOL_PX, PARITY_SCORE_TOL, check_parity, export_onnx, quantize_static_int8
 
     if out.suffix != ".onnx":
         raise NeocusError("the output must end in .onnx", where=out, hint="e.g. --out detector.onnx")
@@ -147,6 +150,8 @@ def export_detector_cmd(
         raise NeocusError(f"onnxruntime differs from torch beyond {PARITY_BOX_TOL_PX} px / {PARITY_SCORE_TOL}", where=path,
                           hint="report this; the file was written for inspection")
     if int8:
-        q = quantize_int8(path, out_path=out.with_suffix(".int8.onnx"))
+        with err_console.status("calibrating and quantising to INT8", spinner="dots"):
+            calib = calibration_frames(load_model(model).config.model.input_size, n=32, cache_dir=cache)
+            q = quantize_static_int8(path, calib, out_path=out.with_suffix(".int8.onnx"))
         console.print(f"wrote {escape(str(q))} (INT8; check its mAP with `neocus evaluate detector --model`)", highlight=False)
     console.print(f"wrote {escape(str(path))}", highlight=False)

@@ -99,10 +99,19 @@ def quantize_static_int8(onnx_path: str | Path, calibration: np.ndarray, *, out_
     frames = np.asarray(calibration)
     if frames.ndim != 3 or frames.dtype != np.uint8 or not len(frames):
         raise ValueError(f"calibration must be uint8 frames [N, S, S], got {frames.dtype} {frames.shape}")
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
     out = Path(out_path)
     with atomic_target(out, make_parents=True) as tmp:
-        quantize_static(str(onnx_path), str(tmp), _Frames(frames, batch), quant_format=QuantFormat.QDQ,
+        pre = Path(str(tmp) + ".pre.onnx")
+        try:
+            quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
+        except Exception:  # noqa: BLE001 - the optimiser is optional; quantise the model as exported
+            pre = Path(onnx_path)
+        quantize_static(str(pre), str(tmp), _Frames(frames, batch), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=["Conv", "MatMul", "Gemm"], per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, extra_options={"ActivationSymmetric": True})
+        if pre != Path(onnx_path):
+            pre.unlink(missing_ok=True)
     return out

@@ -44,10 +44,11 @@ def test_half_precision_file_loads_into_a_float32_network(tiny_model, tmp_path):
     half = load_model(save_model(tmp_path / "half.pt", full.model, full.config, half=True))
     assert (tmp_path / "half.pt").stat().st_size < 0.7 * tiny_model.stat().st_size
     assert all(p.dtype == torch.float32 for p in half.model.parameters())
+    a, b = full.model.state_dict(), half.model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), rtol=1e-3, atol=1e-4) for k in a)
     x = torch.rand(2, 1, full.config.model.input_size, full.config.model.input_size)
-    with torch.inference_mode():
-        (sa, ba), (sb, bb) = full.model(x), half.model(x)
-    assert float((sa - sb).abs().max()) < 0.02 and float((ba - bb)[..., :4].abs().max()) < 0.5
+    with torch.inference_mode():  # (boxes may differ by which near-tied query the top-k picks: random weights)
+        assert float((full.model(x)[0] - half.model(x)[0]).abs().max()) < 0.02
 
 
 def test_static_int8_model_runs_with_the_same_interface(tiny_model, tmp_path):

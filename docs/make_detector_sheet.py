@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from neocus.detect.classes import CLASS_INDEX, DETECTOR_CLASSES
+from neocus.detect.data import MIN_SHORT_SIDE
 from neocus.detect.evaluate import FramePrediction, evaluate_detections
 from neocus.detect.infer import Detector
 from neocus.geometry import rbox_to_corners
@@ -78,7 +79,9 @@ def main() -> None:
         tiles.append(draw(cropped.frames[0], fd, cropped.meta.crop, key[-8:], gt, threshold=args.threshold))
         if key in truth:
             preds.append(FramePrediction(*fd.arrays()))
-            gts.append((np.array(gt, float).reshape(-1, 5), np.array([CLASS_INDEX[Structure(b["label"])] for b in truth[key]])))
+            boxes = np.array(gt, float).reshape(-1, 5)  # widened to the detector's convention, in source pixels
+            boxes[:, 2:4] = np.maximum(boxes[:, 2:4], MIN_SHORT_SIDE * max(cropped.frames[0].shape) / cropped.meta.crop.scale)
+            gts.append((boxes, np.array([CLASS_INDEX[Structure(b["label"])] for b in truth[key]])))
     if gts:
         m = evaluate_detections(preds, gts)
         print(json.dumps({"real_stills": len(gts), "boxes": m.n_true, "map50": round(m.map50, 4), "map50_95": round(m.map50_95, 4),

@@ -50,9 +50,23 @@ def test_missing_and_corrupt_model(tmp_path, capsys):
     rc, err = _run(capsys, "export", "detector", "--model", str(tmp_path / "bad.pt"), "--out", str(tmp_path / "d.onnx"))
     assert rc != 0 and "cannot read the model file" in err and "Traceback" not in err
     bundled = [d for d in bundled_model_dirs() if (d / "default.pt").is_file()]
-    if not bundled:  # this version bundles no weights: the default must say so, not crash
+    if not bundled:  # a checkout without the weights: the default must say so, not crash
         rc, err = _run(capsys, "evaluate", "detector", "--out", str(tmp_path / "e2"))
         assert rc != 0 and "no bundled detector model" in err
+
+
+def test_the_bundled_default_model_loads_without_a_path():
+    import numpy as np
+
+    from neocus.detect import Detector
+
+    if not any((d / "default.pt").is_file() for d in bundled_model_dirs()):
+        pytest.skip("no bundled detector weights in this checkout")
+    det = Detector()
+    assert det.config == load_config("default") and det.info.get("stored") == "float16"
+    assert all(p.dtype.is_floating_point and p.dtype.itemsize == 4 for p in det.model.parameters())
+    (frame,) = det.detect_frames(np.zeros((200, 260), np.uint8))
+    assert frame.frame == 0
 
 
 def test_output_folder_is_not_overwritten(tmp_path, capsys):

@@ -43,6 +43,23 @@ def test_duplicates_are_false_positives_and_missing_classes_are_skipped():
     assert m.per_class[0].ap50 == pytest.approx(1.0) and m.per_class[1].ap50 == 0.0
 
 
+def test_thin_boxes_are_widened_in_truth_and_training_targets():
+    from neocus.detect.augment import Sample
+    from neocus.detect.data import MIN_SHORT_SIDE, training_batch, widen_thin_boxes
+
+    img = np.zeros((200, 400), np.uint8)
+    thin = Sample(img, np.array([[200, 100, 120, 2, 10.0], [100, 50, 40, 30, 0.0]], np.float32), np.array([0, 1]))
+    wide = widen_thin_boxes(thin)
+    assert wide.boxes[0, 3] == pytest.approx(MIN_SHORT_SIDE * 400) and np.array_equal(wide.boxes[1], thin.boxes[1])
+    assert np.array_equal(widen_thin_boxes(thin, min_short_side=0).boxes, thin.boxes)
+    # a prediction in the detector's convention matches the widened truth, not the raw 2-px one
+    pred = FramePrediction(wide.boxes.astype(float), np.array([0.9, 0.8]), np.array([0, 1]))
+    assert evaluate_detections([pred], [(wide.boxes, wide.labels)], class_names=["a", "b"]).map50 == pytest.approx(1.0)
+    assert evaluate_detections([pred], [(thin.boxes, thin.labels)], class_names=["a", "b"]).per_class[0].ap50 == pytest.approx(0.0)
+    batch = training_batch([thin], 160, 4, mosaic_prob=0.0, mixup_prob=0.0, rng=np.random.default_rng(0))
+    assert all(len(s.boxes) == 0 or s.boxes[:, 2:4].min() >= MIN_SHORT_SIDE * 160 - 1e-4 for s in batch)
+
+
 def test_cli_evaluates_on_a_tiny_phantom_set(tmp_path):
     torch.manual_seed(0)
     cfg = load_config("tiny")

@@ -7,7 +7,7 @@ import torch
 from neocus.detect.checkpoint import load_model, save_model
 from neocus.detect.config import load_config
 from neocus.detect.data import letterbox
-from neocus.detect.export import PARITY_BOX_TOL_PX, check_parity, export_onnx
+from neocus.detect.export import PARITY_BOX_TOL_PX, check_parity, export_onnx, quantize_static_int8
 from neocus.detect.infer import Detector, decode, to_source
 from neocus.detect.model import RotatedRtDetr
 from neocus.errors import InputFileError, NeocusError
@@ -37,6 +37,34 @@ def test_onnx_matches_torch(tiny_model, tmp_path):
         ba, bb = fa.arrays()[0], fb.arrays()[0]
         assert np.allclose(ba[:, :4], bb[:, :4], atol=0.05)
         assert np.all(rbox_iou(ba, bb) > 0.999)
+
+
+def test_half_precision_file_loads_into_a_float32_network(tiny_model, tmp_path):
+    full = load_model(tiny_model)
+    half = load_model(save_model(tmp_path / "half.pt", full.model, full.config, half=True))
+    assert (tmp_path / "half.pt").stat().st_size < 0.7 * tiny_model.stat().st_size
+    assert all(p.dtype == torch.float32 for p in half.model.parameters())
+    a, b = full.model.state_dict(), half.model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), rtol=1e-3, atol=1e-4) for k in a)
+    x = torch.rand(2, 1, full.config.model.input_size, full.config.model.input_size)
+    with torch.inference_mode():  # (boxes may differ by which near-tied query the top-k picks: random weights)
+        assert float((full.model(x)[0] - half.model(x)[0]).abs().max()) < 0.02
+
+
+def test_static_int8_model_runs_with_the_same_interface(tiny_model, tmp_path):
+    import onnxruntime as ort
+
+    onnx = export_onnx(tiny_model, out_path=tmp_path / "d.onnx")
+    s = load_model(tiny_model).config.model.input_size
+    calib = np.random.default_rng(0).integers(0, 255, (4, s, s), dtype=np.uint8)
+    q = quantize_static_int8(onnx, calib, out_path=tmp_path / "d.qdq.onnx")
+    ops = {n.op_type for n in __import__("onnx").load(str(q)).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    x = calib[:2, None].astype(np.float32) / 255.0
+    scores, boxes = ort.InferenceSession(str(q), providers=["CPUExecutionProvider"]).run(None, {"images": x})
+    assert scores.shape[:2] == boxes.shape[:2] == (2, load_model(tiny_model).config.model.num_queries) and np.isfinite(boxes).all()
+    with pytest.raises(ValueError, match="uint8"):
+        quantize_static_int8(onnx, calib.astype(np.float32), out_path=tmp_path / "bad.onnx")
 
 
 def test_letterbox_and_crop_map_back_to_source():

@@ -60,3 +60,43 @@ def test_denoising_groups_cannot_see_each_other():
     # positives stay close to their box, angle noise bounded by angle_noise_deg
     pos = dn.ref[0, [0, 4, 8, 12]]
     assert (pos[:, 4] - 10).abs().max() <= 10.0 + 1e-5
+
+
+def test_decoder_looks_forward_twice():
+    """RT-DETR: in training, layer i's boxes refine layer i-1's boxes *with* their gradient, so layer i's
+    box loss also trains layer i-1's box head; the reference the next layer samples at stays detached."""
+    from neocus.detect.decoder import Decoder
+
+    torch.manual_seed(0)
+    dec = Decoder(16, 2, 32, 1, 2, 2, 3)
+    for head in dec.bbox_heads:  # non-zero heads, so the refinement depends on them
+        torch.nn.init.normal_(head.layers[-1].weight, std=0.1)
+    tgt, ref = torch.randn(1, 4, 16), torch.cat([torch.rand(1, 4, 4) * 0.5 + 0.25, torch.zeros(1, 4, 1)], -1)
+    memory = torch.randn(1, 16, 16)
+    dec.train()
+    _, boxes = dec(tgt, ref, memory, [(4, 4)])
+    boxes[1].sum().backward()
+    assert dec.bbox_heads[0].layers[-1].weight.grad is not None and dec.bbox_heads[0].layers[-1].weight.grad.abs().sum() > 0
+    dec.eval()
+    with torch.no_grad():
+        _, eval_boxes = dec(tgt, ref, memory, [(4, 4)])
+    assert torch.allclose(eval_boxes[1], boxes[1].detach(), atol=1e-6)
+
+
+def test_box_losses_turn_an_off_centre_thin_box_toward_the_target_angle():
+    """ProbIoU alone pushes the angle of a thin box lying beside its target the wrong way; the
+    detector's box losses together (as weighted in the default config) must turn it toward the target."""
+    from neocus.detect.config import load_config
+    from neocus.detect.criterion import DetectionLoss, angle_loss
+
+    c = load_config("default").train
+    t = torch.tensor([[0.5, 0.5, 0.3, 0.02, 0.0]])
+    for angle in (30.0, -30.0, 150.0):
+        p = torch.tensor([[0.5, 0.55, 0.3, 0.02, angle]], requires_grad=True)
+        loss = c.weight_rot * DetectionLoss(c)._rot(p, t) + c.weight_angle * angle_loss(p, t).sum()
+        loss.backward()
+        # a step against the gradient moves the angle toward 0 (mod 180)
+        toward = -torch.sign(torch.sin(torch.deg2rad(p.detach()[0, 4]) * 2))
+        assert float(-p.grad[0, 4]) * float(toward) > 0
+    square = torch.tensor([[0.5, 0.5, 0.1, 0.1, 40.0]])
+    assert float(angle_loss(square, torch.tensor([[0.5, 0.5, 0.1, 0.1, 0.0]]))) == 0.0

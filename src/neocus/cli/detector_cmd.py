@@ -98,10 +98,11 @@ def evaluate_detector_cmd(
     preset: list[str] = typer.Option(EVAL_PRESETS, "--preset", help="Held-out phantom presets (repeatable)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out phantom sets (a namespace never used in training)."),
     cache: Path | None = typer.Option(None, "--cache", help="Folder for rendered phantom frames (default: none)."),
+    raw_boxes: bool = typer.Option(False, "--raw-boxes", help="Score against the truth boxes as given, thin ones not widened to the detector's convention."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier evaluation."),
 ) -> None:
     """Rotated mAP@0.5 and mAP@0.5:0.95 (exact polygon IoU, COCO 101-point) and per-class AP."""
-    from neocus.detect.data import dataset_samples
+    from neocus.detect.data import MIN_SHORT_SIDE, dataset_samples
     from neocus.detect.infer import Detector
     from neocus.atomic import check_output_dir
     from neocus.detect.report import evaluate_sets, write_evaluation
@@ -115,8 +116,9 @@ def evaluate_detector_cmd(
     else:
         sets = _phantom_pool(list(preset), phantom_frames, seed, cache, train=False)
     with _bar("detecting", sum(len(v) for v in sets.values())) as step:
-        run = evaluate_sets(detector, sets, progress=step)
-    info = {"model": str(model) if model else "bundled default", "data": str(data) if data else "phantom", "seed": seed}
+        run = evaluate_sets(detector, sets, min_short_side=0.0 if raw_boxes else MIN_SHORT_SIDE, progress=step)
+    info = {"model": str(model) if model else "bundled default", "data": str(data) if data else "phantom", "seed": seed,
+            "min_short_side": 0.0 if raw_boxes else MIN_SHORT_SIDE}
     write_evaluation(run, out, info=info, force=force)
     for name, m in run.sets.items():
         console.print(f"{escape(name)}: mAP50 {m.map50:.3f}  mAP50:95 {m.map50_95:.3f}  ({m.n_frames} frames, {m.n_true} boxes)", highlight=False)
@@ -127,11 +129,14 @@ def evaluate_detector_cmd(
 def export_detector_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="The .onnx file to write."),
     model: Path | None = typer.Option(None, "--model", help="model.pt (default: the bundled default model)."),
-    int8: bool = typer.Option(False, "--int8", help="Also write an INT8-quantised copy beside it (<name>.int8.onnx)."),
+    int8: bool = typer.Option(False, "--int8", help="Also write a static INT8 (QDQ) copy beside it (<name>.int8.onnx), calibrated on phantom training frames."),
+    cache: Path | None = typer.Option(None, "--cache", help="Folder of rendered phantom frames for the INT8 calibration (default: none)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
 ) -> None:
     """Export the detector to ONNX and check onnxruntime against torch on random frames."""
-    from neocus.detect.export import PARITY_BOX_TOL_PX, PARITY_SCORE_TOL, check_parity, export_onnx, quantize_int8
+    from neocus.detect.checkpoint import load_model
+    from neocus.detect.data import calibration_frames
+    from neocus.detect.export import PARITY_BOX_TOL_PX, PARITY_SCORE_TOL, check_parity, export_onnx, quantize_static_int8
 
     if out.suffix != ".onnx":
         raise NeocusError("the output must end in .onnx", where=out, hint="e.g. --out detector.onnx")
@@ -145,6 +150,8 @@ def export_detector_cmd(
         raise NeocusError(f"onnxruntime differs from torch beyond {PARITY_BOX_TOL_PX} px / {PARITY_SCORE_TOL}", where=path,
                           hint="report this; the file was written for inspection")
     if int8:
-        q = quantize_int8(path, out_path=out.with_suffix(".int8.onnx"))
+        with err_console.status("calibrating and quantising to INT8", spinner="dots"):
+            calib = calibration_frames(load_model(model).config.model.input_size, n=32, cache_dir=cache)
+            q = quantize_static_int8(path, calib, out_path=out.with_suffix(".int8.onnx"))
         console.print(f"wrote {escape(str(q))} (INT8; check its mAP with `neocus evaluate detector --model`)", highlight=False)
     console.print(f"wrote {escape(str(path))}", highlight=False)

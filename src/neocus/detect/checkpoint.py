@@ -38,9 +38,13 @@ def default_model_path(name: str = "default") -> Path:
     )
 
 
-def save_model(path: Path, model: RotatedRtDetr, config: DetectorConfig, *, info: dict[str, Any] | None = None) -> Path:
+def save_model(path: Path, model: RotatedRtDetr, config: DetectorConfig, *, info: dict[str, Any] | None = None,
+               half: bool = False) -> Path:
+    """Write a model file; ``half`` stores the floating-point weights as float16 (half the size, for
+    bundling; :func:`load_model` loads them back into a float32 network)."""
+    weights = {k: v.half() if half and v.is_floating_point() else v for k, v in model.state_dict().items()}
     state = {"format": MODEL_FORMAT, "config": config_to_dict(config), "classes": [c.value for c in DETECTOR_CLASSES],
-             "state_dict": model.state_dict(), "info": info or {}}
+             "state_dict": weights, "info": info or {}}
     with atomic_target(path) as tmp:
         torch.save(state, tmp)
     return path

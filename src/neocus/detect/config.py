@@ -62,6 +62,7 @@ class TrainConfig(AsDict):
     weight_vfl: float = 1.0
     weight_l1: float = 5.0
     weight_rot: float = 2.0
+    weight_angle: float = 1.0
     cost_class: float = 2.0
     cost_l1: float = 5.0
     cost_rot: float = 2.0

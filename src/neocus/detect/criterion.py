@@ -1,6 +1,6 @@
 """Hungarian matching with a rotated cost and the detector's losses (Varifocal with rotated-IoU
-targets, L1 on centre and size, a rotated box loss), summed over decoder layers, encoder proposals
-and denoising groups as in RT-DETR."""
+targets, L1 on centre and size, a rotated box loss, an angle loss), summed over decoder layers,
+encoder proposals and denoising groups as in RT-DETR."""
 
 from __future__ import annotations
 
@@ -56,6 +56,17 @@ def varifocal_loss(logits: torch.Tensor, matches, targets, iou: torch.Tensor, nu
     return loss.mean(1).sum() * logits.shape[1] / num_boxes
 
 
+def angle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per pair ``|sin(angle difference)|`` (0 at the same angle and at 180 degrees apart), weighted by the
+    target's elongation ``(w - h) / (w + h)`` so a square box, whose angle means nothing, costs nothing.
+
+    The Gaussian losses alone leave the angle of a thin box that is off centre with a vanishing (or wrongly
+    signed) gradient; this term gives it one that always points to the target's angle."""
+    d = torch.deg2rad(pred[..., 4] - target[..., 4])
+    elong = (target[..., 2] - target[..., 3]).abs() / (target[..., 2] + target[..., 3]).clamp(min=1e-6)
+    return elong * torch.sin(d).abs()
+
+
 def _gather(boxes: torch.Tensor, matches, targets) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
     pred = torch.cat([boxes[b, qi] for b, (qi, _) in enumerate(matches)]) if matches else boxes.new_zeros(0, 5)
     gt = torch.cat([t["boxes"][ti] for t, (_, ti) in zip(targets, matches)]) if matches else boxes.new_zeros(0, 5)
@@ -68,6 +79,9 @@ class DetectionLoss:
     def __init__(self, config: TrainConfig):
         self.config = config
 
+    def _rot(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        return rotated_box_loss(pred, gt, kind=self.config.rotated_loss)
+
     def _one(self, logits, boxes, targets, matches, num_boxes):  # noqa: ANN001, ANN202
         c = self.config
         pred, gt = _gather(boxes, matches, targets)
@@ -76,15 +90,16 @@ class DetectionLoss:
         vfl = varifocal_loss(logits, matches, targets, iou, num_boxes)
         if len(pred):
             l1 = F.l1_loss(pred[:, :4], gt[:, :4], reduction="sum") / num_boxes
-            rot = rotated_box_loss(pred, gt, kind=c.rotated_loss).sum() / num_boxes
+            rot = self._rot(pred, gt).sum() / num_boxes
+            ang = angle_loss(pred, gt).sum() / num_boxes
         else:
-            l1 = rot = logits.sum() * 0
-        return {"vfl": vfl, "l1": l1, "rot": rot}
+            l1 = rot = ang = logits.sum() * 0
+        return {"vfl": vfl, "l1": l1, "rot": rot, "angle": ang}
 
     def __call__(self, out: DetectorOutputs, targets: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
         num_boxes = max(1.0, float(sum(len(t["labels"]) for t in targets)))
-        parts: dict[str, torch.Tensor] = {"vfl": 0, "l1": 0, "rot": 0}  # type: ignore[dict-item]
+        parts: dict[str, torch.Tensor] = {"vfl": 0, "l1": 0, "rot": 0, "angle": 0}  # type: ignore[dict-item]
         kw = dict(cost_class=c.cost_class, cost_l1=c.cost_l1, cost_rot=c.cost_rot)
         heads = list(zip(out.logits, out.boxes)) + [(out.enc_logits, out.enc_boxes)]
         for logits, boxes in heads:
@@ -96,7 +111,7 @@ class DetectionLoss:
             for logits, boxes in zip(out.dn_logits, out.dn_boxes):
                 for k, v in self._one(logits, boxes, targets, out.dn.matches, num_boxes * groups).items():
                     parts[k] = parts[k] + v
-        total = c.weight_vfl * parts["vfl"] + c.weight_l1 * parts["l1"] + c.weight_rot * parts["rot"]
+        total = c.weight_vfl * parts["vfl"] + c.weight_l1 * parts["l1"] + c.weight_rot * parts["rot"] + c.weight_angle * parts["angle"]
         return total, {k: float(v.detach() if isinstance(v, torch.Tensor) else v) for k, v in parts.items()} | {"total": float(total.detach())}
 
 

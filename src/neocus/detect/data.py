@@ -70,6 +70,26 @@ def letterbox(image: np.ndarray, *, size: int) -> Letterbox:
     return Letterbox(image=out, scale=scale, pad_x=float(px), pad_y=float(py))
 
 
+MIN_SHORT_SIDE = 0.02
+"""The detector's boxes have a short side of at least this fraction of their frame's long side.
+
+The phantom's exact mask boxes of line-like structures (interhemispheric and sylvian fissures, slit
+anterior horns, a slit third ventricle) are 1-2 pixels thin at the model's input: there one pixel of
+error is an IoU below 0.5, which no model at 128-256 px resolves (docs/detector.md). Training targets
+and evaluation truth are therefore widened to this floor, in the frame's own pixels (so it is the same
+box before and after letterboxing); predictions follow the same convention."""
+
+
+def widen_thin_boxes(sample: Sample, *, min_short_side: float = MIN_SHORT_SIDE) -> Sample:
+    """``sample`` with every box side at least ``min_short_side`` x the frame's long side (0: unchanged)."""
+    if min_short_side <= 0 or not len(sample.boxes):
+        return sample
+    floor = min_short_side * max(sample.image.shape[:2])
+    boxes = sample.boxes.copy()
+    boxes[:, 2:4] = np.maximum(boxes[:, 2:4], floor)
+    return Sample(sample.image, boxes, sample.labels)
+
+
 def letterbox_sample(sample: Sample, *, size: int) -> Sample:
     lb = letterbox(sample.image, size=size)
     boxes = lb.to_input(sample.boxes).astype(np.float32)
@@ -185,6 +205,15 @@ def phantom_eval_set(preset: str, n: int, *, seed: int = 0, cache_dir: Path | No
     return render_pool(PhantomRecipe([preset], tag=EVAL_TAG, seed=seed * 16 + idx), n, cache_dir=cache_dir, progress=progress)
 
 
+def calibration_frames(size: int, *, n: int = 32, cache_dir: Path | None = None) -> np.ndarray:
+    """Letterboxed uint8 frames ``[n, size, size]`` of the training recipe (all presets, seed 0), for
+    calibrating a static INT8 model; never frames of the held-out sets."""
+    from neocus.phantom.presets import PresetName
+
+    pool = render_pool(PhantomRecipe([p.value for p in PresetName], tag=TRAIN_TAG, seed=0), n, cache_dir=cache_dir)
+    return np.stack([letterbox(s.image, size=size).image for s in pool])
+
+
 # --------------------------------------------------------------------------------------------------
 # neocus datasets
 # --------------------------------------------------------------------------------------------------
@@ -235,8 +264,8 @@ def targets_of(samples: Sequence[Sample], size: int) -> list[dict[str, torch.Ten
 
 
 def training_batch(pool: Sequence[Sample], size: int, batch: int, *, mosaic_prob: float, mixup_prob: float,
-                   rng: np.random.Generator) -> list[Sample]:
-    """One augmented batch of letterboxed samples drawn from ``pool``."""
+                   min_short_side: float = MIN_SHORT_SIDE, rng: np.random.Generator) -> list[Sample]:
+    """One augmented batch of letterboxed samples drawn from ``pool``, thin boxes widened (:data:`MIN_SHORT_SIDE`)."""
 
     def one() -> Sample:
         s = augment(pool[int(rng.integers(len(pool)))], rng=rng)
@@ -250,5 +279,5 @@ def training_batch(pool: Sequence[Sample], size: int, batch: int, *, mosaic_prob
             s = one()
         if rng.random() < mixup_prob:
             s = mixup(s, one(), rng=rng)
-        out.append(s)
+        out.append(widen_thin_boxes(s, min_short_side=min_short_side))
     return out

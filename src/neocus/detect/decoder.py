@@ -124,13 +124,15 @@ class Decoder(nn.Module):
 
     def forward(self, tgt, ref, memory, shapes, attn_mask=None, *, all_layers: bool = True):  # noqa: ANN001, ANN201
         logits, boxes = [], []
+        prev = ref  # the previous layer's boxes with their gradient: RT-DETR's "look forward twice"
         for i, layer in enumerate(self.layers):
             tgt = layer(tgt, ref, memory, shapes, self.query_pos_head(box_features(ref)), attn_mask)
-            new = refine(ref, self.bbox_heads[i](tgt))
+            delta = self.bbox_heads[i](tgt)
+            new = refine(ref, delta)
             if all_layers or i == len(self.layers) - 1:
                 logits.append(self.score_heads[i](tgt))
-                boxes.append(new)
-            ref = new.detach()
+                boxes.append(refine(prev, delta) if self.training and i > 0 else new)
+            prev, ref = new, new.detach()
         return logits, boxes
 
 

@@ -1,5 +1,6 @@
 """ONNX export of the detector (fixed input size, dynamic batch) and a parity check against torch,
-plus optional INT8 dynamic quantisation for onnxruntime."""
+plus INT8 quantisation for onnxruntime: dynamic (weights only) or static QDQ (weights and
+activations, calibrated on letterboxed frames)."""
 
 from __future__ import annotations
 
@@ -75,4 +76,42 @@ def quantize_int8(onnx_path: str | Path, *, out_path: str | Path) -> Path:
     out = Path(out_path)
     with atomic_target(out, make_parents=True) as tmp:
         quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8)
+    return out
+
+
+class _Frames:
+    """onnxruntime's calibration data reader over letterboxed uint8 frames ``[N, S, S]``, a few at a time."""
+
+    def __init__(self, frames: np.ndarray, batch: int):
+        self._batches = iter([frames[i:i + batch] for i in range(0, len(frames), batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        b = next(self._batches, None)
+        return None if b is None else {"images": b.astype(np.float32)[:, None] / 255.0}
+
+
+def quantize_static_int8(onnx_path: str | Path, calibration: np.ndarray, *, out_path: str | Path, batch: int = 4) -> Path:
+    """Static QDQ INT8 (per-channel weights, activations calibrated on ``calibration``: letterboxed uint8
+    frames ``[N, S, S]`` at the model's input size) for the convolutions and matrix products; the
+    attention's softmax, layer norms and ``grid_sample`` stay in float."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    frames = np.asarray(calibration)
+    if frames.ndim != 3 or frames.dtype != np.uint8 or not len(frames):
+        raise ValueError(f"calibration must be uint8 frames [N, S, S], got {frames.dtype} {frames.shape}")
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    out = Path(out_path)
+    with atomic_target(out, make_parents=True) as tmp:
+        pre = Path(str(tmp) + ".pre.onnx")
+        try:
+            quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
+        except Exception:  # noqa: BLE001 - the optimiser is optional; quantise the model as exported
+            pre = Path(onnx_path)
+        quantize_static(str(pre), str(tmp), _Frames(frames, batch), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=["Conv", "MatMul", "Gemm"], per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax, extra_options={"ActivationSymmetric": True})
+        if pre != Path(onnx_path):
+            pre.unlink(missing_ok=True)
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from neocus.atomic import atomic_dir, check_output_dir
 from neocus.detect.augment import Sample
+from neocus.detect.data import MIN_SHORT_SIDE, widen_thin_boxes
 from neocus.detect.evaluate import DetectionMetrics, FramePrediction, evaluate_detections, plot_pr_curves
 from neocus.detect.infer import Detector
 from neocus.results import AsDict, to_plain
@@ -31,9 +32,11 @@ def predict_samples(detector: Detector, samples: Sequence[Sample], *, progress: 
     return out
 
 
-def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *,
+def evaluate_sets(detector: Detector, sets: Mapping[str, Sequence[Sample]], *, min_short_side: float = MIN_SHORT_SIDE,
                   progress: Callable[[int], None] | None = None) -> EvaluationRun:
-    """Metrics per set and pooled over all sets."""
+    """Metrics per set and pooled over all sets; the truth boxes are first widened to the detector's
+    convention (:data:`neocus.detect.data.MIN_SHORT_SIDE`; 0 scores against the boxes as given)."""
+    sets = {k: [widen_thin_boxes(s, min_short_side=min_short_side) for s in v] for k, v in sets.items()}
     preds: dict[str, list[FramePrediction]] = {k: predict_samples(detector, v, progress=progress) for k, v in sets.items()}
     per = {name: evaluate_detections(preds[name], [(s.boxes, s.labels) for s in samples]) for name, samples in sets.items()}
     overall = evaluate_detections([p for k in sets for p in preds[k]], [(s.boxes, s.labels) for k in sets for s in sets[k]])

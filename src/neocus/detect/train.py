@@ -125,7 +125,9 @@ def _plot_losses(log_path: Path, png: Path) -> None:
         return
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
     steps = [r["step"] for r in rows]
-    for key in ("loss", "vfl", "l1", "rot"):
+    for key in ("loss", "vfl", "l1", "rot", "angle"):
+        if key not in rows[0]:
+            continue
         ax.plot(steps, [r[key] for r in rows], label=key, lw=1.2 if key == "loss" else 0.8)
     ax.set_yscale("log")
     ax.set_xlabel("step")

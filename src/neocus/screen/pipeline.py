@@ -47,9 +47,11 @@ def screen(inputs: Sequence[str | Path], *, models: ScreenModels | str | Path | 
     if sweeps and stills:
         warnings.append(f"{len(stills)} still(s) ignored: the views are chosen from the sweeps")
         stills = []
-    with clock("detect"):
-        dets = {x.item.name: stages.detect(x, models.detector) for x in sweeps}
-        dets.update({x.item.name: stages.detect(x, models.detector) for x in stills if stages.still_view(x.item.path) is None})
+    to_detect = sweeps + [x for x in stills if stages.still_view(x.item.path) is None]
+    dets = {}
+    if to_detect:
+        with clock("detect"):
+            dets = {x.item.name: stages.detect(x, models.detector) for x in to_detect}
     with clock("views"):
         exam, views = _choose_views(sweeps, stills, dets, warnings)
     usable = {View(v): r for v, r in views.items() if r.status == "usable"}

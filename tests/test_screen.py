@@ -12,6 +12,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -268,3 +269,30 @@ def test_truth_detector_sanity(cases):
     sweep = cases[0].load_sweep("coronal.mp4")
     assert any(f.detections for f in det.detect_frames(sweep.frames))
     assert not any(f.detections for f in det.detect_frames(np.zeros((3, 8, 8), np.uint8)))
+
+
+def test_a_folder_of_view_stills_is_not_read_as_frames(cases, models_dir, tmp_path):
+    from neocus.screen.inputs import is_frame_folder, resolve_inputs
+
+    views = cases[1].folder / "views"
+    assert not is_frame_folder(views)
+    assert all(i.is_still for i in resolve_inputs([views]))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for k in range(3):
+        cv2.imwrite(str(frames / f"f{k:03d}.png"), np.full((16, 16), 40 * k, np.uint8))
+    assert is_frame_folder(frames) and [i.kind.value for i in resolve_inputs([frames])] == ["image_folder"]
+
+
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "ncls-examples"
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real/ncls-examples is absent")
+def test_a_real_ncls_exam_folder(models_dir):
+    """The exam folder holds a coronal sweep, NCLS's six stills and a text file: the sweep is screened,
+    the stills are reported as ignored, the text is skipped; the result is complete whatever it says."""
+    result = screen([REAL / "20221223027"], models=truth_models(models_dir))
+    assert [i.used_as for i in result.inputs] == ["still"] * 6 + ["sweep"]
+    assert result.inputs[-1].n_frames == 118 and result.inputs[-1].roi_xywh is not None
+    assert any("ignored" in w for w in result.warnings) and len(result.views) == 6

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from neocus.errors import InputFileError, NeocusError
 from neocus.io.sniff import Kind, detect_kind, list_frame_files
+from neocus.vocab import View
 
 CASE_FILE = "case.json"
 DATASET_FILE = "dataset.json"
@@ -30,6 +31,16 @@ class InputItem:
     @property
     def is_still(self) -> bool:
         return self.kind is not None and self.kind.is_still
+
+
+def still_view(path: Path) -> View | None:
+    """The view a still's file name gives (``TVV.png``, or the NCLS release's ``COR2.png``), else None."""
+    from neocus.diagnose.infer import NCLS_FILE_VIEWS
+
+    stem = path.stem.upper()
+    if stem in NCLS_FILE_VIEWS:
+        return NCLS_FILE_VIEWS[stem]
+    return next((v for v in View if v.value.upper() == stem), None)
 
 
 def _kind(path: Path) -> tuple[Kind | None, str | None]:
@@ -51,6 +62,16 @@ def _case_record_paths(folder: Path) -> list[Path]:
     return sorted(p for p in views.iterdir() if p.is_file()) if views.is_dir() else []
 
 
+def is_frame_folder(folder: Path) -> bool:
+    """True when ``folder`` is one sweep stored as numbered frames: it holds PNG / JPEG files only (no
+    case.json, no video or DICOM, no sub-folder of frames) and none of them is named by a view."""
+    frames = list_frame_files(folder)
+    if not frames or (folder / CASE_FILE).is_file() or any(still_view(f) is not None for f in frames):
+        return False
+    others = [p for p in folder.iterdir() if not p.name.startswith(".") and p not in frames]
+    return not any(p.is_dir() or _kind(p)[0] is not None for p in others)
+
+
 def folder_paths(folder: Path) -> list[Path]:
     """The files (and frame folders) of a case folder that a screen reads, in name order."""
     if (folder / CASE_FILE).is_file():
@@ -60,8 +81,10 @@ def folder_paths(folder: Path) -> list[Path]:
         if p.name.startswith("."):
             continue
         if p.is_dir():
-            if p.name == "views" or list_frame_files(p):
-                out += sorted(q for q in p.iterdir() if q.is_file()) if p.name == "views" else [p]
+            if p.name == "views":
+                out += sorted(q for q in p.iterdir() if q.is_file())
+            elif is_frame_folder(p):
+                out.append(p)
             continue
         out.append(p)
     return out
@@ -91,7 +114,7 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[InputItem]:
             raise InputFileError("no such file or folder", where=p, hint="check the path")
     files: list[tuple[Path, bool]] = []  # (path, named by the user)
     for p in paths:
-        if p.is_dir() and not list_frame_files(p) or p.is_dir() and (p / CASE_FILE).is_file():
+        if p.is_dir() and not is_frame_folder(p):
             files += [(q, False) for q in folder_paths(p)]
         else:
             files.append((p, True))

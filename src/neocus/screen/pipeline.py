@@ -19,7 +19,7 @@ from pathlib import Path
 
 from neocus.errors import parse_choice
 from neocus.screen import stages
-from neocus.screen.inputs import resolve_inputs
+from neocus.screen.inputs import resolve_inputs, still_view
 from neocus.screen.models import ScreenModels, load_models
 from neocus.screen.result import SCHEMA_VERSION, ScreenResult, ViewResult
 from neocus.screen.stages import Loaded, StageClock
@@ -47,7 +47,7 @@ def screen(inputs: Sequence[str | Path], *, models: ScreenModels | str | Path | 
     if sweeps and stills:
         warnings.append(f"{len(stills)} still(s) ignored: the views are chosen from the sweeps")
         stills = []
-    to_detect = sweeps + [x for x in stills if stages.still_view(x.item.path) is None]
+    to_detect = sweeps + [x for x in stills if still_view(x.item.path) is None]
     dets = {}
     if to_detect:
         with clock("detect"):
@@ -96,7 +96,7 @@ def _choose_views(sweeps: list[Loaded], stills: list[Loaded], dets: dict, warnin
         return exam, views
     views: dict[str, ViewResult] = {}
     for x in stills:
-        v = stages.still_view(x.item.path)
+        v = still_view(x.item.path)
         basis = "file name"
         if v is None:
             still = classify_still(dets[x.item.name][0].detections)

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,7 +19,6 @@ from neocus.io.types import Sweep
 from neocus.screen.inputs import InputItem
 from neocus.screen.models import file_sha256
 from neocus.screen.result import InputRecord
-from neocus.vocab import View
 
 
 class StageClock:
@@ -97,16 +95,6 @@ def pad_square(image: np.ndarray) -> np.ndarray:
     y0, x0 = (side - image.shape[0]) // 2, (side - image.shape[1]) // 2
     out[y0:y0 + image.shape[0], x0:x0 + image.shape[1]] = image
     return out
-
-
-def still_view(path: Path) -> View | None:
-    """The view a still's file name gives (``TVV.png``, or the NCLS release's ``COR2.png``), else None."""
-    from neocus.diagnose.infer import NCLS_FILE_VIEWS
-
-    stem = path.stem.upper()
-    if stem in NCLS_FILE_VIEWS:
-        return NCLS_FILE_VIEWS[stem]
-    return next((v for v in View if v.value.upper() == stem), None)
 
 
 def overlay_picture(picture: np.ndarray, heatmap: np.ndarray) -> np.ndarray:

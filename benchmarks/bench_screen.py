@@ -7,7 +7,9 @@ included). Target (issue #12): <= 5 s per case of two ~150-frame sweeps at scann
         [--simulate] [--repeats 3] [--threads 1] [--cli SWEEP ...]
 
 ``--simulate`` first writes CASE_DIR (one internal-preset phantom case, 640x480, ~150-frame sweeps;
-it must not exist). ``--cli SWEEP ...`` also times `python -m neocus.cli screen SWEEP ... --models DIR`.
+it must not exist). ``--cli SWEEP ...`` also times the `neocus screen SWEEP ... --models DIR` process.
+The diagnosis and heatmap stages are also timed on the case's view stills (``views/``), since with a
+weak detector the sweeps' views are unsuitable and those stages do not run.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def decode_only(case: Path) -> float:
 
 def time_cli(sweeps: list[str], models: str, threads: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "neocus.cli", "screen", *sweeps, "--out", f"{tmp}/out", "--models", models, "--threads", str(threads)]
+        cmd = [sys.executable, "-c", "import sys; from neocus.cli import main; sys.exit(main())", "screen", *sweeps, "--out", f"{tmp}/out", "--models", models, "--threads", str(threads)]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
         wall = time.perf_counter() - t0
@@ -85,6 +87,11 @@ def main() -> None:
     for stage in r.timings_s:
         print(f"  {stage:9s} {np.median([t.get(stage, 0.0) for _, t in runs]):7.3f} s")
     print(f"screen() per case: median {total:.3f} s; decode only: median {dec:.3f} s; ratio {total / dec:.1f}")
+    if (case / "views").is_dir():  # the diagnosis and heatmap stages on the case's six stills
+        stills = [screen([case / "views"], models=models, heatmap=args.heatmap).timings_s for _ in range(args.repeats)]
+        print("on the case's view stills (diagnosis runs even when the sweeps' views are unsuitable):")
+        for stage in ("diagnose", "heatmaps"):
+            print(f"  {stage:9s} {np.median([t.get(stage, 0.0) for t in stills]):7.3f} s")
     if args.cli:
         walls = [time_cli(args.cli, args.models, args.threads) for _ in range(args.repeats)]
         print(f"`neocus screen` process on {len(args.cli)} sweeps: median {np.median(walls):.2f} s wall (min {min(walls):.2f}, max {max(walls):.2f})")

@@ -66,7 +66,7 @@ def screen_cmd(
     models: Path | None = typer.Option(None, "--models", help=MODELS_HELP),
     heatmap: str = typer.Option("finer-cam", "--heatmap", help=HEATMAP_HELP),
     tta: str | None = typer.Option(None, "--tta", help="Override the diagnosis model's test-time augmentation: none or flip."),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads for the models (default: torch's)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for the models (1: steady on a shared machine; see docs/screen.md)."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier screen output (a batch folder is otherwise resumed)."),
 ) -> None:
     """Screen a case (or every case of a dataset / folder): views, severe / non-severe / unsuitable, report."""
@@ -105,7 +105,7 @@ def demo_cmd(
     """Simulate one small phantom case (severe, or --normal) and screen it; prints where the report is."""
     from neocus.screen.demo import run_demo
 
-    loaded = _load(models, None)
+    loaded = _load(models, 1)
     with err_console.status("simulating a phantom case and screening it", spinner="dots"):
         run = run_demo(out, models=loaded, normal=normal, force=force)
     console.print(f"simulated a phantom case labelled {'severe' if run.expected_severe else 'non-severe'}: "
@@ -119,7 +119,7 @@ def evaluate_pipeline_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for cases/, metrics.json, predictions.csv, report/ (a rerun resumes it)."),
     models: Path | None = typer.Option(None, "--models", help=MODELS_HELP),
     heatmap: str = typer.Option("none", "--heatmap", help=HEATMAP_HELP),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads for the models (default: torch's)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for the models (1: steady on a shared machine; see docs/screen.md)."),
     force: bool = typer.Option(False, "--force", help="Start over in --out if it holds an earlier run."),
 ) -> None:
     """Screen every case of a labelled dataset; AUC, sensitivity, specificity, view hit rate, unsuitable rate, timings."""

@@ -2,8 +2,8 @@
 
 A models folder (``--models DIR``; None: the bundled ``models/`` of the source tree) holds::
 
-    DIR/detector/model.pt      the detector (neocus.detect model file; ``default.pt`` is also found,
-                               or ``model.onnx`` for the onnxruntime backend)
+    DIR/detector/model.onnx    the detector exported to ONNX (run under onnxruntime: faster on the CPU), or
+    DIR/detector/model.pt      the neocus.detect model file (torch); ``default.onnx`` / ``default.pt`` are also found
     DIR/diagnosis/             a diagnosis bundle (config.json, fold*.pt, calibration.json)
 
 Each file is identified in the result by its name, the version information it carries and its
@@ -19,7 +19,7 @@ from typing import Any
 
 from neocus.errors import InputFileError
 
-DETECTOR_FILES = ("model.pt", "default.pt", "model.onnx", "default.onnx")
+DETECTOR_FILES = ("model.onnx", "default.onnx", "model.pt", "default.pt")  # onnxruntime first: faster on the CPU (docs/screen.md)
 BUNDLED_MODELS = Path(__file__).resolve().parents[3] / "models"
 
 
@@ -68,7 +68,7 @@ def find_detector(root: Path, *, root_given: bool) -> Path:
     for name in DETECTOR_FILES:
         if (folder / name).is_file():
             return folder / name
-    raise _missing("detector", folder / DETECTOR_FILES[0], root_given)
+    raise _missing("detector", folder, root_given)
 
 
 def _bundle_hash(folder: Path) -> str:

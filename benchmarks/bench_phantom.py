@@ -57,12 +57,12 @@ def bench_frames(size: tuple[int, int], n_frames: int, seed: int = 0) -> tuple[f
     step = max(1, plan.n_frames // n_frames)
     planes = [plan.frame_plane(i) for i in range(0, plan.n_frames, step)][:n_frames]
     rng = np.random.default_rng(seed)
-    render_plane(subject.head, planes[0], preset, rng=rng, out_size=size)  # warm caches (pixel grids)
+    render_plane(subject.head, planes[0], preset, rng=rng, out_size_hw=size)  # warm caches (pixel grids)
     stages: dict[str, float] = {}
     t_truth = 0.0
     t0 = time.perf_counter()
     for p in planes:
-        frame = render_plane(subject.head, p, preset, rng=rng, out_size=size, timings=stages)
+        frame = render_plane(subject.head, p, preset, rng=rng, out_size_hw=size, timings=stages)
         t1 = time.perf_counter()
         truth_of(subject, frame, Plane.CORONAL, views=views)
         t_truth += time.perf_counter() - t1
@@ -83,8 +83,8 @@ def still_case(args: tuple[int, int, tuple[int, int]]) -> float:
     subject = new_subject(seed)
     preset = get_preset("internal").vary(rng=rng)
     for view in VIEWS_IN_SWEEP_ORDER:
-        standard_still(subject, view, preset, rng=rng, out_size=size)
-        jittered_neighbours(subject, view, preset, rng=rng, n=k, out_size=size)
+        standard_still(subject, view, preset, rng=rng, out_size_hw=size)
+        jittered_neighbours(subject, view, preset, rng=rng, n=k, out_size_hw=size)
     return time.process_time() - t0
 
 
@@ -131,7 +131,7 @@ def bench_sweep_cases(n: int, size_wh: tuple[int, int], workers: int) -> tuple[f
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_phantom_"))
     try:
-        config = SimulationConfig(cases=n, seed=8, frame_size=size_wh)
+        config = SimulationConfig(cases=n, seed=8, frame_size_wh=size_wh)
         wall, cpu = _timed_pool_map(sweep_case, [(config, i, None, str(tmp / "many")) for i in range(n)], workers)
         case = tmp / "many" / "cases" / "phantom-00000" / "annotations"
         frames = sum(len((case / f).read_text().splitlines()) for f in ("coronal.jsonl", "sagittal.jsonl"))

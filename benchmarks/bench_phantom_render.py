@@ -57,11 +57,11 @@ def main() -> None:
         for name in args.presets.split(","):
             preset = PRESETS[name]
             rng = np.random.default_rng(0)
-            render_plane(head, planes[0], preset, rng=rng, out_size=(h, w))  # warm the geometry caches
+            render_plane(head, planes[0], preset, rng=rng, out_size_hw=(h, w))  # warm the geometry caches
             timings: dict[str, float] = {}
             t0, c0 = time.perf_counter(), time.process_time()
             for pl in planes:
-                render_plane(head, pl, preset, rng=rng, out_size=(h, w), timings=timings)
+                render_plane(head, pl, preset, rng=rng, out_size_hw=(h, w), timings=timings)
             dt = (time.perf_counter() - t0) / len(planes)
             dc = (time.process_time() - c0) / len(planes)
             total = sum(timings.values())

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -123,17 +122,10 @@ def to_input(image: np.ndarray, tissue: np.ndarray | None = None) -> tuple[np.nd
     return img, mask, tis
 
 
-def _still_kwargs() -> dict[str, object]:
-    """The size keyword of ``standard_still`` (``out_size`` today, ``out_size_hw`` after the refactor)."""
-    params = inspect.signature(standard_still).parameters
-    return {"out_size_hw" if "out_size_hw" in params else "out_size": RENDER_HW}
-
-
 def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str) -> ImageSet:
     from neocus.phantom.appearance import apply_appearance
 
     imgs, masks, tissues, labels = [], [], [], []
-    size_kw = _still_kwargs()
     for i, seed in enumerate(track(list(seeds), description=f"rendering {what}", transient=True)):
         preset_name = PRESET_CYCLE[i % len(PRESET_CYCLE)]
         rng = np.random.default_rng(seed)
@@ -142,7 +134,7 @@ def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, wh
         side = View.RPSV if i % 2 == 0 else View.LPSV
         for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
             for _ in range(stills_per_view):
-                still = standard_still(subject, view=view, preset=scan, rng=rng, **size_kw)
+                still = standard_still(subject, view=view, preset=scan, rng=rng, out_size_hw=RENDER_HW)
                 image = apply_appearance(still.frame, appearance, plane=VIEW_PLANE[view], rng=rng)
                 img, mask, tis = to_input(image, still.frame.tissue)
                 imgs.append(img), masks.append(mask), tissues.append(tis), labels.append(VIEW_CLASS[view])

@@ -105,7 +105,7 @@ def main() -> None:
     ph_stats: list[LookStats] = []
     ph_imgs: dict[View, tuple[np.ndarray, np.ndarray]] = {}
     for view in dict.fromkeys(PAIRS.values()):
-        fr = render_plane(head, views[view].plane, preset, rng=rng, out_size=size)
+        fr = render_plane(head, views[view].plane, preset, rng=rng, out_size_hw=size)
         ph_imgs[view] = (fr.image, fr.mask)
         ph_stats.append(_measure(fr.image, fr.mask, fr.pixel_spacing_mm[0]))
 
@@ -120,8 +120,8 @@ def main() -> None:
     for seed in range(3):
         r2 = np.random.default_rng(1000 + seed)
         for view in dict.fromkeys(PAIRS.values()):
-            ph_con.append(frame_contrasts(render_plane(head, views[view].plane, preset, rng=r2, out_size=size)))
-            dil_con.append(frame_contrasts(render_plane(dilated, dil_views[view].plane, preset, rng=r2, out_size=size)))
+            ph_con.append(frame_contrasts(render_plane(head, views[view].plane, preset, rng=r2, out_size_hw=size)))
+            dil_con.append(frame_contrasts(render_plane(dilated, dil_views[view].plane, preset, rng=r2, out_size_hw=size)))
     contrasts = {"real_stills": summarise(real_con), "phantom_term": summarise(ph_con), "phantom_term_ventricles_+2sd": summarise(dil_con)}
 
     def summary(stats: list[LookStats]) -> dict[str, float]:

@@ -59,7 +59,7 @@ def main() -> None:
         subject = new_subject(seed, population="internal")
         preset = get_preset("internal").vary(rng=rng)
         for view in VIEWS:
-            still = standard_still(subject, view=view, preset=preset, rng=rng, out_size=probe.RENDER_HW)
+            still = standard_still(subject, view=view, preset=preset, rng=rng, out_size_hw=probe.RENDER_HW)
             img, mask, tissue = probe.to_input(still.image, still.frame.tissue)
             today[0].append(img), today[1].append(mask)
             look = apply_appearance(still.frame, "ge", plane=VIEW_PLANE[view], rng=rng)

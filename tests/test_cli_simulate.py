@@ -112,7 +112,7 @@ def test_progress_says_size_workers_and_expected_time(tmp_path, capsys, monkeypa
     # three workers take a third of the time of one, full size far longer than 256x256
     one = simulate_cmd.expected_seconds(SimulationConfig(cases=6, workers=1))
     assert simulate_cmd.expected_seconds(config) == pytest.approx(one / 3 + simulate_cmd.WORKER_START_CPU_S)
-    small = SimulationConfig(cases=6, workers=1, frame_size=(256, 256))
+    small = SimulationConfig(cases=6, workers=1, frame_size_wh=(256, 256))
     assert simulate_cmd.expected_seconds(small) < one / 3
 
 

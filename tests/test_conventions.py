@@ -162,3 +162,44 @@ def test_size_check_can_fail(tmp_path):
     long.write_text('"""A module."""\n' + "x = 1\n" * (MAX_MODULE_LINES + 1))
     assert not _stated_reason(long.read_text(encoding="utf-8"))
     assert _stated_reason('"""A module.\n\nSize: one table of constants.\n"""\n')
+
+
+# ------------------------------------------------------------------------------------ size names
+
+ALL_MODULES = sorted((SRC).rglob("*.py"))
+ALWAYS_PAIRS = {"out_size", "frame_size", "default_out_size"}  # these names only ever held a pair
+BARE_SIZE_NAMES = ALWAYS_PAIRS | {"size", "shape", "shapes", "image_size", "tile", "frame"}
+
+
+def _pair_named_without_order(name: str, annotation: ast.expr | None) -> bool:
+    """A name in BARE_SIZE_NAMES whose annotation is a pair (``tuple[int, int]``, maybe ``| None``)."""
+    if name not in BARE_SIZE_NAMES:
+        return False
+    text = ast.unparse(annotation) if annotation is not None else ""
+    return name in ALWAYS_PAIRS or "tuple[int, int]" in text or "tuple[float, float]" in text
+
+
+def size_names_without_order(text: str) -> list[str]:
+    """Public parameters and class fields that hold a size pair but do not say its order (``_hw`` / ``_wh``)."""
+    bad = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            a = node.args
+            bad += [f"{node.name}({p.arg})" for p in a.posonlyargs + a.args + a.kwonlyargs if _pair_named_without_order(p.arg, p.annotation)]
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and _pair_named_without_order(item.target.id, item.annotation):
+                    bad.append(f"{node.name}.{item.target.id}")
+    return bad
+
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
+def test_sizes_say_their_order(path):
+    bad = size_names_without_order(path.read_text(encoding="utf-8"))
+    assert not bad, f"{path.name}: {bad} hold a size pair; say its order in the name (size_hw / size_wh), docs/conventions.md section 4"
+
+
+def test_size_name_check_can_fail():
+    assert size_names_without_order("def render(x, *, out_size=None): ...") == ["render(out_size)"]
+    assert size_names_without_order("class C:\n    size: tuple[int, int]\n") == ["C.size"]
+    assert not size_names_without_order("def read(self, size: int = -1): ...\ndef f(*, size_hw: tuple[int, int]): ...")

@@ -323,7 +323,7 @@ def test_simulated_dataset_validates_clean(tmp_path):
     export = pytest.importorskip("neocus.phantom.export", reason="phantom not available")
     from neocus.data import Dataset
 
-    out = export.simulate_dataset(tmp_path / "sim", export.SimulationConfig(cases=2, seed=5, frame_size=(96, 80), sweep_frames=6))
+    out = export.simulate_dataset(tmp_path / "sim", export.SimulationConfig(cases=2, seed=5, frame_size_wh=(96, 80), sweep_frames=6))
     assert validate_dataset(out) == []
     ds = Dataset.load(out)
     assert len(ds) == 2 and ds.splits is not None

@@ -21,7 +21,7 @@ def _render(model=None, preset="internal", seed=0, size=SIZE, **updates) -> Rend
     p = get_preset(preset)
     if updates:
         p = p.model_copy(update=updates)
-    return render_plane(model or ToyHead(), coronal_plane(), p, rng=np.random.default_rng(seed), out_size=size)
+    return render_plane(model or ToyHead(), coronal_plane(), p, rng=np.random.default_rng(seed), out_size_hw=size)
 
 
 def test_same_seed_same_bytes_other_seed_differs():
@@ -57,7 +57,7 @@ def _region_area_mm2(g: ProbeGeometry, n: int = 1500) -> float:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_region_mask_matches_the_probe_geometry(name):
     p = get_preset(name)
-    grid = output_grid(p, out_size=SIZE)
+    grid = output_grid(p, out_size_hw=SIZE)
     g = ProbeGeometry.of(p)
     sy, sx = grid.spacing_mm
     # area of the mask = analytic area of the region (to within the pixel edge band)
@@ -94,7 +94,7 @@ def test_labels_are_sampled_at_exactly_the_pixels_of_the_image():
     assert np.array_equal(ts.tissue, f.tissue[rows[pick], cols[pick]])
     assert np.array_equal(ts.part, f.part[rows[pick], cols[pick]])
     # the module-level function agrees with the frame's method; pixel (centre col, row 0) is the probe face
-    same = pixel_to_head(f.plane, f.preset, cols[pick], rows[pick], out_size=SIZE)
+    same = pixel_to_head(f.plane, f.preset, cols[pick], rows[pick], out_size_hw=SIZE)
     assert np.allclose(same, pts)
     centre = f.pixel_to_head((SIZE[1] - 1) / 2, 0)
     assert np.allclose(centre, f.plane.apex, atol=1e-6)
@@ -196,7 +196,7 @@ def test_frozen_scatterers_keep_speckle_with_the_tissue():
     p = get_preset("internal")
 
     def frame(seed: int, y: float = 0.0, speckle_seed: int | None = 11) -> RenderedFrame:
-        return render_plane(model, coronal_plane(y), p, rng=np.random.default_rng(seed), out_size=SIZE, speckle_seed=speckle_seed)
+        return render_plane(model, coronal_plane(y), p, rng=np.random.default_rng(seed), out_size_hw=SIZE, speckle_seed=speckle_seed)
 
     a = frame(0)
     m = a.mask & (a.grid.d_mm > 15) & (a.grid.d_mm < 60)
@@ -215,8 +215,8 @@ def test_frozen_scatterers_keep_speckle_with_the_tissue():
 def test_slice_thickness_fills_in_a_structure_that_ends_near_the_plane():
     # the toy ventricles end at y = +-25 mm; a plane at y = 24 cuts only their tips
     p = get_preset("internal")
-    thin = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 0.0}), rng=np.random.default_rng(0), out_size=SIZE)
-    thick = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 3.0}), rng=np.random.default_rng(0), out_size=SIZE)
+    thin = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 0.0}), rng=np.random.default_rng(0), out_size_hw=SIZE)
+    thick = render_plane(ToyHead(), coronal_plane(24.0), p.model_copy(update={"elevation_fwhm_mm": 3.0}), rng=np.random.default_rng(0), out_size_hw=SIZE)
     csf = thin.tissue == Tissue.CSF
     assert csf.sum() > 10 and np.array_equal(csf, thick.tissue == Tissue.CSF)  # labels: the plane itself
     assert thick.image[csf].mean() > 1.5 * thin.image[csf].mean()
@@ -224,7 +224,7 @@ def test_slice_thickness_fills_in_a_structure_that_ends_near_the_plane():
 
 def test_stretch_fit_fills_the_frame_and_reports_its_spacing():
     p = get_preset("internal")
-    f = render_plane(ToyHead(), coronal_plane(), p, rng=np.random.default_rng(0), out_size=(128, 128), fit="stretch")
+    f = render_plane(ToyHead(), coronal_plane(), p, rng=np.random.default_rng(0), out_size_hw=(128, 128), fit="stretch")
     sy, sx = f.pixel_spacing_mm
     x0, x1, d0, d1 = ProbeGeometry.of(p).bounds()
     assert sx == pytest.approx((x1 - x0) / 127) and sy == pytest.approx((d1 - d0) / 127)

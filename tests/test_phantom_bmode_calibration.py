@@ -49,7 +49,7 @@ def test_internal_preset_matches_the_real_captures():
     x0, x1, d0, d1 = ProbeGeometry.of(preset).bounds()
     size = (round((d1 - d0) / spacing) + 1, round((x1 - x0) / spacing) + 1)
     for view in (View.TVV, View.MSV):
-        f = render_plane(head, views[view].plane, preset, rng=np.random.default_rng(0), out_size=size)
+        f = render_plane(head, views[view].plane, preset, rng=np.random.default_rng(0), out_size_hw=size)
         phantom.append(_stats(f.image, f.mask, f.pixel_spacing_mm[0]))
 
     def mean(items, key):

@@ -59,3 +59,13 @@ def test_grey_lut_is_monotone_uint8():
         lut = p.grey_lut()
         assert lut.dtype == np.uint8 and lut.shape == (256,)
         assert np.all(np.diff(lut.astype(int)) >= 0) and lut[0] == 0 and lut[-1] == 255
+
+
+def test_out_size_field_keeps_its_file_key():
+    """The field says its order (``default_out_size_hw``); files keep the key ``default_out_size`` (both read)."""
+    p = get_preset("external")
+    text = p.model_dump_json()
+    assert '"default_out_size":[600,800]' in text and "default_out_size_hw" not in text
+    assert ScannerPreset.model_validate_json(text) == p
+    renamed = ScannerPreset(**{**p.model_dump(exclude={"default_out_size_hw"}), "default_out_size_hw": (96, 128)})
+    assert renamed.default_out_size_hw == (96, 128)

@@ -14,7 +14,7 @@ from neocus.phantom.screen import GE_LIKE, compose_screen
 
 @pytest.mark.parametrize("name", ["internal", "external"])
 def test_screen_puts_the_frame_where_its_crop_record_says(name):
-    frame = render_plane(ToyHead(), coronal_plane(), get_preset(name), rng=np.random.default_rng(0), out_size=(150, 220))
+    frame = render_plane(ToyHead(), coronal_plane(), get_preset(name), rng=np.random.default_rng(0), out_size_hw=(150, 220))
     cap = compose_screen(frame, rng=np.random.default_rng(1))
     c = cap.crop
     assert (c.source_height, c.source_width) == cap.image.shape
@@ -36,11 +36,11 @@ def test_screen_puts_the_frame_where_its_crop_record_says(name):
 
 
 def test_internal_screen_imitates_the_ge_layout_and_is_deterministic():
-    frame = render_plane(ToyHead(), coronal_plane(), PRESETS["internal"], rng=np.random.default_rng(0), out_size=(120, 190))
+    frame = render_plane(ToyHead(), coronal_plane(), PRESETS["internal"], rng=np.random.default_rng(0), out_size_hw=(120, 190))
     a = compose_screen(frame, rng=np.random.default_rng(5))
     b = compose_screen(frame, rng=np.random.default_rng(5))
     assert a.image.tobytes() == b.image.tobytes()
-    assert a.image.shape == GE_LIKE.size
+    assert a.image.shape == GE_LIKE.size_hw
     assert a.crop.y == GE_LIKE.image_top
     bx, by, bw, bh = GE_LIKE.bar_box
     bar = a.image[by : by + bh, bx + bw // 2]
@@ -54,7 +54,7 @@ def test_the_roi_step_finds_the_sector_on_composed_screens(name):
 
     frames = []
     for i in range(4):
-        f = render_plane(ToyHead(homogeneous=True), coronal_plane(), PRESETS[name], rng=np.random.default_rng(i), out_size=(150, 220))
+        f = render_plane(ToyHead(homogeneous=True), coronal_plane(), PRESETS[name], rng=np.random.default_rng(i), out_size_hw=(150, 220))
         cap = compose_screen(f, rng=np.random.default_rng(0))
         frames.append(cap.image)
     roi = detect_roi(np.stack(frames))

@@ -31,7 +31,7 @@ from neocus.vocab import (
     three_tier,
 )
 
-SMALL = dict(cases=2, seed=11, frame_size=(96, 80), sweep_frames=8)
+SMALL = dict(cases=2, seed=11, frame_size_wh=(96, 80), sweep_frames=8)
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -156,7 +156,7 @@ def test_same_seed_same_bytes_whatever_the_workers(dataset_dir, tmp_path):
 
 def test_different_seed_differs(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    cfg = dict(cases=1, frame_size=(64, 64), sweeps=False)
+    cfg = dict(cases=1, frame_size_wh=(64, 64), sweeps=False)
     simulate_dataset(a, SimulationConfig(seed=1, **cfg))
     simulate_dataset(b, SimulationConfig(seed=2, **cfg))
     ha, hb = _hashes(a), _hashes(b)
@@ -177,20 +177,20 @@ def test_a_failure_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "write_simulated_case", failing)
     out = tmp_path / "new" / "ds"
     with pytest.raises(RuntimeError):
-        simulate_dataset(out, SimulationConfig(cases=2, seed=0, frame_size=(64, 64), sweeps=False))
+        simulate_dataset(out, SimulationConfig(cases=2, seed=0, frame_size_wh=(64, 64), sweeps=False))
     assert list(tmp_path.iterdir()) == []  # neither the dataset, its temp folder, nor the parent made for it
 
 
 def test_refuses_a_non_empty_output_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("x")
     with pytest.raises(NeocusError, match="not empty"):
-        simulate_dataset(tmp_path, SimulationConfig(cases=1, frame_size=(64, 64), sweeps=False))
+        simulate_dataset(tmp_path, SimulationConfig(cases=1, frame_size_wh=(64, 64), sweeps=False))
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
 @pytest.mark.parametrize(
     "bad",
-    [dict(cases=0), dict(cases=1, severe_fraction=1.5), dict(cases=1, frame_size=(8, 8)), dict(cases=1, sweep_format="avi"), dict(cases=1, workers=0),
+    [dict(cases=0), dict(cases=1, severe_fraction=1.5), dict(cases=1, frame_size_wh=(8, 8)), dict(cases=1, sweep_format="avi"), dict(cases=1, workers=0),
      dict(cases=1, preset="hospital-x"), dict(cases=1, screen=True, sweeps=False)],
 )
 def test_bad_options_are_user_errors(tmp_path, bad):

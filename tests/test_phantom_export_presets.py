@@ -41,7 +41,7 @@ def test_presets_render_the_same_plane_differently():
     plane = subject_views(subject)[View.TVV].plane
     images = {}
     for name in ("internal", "external", "blind"):
-        frame = render(subject, plane, name, rng=np.random.default_rng(0), out_size=(96, 128))
+        frame = render(subject, plane, name, rng=np.random.default_rng(0), out_size_hw=(96, 128))
         images[name] = frame
     masks = {k: f.mask for k, f in images.items()}
     assert not np.array_equal(masks["internal"], masks["external"])  # trapezoid vs sector
@@ -49,12 +49,12 @@ def test_presets_render_the_same_plane_differently():
 
 
 def test_blind_preset_sweeps_blind_and_same_seed_same_case():
-    a = simulate_case(9, case_id="c", preset="blind", out_size=(64, 64), sweep_frames=10, planes=(Plane.CORONAL,))
-    b = simulate_case(9, case_id="c", preset="blind", out_size=(64, 64), sweep_frames=10, planes=(Plane.CORONAL,))
+    a = simulate_case(9, case_id="c", preset="blind", out_size_hw=(64, 64), sweep_frames=10, planes=(Plane.CORONAL,))
+    b = simulate_case(9, case_id="c", preset="blind", out_size_hw=(64, 64), sweep_frames=10, planes=(Plane.CORONAL,))
     assert a.sweeps[Plane.CORONAL].plan.style == "blind"
     assert np.array_equal(a.sweeps[Plane.CORONAL].frames, b.sweeps[Plane.CORONAL].frames)
     assert set(a.stills) == set(b.stills) and all(np.array_equal(a.stills[v].image, b.stills[v].image) for v in a.stills)
-    f = simulate_case(9, case_id="c", preset="internal", out_size=(64, 64), sweeps=False)
+    f = simulate_case(9, case_id="c", preset="internal", out_size_hw=(64, 64), sweeps=False)
     assert len(f.stills) == 6 and min(s.quality for s in f.stills.values()) >= STILL_MIN_QUALITY
     assert min(s.quality for s in a.stills.values()) >= BLIND_MIN_QUALITY
     assert np.mean([s.quality for s in a.stills.values()]) < np.mean([s.quality for s in f.stills.values()])

@@ -111,7 +111,7 @@ def _stills():
     subject = new_subject(11, population="internal")
     rng = np.random.default_rng(11)
     preset = get_preset("internal")
-    return {v: standard_still(subject, view=v, preset=preset, rng=rng, out_size=(128, 128)) for v in (View.TVV, View.MSV)}
+    return {v: standard_still(subject, view=v, preset=preset, rng=rng, out_size_hw=(128, 128)) for v in (View.TVV, View.MSV)}
 
 
 def test_ge_look_is_darker_and_deterministic(_stills):

@@ -96,7 +96,7 @@ def term_views():
     size = (round((d1 - d0) / spacing) + 1, round((x1 - x0) / spacing) + 1)
     out = {}
     for k, view in enumerate((View.TVV, View.BV, View.RPSV)):
-        out[view] = frame_contrasts(render_plane(head, views[view].plane, preset, rng=np.random.default_rng(k), out_size=size))
+        out[view] = frame_contrasts(render_plane(head, views[view].plane, preset, rng=np.random.default_rng(k), out_size_hw=size))
     return out
 
 

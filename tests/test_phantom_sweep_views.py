@@ -49,9 +49,9 @@ def test_sweep_speckle_belongs_to_the_head(monkeypatch):
     monkeypatch.setattr(api, "render_plane", spy)
     subject = new_subject(3)
     for plane, seed in ((Plane.CORONAL, 0), (Plane.SAGITTAL, 1)):
-        api.render_sweep(subject, plane, "internal", rng=np.random.default_rng(seed), n_frames=6, out_size=(48, 64))
+        api.render_sweep(subject, plane, "internal", rng=np.random.default_rng(seed), n_frames=6, out_size_hw=(48, 64))
     assert len(seen) >= 12 and None not in seen and len(set(seen)) == 1
     first = seen[0]
     seen.clear()
-    api.render_sweep(new_subject(4), Plane.CORONAL, "internal", rng=np.random.default_rng(0), n_frames=6, out_size=(48, 64))
+    api.render_sweep(new_subject(4), Plane.CORONAL, "internal", rng=np.random.default_rng(0), n_frames=6, out_size_hw=(48, 64))
     assert None not in seen and len(set(seen)) == 1 and seen[0] != first  # another head, other scatterers

@@ -172,7 +172,7 @@ def test_boxes_stay_inside_the_frame_at_its_border(length, width, angle, cx, cy)
         return
     n, labels = cv2.connectedComponents(mask, connectivity=8)
     comp = labels == 1
-    box = mask_box(comp, frame=comp.shape)
+    box = mask_box(comp, frame_hw=comp.shape)
     c = box.corners()
     assert c.min() >= -0.5 - 1e-3 and c[:, 0].max() <= 39.5 + 1e-3 and c[:, 1].max() <= 39.5 + 1e-3
     poly = c.astype(np.float32)

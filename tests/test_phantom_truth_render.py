@@ -30,7 +30,7 @@ def stills():
     for k, ct in enumerate((CaseType.NORMAL, CaseType.IVH_DILATED)):
         subject = new_subject(100 + k, case_type=ct)
         rng = np.random.default_rng(k)
-        out.append((subject, {v: standard_still(subject, v, "internal", rng=rng, out_size=SIZE) for v in View}))
+        out.append((subject, {v: standard_still(subject, v, "internal", rng=rng, out_size_hw=SIZE) for v in View}))
     return out
 
 
@@ -83,14 +83,14 @@ def test_stills_are_good_views_and_neighbours_are_worse(stills):
     subject, views = stills[0]
     for view, still in views.items():
         assert still.quality >= 0.75 and still.truth.view is view
-    near = jittered_neighbours(subject, View.TVV, "internal", rng=np.random.default_rng(3), n=4, out_size=SIZE)
+    near = jittered_neighbours(subject, View.TVV, "internal", rng=np.random.default_rng(3), n=4, out_size_hw=SIZE)
     assert len(near) == 4 and np.mean([s.quality for s in near]) < views[View.TVV].quality
 
 
 @pytest.mark.parametrize("plane", list(Plane))
 def test_sweep_windows_hold_the_best_frame(plane):
     subject = new_subject(7, case_type=CaseType.NORMAL)
-    sweep = render_sweep(subject, plane, "internal", rng=np.random.default_rng(1), n_frames=40, out_size=(96, 112))
+    sweep = render_sweep(subject, plane, "internal", rng=np.random.default_rng(1), n_frames=40, out_size_hw=(96, 112))
     assert sweep.frames.shape[1:] == (96, 112) and sweep.frames.shape[0] == len(sweep.truth)
     quality = sweep.quality
     assert set(quality) == set(views_of_plane(plane))

@@ -34,7 +34,7 @@ MILD = Degradation(drop=0.1, jitter=0.05, false_positives=0.2)
 
 @pytest.fixture(scope="module")
 def case():
-    return simulate_case(3, case_id="views-test", preset="internal", out_size=(SIZE_WH[1], SIZE_WH[0]))
+    return simulate_case(3, case_id="views-test", preset="internal", out_size_hw=(SIZE_WH[1], SIZE_WH[0]))
 
 
 def _dets(sweep, *, degradation=NO_DEGRADATION, seed=0):

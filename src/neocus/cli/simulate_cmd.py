@@ -24,7 +24,7 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same bytes."),
     preset: str = typer.Option("internal", "--preset", help="Scanner + population: internal, external, blind (or internal_microconvex)."),
     severe_fraction: float = typer.Option(None, "--severe-fraction", help="Share of severe case patterns (default: the population's)."),
-    frame_size: str = typer.Option(None, "--frame-size", help="Frame size WIDTHxHEIGHT, e.g. 640x480 (default: the preset's)."),
+    frame_size_wh: str = typer.Option(None, "--frame-size", help="Frame size WIDTHxHEIGHT, e.g. 640x480 (default: the preset's)."),
     sweep_frames: int = typer.Option(None, "--sweep-frames", help="About this many frames per sweep (default: a ~4 s freehand / ~3 s blind sweep)."),
     stills_only: bool = typer.Option(False, "--stills-only", help="Write the six standard-view stills and labels, no sweeps."),
     sweep_format: str = typer.Option("mixed", "--sweep-format", help="mixed (coronal MP4 + sagittal DICOM), mp4 or dicom."),
@@ -36,9 +36,9 @@ def simulate(
     """Simulate neonatal cranial ultrasound cases with exact ground truth (synthetic data; fake patient tags)."""
     from neocus.phantom.export import SimulationConfig, check_output_dir, parse_frame_size, simulate_dataset
 
-    size = parse_frame_size(frame_size) if frame_size else None
+    size_wh = parse_frame_size(frame_size_wh) if frame_size_wh else None
     if contact_sheets:
-        _contact_sheets(out, seed=seed, size=size, force=force)
+        _contact_sheets(out, seed=seed, size_wh=size_wh, force=force)
         return
     workers = available_cores() if workers is None else workers
     config = SimulationConfig(
@@ -46,7 +46,7 @@ def simulate(
         seed=seed,
         preset=preset,
         severe_fraction=severe_fraction,
-        frame_size=size,
+        frame_size_wh=size_wh,
         sweep_frames=sweep_frames,
         sweeps=not stills_only,
         sweep_format=sweep_format,
@@ -83,17 +83,17 @@ WORKER_START_CPU_S = 1.7
 NATURAL_SWEEP_FRAMES = 115  # about, per sweep: a ~4 s freehand sweep
 
 
-def frame_size_wh(config: SimulationConfig) -> tuple[int, int]:
+def rendered_size_wh(config: SimulationConfig) -> tuple[int, int]:
     """The frame size ``(width, height)`` the cases are rendered at (the preset's own when not given)."""
     from neocus.phantom.presets import get_preset
 
-    h, w = config.out_size() or get_preset(config.preset).default_out_size
+    h, w = config.out_size_hw() or get_preset(config.preset).default_out_size_hw
     return int(w), int(h)
 
 
 def expected_seconds(config: SimulationConfig) -> float:
     """A rough wall time for ``config`` on free cores (other jobs on the machine make it longer)."""
-    w, h = frame_size_wh(config)
+    w, h = rendered_size_wh(config)
     megapixels = w * h / 1e6
     per_case = STILLS_CPU_S_PER_MEGAPIXEL * megapixels
     if config.sweeps:
@@ -106,7 +106,7 @@ def expected_seconds(config: SimulationConfig) -> float:
 
 def _plan(config: SimulationConfig) -> str:
     """One line: what will be simulated, at which size, on how many workers, and about how long it takes."""
-    w, h = frame_size_wh(config)
+    w, h = rendered_size_wh(config)
     n = config.cases
     what = "stills only" if not config.sweeps else f"sweeps of {config.sweep_frames or 'natural length (~115)'} frames"
     seconds = expected_seconds(config)
@@ -119,7 +119,7 @@ def _plan(config: SimulationConfig) -> str:
     )
 
 
-def _contact_sheets(out: Path, *, seed: int, size: tuple[int, int] | None, force: bool) -> None:
+def _contact_sheets(out: Path, *, seed: int, size_wh: tuple[int, int] | None, force: bool) -> None:
     """Write the contact sheets into ``out``: a non-empty folder only with ``force`` (only the sheets are replaced)."""
     from neocus.phantom.contact_sheet import write_contact_sheets
 
@@ -127,7 +127,7 @@ def _contact_sheets(out: Path, *, seed: int, size: tuple[int, int] | None, force
 
     check_any_output_dir(out, force=force)  # only the sheets are replaced
     out.mkdir(parents=True, exist_ok=True)
-    for p in write_contact_sheets(out, seed=seed, frame_size=size):
+    for p in write_contact_sheets(out, seed=seed, frame_size_wh=size_wh):
         console.print(f"wrote {escape(str(p))}")
 
 

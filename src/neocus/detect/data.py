@@ -126,9 +126,9 @@ class PhantomRecipe:
         h = int(rng.integers(224, 420))
         size = (h, int(h * rng.uniform(1.0, 1.45)))
         if rng.random() < 0.4:
-            still = standard_still(subject, view=view, preset=preset, rng=rng, out_size=size)
+            still = standard_still(subject, view=view, preset=preset, rng=rng, out_size_hw=size)
         else:
-            still = jittered_neighbours(subject, view=view, preset=preset, rng=rng, n=1, out_size=size)[0]
+            still = jittered_neighbours(subject, view=view, preset=preset, rng=rng, n=1, out_size_hw=size)[0]
         return _structure_sample(still.image, still.truth.boxes)
 
 

@@ -61,7 +61,7 @@ class RotatedDeformableAttention(nn.Module):
         nn.init.zeros_(self.attention_weights.weight)
         nn.init.zeros_(self.attention_weights.bias)
 
-    def forward(self, query: torch.Tensor, ref: torch.Tensor, value: torch.Tensor, shapes: list[tuple[int, int]]) -> torch.Tensor:
+    def forward(self, query: torch.Tensor, ref: torch.Tensor, value: torch.Tensor, shapes_hw: list[tuple[int, int]]) -> torch.Tensor:
         b, q, d = query.shape
         hd, L, P = self.heads, self.levels, self.points
         v = self.value_proj(value).view(b, -1, hd, d // hd)
@@ -77,7 +77,7 @@ class RotatedDeformableAttention(nn.Module):
         grid = (2 * loc - 1).permute(0, 2, 1, 3, 4, 5)  # [b, hd, q, L, P, 2]
         sampled = []
         start = 0
-        for lvl, (h, w) in enumerate(shapes):
+        for lvl, (h, w) in enumerate(shapes_hw):
             vl = v[:, start:start + h * w].permute(0, 2, 3, 1).reshape(b * hd, d // hd, h, w)
             start += h * w
             gl = grid[:, :, :, lvl].reshape(b * hd, q, P, 2)
@@ -98,10 +98,10 @@ class DecoderLayer(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.ReLU(), nn.Linear(ffn, dim))
         self.norm3 = nn.LayerNorm(dim)
 
-    def forward(self, tgt, ref, memory, shapes, pos, attn_mask):  # noqa: ANN001, ANN201
+    def forward(self, tgt, ref, memory, shapes_hw, pos, attn_mask):  # noqa: ANN001, ANN201
         q = tgt + pos
         tgt = self.norm1(tgt + self.self_attn(q, q, tgt, attn_mask=attn_mask, need_weights=False)[0])
-        tgt = self.norm2(tgt + self.cross_attn(tgt + pos, ref, memory, shapes))
+        tgt = self.norm2(tgt + self.cross_attn(tgt + pos, ref, memory, shapes_hw))
         return self.norm3(tgt + self.ffn(tgt))
 
 
@@ -122,10 +122,10 @@ class Decoder(nn.Module):
             nn.init.zeros_(head.layers[-1].weight)
             nn.init.zeros_(head.layers[-1].bias)
 
-    def forward(self, tgt, ref, memory, shapes, attn_mask=None, *, all_layers: bool = True):  # noqa: ANN001, ANN201
+    def forward(self, tgt, ref, memory, shapes_hw, attn_mask=None, *, all_layers: bool = True):  # noqa: ANN001, ANN201
         logits, boxes = [], []
         for i, layer in enumerate(self.layers):
-            tgt = layer(tgt, ref, memory, shapes, self.query_pos_head(box_features(ref)), attn_mask)
+            tgt = layer(tgt, ref, memory, shapes_hw, self.query_pos_head(box_features(ref)), attn_mask)
             new = refine(ref, self.bbox_heads[i](tgt))
             if all_layers or i == len(self.layers) - 1:
                 logits.append(self.score_heads[i](tgt))

@@ -34,10 +34,10 @@ class DetectorOutputs:
     dn: DenoisingGroup | None
 
 
-def anchors_for(shapes: list[tuple[int, int]], *, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def anchors_for(shapes_hw: list[tuple[int, int]], *, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Anchor boxes (logit space, ``[1, S, 4]``) at every cell of every level, and which are valid."""
     out = []
-    for lvl, (h, w) in enumerate(shapes):
+    for lvl, (h, w) in enumerate(shapes_hw):
         gy, gx = torch.meshgrid(torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype), indexing="ij")
         xy = torch.stack([(gx + 0.5) / w, (gy + 0.5) / h], -1).reshape(-1, 2)
         wh = torch.full_like(xy, 0.05 * 2.0**lvl)
@@ -69,11 +69,11 @@ class RotatedRtDetr(nn.Module):
 
     def _memory(self, images: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
         feats = self.encoder(self.backbone(images))
-        shapes = [(int(f.shape[2]), int(f.shape[3])) for f in feats]
-        return torch.cat([f.flatten(2).transpose(1, 2) for f in feats], 1), shapes
+        shapes_hw = [(int(f.shape[2]), int(f.shape[3])) for f in feats]
+        return torch.cat([f.flatten(2).transpose(1, 2) for f in feats], 1), shapes_hw
 
-    def _select(self, memory: torch.Tensor, shapes: list[tuple[int, int]]):  # noqa: ANN202
-        anchors, valid = anchors_for(shapes, device=memory.device, dtype=memory.dtype)
+    def _select(self, memory: torch.Tensor, shapes_hw: list[tuple[int, int]]):  # noqa: ANN202
+        anchors, valid = anchors_for(shapes_hw, device=memory.device, dtype=memory.dtype)
         mem = self.enc_output(memory * valid.to(memory.dtype))
         logits = self.enc_score_head(mem)
         delta = self.enc_bbox_head(mem)
@@ -85,11 +85,11 @@ class RotatedRtDetr(nn.Module):
 
     def forward(self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None,
                 *, generator: torch.Generator | None = None):  # noqa: ANN201
-        memory, shapes = self._memory(images)
-        content, enc_boxes, enc_logits = self._select(memory, shapes)
+        memory, shapes_hw = self._memory(images)
+        content, enc_boxes, enc_logits = self._select(memory, shapes_hw)
         ref = enc_boxes.detach()
         if targets is None:
-            logits, boxes = self.decoder(content, ref, memory, shapes, all_layers=False)
+            logits, boxes = self.decoder(content, ref, memory, shapes_hw, all_layers=False)
             scale = torch.tensor([images.shape[-1], images.shape[-2], images.shape[-1], images.shape[-2], 1.0],
                                  device=images.device, dtype=boxes[-1].dtype)
             return torch.sigmoid(logits[-1]), boxes[-1] * scale
@@ -102,7 +102,7 @@ class RotatedRtDetr(nn.Module):
             content = torch.cat([dn.content, content], 1)
             ref = torch.cat([dn.ref, ref], 1)
             mask = dn.attn_mask
-        logits, boxes = self.decoder(content, ref, memory, shapes, mask)
+        logits, boxes = self.decoder(content, ref, memory, shapes_hw, mask)
         n = dn.size if dn is not None else 0
         return DetectorOutputs(
             logits=[x[:, n:] for x in logits], boxes=[x[:, n:] for x in boxes], enc_logits=enc_logits, enc_boxes=enc_boxes,

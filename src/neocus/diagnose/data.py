@@ -147,13 +147,13 @@ def phantom_example(seed: int, *, preset: str, size_hw: tuple[int, int], neighbo
     minimum), labelled like ``neocus simulate`` labels its cases (grade of the subject, findings of the stills)."""
     from neocus.phantom.api import STILL_MIN_QUALITY, jittered_neighbours, simulate_case
 
-    case = simulate_case(seed, case_id=case_id or f"ph{seed}", preset=preset, sweeps=False, out_size=tuple(size_hw))
+    case = simulate_case(seed, case_id=case_id or f"ph{seed}", preset=preset, sweeps=False, out_size_hw=tuple(size_hw))
     views = {v: _phantom_view(s) for v, s in case.stills.items()}
     rng = np.random.default_rng([seed, 0xD1A6])
     alternates = {}
     if neighbours > 0:
         for v in case.stills:
-            near = jittered_neighbours(case.subject, view=v, preset=case.preset, rng=rng, n=neighbours, out_size=tuple(size_hw))
+            near = jittered_neighbours(case.subject, view=v, preset=case.preset, rng=rng, n=neighbours, out_size_hw=tuple(size_hw))
             alternates[v] = tuple(_phantom_view(s) for s in near if s.quality >= STILL_MIN_QUALITY)
     subject = case.subject
     grade = int(subject.ivh_grade)

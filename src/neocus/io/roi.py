@@ -211,7 +211,7 @@ def detect_roi(
             + ("pixels that change across the sweep" if ev.method is RoiMethod.TEMPORAL else "one still frame")
         )
         if ev.method is RoiMethod.STILL:
-            outline, side_note = _extend_to_side_lines(st.middle, outline, ev.background, st.frame_size)
+            outline, side_note = _extend_to_side_lines(st.middle, outline, ev.background, st.frame_side)
             if side_note:
                 notes.append(side_note)
         outline = outline + np.array([ox, oy])

@@ -44,10 +44,10 @@ class _Stats:
     high: np.ndarray  # uint8 [H, W]: per-pixel maximum
     middle: np.ndarray  # uint8 [H, W]: the middle sampled frame
     factor: int  # block size of ``small``
-    frame_size: int  # longest side of the whole source frame (the analysed area may be a DICOM region)
+    frame_side: int  # longest side of the whole source frame (the analysed area may be a DICOM region)
 
 
-def _frame_stats(area: np.ndarray, max_frames: int, work_size: int, frame_size: int) -> _Stats:
+def _frame_stats(area: np.ndarray, max_frames: int, work_size: int, frame_side: int) -> _Stats:
     """One pass over up to ``max_frames`` evenly spaced frames of ``area`` ``[T, H, W]``."""
     t, h, w = area.shape
     idx = np.unique(np.linspace(0, t - 1, min(t, max_frames)).round().astype(int))
@@ -62,7 +62,7 @@ def _frame_stats(area: np.ndarray, max_frames: int, work_size: int, frame_size: 
         np.maximum(high, frame, out=high)
         block = frame[: hh * f, : ww * f]
         small[j] = block if f == 1 else cv2.resize(block, (ww, hh), interpolation=cv2.INTER_AREA)
-    return _Stats(small=small, low=low, high=high, middle=area[idx[len(idx) // 2]], factor=f, frame_size=frame_size)
+    return _Stats(small=small, low=low, high=high, middle=area[idx[len(idx) // 2]], factor=f, frame_side=frame_side)
 
 
 @dataclass
@@ -93,7 +93,7 @@ def _non_background(frame: np.ndarray, background: float | None, level: float) -
 
 def _density_window(st: _Stats) -> int:
     """Side (full-resolution pixels) of the window over which a still's content density is measured."""
-    return max(3, round(st.frame_size / 40))
+    return max(3, round(st.frame_side / 40))
 
 
 def _dense_content(frame: np.ndarray, background: float | None, f: int, window: int) -> np.ndarray:
@@ -160,12 +160,12 @@ def _refine_outline(st: _Stats, coarse: np.ndarray, method: RoiMethod, backgroun
 
 
 def _extend_to_side_lines(
-    frame: np.ndarray, outline: np.ndarray, background: float | None, frame_size: int
+    frame: np.ndarray, outline: np.ndarray, background: float | None, frame_side: int
 ) -> tuple[np.ndarray, str | None]:
     """A still's outline grown to its fitted side edges: ``(outline, note or None)``.
 
     Boundary points are each row's first and last non-background pixel (full resolution) within
-    ``frame_size / 60`` of the current outline's span of that row. Each side needs support over
+    ``frame_side / 60`` of the current outline's span of that row. Each side needs support over
     ``_MIN_SIDE_SUPPORT`` of the region's height; the fitted field (:func:`_fitted_outline`) is clipped
     to the frame and to the region's rows, united with the outline (never shrinking it), and refused when
     the area it adds reaches overlay drawn over its edge (:func:`_crosses_overlay`).
@@ -178,7 +178,7 @@ def _extend_to_side_lines(
         return outline, None
     inside = _polygon_mask(outline, h, w)
     # the band: each row's span of the outline widened by m on both sides
-    m = max(1, round(frame_size / 60))
+    m = max(1, round(frame_side / 60))
     span = inside[top : bottom + 1]
     lo = np.argmax(span, axis=1) - m
     hi = w - 1 - np.argmax(span[:, ::-1], axis=1) + m

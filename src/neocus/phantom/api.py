@@ -7,9 +7,9 @@ For training-time generation (no files)::
     rng = np.random.default_rng(7)
     subject = new_subject(7, population="internal")
     preset = get_preset("internal").vary(rng=rng)
-    still = standard_still(subject, View.TVV, preset, out_size=(256, 256), rng=rng)
+    still = standard_still(subject, View.TVV, preset, out_size_hw=(256, 256), rng=rng)
     still.image, still.truth.boxes, still.findings, still.quality
-    near = jittered_neighbours(subject, View.TVV, preset, n=4, out_size=(256, 256), rng=rng)
+    near = jittered_neighbours(subject, View.TVV, preset, n=4, out_size_hw=(256, 256), rng=rng)
 
 :func:`simulate_case` makes everything ``neocus simulate`` writes for one case; :mod:`neocus.phantom.export`
 writes it. Everything random is drawn from the generator passed in, in a fixed order.
@@ -177,12 +177,12 @@ def ventricular_state_findings(subject: Subject) -> frozenset[Finding]:
 
 
 def render(
-    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, *, out_size: tuple[int, int] | None = None,
+    subject: Subject, plane: ImagePlane, preset: ScannerPreset | str, *, out_size_hw: tuple[int, int] | None = None,
     rng: np.random.Generator,
 ) -> RenderedFrame:
-    """Render one plane of a subject (``out_size`` = (H, W); label maps in ``frame.part`` / ``frame.lesion``)."""
+    """Render one plane of a subject (``out_size_hw`` = (H, W); label maps in ``frame.part`` / ``frame.lesion``)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    return render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
+    return render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw)
 
 
 def truth_of(
@@ -288,7 +288,7 @@ def standard_still(
     view: View,
     preset: ScannerPreset | str,
     *,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     error: PlaneJitter | None = STILL_ERROR,
     min_quality: float | None = STILL_MIN_QUALITY,
     rng: np.random.Generator,
@@ -297,7 +297,7 @@ def standard_still(
     at least ``min_quality`` good (see :func:`still_plane`)."""
     preset = get_preset(preset) if isinstance(preset, str) else preset
     plane, _ = still_plane(subject, view, rng=rng, error=error, min_quality=min_quality)
-    frame = render_plane(subject.head, plane, preset, rng=rng, out_size=out_size)
+    frame = render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw)
     return _still(subject, View(view), frame, subject_views(subject))
 
 
@@ -307,7 +307,7 @@ def jittered_neighbours(
     preset: ScannerPreset | str,
     *,
     n: int,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     jitter: PlaneJitter = NEIGHBOUR_JITTER,
     rng: np.random.Generator,
 ) -> list[Still]:
@@ -318,7 +318,7 @@ def jittered_neighbours(
     out = []
     for _ in range(n):
         plane = jitter.apply(sv, sv.plane.apex, rng=rng)
-        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng=rng, out_size=out_size), views))
+        out.append(_still(subject, View(view), render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw), views))
     return out
 
 
@@ -357,7 +357,7 @@ def render_sweep(
     *,
     style: SweepStyleName | str = SweepStyleName.FREEHAND,
     n_frames: int | None = None,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     keep_frames: bool = False,
     rng: np.random.Generator,
 ) -> RenderedSweep:
@@ -378,7 +378,7 @@ def render_sweep(
     for i in range(plan.n_frames):
         planes = plan.exposure_planes(i, n=3)
         centre = len(planes) // 2
-        rendered = [render_plane(subject.head, p, preset, rng=rng, out_size=out_size, speckle_seed=speckle_seed) for p in planes]
+        rendered = [render_plane(subject.head, p, preset, rng=rng, out_size_hw=out_size_hw, speckle_seed=speckle_seed) for p in planes]
         main = rendered[centre]
         if len(rendered) > 1:
             image = np.mean([r.image.astype(np.float32) for r in rendered], axis=0)
@@ -444,7 +444,7 @@ def simulate_case(
     case_id: str,
     preset: PresetName | str = PresetName.INTERNAL,
     severe: bool | None = None,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     sweeps: bool = True,
     sweep_frames: int | None = None,
     planes: Sequence[Plane] = (Plane.CORONAL, Plane.SAGITTAL),
@@ -471,16 +471,16 @@ def simulate_case(
             plane, q = still_plane(subject, v, rng=rng, error=BLIND_STILL_ERROR, min_quality=None)
             if q < BLIND_MIN_QUALITY:
                 continue  # the view is missing from this blind acquisition
-            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng=rng, out_size=out_size), subject_views(subject))
+            stills[v] = _still(subject, v, render_plane(subject.head, plane, scan, rng=rng, out_size_hw=out_size_hw), subject_views(subject))
         else:
-            stills[v] = standard_still(subject, v, scan, rng=rng, out_size=out_size)
+            stills[v] = standard_still(subject, v, scan, rng=rng, out_size_hw=out_size_hw)
     rendered: dict[Plane, RenderedSweep] = {}
     if sweeps:
         for plane, s in zip((Plane.CORONAL, Plane.SAGITTAL), (s_cor, s_sag)):
             if plane in planes:
                 rendered[plane] = render_sweep(
                     subject, plane, scan, rng=np.random.default_rng(s), style=style, n_frames=sweep_frames,
-                    out_size=out_size, keep_frames=keep_frames,
+                    out_size_hw=out_size_hw, keep_frames=keep_frames,
                 )
     return SimulatedCase(
         case_id=case_id,

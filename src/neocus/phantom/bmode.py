@@ -2,7 +2,7 @@
 
 :func:`render_plane` is the API the sweeps, stills and export build on::
 
-    frame = render_plane(model, plane, preset, rng, out_size=(H, W))
+    frame = render_plane(model, plane, preset, rng, out_size_hw=(H, W))
     frame.image            # uint8 [H, W], the scan-converted B-mode image (0 outside the region)
     frame.mask             # bool  [H, W], the imaging region (sector / trapezoid / rectangle)
     frame.part, frame.lesion, frame.tissue   # uint8 [H, W] label maps sampled at the pixel centres
@@ -92,9 +92,9 @@ class RenderedFrame:
         return self.plane.points(x, d)
 
 
-def output_grid(preset: ScannerPreset, *, out_size: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
-    """The (cached) pixel grid of a preset's image region at ``out_size`` (default: the preset's)."""
-    size = tuple(int(s) for s in (out_size or preset.default_out_size))
+def output_grid(preset: ScannerPreset, *, out_size_hw: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
+    """The (cached) pixel grid of a preset's image region at ``out_size_hw`` (default: the preset's)."""
+    size = tuple(int(s) for s in (out_size_hw or preset.default_out_size_hw))
     return pixel_grid(ProbeGeometry.of(preset), size, fit)  # type: ignore[arg-type]
 
 
@@ -104,11 +104,11 @@ def pixel_to_head(
     col: np.ndarray | float,
     row: np.ndarray | float,
     *,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     fit: Fit = "contain",
 ) -> np.ndarray:
     """Head coordinates ``[..., 3]`` (mm) of output pixels of a frame rendered with these arguments."""
-    x, d = output_grid(preset, out_size=out_size, fit=fit).plane_coords(col, row)
+    x, d = output_grid(preset, out_size_hw=out_size_hw, fit=fit).plane_coords(col, row)
     return plane.points(x, d)
 
 
@@ -156,7 +156,7 @@ def render_plane(
     plane: ImagePlane,
     preset: ScannerPreset,
     *,
-    out_size: tuple[int, int] | None = None,
+    out_size_hw: tuple[int, int] | None = None,
     fit: Fit = "contain",
     acoustics: TissueAcoustics | None = None,
     timings: dict[str, float] | None = None,
@@ -165,7 +165,7 @@ def render_plane(
 ) -> RenderedFrame:
     """Render the B-mode image of ``plane`` through ``model`` as ``preset`` shows it.
 
-    ``out_size = (H, W)`` (default ``preset.default_out_size``); ``fit`` places the image region in
+    ``out_size_hw = (H, W)`` (default ``preset.default_out_size_hw``); ``fit`` places the image region in
     the frame (``"contain"``: square pixels, region centred and at the top; ``"stretch"``: fills the
     frame). ``acoustics`` overrides the tissue table (default: :func:`default_acoustics`).
     ``timings``, when given, accumulates seconds spent per stage (``sample``, ``to_beam``,
@@ -176,7 +176,7 @@ def render_plane(
     """
     ac = acoustics or default_acoustics()
     clock = _Timer(timings)
-    grid = output_grid(preset, out_size=out_size, fit=fit)
+    grid = output_grid(preset, out_size_hw=out_size_hw, fit=fit)
     dv, dlat, ref = _beam_steps(preset, grid)
     beams = beam_grid(grid, dv, dlat, ref)
 

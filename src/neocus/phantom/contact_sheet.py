@@ -31,9 +31,9 @@ def _put(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, 
     cv2.putText(img, text, org, _FONT, scale, 255, thickness, cv2.LINE_AA)
 
 
-def _fit(image: np.ndarray, tile: tuple[int, int]) -> np.ndarray:
+def _fit(image: np.ndarray, tile_wh: tuple[int, int]) -> np.ndarray:
     """Resize a greyscale image into a ``(width, height)`` tile keeping its aspect ratio (black borders)."""
-    tw, th = tile
+    tw, th = tile_wh
     h, w = image.shape[:2]
     s = min(tw / w, th / h)
     nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
@@ -49,7 +49,7 @@ def compose_sheet(
     *,
     title: str = "",
     views: Sequence[View] = VIEWS_IN_SWEEP_ORDER,
-    tile: tuple[int, int] = (256, 200),
+    tile_wh: tuple[int, int] = (256, 200),
     row_notes: Sequence[str] | None = None,
 ) -> np.ndarray:
     """A greyscale grid: one row per ``(label, {view: image})``, one column per view, captions on top.
@@ -57,7 +57,7 @@ def compose_sheet(
     Missing views (None or absent) show as an empty tile marked "missing". ``row_notes`` adds a second
     line under each row label (e.g. the case's findings).
     """
-    tw, th = tile
+    tw, th = tile_wh
     width = _ROW_LABEL_W + len(views) * (tw + _PAD) + _PAD
     height = _TITLE_H + _CAPTION_H + len(rows) * (th + _PAD) + _PAD
     sheet = np.zeros((height, width), np.uint8)
@@ -79,7 +79,7 @@ def compose_sheet(
                 cv2.rectangle(sheet, (x, y), (x + tw - 1, y + th - 1), 60, 1)
                 _put(sheet, "missing", (x + tw // 2 - 28, y + th // 2), 0.45)
             else:
-                sheet[y : y + th, x : x + tw] = _fit(np.asarray(img, dtype=np.uint8), tile)
+                sheet[y : y + th, x : x + tw] = _fit(np.asarray(img, dtype=np.uint8), tile_wh)
     return sheet
 
 
@@ -119,9 +119,9 @@ def draw_truth(still: Still) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
-def _six_views(subject: Subject, preset: ScannerPreset, seed: int, out_size: tuple[int, int] | None) -> dict[View, Still]:
+def _six_views(subject: Subject, preset: ScannerPreset, seed: int, out_size_hw: tuple[int, int] | None) -> dict[View, Still]:
     rng = np.random.default_rng(seed)
-    return {v: standard_still(subject, v, preset, rng=rng, out_size=out_size) for v in VIEWS_IN_SWEEP_ORDER}
+    return {v: standard_still(subject, v, preset, rng=rng, out_size_hw=out_size_hw) for v in VIEWS_IN_SWEEP_ORDER}
 
 
 def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
@@ -130,7 +130,7 @@ def _note(subject: Subject, stills: Mapping[View, Still]) -> str:
 
 
 def write_contact_sheets(
-    out_dir: str | Path, *, frame_size: tuple[int, int] | None = None, tile: tuple[int, int] = (300, 230), seed: int = 0
+    out_dir: str | Path, *, frame_size_wh: tuple[int, int] | None = None, tile_wh: tuple[int, int] = (300, 230), seed: int = 0
 ) -> list[Path]:
     """Render and write the contact sheets (PNG) into ``out_dir``; returns their paths.
 
@@ -140,19 +140,19 @@ def write_contact_sheets(
       that preset's population;
     * ``sweeps.png``: a freehand and a blind coronal sweep (:func:`write_sweep_figure`).
 
-    ``frame_size`` is ``(width, height)`` (None: each preset's own size).
+    ``frame_size_wh`` is ``(width, height)`` (None: each preset's own size).
     """
     out_dir = Path(out_dir)
-    out_size = None if frame_size is None else (int(frame_size[1]), int(frame_size[0]))
+    out_size_hw = None if frame_size_wh is None else (int(frame_size_wh[1]), int(frame_size_wh[0]))
     internal = get_preset("internal")
     paths: list[Path] = []
 
     normal = new_subject(np.random.SeedSequence(seed, spawn_key=(0,)), case_type=CaseType.NORMAL)
-    stills = _six_views(normal, internal, seed, out_size)
+    stills = _six_views(normal, internal, seed, out_size_hw)
     sheet = compose_sheet(
         [("normal", {v: s.image for v, s in stills.items()}), ("normal + truth boxes", {v: draw_truth(s) for v, s in stills.items()})],
         title=f"neocus phantom - normal subject, preset internal, seed {seed} (synthetic, not patient data)",
-        tile=tile,
+        tile_wh=tile_wh,
         row_notes=[_note(normal, stills), "grey: structure boxes, bold: lesion boxes"],
     )
     paths.append(write_png(out_dir / "normal.png", sheet))
@@ -160,10 +160,10 @@ def write_contact_sheets(
     rows, notes = [], []
     for k, ct in enumerate(CaseType):
         subject = new_subject(np.random.SeedSequence(seed, spawn_key=(1, k)), case_type=ct)
-        st = _six_views(subject, internal, seed + k, out_size)
+        st = _six_views(subject, internal, seed + k, out_size_hw)
         rows.append((ct.value.replace("_", " "), {v: s.image for v, s in st.items()}))
         notes.append(_note(subject, st))
-    sheet = compose_sheet(rows, title=f"neocus phantom - one subject per lesion pattern, preset internal, seed {seed}", tile=tile, row_notes=notes)
+    sheet = compose_sheet(rows, title=f"neocus phantom - one subject per lesion pattern, preset internal, seed {seed}", tile_wh=tile_wh, row_notes=notes)
     paths.append(write_png(out_dir / "lesions.png", sheet))
 
     for name in PRESETS:
@@ -173,11 +173,11 @@ def write_contact_sheets(
         for k, ct in enumerate((CaseType.NORMAL, CaseType.IVH_DILATED, CaseType.CYSTIC_PVL)):
             subject = new_subject(np.random.SeedSequence(seed, spawn_key=(2, k)), population=population, case_type=ct)
             scan = preset.vary(rng=np.random.default_rng(seed + k))
-            st = _six_views(subject, scan, seed + k, out_size)
+            st = _six_views(subject, scan, seed + k, out_size_hw)
             rows.append((ct.value.replace("_", " "), {v: s.image for v, s in st.items()}))
             notes.append(_note(subject, st))
         sheet = compose_sheet(
-            rows, title=f"neocus phantom - preset {name}: {preset.scanner}, {preset.probe}, {preset.frequency_mhz:.1f} MHz", tile=tile, row_notes=notes
+            rows, title=f"neocus phantom - preset {name}: {preset.scanner}, {preset.probe}, {preset.frequency_mhz:.1f} MHz", tile_wh=tile_wh, row_notes=notes
         )
         paths.append(write_png(out_dir / f"preset_{name}.png", sheet))
     paths.append(write_sweep_figure(out_dir / "sweeps.png", seed=seed))

@@ -77,7 +77,7 @@ N_FOLDS = 5
 class SimulationConfig:
     """What ``neocus simulate`` was asked for (also recorded in the dataset's provenance).
 
-    ``frame_size`` is ``(width, height)`` in pixels (None: the preset's own size); ``sweep_frames``
+    ``frame_size_wh`` is ``(width, height)`` in pixels (None: the preset's own size); ``sweep_frames``
     about how many frames each sweep records (None: the operator style's natural duration);
     ``severe_fraction`` the share of severe cases (None: the population's own prevalence);
     ``sweep_format``: ``mp4``, ``dicom`` or ``mixed`` (coronal MP4, sagittal DICOM);
@@ -88,7 +88,7 @@ class SimulationConfig:
     seed: int = 0
     preset: str = "internal"
     severe_fraction: float | None = None
-    frame_size: tuple[int, int] | None = None
+    frame_size_wh: tuple[int, int] | None = None
     sweep_frames: int | None = None
     sweeps: bool = True
     sweep_format: str = "mixed"
@@ -105,10 +105,10 @@ class SimulationConfig:
             raise NeocusError(f"must be >= 0, got {self.seed}", where="seed")
         if self.severe_fraction is not None and not 0.0 <= self.severe_fraction <= 1.0:
             raise NeocusError(f"must lie in [0, 1], got {self.severe_fraction}", where="severe_fraction")
-        if self.frame_size is not None:
-            w, h = self.frame_size
+        if self.frame_size_wh is not None:
+            w, h = self.frame_size_wh
             if not (32 <= w <= 2048 and 32 <= h <= 2048):
-                raise NeocusError(f"must be between 32x32 and 2048x2048, got {w}x{h}", where="frame_size")
+                raise NeocusError(f"must be between 32x32 and 2048x2048, got {w}x{h}", where="frame_size_wh")
         if self.sweep_frames is not None and not 2 <= self.sweep_frames <= 2000:
             raise NeocusError(f"must lie in 2..2000, got {self.sweep_frames}", where="sweep_frames")
         if self.sweep_format not in SWEEP_FORMATS:
@@ -119,9 +119,9 @@ class SimulationConfig:
             raise NeocusError("wraps sweeps, but no sweeps are written", where="screen")
         get_preset(self.preset)  # unknown names fail here, with the choices
 
-    def out_size(self) -> tuple[int, int] | None:
+    def out_size_hw(self) -> tuple[int, int] | None:
         """``(H, W)`` for the renderer."""
-        return None if self.frame_size is None else (int(self.frame_size[1]), int(self.frame_size[0]))
+        return None if self.frame_size_wh is None else (int(self.frame_size_wh[1]), int(self.frame_size_wh[0]))
 
 
 SWEEP_FORMATS = ("mixed", "mp4", "dicom")
@@ -131,7 +131,7 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     """``"640x480"`` -> ``(640, 480)`` (width, height); raises NeocusError on anything else."""
     parts = text.lower().replace(" ", "").split("x")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="frame_size")
+        raise NeocusError(f"frame size must look like WIDTHxHEIGHT (e.g. 640x480), got {text!r}", where="frame_size_wh")
     return int(parts[0]), int(parts[1])
 
 
@@ -450,7 +450,7 @@ def _simulate_and_write(args: tuple[SimulationConfig, int, bool | None, str]) ->
         case_id=CASE_ID_FORMAT.format(index=index),
         preset=config.preset,
         severe=severe,
-        out_size=config.out_size(),
+        out_size_hw=config.out_size_hw(),
         sweeps=config.sweeps,
         sweep_frames=config.sweep_frames,
         keep_frames=config.screen,
@@ -497,7 +497,7 @@ def simulate_dataset(
         params: dict[str, Any] = {
             "cases": config.cases,
             "severe_fraction": config.severe_fraction,
-            "frame_size": list(config.frame_size) if config.frame_size else None,
+            "frame_size": list(config.frame_size_wh) if config.frame_size_wh else None,  # (W, H); the file key predates the name
             "sweep_frames": config.sweep_frames,
             "sweeps": config.sweeps,
             "sweep_format": config.sweep_format,

@@ -30,7 +30,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from neocus.errors import NeocusError
 
@@ -85,7 +85,7 @@ class ScannerPreset(BaseModel):
     the renderer's mm-scale heterogeneity of parenchyma (see :mod:`neocus.phantom.scatterers`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", serialize_by_alias=True)
 
     name: str
     scanner: str
@@ -115,7 +115,12 @@ class ScannerPreset(BaseModel):
     tissue_texture_db: float = Field(
         2.5, ge=0, le=10, description="std of the smooth (~1 mm) echo modulation of parenchyma: real tissue is not a uniform scatterer"
     )
-    default_out_size: tuple[int, int] = (480, 640)  # (H, W) of the scan-converted image
+    default_out_size_hw: tuple[int, int] = Field(
+        (480, 640),
+        description="(H, W) of the scan-converted image; written and read as `default_out_size` in files (the format predates the name)",
+        serialization_alias="default_out_size",
+        validation_alias=AliasChoices("default_out_size_hw", "default_out_size"),
+    )
     variation: PresetVariation = PresetVariation()
 
     @field_validator("tgc_db", "grey_curve")
@@ -237,7 +242,7 @@ _INTERNAL = ScannerPreset(
     speckle_smoothing=0.4,
     tissue_texture_db=1.0,
     elevation_fwhm_mm=1.0,
-    default_out_size=(480, 640),
+    default_out_size_hw=(480, 640),
     variation=PresetVariation(depth_choices_mm=(80.0, 90.0, 90.0, 100.0)),
 )
 
@@ -290,7 +295,7 @@ _EXTERNAL = ScannerPreset(
     specular_gain=30.0,
     speckle_smoothing=0.2,
     elevation_fwhm_mm=3.0,
-    default_out_size=(600, 800),
+    default_out_size_hw=(600, 800),
     variation=PresetVariation(depth_choices_mm=(90.0, 100.0, 110.0)),
 )
 
@@ -317,7 +322,7 @@ _BLIND = ScannerPreset(
     specular_gain=35.0,
     speckle_smoothing=0.0,
     elevation_fwhm_mm=4.0,
-    default_out_size=(480, 480),
+    default_out_size_hw=(480, 480),
     variation=PresetVariation(
         gain_db=4.0, dynamic_range_db=5.0, frequency_mhz=0.2, focus_mm=8.0, tgc_db=0.5, noise_db=4.0, reverb_strength=0.1
     ),

@@ -144,11 +144,11 @@ class PixelGrid:
 
 
 @lru_cache(maxsize=16)
-def pixel_grid(geometry: ProbeGeometry, out_size: tuple[int, int], fit: Fit = "contain") -> PixelGrid:
-    """The (cached) pixel grid of ``out_size = (H, W)`` for a probe geometry."""
-    h, w = int(out_size[0]), int(out_size[1])
+def pixel_grid(geometry: ProbeGeometry, out_size_hw: tuple[int, int], fit: Fit = "contain") -> PixelGrid:
+    """The (cached) pixel grid of ``out_size_hw = (H, W)`` for a probe geometry."""
+    h, w = int(out_size_hw[0]), int(out_size_hw[1])
     if h < 8 or w < 8:
-        raise NeocusError(f"{out_size} is too small (at least 8 x 8)", where="out_size")
+        raise NeocusError(f"{out_size_hw} is too small (at least 8 x 8)", where="out_size_hw")
     x_min, x_max, d_min, d_max = geometry.bounds()
     bw, bh = x_max - x_min, d_max - d_min
     if fit == "stretch":

@@ -133,8 +133,8 @@ def load_real_rois(path: str | Path) -> list[RealRois]:
     return out
 
 
-def _box_mask(shape: tuple[int, int], boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
-    m = np.zeros(shape, bool)
+def _box_mask(shape_hw: tuple[int, int], boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    m = np.zeros(shape_hw, bool)
     for x0, y0, x1, y1 in boxes:
         m[y0:y1, x0:x1] = True
     return m

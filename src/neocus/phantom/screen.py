@@ -31,7 +31,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 class ScreenLayout:
     """Where things go on a screen (pixels)."""
 
-    size: tuple[int, int]  # (H, W)
+    size_hw: tuple[int, int]
     image_top: int  # row of the image region's top
     image_bottom: int  # lowest row the image region may reach
     image_centre_x: int
@@ -43,11 +43,11 @@ class ScreenLayout:
 
 
 GE_LIKE = ScreenLayout(
-    size=(898, 1442), image_top=43, image_bottom=826, image_centre_x=722, max_image_width=1240,
+    size_hw=(898, 1442), image_top=43, image_bottom=826, image_centre_x=722, max_image_width=1240,
     bar_box=(14, 332, 42, 210), scale_x=1436, text_scale=0.55, header_y=20,
 )
 OTHER = ScreenLayout(
-    size=(768, 1024), image_top=64, image_bottom=720, image_centre_x=560, max_image_width=800,
+    size_hw=(768, 1024), image_top=64, image_bottom=720, image_centre_x=560, max_image_width=800,
     bar_box=(980, 200, 24, 260), scale_x=60, text_scale=0.5, header_y=26,
 )
 
@@ -70,7 +70,7 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], scale: float, value: in
 def compose_screen(frame: RenderedFrame, *, layout: ScreenLayout | None = None, rng: np.random.Generator) -> ScreenCapture:
     """Put ``frame`` on a scanner screen with burned-in overlays; deterministic for a given ``rng``."""
     lay = layout or layout_for(frame.preset.name)
-    hs, ws = lay.size
+    hs, ws = lay.size_hw
     h, w = frame.image.shape
     s = min(lay.max_image_width / w, (lay.image_bottom - lay.image_top) / h)  # screen px per frame px
     nw, nh = max(1, round(w * s)), max(1, round(h * s))

@@ -87,11 +87,11 @@ def _min_area_px(spacing_mm: tuple[float, float], min_mm2: float) -> int:
     return max(MIN_BOX_AREA_PX, int(np.ceil(min_mm2 / px_area))) if px_area > 0 else MIN_BOX_AREA_PX
 
 
-def mask_box(mask: np.ndarray, *, offset: tuple[int, int] = (0, 0), frame: tuple[int, int] | None = None) -> RotatedBox:
+def mask_box(mask: np.ndarray, *, offset: tuple[int, int] = (0, 0), frame_hw: tuple[int, int] | None = None) -> RotatedBox:
     """Minimum-area rotated box around the pixel footprints (unit squares) of a non-empty boolean mask.
 
     ``offset`` ``(x, y)`` is added to the result (the mask's position in a larger frame, for crops).
-    ``frame`` ``(height, width)``: keep the box inside the frame's pixel footprints
+    ``frame_hw`` ``(height, width)``: keep the box inside the frame's pixel footprints
     ``[-0.5, width - 0.5] x [-0.5, height - 0.5]``: when the minimum-area rectangle of a component at
     the border pokes out, the smallest rectangle aligned with one of the component's hull edges that
     stays inside is used instead (the axis-aligned one always does).
@@ -100,25 +100,25 @@ def mask_box(mask: np.ndarray, *, offset: tuple[int, int] = (0, 0), frame: tuple
     pts = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64) + np.asarray(offset, dtype=np.float64)
     corners = (pts[:, None, :] + np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])).reshape(-1, 2)
     box = RotatedBox(*corners_to_rbox(corners))
-    if frame is None or _inside(box, frame):
+    if frame_hw is None or _inside(box, frame_hw):
         return box
-    return _smallest_box_inside(corners, frame)
+    return _smallest_box_inside(corners, frame_hw)
 
 
 _INSIDE_TOL = 1e-3
 
 
-def _inside(box: RotatedBox, frame: tuple[int, int]) -> bool:
+def _inside(box: RotatedBox, frame_hw: tuple[int, int]) -> bool:
     c = box.corners()
-    h, w = frame
+    h, w = frame_hw
     return bool(
         c[:, 0].min() >= -0.5 - _INSIDE_TOL and c[:, 0].max() <= w - 0.5 + _INSIDE_TOL
         and c[:, 1].min() >= -0.5 - _INSIDE_TOL and c[:, 1].max() <= h - 0.5 + _INSIDE_TOL
     )
 
 
-def _smallest_box_inside(points: np.ndarray, frame: tuple[int, int]) -> RotatedBox:
-    """Among rectangles aligned with the convex hull's edges (and the axes), the smallest inside ``frame``."""
+def _smallest_box_inside(points: np.ndarray, frame_hw: tuple[int, int]) -> RotatedBox:
+    """Among rectangles aligned with the convex hull's edges (and the axes), the smallest inside ``frame_hw``."""
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     edges = np.roll(hull, -1, axis=0) - hull
     angles = {0.0, *(round(float(np.degrees(np.arctan2(e[1], e[0]))), 6) for e in edges if np.hypot(*e) > 1e-9)}
@@ -130,7 +130,7 @@ def _smallest_box_inside(points: np.ndarray, frame: tuple[int, int]) -> RotatedB
         cu, cv_ = (u.min() + u.max()) / 2, (v.min() + v.max()) / 2
         centre = cu * along + cv_ * across
         box = RotatedBox.from_any(float(centre[0]), float(centre[1]), float(np.ptp(u)), float(np.ptp(v)), angle)
-        if _inside(box, frame) and (best is None or box.area < best.area - 1e-9):
+        if _inside(box, frame_hw) and (best is None or box.area < best.area - 1e-9):
             best = box
     if best is None:  # pragma: no cover - the axis-aligned box of in-frame footprints is always inside
         raise AssertionError("no rectangle inside the frame")
@@ -150,7 +150,7 @@ def _component_boxes(label_map: np.ndarray, value: int, where: tuple[slice, slic
             continue
         x, y, w, h = (int(stats[k, c]) for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
         comp = labels[y : y + h, x : x + w] == k
-        out.append((mask_box(comp, offset=(x0 + x, y0 + y), frame=label_map.shape), area))
+        out.append((mask_box(comp, offset=(x0 + x, y0 + y), frame_hw=label_map.shape), area))
     return out
 
 

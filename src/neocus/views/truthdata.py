@@ -82,7 +82,7 @@ def _preset(ds: Dataset) -> str:
 
 
 def _size_wh(ds: Dataset) -> tuple[int, int]:
-    """Frame size for false-positive boxes (``frame_size`` is (W, H) in the phantom's provenance)."""
+    """Frame size for false-positive boxes (the provenance key ``frame_size`` holds ``SimulationConfig.frame_size_wh``, (W, H))."""
     prov = ds.record.provenance
     fs = prov.parameters.get("frame_size") if prov is not None else None
     return (int(fs[0]), int(fs[1])) if fs else (640, 480)

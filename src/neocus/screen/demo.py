@@ -12,7 +12,6 @@ tests/test_screen_demo.py checks that the seeds still give those labels.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +39,7 @@ def simulation_config(*, cases: int, seed: int, size_wh: tuple[int, int], preset
     ``options`` are its other fields (``sweep_frames``, ``sweeps``, ``severe_fraction``, ...)."""
     from neocus.phantom.export import SimulationConfig
 
-    names = {f.name for f in dataclasses.fields(SimulationConfig)}
-    size_field = "frame_size_wh" if "frame_size_wh" in names else "frame_size"  # renamed by issue #7
-    return SimulationConfig(cases=cases, seed=seed, preset=preset, workers=1, **{size_field: size_wh}, **options)
+    return SimulationConfig(cases=cases, seed=seed, preset=preset, workers=1, frame_size_wh=size_wh, **options)
 
 
 def demo_config(*, normal: bool = False):  # noqa: ANN201

@@ -224,7 +224,8 @@ def test_batch_reports_a_failed_case_and_goes_on(cases, models_dir, tmp_path, ca
     assert not (tmp_path / "out" / "cases" / "case-0001").exists()
     assert (tmp_path / "out" / "cases" / "case-0002" / "report.html").is_file()
     html = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
-    assert 'href="cases/case-0002/report.html"' in html and "b_stills" not in html
+    assert 'href="cases/case-0002/report.html"' in html and 'href="cases/case-0001/' not in html and "b_stills" not in html
+    assert "1 failed" in html and "None" not in html
     assert "case-0001 failed" in capsys.readouterr().err
 
 
@@ -245,6 +246,7 @@ def test_batch_resumes_without_redoing_finished_cases(data, cases, models_dir, t
     assert first.stat().st_mtime_ns == stamp and models.detector.calls == 2  # only the second case's two sweeps
     assert not half.exists() and (out / "cases" / cases[1].case_id / "result.json").is_file()
     assert (out / BATCH_FILE).is_file()
+    assert f'href="cases/{cases[0].case_id}/report.html"' in (out / "summary.html").read_text(encoding="utf-8")
 
 
 def test_evaluate_pipeline_metrics(data, cases, models_dir, tmp_path):

@@ -69,7 +69,8 @@ def batch_tasks(root: str | Path) -> list[CaseTask] | None:
 
 
 def _row_from_result(case_id: str, doc: dict[str, Any], seconds: float | None, status: str) -> dict[str, Any]:
-    return {"case_id": case_id, "status": status, "decision": doc["decision"], "severe_prob": doc.get("severe_prob"),
+    prob = doc.get("severe_prob")
+    return {"case_id": case_id, "status": status, "decision": doc["decision"], "severe_prob": None if prob is None else round(prob, 4),
             "papile_grade": doc.get("papile_grade"), "usable_views": doc.get("usable_views"),
             "seconds": None if seconds is None else round(seconds, 2), "reason": doc.get("reason")}
 
@@ -116,7 +117,7 @@ def write_summary(rows: list[dict[str, Any]], out: Path) -> None:
     for r in rows:
         writer.writerow({c: "" if r.get(c) is None else r.get(c) for c in COLUMNS})
     atomic_write_text(out / "summary.csv", buf.getvalue())
-    atomic_write_text(out / "summary.html", summary_html([{c: r.get(c, "") for c in COLUMNS} for r in rows], COLUMNS))
+    atomic_write_text(out / "summary.html", summary_html([{c: "-" if r.get(c) is None else r[c] for c in COLUMNS} for r in rows], COLUMNS))
 
 
 def screen_batch(tasks: list[CaseTask], out: str | Path, *, models: ScreenModels, force: bool = False,

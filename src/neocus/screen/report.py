@@ -121,7 +121,7 @@ SUMMARY = """<!DOCTYPE html>
 <body><main><h2>{{ rows | length }} cases: {% for k, n in counts %}{{ n }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %}</h2>
 <div class="caveat"><b>Not a clinical device.</b> {{ caveat }}</div>
 <table><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for c in columns %}<td>{% if c == 'case_id' and row.status == 'done' %}<a href="cases/{{ row[c] }}/report.html">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>{% endfor %}
+{% for row in rows %}<tr>{% for c in columns %}<td>{% if c == 'case_id' and row.status != 'failed' %}<a href="cases/{{ row[c] }}/report.html">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>{% endfor %}
 </table></main></body></html>
 """
 
@@ -132,5 +132,5 @@ def summary_html(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
 
     from neocus.screen.result import CAVEAT
 
-    counts = sorted(Counter(str(r.get("decision") or r["status"]) for r in rows).items())
+    counts = sorted(Counter(r["status"] if r["status"] == "failed" else str(r["decision"]) for r in rows).items())
     return _ENV.from_string(SUMMARY).render(rows=rows, columns=columns, counts=counts, caveat=CAVEAT, style=STYLE)

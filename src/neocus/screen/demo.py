@@ -22,7 +22,8 @@ from neocus.screen.result import ScreenResult
 
 DEMO_SEEDS = {"severe": 5, "normal": 2}
 DEMO_PRESET = "internal"
-DEMO_SIZE_WH = (256, 256)  # small frames: the simulation takes seconds, not minutes
+DEMO_SIZE_WH = (256, 256)  # small frames and short sweeps: the simulation takes seconds, not minutes
+DEMO_SWEEP_FRAMES = 60
 DEMO_FILE = "demo.json"
 
 
@@ -44,7 +45,8 @@ def simulation_config(*, cases: int, seed: int, size_wh: tuple[int, int], preset
 
 def demo_config(*, normal: bool = False):  # noqa: ANN201
     """The simulation of the demo case."""
-    return simulation_config(cases=1, seed=DEMO_SEEDS["normal" if normal else "severe"], size_wh=DEMO_SIZE_WH)
+    return simulation_config(cases=1, seed=DEMO_SEEDS["normal" if normal else "severe"], size_wh=DEMO_SIZE_WH,
+                             sweep_frames=DEMO_SWEEP_FRAMES)
 
 
 def run_demo(out: str | Path, *, models: ScreenModels, normal: bool = False, force: bool = False) -> DemoRun:

@@ -298,3 +298,16 @@ def test_a_real_ncls_exam_folder(models_dir):
     assert [i.used_as for i in result.inputs] == ["still"] * 6 + ["sweep"]
     assert result.inputs[-1].n_frames == 118 and result.inputs[-1].roi_xywh is not None
     assert any("ignored" in w for w in result.warnings) and len(result.views) == 6
+
+
+def test_every_result_field_is_documented(screened):
+    """docs/screen.md describes result.json field by field: a field added to the result must be added there."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "screen.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## `result.json`"):doc.index("## Batches")]
+    result, _ = screened
+    for key in result.to_dict():
+        assert f"`{key}`" in table or f"`{key}[]`" in table, key
+    for key in next(iter(result.views.values())).to_dict():
+        assert re.search(rf"`views\.<VIEW>\.{key}`|`{key}`", table), f"views.<VIEW>.{key}"
+    for key in result.inputs[0].to_dict():
+        assert f"`{key}`" in table, f"inputs[].{key}"

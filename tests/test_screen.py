@@ -311,3 +311,13 @@ def test_every_result_field_is_documented(screened):
         assert re.search(rf"`views\.<VIEW>\.{key}`|`{key}`", table), f"views.<VIEW>.{key}"
     for key in result.inputs[0].to_dict():
         assert f"`{key}`" in table, f"inputs[].{key}"
+
+
+def test_a_still_not_named_by_view_is_classified_from_its_detections(cases, models_dir, tmp_path):
+    still = tmp_path / "scan_0001.png"
+    shutil.copy(cases[1].folder / "views" / "TVV.png", still)
+    models = truth_models(models_dir)
+    result = screen([still], models=models)
+    assert models.detector.calls == 1  # detection ran for the unnamed still (the stand-in finds nothing)
+    assert result.decision is Decision.UNSUITABLE and any("no standard view recognised" in w for w in result.warnings)
+    assert "scan_0001" not in json.dumps(result.to_dict())

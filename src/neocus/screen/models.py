@@ -58,8 +58,8 @@ def _missing(kind: str, where: Path, root_given: bool) -> InputFileError:
     if root_given:
         hint = (f"put the {kind} in {where} (see docs/screen.md, Models)")
     else:
-        hint = ("no trained model is bundled yet: train one (`neocus train detector` / `neocus train diagnosis`) "
-                "and pass a folder holding detector/model.pt and diagnosis/ as `models`")
+        hint = (f"no trained {kind} model is bundled yet: train one with `neocus train {kind}` and pass a folder "
+                "holding detector/model.pt and diagnosis/ as `models` (docs/screen.md, Models)")
     return InputFileError(f"no {kind} model found", where=where, hint=hint)
 
 

@@ -1,7 +1,8 @@
 """The house style (docs/conventions.md), checked mechanically over the public API of io, phantom, data
 and stats: keyword-only options, ``rng`` keyword-only and last, results serialise through AsDict, every
-exported error is a NeocusError; and sizes: no function over 120 lines, no module over ~500 lines
-without a reason stated at its top."""
+exported error is a NeocusError, no CLI flag in library strings, attributes created only in ``__init__``
+(the phantom head: assigned only there); and over all of src/neocus: size pairs say their order in the
+name, no function over 120 lines, no module over ~500 lines without a reason stated at its top."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,7 @@ def _public_api():
                 mod = importlib.import_module(f"{pkg_name}.{info.name}")
                 objs += [o for n, o in vars(mod).items() if not n.startswith("_") and getattr(o, "__module__", None) == mod.__name__]
         for obj in objs:
+            obj = inspect.unwrap(obj) if hasattr(obj, "__wrapped__") else obj  # functools.cache / lru_cache wrappers
             if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not obj.__module__.startswith("neocus.") or id(obj) in seen:
                 continue
             seen.add(id(obj))
@@ -137,6 +140,7 @@ def test_stats_tests_default_to_two_sided():
 # ------------------------------------------------------------------------------------------------ sizes
 
 MODULES = sorted(p for pkg in ("io", "phantom", "data", "stats") for p in (SRC / pkg).rglob("*.py"))
+ALL_MODULES = sorted(SRC.rglob("*.py"))  # sizes and size names: every module of src/neocus
 
 
 def _stated_reason(text: str) -> bool:
@@ -144,7 +148,7 @@ def _stated_reason(text: str) -> bool:
     return any(line.strip().startswith("Size:") for line in text.splitlines()[:40])
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SRC)) for p in MODULES])
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
 def test_module_and_function_sizes(path):
     text = path.read_text(encoding="utf-8")
     n_lines = len(text.splitlines())
@@ -166,7 +170,6 @@ def test_size_check_can_fail(tmp_path):
 
 # ------------------------------------------------------------------------------------ size names
 
-ALL_MODULES = sorted((SRC).rglob("*.py"))
 ALWAYS_PAIRS = {"out_size", "frame_size", "default_out_size"}  # these names only ever held a pair
 BARE_SIZE_NAMES = ALWAYS_PAIRS | {"size", "shape", "shapes", "image_size", "tile", "frame"}
 
@@ -193,13 +196,88 @@ def size_names_without_order(text: str) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
-def test_sizes_say_their_order(path):
-    bad = size_names_without_order(path.read_text(encoding="utf-8"))
-    assert not bad, f"{path.name}: {bad} hold a size pair; say its order in the name (size_hw / size_wh), docs/conventions.md section 4"
-
-
 def test_size_name_check_can_fail():
     assert size_names_without_order("def render(x, *, out_size=None): ...") == ["render(out_size)"]
     assert size_names_without_order("class C:\n    size: tuple[int, int]\n") == ["C.size"]
     assert not size_names_without_order("def read(self, size: int = -1): ...\ndef f(*, size_hw: tuple[int, int]): ...")
+
+
+# ------------------------------------------------------------------------- attributes in __init__
+
+def _self_attrs_assigned(fn: ast.AST) -> set[str]:
+    """Names ``X`` of every ``self.X = ...`` (plain or annotated, also inside tuple targets) in ``fn``."""
+    out = set()
+    for node in ast.walk(fn):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            for t in ast.walk(target):
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    out.add(t.attr)
+    return out
+
+
+def attributes_created_outside_init(text: str, *, strict: tuple[str, ...] = ()) -> list[str]:
+    """``Class.method: self.X`` for each attribute a method other than ``__init__`` creates (one that
+    neither ``__init__`` nor the class body declares); for the classes named in ``strict``, every
+    assignment to ``self.X`` outside ``__init__``."""
+    bad = []
+    for cls in (n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ClassDef)):
+        methods = [f for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        declared = {t.target.id for t in cls.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        declared |= {n.id for t in cls.body if isinstance(t, ast.Assign) for n in t.targets if isinstance(n, ast.Name)}
+        for f in methods:
+            if f.name in ("__init__", "__post_init__"):
+                declared |= _self_attrs_assigned(f)
+        for f in methods:
+            if f.name in ("__init__", "__post_init__"):
+                continue
+            made = _self_attrs_assigned(f)
+            bad += [f"{cls.name}.{f.name}: self.{a}" for a in sorted(made if cls.name in strict else made - declared)]
+    return bad
+
+
+def test_attribute_check_can_fail():
+    made_later = "class A:\n    def __init__(self):\n        self.a = 1\n    def build(self):\n        self.a = 2\n        self.b, self.c = 1, 2\n"
+    assert attributes_created_outside_init(made_later) == ["A.build: self.b", "A.build: self.c"]
+    assert attributes_created_outside_init(made_later.replace("class A", "class NeonatalHead"), strict=("NeonatalHead",)) == [
+        "NeonatalHead.build: self.a", "NeonatalHead.build: self.b", "NeonatalHead.build: self.c"]
+
+
+# ------------------------------------------------------------------------------------ CLI flags
+
+_FLAG = re.compile(r"(^|[\s`'\"(])--[a-z][a-z0-9-]+")
+
+
+def cli_flags_named(text: str) -> list[str]:
+    """String constants (messages, hints, f-string parts; not docstrings) that name a CLI flag."""
+    tree = ast.parse(text)
+    docstrings = {
+        id(n.body[0].value) for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
+        and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+    }
+    return [
+        f"line {n.lineno}: {n.value[:60]!r}" for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings and _FLAG.search(n.value)
+    ]
+
+
+def test_flag_check_can_fail():
+    assert cli_flags_named('raise NeocusError("bad", hint="give --preset internal")') == ["line 1: 'give --preset internal'"]
+    assert cli_flags_named('msg = f"use `--frame-size {w}x{h}`"')
+    assert not cli_flags_named('"""A docstring may show `neocus simulate --frame-size 64x64`."""\nx = "a -- b"\ny = "-1"')
+
+
+# --------------------------------------------------------------------- the source checks, per module
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=[str(p.relative_to(SRC)) for p in ALL_MODULES])
+def test_source_follows_the_conventions(path):
+    """Size pairs say their order (section 4, all of src); in io/phantom/data/stats also: no CLI flag in
+    library strings (section 5) and attributes created in ``__init__`` (section 7; the phantom head
+    strictly: its builders return values that ``__init__`` assigns)."""
+    text = path.read_text(encoding="utf-8")
+    problems = [f"size pair without its order (size_hw / size_wh): {b}" for b in size_names_without_order(text)]
+    if path in MODULES:
+        problems += [f"names a CLI flag: {b}" for b in cli_flags_named(text)]
+        problems += [f"attribute set outside __init__: {b}" for b in attributes_created_outside_init(text, strict=("NeonatalHead",))]
+    assert not problems, f"{path.name}: {problems}"

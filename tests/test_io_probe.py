@@ -15,6 +15,7 @@ import pytest
 from io_testdata import dicom_test_file, ncls_file
 
 import neocus.io.dicom
+import neocus.io.dicom_pixels
 import neocus.io.images
 from neocus.errors import InputFileError
 from neocus.io import (
@@ -70,8 +71,9 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(cv2, "VideoCapture", HeaderOnlyCapture)
     monkeypatch.setattr(cv2, "imdecode", forbidden)
-    for name in ("_decode_frames", "iter_pixels", "generate_frames"):
-        monkeypatch.setattr(neocus.io.dicom, name, forbidden)
+    monkeypatch.setattr(neocus.io.dicom, "_decode_frames", forbidden)  # where the reader calls it
+    for name in ("iter_pixels", "generate_frames"):  # where the decoder calls them
+        monkeypatch.setattr(neocus.io.dicom_pixels, name, forbidden)
     monkeypatch.setattr(neocus.io.images, "_decode_still", forbidden)
 
 

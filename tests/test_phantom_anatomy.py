@@ -133,7 +133,7 @@ def test_head_size_follows_head_circumference(heads, ga):
     xs = np.arange(-80.0, 80.0, 0.1)
     widths = []
     for z in zs:
-        pts = np.stack([xs, np.full_like(xs, h.c1[1]), np.full_like(xs, z)], axis=1)
+        pts = np.stack([xs, np.full_like(xs, h.outline.c1[1]), np.full_like(xs, z)], axis=1)
         inside = h.sample(pts).tissue != Tissue.BACKGROUND
         widths.append(inside.sum() * 0.1)
     assert abs(max(widths) - bpd) / bpd < 0.04

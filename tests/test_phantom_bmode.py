@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from _bmode_toy_head import ToyHead, coronal_plane
 
+from neocus.errors import NeocusError
 from neocus.phantom.bmode import RenderedFrame, output_grid, pixel_to_head, render_plane
 from neocus.phantom.image_stats import depth_profile, speckle_fwhm_mm
 from neocus.phantom.presets import PRESETS, ProbeKind, get_preset
@@ -220,6 +221,11 @@ def test_slice_thickness_fills_in_a_structure_that_ends_near_the_plane():
     csf = thin.tissue == Tissue.CSF
     assert csf.sum() > 10 and np.array_equal(csf, thick.tissue == Tissue.CSF)  # labels: the plane itself
     assert thick.image[csf].mean() > 1.5 * thin.image[csf].mean()
+
+
+def test_an_unknown_fit_is_a_user_error_naming_the_choices():
+    with pytest.raises(NeocusError, match="contain, stretch"):
+        output_grid(get_preset("internal"), out_size_hw=(64, 64), fit="zoom")
 
 
 def test_stretch_fit_fills_the_frame_and_reports_its_spacing():

@@ -122,10 +122,10 @@ class Decoder(nn.Module):
             nn.init.zeros_(head.layers[-1].weight)
             nn.init.zeros_(head.layers[-1].bias)
 
-    def forward(self, tgt, ref, memory, shapes_hw, attn_mask=None, *, all_layers: bool = True):  # noqa: ANN001, ANN201
+    def forward(self, tgt, ref, memory, shapes, attn_mask=None, *, all_layers: bool = True):  # noqa: ANN001, ANN201
         logits, boxes = [], []
         for i, layer in enumerate(self.layers):
-            tgt = layer(tgt, ref, memory, shapes_hw, self.query_pos_head(box_features(ref)), attn_mask)
+            tgt = layer(tgt, ref, memory, shapes, self.query_pos_head(box_features(ref)), attn_mask)
             new = refine(ref, self.bbox_heads[i](tgt))
             if all_layers or i == len(self.layers) - 1:
                 logits.append(self.score_heads[i](tgt))

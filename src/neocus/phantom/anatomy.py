@@ -28,20 +28,25 @@ The model is a stack of analytic layers and primitives, painted in order (later 
 Speed: every primitive carries a bounding box and is only evaluated for points in the coarse cells
 its box touches (:class:`~neocus.phantom.primitives.CullGrid`); all arithmetic is float32 numpy.
 
-Layout: the parameters live in :mod:`neocus.phantom.anatomy_params` and the deep structures (one
-builder per structure group, item 4 above) in :mod:`neocus.phantom.anatomy_deep`; this module holds the
-head, the cerebrum, sampling and lesions, and re-exports the parameter types.
+Layout: the parameters live in :mod:`neocus.phantom.anatomy_params`, the deep structures (one pure
+builder per structure group, item 4 above) in :mod:`neocus.phantom.anatomy_deep` and the painters'
+plumbing in :mod:`neocus.phantom.anatomy_painters`, the head outline and the folding
+field in :mod:`neocus.phantom.anatomy_outline` (pure builders whose results ``NeonatalHead.__init__``
+assigns); this module holds the cerebrum, sampling and lesions, and re-exports the parameter types.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neocus.phantom import norms
-from neocus.phantom.anatomy_deep import U8, DeepStructures, _Out, _Painter
+from neocus.phantom.anatomy_deep import build_deep_structures
+from neocus.phantom.anatomy_outline import FLOOR_BOWL_PER_MM, Folding, HeadOutline, build_folding, build_outline  # noqa: F401  (re-exported)
+from neocus.phantom.anatomy_painters import U8, _Out, _Painter
 from neocus.phantom.anatomy_params import AnatomyParams, Fontanelle, VentricleSize  # noqa: F401  (re-exported)
 from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.primitives import F32, CullGrid
@@ -54,8 +59,6 @@ if TYPE_CHECKING:
 
 
 
-#: lateral curvature of the skull base (1/mm): the floor rises by this times x**2 (term head)
-FLOOR_BOWL_PER_MM = 0.006
 #: the calvarium thins toward the fontanelle: this fraction of its thickness at the margin, full
 #: thickness this many mm further out
 SKULL_TAPER_MIN = 0.35
@@ -75,7 +78,7 @@ def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     return b + (a - b) * h - F32(k) * h * (1 - h)
 
 
-class NeonatalHead(DeepStructures):
+class NeonatalHead:
     """One subject's head (implements :class:`neocus.phantom.types.HeadModel`).
 
     ``sample(points)`` returns tissue, echo, part and lesion for head-coordinate points ``[N, 3]``.
@@ -90,97 +93,31 @@ class NeonatalHead(DeepStructures):
         if p.tissue_gain:
             gain[: len(p.tissue_gain)] = np.asarray(p.tissue_gain, dtype=F32)
         self._echo_table = (ECHO * gain).astype(F32)
-        self._build_head(p, s)
-        self._painters: list[_Painter] = []
-        self._build_deep(p, s)
+        self.outline = o = build_outline(p, s)
+        self.folding = f = build_folding(p, s)
+        self.deep = d = build_deep_structures(p, s, ax=o.ax, ay=o.ay, c1=o.c1, c2=o.c2, cortex_mm=f.cortex_mm, sulcus_half_mm=f.sulcus_half_mm)
+        # the deep structures that lesions, standard views and measurements look up
+        self.thalamus, self.lv, self.lv_occ, self.glomus, self.ctg = d.thalamus, d.lv, d.lv_occ, d.glomus, d.ctg
+        self.third_centre, self.fourth_tri = d.third_centre, d.fourth_tri
         self.lesions: list[Lesion] = []
-        lo = np.array([-self.ax - 15, self.c1[1] - self.ay - 15, -75.0 * s - 10])
-        hi = np.array([self.ax + 15, self.c1[1] + self.ay + 15, self.c1[2] + self.az + 15])
+        lo = np.array([-o.ax - 15, o.c1[1] - o.ay - 15, -75.0 * s - 10])
+        hi = np.array([o.ax + 15, o.c1[1] + o.ay + 15, o.c1[2] + o.az + 15])
         self._cull = CullGrid(lo, hi, cell_mm=4.0)
-        for pr in self._painters:
-            pr.occ = self._cull.mask(pr.lo, pr.hi)
+        self._painters = [replace(pr, occ=self._cull.mask(pr.lo, pr.hi)) for pr in d.painters]
         self._deep_occ = np.logical_or.reduce([pr.occ for pr in self._painters])
+        self.fontanelle: Fontanelle | None = None  # found below, once the outline is there
+        self._contact_r = float(o.ax + sum(o.thick))  # radius of the vertex's curvature (mm)
         for lesion in lesions:
             self.add_lesion(lesion)
         self.fontanelle = self._find_fontanelle()
-        self._contact_r = float(self.ax + sum(self.thick))  # radius of the vertex's curvature (mm)
 
     def __reduce__(self) -> tuple[type, tuple[AnatomyParams, tuple[Lesion, ...]]]:
         """Pickle as the recipe (parameters and lesions): the painters are closures, rebuilt on load."""
         return (NeonatalHead, (self.params, tuple(self.lesions)))
 
-    # ------------------------------------------------------------------ build
-    def _build_head(self, p: AnatomyParams, s: float) -> None:
-        bpd, ofd = norms.head_axes_mm(p.hc_mm, cephalic_index=p.cephalic_index)
-        layer = p.scalp_mm + p.skull_mm + p.extra_axial_csf_mm
-        self.ax = ax = bpd / 2 - layer
-        self.ay = ay = ofd / 2 - layer
-        self.az = az = 0.93 * ax
-        self.off = off = -np.asarray(p.deep_shift, dtype=np.float64)
-        self.c1 = np.array([0.0, -0.13 * ay, 38.0 * s - az]) + off
-        self._inv_r1 = (1.0 / np.array([ax, ay, az])).astype(F32)
-        tcd = norms.transverse_cerebellar_diameter_mm(p.ga_weeks) * p.cerebellum_scale
-        self.tcd = tcd
-        self.c2 = np.array([0.0, -42.0 * s, -30.0 * s]) + off
-        self.r2 = np.array([tcd / 2 + 1.5 * s, 22.0 * s, 17.0 * s])
-        # skull base (anterior and middle cranial fossae, clivus): a smooth floor under the cerebrum,
-        # z_floor(y) rising from the posterior fossa to the orbital roofs (the corner profile below,
-        # Gaussian-smoothed over ~6 mm), curving up sideways like a bowl (+FLOOR_BOWL * x**2)
-        corner_y = np.array([-400.0, -20.0, 6.0, 16.0, 400.0]) * s + off[1]
-        corner_z = np.array([-600.0, -37.0, -37.0, -21.0, -21.0]) * s + off[2]
-        fy = np.arange(-60.0, 60.0, 1.0) * s + off[1]
-        fz = np.interp(fy, corner_y, corner_z)
-        k = np.exp(-0.5 * (np.arange(-18, 19) / (6.0 * s)) ** 2)
-        fz = np.convolve(np.pad(fz, 18, mode="edge"), k / k.sum(), mode="valid")
-        self._floor_y = np.concatenate([[corner_y[0]], fy, [corner_y[-1]]])
-        self._floor_z = np.concatenate([[corner_z[0]], fz, [corner_z[-1]]])
-        self._floor_bowl = FLOOR_BOWL_PER_MM / s
-        self._floor_top = float(corner_z[-1] + self._floor_bowl * (ax + 5.0) ** 2)
-        self._harm = np.asarray(p.shape_harmonics, dtype=F32)
-        self.thick = (p.extra_axial_csf_mm, p.skull_mm, p.scalp_mm)
-        # folding field: random wave directions over the sphere of directions (primary sulci), a
-        # second, finer and shallower set (secondary sulci that branch off the primary ones), and a
-        # smooth 3-D displacement field that warps the points before they are projected onto the
-        # sphere, so that sulci curve both along the surface and as they run inward
-        rng = np.random.default_rng(p.folding_seed)
-        n_waves = 6
-        k = rng.normal(size=(n_waves, 3))
-        k /= np.linalg.norm(k, axis=1, keepdims=True)
-        mat = p.maturity
-        self.sulcal_depth = 0.0 if mat < 0.2 else (1.0 + 7.5 * (mat - 0.2) / 0.8) * s  # smooth to ~28 weeks
-        wavelength = (15.0 + 16.0 * (1.0 - mat)) * s  # mm along the surface between sulci
-        self.r_fold = 40.0 * s
-        self.k_fold = 2 * np.pi * self.r_fold / wavelength
-        self._waves = (k * self.k_fold).astype(F32)
-        self._phases = rng.uniform(0, 2 * np.pi, size=n_waves).astype(F32)
-        kd = rng.normal(size=(2, 3))
-        kd /= np.linalg.norm(kd, axis=1, keepdims=True)
-        self._depth_waves = (kd * 2.5).astype(F32)
-        self._depth_phases = rng.uniform(0, 2 * np.pi, size=2).astype(F32)
-        k2 = rng.normal(size=(4, 3))
-        k2 /= np.linalg.norm(k2, axis=1, keepdims=True)
-        self.k_fold2 = 1.7 * self.k_fold
-        self._waves2 = (k2 * self.k_fold2).astype(F32)
-        self._phases2 = rng.uniform(0, 2 * np.pi, size=4).astype(F32)
-        # warp: three sine waves in head space (wavelength ~ 22 mm), each pushing along its own
-        # direction; amplitude ~ a quarter of the sulcal spacing (mm)
-        kw = rng.normal(size=(3, 3))
-        kw /= np.linalg.norm(kw, axis=1, keepdims=True)
-        self._warp_k = (kw * (2 * np.pi / (22.0 * s))).astype(F32)
-        ew = rng.normal(size=(3, 3))
-        ew /= np.linalg.norm(ew, axis=1, keepdims=True)
-        self._warp_e = (ew * 0.32 * wavelength).astype(F32)
-        self._warp_ph = rng.uniform(0, 2 * np.pi, size=3).astype(F32)
-        self.cortex_mm = (1.2 + 0.9 * mat) * s ** 0.3
-        self.sulcus_half_mm = 0.3 + 0.1 * mat
-        self.ihf_half_mm = 0.4 + 0.4 * (1.0 - mat)
-        # core: the region under the callosal arch where there is no interhemispheric fissure
-        self.core_c = np.array([-4.0 * s, -8.0 * s])
-        self.core_r = np.array([25.0 * s, 20.0 * s])
-
     def _tent_z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         s = F32(self.scale)
-        ox, oy, oz = (F32(v) for v in self.off)
+        ox, oy, oz = (F32(v) for v in self.outline.off)
         return F32(-12.0) * s + oz + F32(0.42) * np.minimum(y - oy + F32(20.0) * s, 0) - F32(0.12) * np.abs(x - ox)
 
     def brain_distance(self, pts: np.ndarray) -> np.ndarray:
@@ -191,13 +128,13 @@ class NeonatalHead(DeepStructures):
     def _surface_distance(self, pts: np.ndarray) -> np.ndarray:
         """:meth:`brain_distance` of the undeformed head."""
         x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
-        c1 = self.c1
+        c1 = self.outline.c1
         qx, qy, qz = x - F32(c1[0]), y - F32(c1[1]), z - F32(c1[2])
         r = np.sqrt(qx * qx + qy * qy + qz * qz) + F32(1e-6)
-        ix, iy, iz = self._inv_r1
+        ix, iy, iz = self.outline.inv_r1
         ux, uy, uz = qx * ix, qy * iy, qz * iz
         rho = np.sqrt(ux * ux + uy * uy + uz * uz)
-        h = self._harm
+        h = self.outline.harm
         if np.any(h):
             inv_r = F32(1) / r
             dx, dy, dz = qx * inv_r, qy * inv_r, qz * inv_r
@@ -205,7 +142,7 @@ class NeonatalHead(DeepStructures):
         d = (rho - F32(1)) * r / (rho + F32(1e-6))
         # posterior fossa ellipsoid, smoothly united (only where it can matter)
         k = 6.0 * self.scale
-        c2, r2 = self.c2, self.r2
+        c2, r2 = self.outline.c2, self.outline.r2
         near = np.flatnonzero((y < F32(c2[1] + r2[1] + k)) & (z < F32(c2[2] + r2[2] + k)))
         if len(near):
             q2x, q2y, q2z = x[near] - F32(c2[0]), y[near] - F32(c2[1]), z[near] - F32(c2[2])
@@ -214,10 +151,10 @@ class NeonatalHead(DeepStructures):
             rho2 = np.sqrt(v2x * v2x + v2y * v2y + v2z * v2z)
             d2 = (rho2 - F32(1)) * rr2 / (rho2 + F32(1e-6))
             d[near] = _smin(d[near], d2, k)
-        low = np.flatnonzero(z < F32(self._floor_top))
+        low = np.flatnonzero(z < F32(self.outline.floor_top))
         if len(low):
-            xo = x[low] - F32(self.off[0])
-            zf = np.interp(y[low], self._floor_y, self._floor_z).astype(F32) + F32(self._floor_bowl) * xo * xo
+            xo = x[low] - F32(self.outline.off[0])
+            zf = np.interp(y[low], self.outline.floor_y, self.outline.floor_z).astype(F32) + F32(self.outline.floor_bowl) * xo * xo
             d[low] = np.maximum(d[low], zf - z[low])
         return d
 
@@ -227,9 +164,8 @@ class NeonatalHead(DeepStructures):
         self.lesions.append(lesion)
         subs = []
         for name, lo, hi, paint in lesion.painters(self):
-            pr = _Painter(f"lesion:{name}", np.asarray(lo, float), np.asarray(hi, float), paint)
-            pr.occ = self._cull.mask(pr.lo, pr.hi)
-            subs.append(pr)
+            lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+            subs.append(_Painter(f"lesion:{name}", lo, hi, paint, occ=self._cull.mask(lo, hi)))
         if not subs:
             return
         if len(subs) == 1:
@@ -246,8 +182,7 @@ class NeonatalHead(DeepStructures):
 
             lo = np.min([sp.lo for sp in subs], axis=0)
             hi = np.max([sp.hi for sp in subs], axis=0)
-            group = _Painter(f"lesion:{lesion.kind.value}", lo, hi, paint_group)
-            group.occ = np.logical_or.reduce([sp.occ for sp in subs])
+            group = _Painter(f"lesion:{lesion.kind.value}", lo, hi, paint_group, occ=np.logical_or.reduce([sp.occ for sp in subs]))
         self._painters.append(group)
         self._deep_occ |= group.occ
 
@@ -262,7 +197,7 @@ class NeonatalHead(DeepStructures):
         lesion = np.zeros(n, dtype=U8)
         out = _Out(tissue, part, mod, lesion)
         d = self._surface_distance(pts)
-        csf_t, skull_t, scalp_t = self.thick
+        csf_t, skull_t, scalp_t = self.outline.thick
         # shells outside the brain
         outer = d > 0
         io = np.flatnonzero(outer)
@@ -300,7 +235,7 @@ class NeonatalHead(DeepStructures):
         """Fraction (0..1) of the full skull thickness at points of the skull shell: the bone thins
         toward the fontanelle's margin (to ``SKULL_TAPER_MIN`` of it at half the fontanelle's width
         from its axis, full ``SKULL_TAPER_MM`` further out); the soft tissue over it fills the rest."""
-        fon = getattr(self, "fontanelle", None)
+        fon = self.fontanelle
         if fon is None:
             return np.ones(len(pts), F32)
         q = pts - fon.centre.astype(F32)
@@ -322,7 +257,7 @@ class NeonatalHead(DeepStructures):
         (the ventricles move by < 1 mm). The warp is monotonic in depth; the fontanelle itself
         (r = 0) stays put.
         """
-        fon = getattr(self, "fontanelle", None)
+        fon = self.fontanelle
         if fon is None:
             return pts
         c = fon.centre.astype(F32)
@@ -341,13 +276,13 @@ class NeonatalHead(DeepStructures):
         """Fontanelle (rhombus) and sutures: soft-tissue gaps in the calvarium (upper skull only)."""
         pr = self.params
         x, y, z = p[:, 0], p[:, 1], p[:, 2]
-        top = z > self.c1[2] + 0.2 * self.az
-        yf = pr.fontanelle_y_mm + self.off[1]
-        x = x - F32(self.off[0])
+        top = z > self.outline.c1[2] + 0.2 * self.outline.az
+        yf = pr.fontanelle_y_mm + self.outline.off[1]
+        x = x - F32(self.outline.off[0])
         rh = np.abs(x) / (pr.fontanelle_width_mm / 2) + np.abs(y - yf) / (pr.fontanelle_length_mm / 2) < 1
         sw = pr.suture_mm / 2
         sag = (np.abs(x) < sw) & (y < yf)  # sagittal suture behind the fontanelle
-        cor = (np.abs(y - yf) < sw) & (z > self.c1[2])  # coronal sutures, sideways from it
+        cor = (np.abs(y - yf) < sw) & (z > self.outline.c1[2])  # coronal sutures, sideways from it
         return top & (rh | sag | cor)
 
     def _paint_brain(self, p: np.ndarray, idx: np.ndarray, depth: np.ndarray, out: _Out) -> None:
@@ -357,18 +292,18 @@ class NeonatalHead(DeepStructures):
         left = x >= 0
         out.tissue[idx] = Tissue.WHITE_MATTER
         out.part[idx] = np.where(left, Part.WHITE_MATTER_LEFT, Part.WHITE_MATTER_RIGHT)
-        pf = (z < self._tent_z(x, y)) & (y < F32(-16.0) * s + F32(self.off[1]))
+        pf = (z < self._tent_z(x, y)) & (y < F32(-16.0) * s + F32(self.outline.off[1]))
         # posterior fossa: cerebellar hemispheres with folia around the fourth ventricle
         ip = np.flatnonzero(pf)
         if len(ip):
             sel = idx[ip]
             out.tissue[sel] = Tissue.CEREBELLUM
             out.part[sel] = np.where(left[ip], Part.CEREBELLAR_HEMISPHERE_LEFT, Part.CEREBELLAR_HEMISPHERE_RIGHT)
-            rr = np.sqrt((y[ip] - self.c2[1] - 8 * s) ** 2 + (z[ip] - self.c2[2]) ** 2 + (0.5 * x[ip]) ** 2)
+            rr = np.sqrt((y[ip] - self.outline.c2[1] - 8 * s) ** 2 + (z[ip] - self.outline.c2[2]) ** 2 + (0.5 * x[ip]) ** 2)
             out.mod[sel] = F32(1.0) + F32(0.3) * np.cos(rr * F32(2 * np.pi / (2.2 * s**0.5)) + F32(1.5) * np.sin(F32(0.35) * (x[ip] + y[ip])))
             # the midline between the hemispheres, where the vermis does not fill it, is cistern CSF
             cleft = np.abs(x[ip]) < F32(1.8) * s
-            low = z[ip] < F32(self.c2[2])
+            low = z[ip] < F32(self.outline.c2[2])
             out.tissue[sel[cleft]] = Tissue.CSF
             out.part[sel[cleft]] = np.where(low[cleft], U8(Part.CISTERNA_MAGNA), U8(Part.EXTRA_AXIAL_CSF))
             tent = np.abs(z[ip] - self._tent_z(x[ip], y[ip])) < 0.6
@@ -380,13 +315,13 @@ class NeonatalHead(DeepStructures):
         xc, yc, zc, dc = x[ic], y[ic], z[ic], depth[ic]
         # the fissure reaches down to the callosal arch ("core", an ellipse in y-z); the medial surface
         # distance below it runs to the fissure's floor, so medial sulci fade out smoothly there
-        cy_, cz_ = yc - F32(self.core_c[0]), zc - F32(self.core_c[1])
+        cy_, cz_ = yc - F32(self.folding.core_c[0]), zc - F32(self.folding.core_c[1])
         rc = np.sqrt(cy_ * cy_ + cz_ * cz_) + F32(1e-3)
-        rho_c = np.sqrt((cy_ / F32(self.core_r[0])) ** 2 + (cz_ / F32(self.core_r[1])) ** 2) + F32(1e-4)
+        rho_c = np.sqrt((cy_ / F32(self.folding.core_r[0])) ** 2 + (cz_ / F32(self.folding.core_r[1])) ** 2) + F32(1e-4)
         core = rho_c < 1
         d_core = np.where(core, rc * (1 / rho_c - 1), F32(0))
         ax = np.abs(xc)
-        lat = ax - F32(self.ihf_half_mm)
+        lat = ax - F32(self.folding.ihf_half_mm)
         medial = np.where(core, np.sqrt(np.maximum(lat, 0) ** 2 + F32(9.0) * d_core * d_core), lat)
         dm = np.minimum(dc, medial)
         sel = idx[ic]
@@ -394,8 +329,8 @@ class NeonatalHead(DeepStructures):
         fis = (medial < 0) & ~core
         out.tissue[sel[fis]] = Tissue.FALX
         out.part[sel[fis]] = Part.INTERHEMISPHERIC_FISSURE
-        cortex = self.cortex_mm
-        dmax = 1.45 * self.sulcal_depth + cortex
+        cortex = self.folding.cortex_mm
+        dmax = 1.45 * self.folding.sulcal_depth + cortex
         shell = np.flatnonzero(dm < max(dmax, cortex))
         if not len(shell):
             return
@@ -404,8 +339,8 @@ class NeonatalHead(DeepStructures):
         in_fis = fis[shell]
         grey = (dsh < cortex) & ~in_fis
         pial = ((dc[shell] < 0.3) | ((medial[shell] < 0.12) & (medial[shell] >= 0))) & ~in_fis
-        if self.sulcal_depth > 0:
-            q = p[ic[shell]] - self.c1.astype(F32)
+        if self.folding.sulcal_depth > 0:
+            q = p[ic[shell]] - self.outline.c1.astype(F32)
             r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-3)
             # medial surface: the field is made (nearly) independent of x there, so medial sulci run
             # straight in from the fissure instead of lying along it (the weight is 1 where the
@@ -416,16 +351,16 @@ class NeonatalHead(DeepStructures):
             sx = np.sign(q[:, 0])
             q[:, 0] *= w2
             q[:, 1] += sx * (F32(1) - w2) * F32(7.0 * self.scale)
-            qw = q + np.sin(q @ self._warp_k.T + self._warp_ph) @ self._warp_e
+            qw = q + np.sin(q @ self.folding.warp_k.T + self.folding.warp_ph) @ self.folding.warp_e
             rw = np.sqrt(np.einsum("ij,ij->i", qw, qw)) + F32(1e-3)
             u = qw / rw[:, None]
-            f = np.cos(u @ self._waves.T + self._phases).sum(axis=1) * F32(np.sqrt(2.0 / len(self._phases)))
-            dist = np.abs(f) * r / F32(self.k_fold)  # ~ mm to the primary sulcal sheet
-            f2 = np.cos(u @ self._waves2.T + self._phases2).sum(axis=1) * F32(np.sqrt(2.0 / len(self._phases2)))
-            dist2 = np.abs(f2) * r / F32(self.k_fold2)  # ~ mm to a secondary sheet
+            f = np.cos(u @ self.folding.waves.T + self.folding.phases).sum(axis=1) * F32(np.sqrt(2.0 / len(self.folding.phases)))
+            dist = np.abs(f) * r / F32(self.folding.k_fold)  # ~ mm to the primary sulcal sheet
+            f2 = np.cos(u @ self.folding.waves2.T + self.folding.phases2).sum(axis=1) * F32(np.sqrt(2.0 / len(self.folding.phases2)))
+            dist2 = np.abs(f2) * r / F32(self.folding.k_fold2)  # ~ mm to a secondary sheet
             # each sulcus has its own depth: a slow field over directions varies it by +-45 %
-            dvar = F32(1.0) + F32(0.45) * np.cos(u @ self._depth_waves.T + self._depth_phases).mean(axis=1) * F32(1.4)
-            depth_here = F32(self.sulcal_depth) * dvar
+            dvar = F32(1.0) + F32(0.45) * np.cos(u @ self.folding.depth_waves.T + self.folding.depth_phases).mean(axis=1) * F32(1.4)
+            depth_here = F32(self.folding.sulcal_depth) * dvar
             # secondary sulci only where the primary field is on one side (so they end on, i.e.
             # branch from, the primary sheets) and only half as deep
             sec = f > F32(0.35)
@@ -434,8 +369,8 @@ class NeonatalHead(DeepStructures):
             dist = np.where(use2, dist2, dist)
             depth_here = np.where(use2, depth2, depth_here)
             frac = np.clip(1 - dsh / depth_here, 0, 1)
-            sulc = (dist < F32(self.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < depth_here)
-            grey |= (dist < F32(self.sulcus_half_mm + cortex)) & (dsh < depth_here + F32(cortex)) & ~in_fis
+            sulc = (dist < F32(self.folding.sulcus_half_mm) * (0.4 + 0.6 * frac)) & (dsh < depth_here)
+            grey |= (dist < F32(self.folding.sulcus_half_mm + cortex)) & (dsh < depth_here + F32(cortex)) & ~in_fis
             # sulci cross the fissure too: a midsagittal plane shows the radiating medial sulci
             pial |= sulc
         lr = np.where(xc[shell] >= 0, Part.CORTEX_LEFT, Part.CORTEX_RIGHT).astype(U8)
@@ -449,9 +384,9 @@ class NeonatalHead(DeepStructures):
     # ------------------------------------------------------------------ fontanelle, parts
     def _find_fontanelle(self) -> Fontanelle:
         pr = self.params
-        outer = sum(self.thick)
-        z = np.linspace(0.0, self.c1[2] + self.az + outer + 10, 4000, dtype=F32)
-        pts = np.stack([np.full_like(z, self.off[0]), np.full_like(z, pr.fontanelle_y_mm + self.off[1]), z], axis=1)
+        outer = sum(self.outline.thick)
+        z = np.linspace(0.0, self.outline.c1[2] + self.outline.az + outer + 10, 4000, dtype=F32)
+        pts = np.stack([np.full_like(z, self.outline.off[0]), np.full_like(z, pr.fontanelle_y_mm + self.outline.off[1]), z], axis=1)
         d = self._surface_distance(pts)
         i = int(np.flatnonzero(d <= outer)[-1])
         top = pts[i].astype(np.float64)

@@ -2,557 +2,376 @@
 :mod:`neocus.phantom.anatomy`): Sylvian fissures, deep grey matter, posterior fossa, lateral ventricles,
 midline (corpus callosum, cingulate sulcus, cavum), third and fourth ventricles, caudothalamic grooves.
 
-:class:`DeepStructures` is a mixin of :class:`~neocus.phantom.anatomy.NeonatalHead`: its builders run
-once, from ``NeonatalHead.__init__``, in painting order, and add painters (primitives with bounding
-boxes) that ``NeonatalHead.sample`` evaluates.
+:func:`build_deep_structures` runs the builders in painting order; each is a pure function of the
+parameters (and of the structures built before it) that returns its structures and its painters
+(primitives with bounding boxes, each placed before a named painter or at the end), gathered in a frozen
+:class:`DeepStructures` that ``NeonatalHead.__init__`` assigns and ``NeonatalHead.sample`` evaluates.
 
-Size: about 550 lines: the eight builders and the lateral-ventricle geometry they share (the painters'
-plumbing included); a further split would scatter one structure's code over modules.
+The painters' plumbing (painter types, placement, ellipsoid / tube painters) is in
+:mod:`neocus.phantom.anatomy_painters`; the lateral ventricles (the largest group: tubes, horns,
+choroid plexus, halo) are built in :mod:`neocus.phantom.anatomy_ventricles`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from neocus.phantom.anatomy_painters import (
+    U8, Placement, _Out, _Painter, ellipsoid_painter, painter, place, superellipsoid_painter, tube_painter,
+)
+from neocus.phantom.anatomy_ventricles import DEEP_ORIGIN, build_lateral_ventricles  # noqa: F401  (DEEP_ORIGIN re-exported)
 from neocus.phantom.parts import Part
 from neocus.phantom.primitives import F32, Ellipsoid, Tube, lut, rotation_xyz
 from neocus.phantom.tissues import Tissue
 
 if TYPE_CHECKING:
-    from neocus.phantom.anatomy_params import AnatomyParams, VentricleSize
-
-U8 = np.uint8
-_PF_LUT = lut([Tissue.CEREBELLUM, Tissue.FALX, Tissue.CSF])
+    from neocus.phantom.anatomy_params import AnatomyParams
 
 
-@dataclass
-class _Painter:
-    name: str
-    lo: np.ndarray
-    hi: np.ndarray
-    paint: Callable[[np.ndarray, np.ndarray, _Out], None]
-    occ: np.ndarray = field(default=None)  # type: ignore[assignment]
-
-
-@dataclass
-class _Out:
-    tissue: np.ndarray
-    part: np.ndarray
-    mod: np.ndarray  # multiplicative echo texture
-    lesion: np.ndarray
-
-
-DEEP_ORIGIN = (0.0, 0.0, 0.0)
-"""Where the deep structures are built (head coordinates, mm); the outline carries ``deep_shift``."""
-
-
-def _shifted_tube(tube: Tube, dx: float) -> Tube:
-    """A tube moved sideways by ``dx`` mm (implemented by shifting points at evaluation)."""
-    return _ShiftedTube(tube, dx)  # type: ignore[return-value]
-
-
-class _ShiftedTube:
-    def __init__(self, tube: Tube, dx: float) -> None:
-        self._t = tube
-        self._dx = F32(dx)
-        self.lo = tube.lo + [dx, 0, 0]
-        self.hi = tube.hi + [dx, 0, 0]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._t, name)
-
-    def at(self, t: float) -> dict[str, float]:
-        c = self._t.at(t)
-        c["x"] += float(self._dx)
-        return c
-
-    def eval(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return self._t.eval(p - np.array([self._dx, 0, 0], dtype=F32))
-
-
+@dataclass(frozen=True, eq=False)
 class DeepStructures:
-    """Builders of the deep structures (see the module docstring); mixed into NeonatalHead."""
+    """The deep structures of one head (head coordinates, mm) and their painters in painting order.
 
-    def _add(self, name: str, lo: np.ndarray, hi: np.ndarray, paint: Callable[[np.ndarray, np.ndarray, _Out], None]) -> None:
-        self._painters.append(_Painter(name, np.asarray(lo, float), np.asarray(hi, float), paint))
+    Per side (+1 left, -1 right): ``thalamus``, ``caudate`` (head, body), ``lv`` (the C-shaped lateral
+    ventricle tube), ``lv_occ`` (its occipital horn), ``glomus`` (centre of the choroid plexus glomus),
+    ``ctg`` (caudothalamic groove). ``cingulate`` is None before the sulcus forms (~28 weeks).
+    """
 
-    def _build_deep(self, p: AnatomyParams, s: float) -> None:
-        """The deep structures, one builder per structure group, in painting order."""
-        self.w3 = p.third_mm
-        self._build_sylvian(p, s)
-        self._build_deep_grey(p, s)
-        self._build_posterior_fossa(p, s)
-        self._build_lateral_ventricles(p, s)
-        self._build_midline(p, s)
-        self._build_third_ventricle(p, s)
-        self._build_fourth_ventricle(p, s)
-        self._build_caudothalamic_grooves(s)
+    third_mm: float
+    thalamus: dict[int, Ellipsoid]
+    caudate: dict[int, list[Ellipsoid]]
+    vermis: Ellipsoid
+    cisterna: Ellipsoid
+    brainstem: Tube
+    lv: dict[int, Tube]
+    lv_occ: dict[int, Tube]
+    glomus: dict[int, np.ndarray]
+    csp_half: float
+    x_med: float
+    cc: Tube
+    cingulate: Tube | None
+    third_centre: np.ndarray
+    aqueduct: Tube
+    fourth_tri: np.ndarray
+    ctg: dict[int, Ellipsoid]
+    painters: tuple[_Painter, ...]
 
-    def _build_sylvian(self, p: AnatomyParams, s: float) -> None:
-        """The paired Sylvian fissures with the insular cortex medial to them."""
-        _, dy, dz = DEEP_ORIGIN
-        # --- Sylvian fissures (paired)
-        mat = p.maturity
-        x_ins = self.ax * (0.80 - 0.10 * mat)
-        w_in = 0.5 + 2.5 * (1 - mat) ** 1.5
-        w_out = 0.6 + 5.0 * (1 - mat) ** 1.5
-        y0, y1 = -24.0 * s + dy, 14.0 * s + dy
-        zs0 = -8.0 * s + dz
 
-        def sylvian(side: int) -> Callable[[np.ndarray, np.ndarray, _Out], None]:
-            part = Part.SYLVIAN_FISSURE_LEFT if side > 0 else Part.SYLVIAN_FISSURE_RIGHT
+def build_deep_structures(
+    p: AnatomyParams, s: float, *, ax: float, ay: float, c1: np.ndarray, c2: np.ndarray, cortex_mm: float, sulcus_half_mm: float
+) -> DeepStructures:
+    """The deep structures, one builder per structure group, in painting order. ``s`` is the brain
+    scale; ``ax``, ``ay``, ``c1``, ``c2`` the cerebral half-axes and the centres of the cerebral and
+    posterior-fossa ellipsoids (from the head outline); ``cortex_mm`` and ``sulcus_half_mm`` from the
+    folding field."""
+    w3 = p.third_mm
+    painters = place([], _sylvian(p, s, ax=ax, cortex_mm=cortex_mm))
+    thalamus, caudate, placed = _deep_grey(p, s, w3=w3)
+    painters = place(painters, placed)
+    vermis, cisterna, brainstem, placed = _posterior_fossa(p, s, c2=c2)
+    painters = place(painters, placed)
+    lv, lv_occ, glomus, csp_half, x_med, placed = build_lateral_ventricles(p, s, thalamus=thalamus, c1=c1, ay=ay)
+    painters = place(painters, placed)
+    cc, cingulate, placed = _midline(p, s, lv=lv, csp_half=csp_half, cortex_mm=cortex_mm, sulcus_half_mm=sulcus_half_mm)
+    painters = place(painters, placed)
+    third_centre, placed = _third_ventricle(p, s, w3=w3, x_med=x_med)
+    painters = place(painters, placed)
+    aqueduct, fourth_tri, placed = _fourth_ventricle(p, s)
+    painters = place(painters, placed)
+    ctg, placed = _caudothalamic_grooves(s, lv=lv)
+    painters = place(painters, placed)
+    return DeepStructures(
+        third_mm=w3, thalamus=thalamus, caudate=caudate, vermis=vermis, cisterna=cisterna, brainstem=brainstem,
+        lv=lv, lv_occ=lv_occ, glomus=glomus, csp_half=csp_half, x_med=x_med, cc=cc, cingulate=cingulate,
+        third_centre=third_centre, aqueduct=aqueduct, fourth_tri=fourth_tri, ctg=ctg, painters=tuple(painters),
+    )
 
-            def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-                ax_ = pts[:, 0] * side
-                y = pts[:, 1]
-                frac = np.clip((ax_ - x_ins) / (self.ax - x_ins), 0, 1)
-                zc = zs0 - 0.25 * (y - dy) + 0.25 * (ax_ - x_ins)
-                half = w_in + (w_out - w_in) * frac
-                # taper at the fissure's anterior and posterior ends
-                endw = np.clip(np.minimum(y - y0, y1 - y) / (6.0 * s), 0, 1)
-                half = half * endw
-                dzv = np.abs(pts[:, 2] - zc)
-                inside = (ax_ > x_ins) & (dzv < half)
-                sel = idx[inside]
-                rim = (half[inside] - dzv[inside]) < 0.7
-                out.tissue[sel] = np.where(rim, Tissue.SULCUS, Tissue.CSF)
-                out.part[sel] = part
-                # insular cortex medial to the fissure
-                ins = (ax_ <= x_ins) & (ax_ > x_ins - self.cortex_mm) & (dzv < half + 6.0 * s)
-                out.tissue[idx[ins]] = Tissue.GREY_MATTER
 
-            return paint
+def _sylvian(p: AnatomyParams, s: float, *, ax: float, cortex_mm: float) -> list[Placement]:
+    """The paired Sylvian fissures with the insular cortex medial to them."""
+    _, dy, dz = DEEP_ORIGIN
+    mat = p.maturity
+    x_ins = ax * (0.80 - 0.10 * mat)
+    w_in = 0.5 + 2.5 * (1 - mat) ** 1.5
+    w_out = 0.6 + 5.0 * (1 - mat) ** 1.5
+    y0, y1 = -24.0 * s + dy, 14.0 * s + dy
+    zs0 = -8.0 * s + dz
 
-        for side in (1, -1):
-            xa, xb = sorted((side * (x_ins - 3), side * (self.ax + 2)))
-            self._add(f"sylvian{side}", [xa, y0, zs0 - 12 * s - w_out], [xb, y1, zs0 + 12 * s + w_out], sylvian(side))
+    def sylvian(side: int) -> Callable[[np.ndarray, np.ndarray, _Out], None]:
+        part = Part.SYLVIAN_FISSURE_LEFT if side > 0 else Part.SYLVIAN_FISSURE_RIGHT
 
-    def _build_deep_grey(self, p: AnatomyParams, s: float) -> None:
-        """Thalami and caudate nuclei (head and body), each side."""
-        dx, dy, dz = DEEP_ORIGIN
-        w3 = self.w3
-        # --- thalami, caudate nuclei
-        self.thalamus: dict[int, Ellipsoid] = {}
-        self.caudate: dict[int, list[Ellipsoid]] = {}
-        for side in (1, -1):
-            g = p.deep_grey_scale[0 if side > 0 else 1]
-            th_r = np.array([8.0, 12.5, 9.0]) * s * g
-            th = Ellipsoid([dx + side * (w3 / 2 + th_r[0] * 0.95), -10.5 * s + dy, -5.0 * s + dz], th_r, rotation_xyz(rz_deg=side * 8))
-            self.thalamus[side] = th
-            cd_r = np.array([5.5, 10.0, 6.5]) * s * g
-            v = p.ventricle(side)
-            cx_ = dx + side * (0.55 * v.vi + 3.5 * s)
-            cd = Ellipsoid([cx_, 7.0 * s + dy, -1.5 * s + dz], cd_r, rotation_xyz(rx_deg=-15, rz_deg=side * 10))
-            cb = Ellipsoid([dx + side * (0.55 * v.vi + 5.0 * s), -9.0 * s + dy, 4.0 * s + dz], np.array([3.0, 11.0, 3.0]) * s * g, rotation_xyz(rx_deg=-12))
-            self.caudate[side] = [cd, cb]
-            self._add_ellipsoid(f"thalamus{side}", th, Tissue.DEEP_GREY, Part.THALAMUS_LEFT if side > 0 else Part.THALAMUS_RIGHT)
-            cpart = Part.CAUDATE_LEFT if side > 0 else Part.CAUDATE_RIGHT
-            self._add_ellipsoid(f"caudate{side}", cd, Tissue.DEEP_GREY, cpart, mod=1.08)
-            self._add_ellipsoid(f"caudate_body{side}", cb, Tissue.DEEP_GREY, cpart, mod=1.08)
-
-    def _build_posterior_fossa(self, p: AnatomyParams, s: float) -> None:
-        """Posterior fossa: cisterna magna, vermis and brainstem."""
-        dx, dy, dz = DEEP_ORIGIN
-        # --- posterior fossa: cisterna magna, vermis, brainstem
-        cm = p.cisterna_magna_mm
-        vr = np.array([7.0, 10.5, 11.5]) * s * p.cerebellum_scale
-        self.vermis = Ellipsoid([dx, self.c2[1] - 1.0 * s, self.c2[2] + 1.0 * s], vr, rotation_xyz(rx_deg=20))
-        self.cisterna = Ellipsoid(
-            [dx, self.c2[1] - vr[1] * 0.55, self.c2[2] - vr[2] * 0.55],
-            np.array([9.0 * s, vr[1] * 0.45 + cm, vr[2] * 0.45 + cm]),
-            rotation_xyz(rx_deg=35),
-        )
-        self._add_ellipsoid("cisterna", self.cisterna, Tissue.CSF, Part.CISTERNA_MAGNA, only_pf=True)
-        self._add_ellipsoid("vermis", self.vermis, Tissue.VERMIS, Part.CEREBELLAR_VERMIS)
-        bs_yz = np.array([[-12.0, -7.0], [-16.0, -17.0], [-18.5, -28.0], [-20.0, -38.0], [-21.0, -52.0]]) * s + [dy, dz]
-        self.brainstem = Tube(
-            bs_yz,
-            x=np.zeros(5) + 0.0,
-            a=np.array([6.5, 7.0, 9.0, 6.0, 5.0]) * s,
-            b=np.array([9.0, 9.0, 11.0, 7.0, 6.0]) * s,
-            theta_deg=np.zeros(5),
-            side=1,
-        )
-        self._add_tube("brainstem", self.brainstem, lambda t: np.full(t.shape, Part.BRAINSTEM, U8), Tissue.BRAINSTEM, shift_x=dx)
-
-    def _build_lateral_ventricles(self, p: AnatomyParams, s: float) -> None:
-        """Both lateral ventricles (with a periventricular halo when the parameters ask for one)."""
-        dx, dy, dz = DEEP_ORIGIN
-        # --- lateral ventricles
-        self.lv: dict[int, Tube] = {}
-        self.glomus: dict[int, np.ndarray] = {}
-        self.lv_occ: dict[int, Tube] = {}
-        csp_half = p.csp_width_mm / 2
-        septum = 0.8 * s ** 0.5
-        self.csp_half = csp_half
-        self.x_med = x_med = (csp_half if csp_half > 0.2 else 0.0) + septum
-        rnd = float(np.clip(p.ventricle_rounding, 0, 1))
-        for side in (1, -1):
-            v = p.ventricle(side)
-            tube, occ = self._lateral_ventricle(v, side, s, x_med, rnd, (dx, dy, dz))
-            self.lv[side], self.lv_occ[side] = tube, occ
-        for side in (1, -1):
-            if p.periventricular_halo > 0:
-                self._add_halo(side, p.periventricular_halo)
-            self._add_lv(side)
-
-    def _build_midline(self, p: AnatomyParams, s: float) -> None:
-        """Corpus callosum arching over the ventricles, cingulate sulcus and cavum septi pellucidi."""
-        dx, dy, dz = DEEP_ORIGIN
-        csp_half, mat = self.csp_half, p.maturity
-        # --- corpus callosum: an arch over the ventricles and the cavum
-        roof = []
-        for side in (1, -1):
-            tube = self.lv[side]
-            r = []
-            for t in tube.t_ctrl[:6]:
-                c = tube.at(t)
-                # highest point of the tilted ellipse cross-section (normal roughly +z here)
-                r.append(c["z"] + np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]))
-            roof.append(r)
-        roof_z = np.max(np.array(roof), axis=0)
-        lv_y = np.array([self.lv[1].at(t)["y"] for t in self.lv[1].t_ctrl[:6]])
-        cc_a = (0.9 + 0.6 * mat) * s ** 0.5
-        cc_yz = np.array(
-            [
-                [lv_y[0] - 2.0 * s, roof_z[0] - 7.0 * s],  # rostrum
-                [lv_y[0] + 3.0 * s, roof_z[0] - 1.0 * s],  # genu
-                [lv_y[1], roof_z[1] + cc_a * 1.4],
-                [lv_y[2], roof_z[2] + cc_a + 0.3],
-                [lv_y[3], roof_z[3] + cc_a + 0.3],
-                [lv_y[4], roof_z[4] + cc_a + 0.3],
-                [lv_y[5] - 1.0 * s, roof_z[5] + cc_a * 1.6],  # splenium
-            ]
-        )
-        self.cc = Tube(
-            cc_yz,
-            x=np.zeros(7),
-            a=np.array([0.8, 1.5, 1.2, 1.0, 1.0, 1.2, 1.9]) * cc_a,
-            b=np.array([6.0, 10.0, 13.0, 15.0, 15.0, 14.0, 12.0]) * s + 0.4 * max(p.ventricle(1).vi, p.ventricle(-1).vi) - 4.0,
-            theta_deg=np.zeros(7),
-            side=1,
-            droop=0.035 / s,
-        )
-        cc = self.cc
-        dxf = F32(dx)
-        cc_mid = F32(6.0 * s)
-
-        def paint_cc(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            r = cc.eval(pts - np.array([dxf, 0, 0], dtype=F32))
-            inside = r["q"] < 1
-            sel = idx[inside]
-            out.tissue[sel] = Tissue.CORPUS_CALLOSUM
-            lateral = np.abs(pts[inside, 0] - dxf) > cc_mid
-            out.part[sel] = np.where(lateral, U8(Part.CALLOSAL_RADIATION), U8(Part.CORPUS_CALLOSUM))
-            # echogenic pericallosal rim along its upper surface
-            rim = inside & (r["q"] > 0.45) & (r["v2"] > 0)
-            out.tissue[idx[rim]] = Tissue.SULCUS
-
-        lo, hi = cc.lo + [dx, 0, 0], cc.hi + [dx, 0, 0]
-        self._insert(_Painter("cc", lo, hi, paint_cc), before="lv_occ1")
-        # cingulate sulcus: a curve parallel to the callosum on the medial surfaces (from ~28 weeks)
-        if mat > 0.15:
-            tan = np.gradient(cc_yz, axis=0)
-            tan /= np.linalg.norm(tan, axis=1, keepdims=True)
-            nrm = np.stack([tan[:, 1], -tan[:, 0]], axis=1)
-            off = (2.0 * cc_a + 6.5 * s) * np.array([0.0, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6])[:, None]
-            cg_yz = (cc_yz + nrm * off)[1:]
-            depth = (4.0 + 6.0 * mat) * s
-            cing = Tube(cg_yz, x=np.zeros(6), a=np.full(6, self.sulcus_half_mm + 0.15), b=np.full(6, depth), theta_deg=np.zeros(6), pad_mm=self.cortex_mm + 0.2)
-            self.cingulate = cing
-            wm_like = lut([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.FALX, Tissue.CSF])
-
-            def paint_cing(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-                r = cing.eval(pts - np.array([dxf, 0, 0], dtype=F32))
-                m = (r["q"] < 1) & wm_like[out.tissue[idx]]
-                out.tissue[idx[m]] = Tissue.SULCUS
-                # grey matter lining it
-                g = (r["q"] >= 1) & (np.abs(r["v2"]) < r["a"] + self.cortex_mm) & (np.abs(r["v1"]) < r["b"]) & (out.tissue[idx] == Tissue.WHITE_MATTER)
-                out.tissue[idx[g]] = Tissue.GREY_MATTER
-
-            clo, chi = cing.lo + [dx, 0, 0], cing.hi + [dx, 0, 0]
-            clo[1:] -= self.cortex_mm
-            chi[1:] += self.cortex_mm
-            self._insert(_Painter("cingulate", clo, chi, paint_cing), before="cc")
-
-        # --- cavum septi pellucidi
-        if csp_half > 0.2:
-            y_ant = self.lv[1].at(0.0)["y"] - 4.0 * s
-            y_post = -1.0 * s + dy
-            z_top = float(np.min(roof_z[1:3]))
-            z_bot = 0.8 * s + dz
-            cen = np.array([dx, (y_ant + y_post) / 2, (z_top + z_bot) / 2])
-            rad = np.array([csp_half, (y_ant - y_post) / 2, (z_top - z_bot) / 2])
-            self._add_superellipsoid("csp", cen, rad, 2.5, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI)
-
-    def _build_third_ventricle(self, p: AnatomyParams, s: float) -> None:
-        """Foramina of Monro and the third ventricle with the massa intermedia."""
-        dx, dy, dz = DEEP_ORIGIN
-        w3, x_med = self.w3, self.x_med
-        rnd = float(np.clip(p.ventricle_rounding, 0, 1))
-        # --- foramina of Monro
-        for side in (1, -1):
-            a = np.array([dx + side * (x_med + 0.6), 0.0 + dy, 1.8 * s + dz])
-            b = np.array([dx, -1.0 * s + dy, -0.5 * s + dz])
-            c = (a + b) / 2
-            ln = np.linalg.norm(a - b)
-            dirv = (a - b) / ln
-            # rotation whose first column is dirv
-            e2 = np.cross(dirv, [0, 1, 0])
-            e2 /= np.linalg.norm(e2)
-            e3 = np.cross(dirv, e2)
-            rot = np.stack([dirv, e2, e3], axis=1)
-            self._add_ellipsoid(f"monro{side}", Ellipsoid(c, [ln / 2 + 0.8, 1.0 * s ** 0.5, 1.0 * s ** 0.5], rot), Tissue.CSF, Part.FORAMEN_OF_MONRO)
-
-        # --- third ventricle (slit, superellipse in y-z) with the massa intermedia
-        c3 = np.array([dx, -5.5 * s + dy, -6.5 * s + dz])
-        r3 = np.array([w3 / 2, 9.0 * s, 7.5 * s])
-        mi_c = np.array([-6.5 * s + dy, -4.5 * s + dz])
-        mi_r = 2.6 * s * (1.0 - 0.6 * rnd)
-        self.third_centre = c3
-
-        def third(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            qy = np.abs((pts[:, 1] - c3[1]) / r3[1]) ** 3 + np.abs((pts[:, 2] - c3[2]) / r3[2]) ** 3
-            # ballooning: the slit widens into a rounded cavity as it dilates
-            half = r3[0] * np.sqrt(np.clip(1 - qy, 0, 1)) ** (0.15 + 0.5 * rnd)
-            inside = (qy < 1) & (np.abs(pts[:, 0] - c3[0]) < half)
-            mi = ((pts[:, 1] - mi_c[0]) ** 2 + (pts[:, 2] - mi_c[1]) ** 2) < mi_r**2
-            sel = idx[inside & ~mi]
-            out.tissue[sel] = Tissue.CSF
-            out.part[sel] = Part.THIRD_VENTRICLE
-
-        self._add("third", c3 - r3, c3 + r3, third)
-
-    def _build_fourth_ventricle(self, p: AnatomyParams, s: float) -> None:
-        """Aqueduct and fourth ventricle."""
-        dx, dy, dz = DEEP_ORIGIN
-        # --- aqueduct and fourth ventricle
-        f4 = p.fourth_ventricle_scale
-        aq_yz = np.array([[-13.0, -12.0], [-18.0, -17.0], [-24.0, -22.0]]) * s + [dy, dz]
-        self.aqueduct = Tube(aq_yz, x=np.zeros(3), a=np.full(3, 0.6 * s ** 0.5 * f4), b=np.full(3, 0.6 * s ** 0.5 * f4), theta_deg=np.zeros(3))
-        self._add_tube("aqueduct", self.aqueduct, lambda t: np.full(t.shape, Part.AQUEDUCT, U8), Tissue.CSF, shift_x=dx)
-        tri = np.array([[-25.0, -20.5], [-25.5, -37.0], [-34.0, -28.5]]) * s
-        tri = tri.mean(axis=0) + (tri - tri.mean(axis=0)) * f4 + [dy, dz]
-        w4 = 5.0 * s * f4
-        self.fourth_tri = tri
-
-        def fourth(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            yz = pts[:, 1:3]
-            inside = np.ones(len(pts), dtype=bool)
-            lam = []
-            for i in range(3):
-                a_, b_ = tri[i], tri[(i + 1) % 3]
-                c_ = tri[(i + 2) % 3]
-                nrm = np.array([-(b_ - a_)[1], (b_ - a_)[0]])
-                sgn = np.sign(nrm @ (c_ - a_))
-                dist = ((yz - a_) @ nrm) * sgn / np.linalg.norm(nrm)
-                inside &= dist > 0
-                lam.append(dist / abs(((c_ - a_) @ nrm) / np.linalg.norm(nrm)))
-            # width tapers toward the fastigium (vertex 2, opposite edge 0)
-            half = w4 * np.clip(1 - lam[0], 0, 1) ** 0.7 * np.clip(np.minimum(lam[1], lam[2]) * 4, 0, 1)
-            inside &= np.abs(pts[:, 0] - dx) < half
-            sel = idx[inside]
-            out.tissue[sel] = Tissue.CSF
-            out.part[sel] = Part.FOURTH_VENTRICLE
-
-        lo4 = np.array([dx - w4, tri[:, 0].min(), tri[:, 1].min()])
-        hi4 = np.array([dx + w4, tri[:, 0].max(), tri[:, 1].max()])
-        self._add("fourth", lo4, hi4, fourth)
-
-    def _build_caudothalamic_grooves(self, s: float) -> None:
-        """Caudothalamic grooves under the ventricle floor just behind the foramen."""
-        _, dy, _ = DEEP_ORIGIN
-        # --- caudothalamic grooves (under the ventricle floor just behind the foramen)
-        self.ctg: dict[int, Ellipsoid] = {}
-        for side in (1, -1):
-            tube = self.lv[side]
-            # the upper limb of the C (frontal horn to atrium) runs monotonically backwards in y
-            upper = tube.tt <= tube.t_ctrl[4]
-            t_ctg = float(np.interp(-2.5 * s + dy, tube.centre_yz[upper, 0][::-1], tube.tt[upper][::-1]))
-            c = tube.at(t_ctg)
-            floor = np.array([side * (abs(c["x"]) + 1.5 * s), c["y"], c["z"] - np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]) * 0.6 - 1.2 * s])
-            e = Ellipsoid(floor, np.array([2.6, 1.3, 2.6]) * s ** 0.7, rotation_xyz(rx_deg=-35))
-            self.ctg[side] = e
-            self._add_ellipsoid(f"ctg{side}", e, Tissue.DEEP_GREY, Part.CAUDOTHALAMIC_GROOVE_LEFT if side > 0 else Part.CAUDOTHALAMIC_GROOVE_RIGHT, mod=1.45, before=f"lv_occ{1}")
-
-    def _lateral_ventricle(
-        self, v: VentricleSize, side: int, s: float, x_med: float, rnd: float, shift: tuple[float, float, float]
-    ) -> tuple[Tube, Tube]:
-        """The C-shaped main tube (frontal horn, body, atrium, temporal horn) and the occipital horn."""
-        dx, dy, dz = shift
-        # cross-section at the foramen (control point 2): VI and AHW fix centre, long and short half-axes
-        th_f = -28.0 * (1 - 0.8 * rnd)
-        a_f = v.ahw / 2
-        e_half = max((v.vi - x_med) / 2, a_f + 0.3)
-        xc = x_med + e_half
-        sin_f, cos_f = np.sin(np.radians(th_f)), np.cos(np.radians(th_f))
-        b_f = max(np.sqrt(max(e_half**2 - (a_f * sin_f) ** 2, 0.0)) / cos_f, a_f * 1.05)
-        a_atr = max(v.atrium / 2, 3.2 * s + 0.4)
-        a_tmp = max(v.temporal / 2, 0.35)
-        y = np.array([24.0, 12.0, 0.0, -12.0, -20.0, -27.0, -30.5, -23.0, -4.0]) * s
-        z = np.array([1.5, 3.0, 3.5, 6.0, 6.5, 3.5, -6.0, -15.5, -21.0]) * s
-        # dilated horns grow upward / outward: lift the roof a little with the short half-axis
-        z[:6] += np.array([0.3, 0.6, 0.6, 0.6, 0.6, 0.3]) * max(a_f - 1.0, 0.0)
-        jit = self.params.ventricle_jitter_mm
-        if jit:  # per-subject shape: 9 y, 9 z offsets per side (left first), foramen point kept fixed
-            j = np.asarray(jit, dtype=np.float64).reshape(2, 2, 9)[0 if side > 0 else 1] * s
-            j[:, 2] = 0.0
-            y, z = y + j[0], z + j[1]
-        x = np.array([xc - 2.5 * s, xc - 1.0 * s, xc, xc + 1.5 * s, xc + 3.0 * s, 15.5 * s + 0.3 * (v.vi - 12), 19.0 * s, 22.0 * s, 24.0 * s])
-        x = np.maximum(x, x_med + 0.5)
-        a = np.array([0.35 * a_f, 0.9 * a_f, a_f, 0.85 * a_f + 0.15, 0.9 * a_f + 0.4, a_atr, 0.6 * a_atr + 0.4 * a_tmp, a_tmp, a_tmp * 0.8])
-        b = np.array([0.55 * b_f, 0.9 * b_f, b_f, b_f, 0.9 * b_f + 0.5, a_atr * 1.25 + 1.0, 3.0 * s + a_tmp, 2.5 * s + a_tmp, 2.0 * s + a_tmp])
-        b = np.maximum(b, a)
-        th = np.array([th_f, th_f, th_f, -22.0 * (1 - 0.8 * rnd), -15.0, 0.0, 10.0, 20.0, 20.0])
-        main = Tube(np.stack([y + dy, z + dz], 1), x, a, b, th, side=side)  # x shift by dx below
-        if dx:
-            main = _shifted_tube(main, dx)
-        # occipital horn: from inside the atrium back to its tip at TOD behind the posterior thalamus
-        th_e = self.thalamus[side]
-        y_thal_post = float(th_e.lo[1])
-        a_tip = max(0.8, 0.35 * a_atr)
-        y_tip = y_thal_post - v.tod + a_tip
-        y_tip = max(y_tip, float(self.c1[1] - 0.84 * self.ay) + 2.0 * a_tip)  # keep a posterior mantle
-        y_atr, z_atr = y[5] + dy, z[5] + dz
-        yo = np.array([y_atr + 2.0 * s, (y_atr + y_tip) / 2, y_tip])
-        zo = np.array([z_atr, z_atr + 1.0 * s, z_atr + 1.5 * s])
-        if yo[1] >= yo[0] - 0.5 or yo[2] >= yo[1] - 0.5:
-            yo = np.array([y_atr + 2.0 * s, y_atr + 0.5 * s, y_atr - 1.0 * s])
-        xo = np.array([x[5], x[5] - 1.0 * s, x[5] - 2.5 * s])
-        ao = np.array([0.9 * a_atr, 0.6 * a_atr + 0.2, a_tip])
-        bo = np.maximum(np.array([a_atr * 1.2 + 0.8, 0.8 * a_atr + 0.8, a_tip * 1.2]), ao)
-        occ = Tube(np.stack([yo, zo], 1), xo, ao, bo, np.array([0.0, 5.0, 5.0]), side=side)
-        if dx:
-            occ = _shifted_tube(occ, dx)
-        return main, occ
-
-    def _add_halo(self, side: int, strength: float) -> None:
-        """The normal periventricular "halo": white matter dorsolateral to the trigone (and, fainter,
-        the frontal horn) slightly brighter than the rest, fading with distance; a mimic of PVL flare."""
-        s = self.scale
-        blobs = []
-        for t, gain, rad in ((0.5 * (self.lv[side].t_ctrl[4] + self.lv[side].t_ctrl[5]), 1.0, 7.0), (self.lv[side].t_ctrl[1], 0.5, 5.0)):
-            c = self.lv[side].at(float(t))
-            centre = np.array([c["x"] + side * (c["b"] * 0.6 + 2.0 * s), c["y"], c["z"] + c["a"] + 2.0 * s])
-            blobs.append((Ellipsoid(centre, np.array([rad, rad * 1.5, rad]) * s), F32(strength * gain)))
-        for i, (e, g) in enumerate(blobs):
-
-            def paint(pts: np.ndarray, idx: np.ndarray, out: _Out, e: Ellipsoid = e, g: F32 = g) -> None:
-                q = e.q(pts)
-                m = (q < 1) & (out.tissue[idx] == Tissue.WHITE_MATTER)
-                out.mod[idx[m]] *= F32(1.0) + g * (F32(1.0) - q[m])
-
-            self._add(f"halo{side}_{i}", e.lo, e.hi, paint)
-
-    def _add_lv(self, side: int) -> None:
-        main, occ = self.lv[side], self.lv_occ[side]
-        lvf, lvb, lva, lvo, lvt = (
-            (Part.LV_FRONTAL_LEFT, Part.LV_BODY_LEFT, Part.LV_ATRIUM_LEFT, Part.LV_OCCIPITAL_LEFT, Part.LV_TEMPORAL_LEFT)
-            if side > 0
-            else (Part.LV_FRONTAL_RIGHT, Part.LV_BODY_RIGHT, Part.LV_ATRIUM_RIGHT, Part.LV_OCCIPITAL_RIGHT, Part.LV_TEMPORAL_RIGHT)
-        )
-        cp_part = Part.CHOROID_PLEXUS_LEFT if side > 0 else Part.CHOROID_PLEXUS_RIGHT
-        tk = main.t_ctrl
-        edges = np.array([tk[2], 0.5 * (tk[4] + tk[5]), tk[6] + 0.25 * (tk[7] - tk[6])], dtype=F32)
-        parts = np.array([lvf, lvb, lva, lvt], dtype=U8)
-        s = self.scale
-        # choroid plexus profile along t: absent in the frontal horn, thin on the body floor,
-        # the glomus in the atrium, thin along the temporal horn
-        t_cp = np.array([tk[2] + 0.02, tk[3], tk[4], tk[5], tk[6], tk[7], tk[8]], dtype=F32)
-        cp_a = np.array([0.3, 0.8, 1.1, 3.0, 1.6, 0.8, 0.4], dtype=F32) * F32(s**0.5)
-        cp_b = np.array([0.8, 2.2, 2.6, 3.8, 2.4, 1.6, 1.0], dtype=F32) * F32(s**0.5)
-        # where the glomus sits (the BV's region of interest): on the dependent wall of the atrium
-        g = main.at(float(tk[5]))
-        lat = np.array([side * 1.0, 0.0, 0.0])
-        nrm = np.array([0.0, g["ny"], g["nz"]])
-        e1, e2 = g["cos"] * lat + g["sin"] * nrm, -g["sin"] * lat + g["cos"] * nrm
-        v2c = -max(g["a"] - float(cp_a[3]), 0.0)
-        self.glomus[side] = np.array([g["x"], g["y"], g["z"]]) + (-0.25 * g["b"]) * e1 + v2c * e2
-
-        def paint_main(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            r = main.eval(pts)
-            inside = r["q"] < 1
-            if not inside.any():
-                return
-            t = r["t"][inside]
-            sel = idx[inside]
-            out.tissue[sel] = Tissue.CSF
-            out.part[sel] = parts[np.searchsorted(edges, t)]
-            # choroid plexus
-            in_cp_range = (t > t_cp[0]) & (t < t_cp[-1])
-            a_cp = np.interp(t, t_cp, cp_a)
-            b_cp = np.interp(t, t_cp, cp_b)
-            a = r["a"][inside]
-            v2c = -np.maximum(a - a_cp, 0)
-            v1c = -0.25 * r["b"][inside]
-            qc = ((r["v1"][inside] - v1c) / b_cp) ** 2 + ((r["v2"][inside] - v2c) / a_cp) ** 2
-            cp = in_cp_range & (qc < 1)
-            out.tissue[sel[cp]] = Tissue.CHOROID_PLEXUS
-            out.part[sel[cp]] = cp_part
-
-        def paint_occ(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            r = occ.eval(pts)
-            sel = idx[r["q"] < 1]
-            out.tissue[sel] = Tissue.CSF
-            out.part[sel] = lvo
-
-        self._add(f"lv_occ{side}", occ.lo, occ.hi, paint_occ)
-        self._add(f"lv{side}", main.lo, main.hi, paint_main)
-
-    # helpers to register primitives
-    def _insert(self, painter: _Painter, before: str | None) -> None:
-        if before is None:
-            self._painters.append(painter)
-            return
-        names = [q.name for q in self._painters]
-        i = names.index(before) if before in names else len(names)
-        self._painters.insert(i, painter)
-
-    def _add_ellipsoid(
-        self, name: str, e: Ellipsoid, tissue: Tissue, part: Part, mod: float = 1.0, only_pf: bool = False, before: str | None = None
-    ) -> None:
         def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            inside = e.q(pts) < 1
-            if only_pf:
-                inside &= _PF_LUT[out.tissue[idx]]
+            ax_ = pts[:, 0] * side
+            y = pts[:, 1]
+            frac = np.clip((ax_ - x_ins) / (ax - x_ins), 0, 1)
+            zc = zs0 - 0.25 * (y - dy) + 0.25 * (ax_ - x_ins)
+            half = w_in + (w_out - w_in) * frac
+            # taper at the fissure's anterior and posterior ends
+            endw = np.clip(np.minimum(y - y0, y1 - y) / (6.0 * s), 0, 1)
+            half = half * endw
+            dzv = np.abs(pts[:, 2] - zc)
+            inside = (ax_ > x_ins) & (dzv < half)
             sel = idx[inside]
-            out.tissue[sel] = tissue
+            rim = (half[inside] - dzv[inside]) < 0.7
+            out.tissue[sel] = np.where(rim, Tissue.SULCUS, Tissue.CSF)
             out.part[sel] = part
-            if mod != 1.0:
-                out.mod[sel] = F32(mod)
+            # insular cortex medial to the fissure
+            ins = (ax_ <= x_ins) & (ax_ > x_ins - cortex_mm) & (dzv < half + 6.0 * s)
+            out.tissue[idx[ins]] = Tissue.GREY_MATTER
 
-        self._insert(_Painter(name, e.lo, e.hi, paint), before)
+        return paint
 
-    def _add_tube(
-        self, name: str, tube: Tube, part_of_t: Callable[[np.ndarray], np.ndarray], tissue: Tissue, shift_x: float = 0.0, before: str | None = None
-    ) -> None:
-        sx = F32(shift_x)
+    placed = []
+    for side in (1, -1):
+        xa, xb = sorted((side * (x_ins - 3), side * (ax + 2)))
+        placed.append(painter(f"sylvian{side}", [xa, y0, zs0 - 12 * s - w_out], [xb, y1, zs0 + 12 * s + w_out], sylvian(side)))
+    return placed
 
-        def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            if sx:
-                pts = pts - np.array([sx, 0, 0], dtype=F32)
-            r = tube.eval(pts)
-            inside = r["q"] < 1
-            sel = idx[inside]
-            out.tissue[sel] = tissue
-            out.part[sel] = part_of_t(r["t"][inside])
 
-        lo, hi = tube.lo.copy(), tube.hi.copy()
-        lo[0] += shift_x
-        hi[0] += shift_x
-        self._insert(_Painter(name, lo, hi, paint), before)
+def _deep_grey(p: AnatomyParams, s: float, *, w3: float) -> tuple[dict[int, Ellipsoid], dict[int, list[Ellipsoid]], list[Placement]]:
+    """Thalami and caudate nuclei (head and body), each side."""
+    dx, dy, dz = DEEP_ORIGIN
+    thalamus: dict[int, Ellipsoid] = {}
+    caudate: dict[int, list[Ellipsoid]] = {}
+    placed = []
+    for side in (1, -1):
+        g = p.deep_grey_scale[0 if side > 0 else 1]
+        th_r = np.array([8.0, 12.5, 9.0]) * s * g
+        th = Ellipsoid([dx + side * (w3 / 2 + th_r[0] * 0.95), -10.5 * s + dy, -5.0 * s + dz], th_r, rotation_xyz(rz_deg=side * 8))
+        thalamus[side] = th
+        cd_r = np.array([5.5, 10.0, 6.5]) * s * g
+        v = p.ventricle(side)
+        cx_ = dx + side * (0.55 * v.vi + 3.5 * s)
+        cd = Ellipsoid([cx_, 7.0 * s + dy, -1.5 * s + dz], cd_r, rotation_xyz(rx_deg=-15, rz_deg=side * 10))
+        cb = Ellipsoid([dx + side * (0.55 * v.vi + 5.0 * s), -9.0 * s + dy, 4.0 * s + dz], np.array([3.0, 11.0, 3.0]) * s * g, rotation_xyz(rx_deg=-12))
+        caudate[side] = [cd, cb]
+        placed.append(ellipsoid_painter(f"thalamus{side}", th, Tissue.DEEP_GREY, Part.THALAMUS_LEFT if side > 0 else Part.THALAMUS_RIGHT))
+        cpart = Part.CAUDATE_LEFT if side > 0 else Part.CAUDATE_RIGHT
+        placed.append(ellipsoid_painter(f"caudate{side}", cd, Tissue.DEEP_GREY, cpart, mod=1.08))
+        placed.append(ellipsoid_painter(f"caudate_body{side}", cb, Tissue.DEEP_GREY, cpart, mod=1.08))
+    return thalamus, caudate, placed
 
-    def _add_superellipsoid(self, name: str, c: np.ndarray, r: np.ndarray, n: float, tissue: Tissue, part: Part) -> None:
-        cf, rf = c.astype(F32), r.astype(F32)
 
-        def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-            q = (np.abs((pts - cf) / rf) ** n).sum(axis=1)
-            sel = idx[q < 1]
-            out.tissue[sel] = tissue
-            out.part[sel] = part
+def _posterior_fossa(p: AnatomyParams, s: float, *, c2: np.ndarray) -> tuple[Ellipsoid, Ellipsoid, Tube, list[Placement]]:
+    """Posterior fossa: cisterna magna, vermis and brainstem."""
+    dx, dy, dz = DEEP_ORIGIN
+    cm = p.cisterna_magna_mm
+    vr = np.array([7.0, 10.5, 11.5]) * s * p.cerebellum_scale
+    vermis = Ellipsoid([dx, c2[1] - 1.0 * s, c2[2] + 1.0 * s], vr, rotation_xyz(rx_deg=20))
+    cisterna = Ellipsoid(
+        [dx, c2[1] - vr[1] * 0.55, c2[2] - vr[2] * 0.55],
+        np.array([9.0 * s, vr[1] * 0.45 + cm, vr[2] * 0.45 + cm]),
+        rotation_xyz(rx_deg=35),
+    )
+    bs_yz = np.array([[-12.0, -7.0], [-16.0, -17.0], [-18.5, -28.0], [-20.0, -38.0], [-21.0, -52.0]]) * s + [dy, dz]
+    brainstem = Tube(
+        bs_yz,
+        x=np.zeros(5) + 0.0,
+        a=np.array([6.5, 7.0, 9.0, 6.0, 5.0]) * s,
+        b=np.array([9.0, 9.0, 11.0, 7.0, 6.0]) * s,
+        theta_deg=np.zeros(5),
+        side=1,
+    )
+    placed = [
+        ellipsoid_painter("cisterna", cisterna, Tissue.CSF, Part.CISTERNA_MAGNA, only_pf=True),
+        ellipsoid_painter("vermis", vermis, Tissue.VERMIS, Part.CEREBELLAR_VERMIS),
+        tube_painter("brainstem", brainstem, lambda t: np.full(t.shape, Part.BRAINSTEM, U8), Tissue.BRAINSTEM, shift_x=dx),
+    ]
+    return vermis, cisterna, brainstem, placed
 
-        self._add(name, c - r, c + r, paint)
+
+def _midline(
+    p: AnatomyParams, s: float, *, lv: dict[int, Tube], csp_half: float, cortex_mm: float, sulcus_half_mm: float
+) -> tuple[Tube, Tube | None, list[Placement]]:
+    """Corpus callosum arching over the ventricles, cingulate sulcus and cavum septi pellucidi."""
+    dx, dy, dz = DEEP_ORIGIN
+    mat = p.maturity
+    placed: list[Placement] = []
+    # --- corpus callosum: an arch over the ventricles and the cavum
+    roof = []
+    for side in (1, -1):
+        tube = lv[side]
+        r = []
+        for t in tube.t_ctrl[:6]:
+            c = tube.at(t)
+            # highest point of the tilted ellipse cross-section (normal roughly +z here)
+            r.append(c["z"] + np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]))
+        roof.append(r)
+    roof_z = np.max(np.array(roof), axis=0)
+    lv_y = np.array([lv[1].at(t)["y"] for t in lv[1].t_ctrl[:6]])
+    cc_a = (0.9 + 0.6 * mat) * s ** 0.5
+    cc_yz = np.array(
+        [
+            [lv_y[0] - 2.0 * s, roof_z[0] - 7.0 * s],  # rostrum
+            [lv_y[0] + 3.0 * s, roof_z[0] - 1.0 * s],  # genu
+            [lv_y[1], roof_z[1] + cc_a * 1.4],
+            [lv_y[2], roof_z[2] + cc_a + 0.3],
+            [lv_y[3], roof_z[3] + cc_a + 0.3],
+            [lv_y[4], roof_z[4] + cc_a + 0.3],
+            [lv_y[5] - 1.0 * s, roof_z[5] + cc_a * 1.6],  # splenium
+        ]
+    )
+    cc = Tube(
+        cc_yz,
+        x=np.zeros(7),
+        a=np.array([0.8, 1.5, 1.2, 1.0, 1.0, 1.2, 1.9]) * cc_a,
+        b=np.array([6.0, 10.0, 13.0, 15.0, 15.0, 14.0, 12.0]) * s + 0.4 * max(p.ventricle(1).vi, p.ventricle(-1).vi) - 4.0,
+        theta_deg=np.zeros(7),
+        side=1,
+        droop=0.035 / s,
+    )
+    dxf = F32(dx)
+    cc_mid = F32(6.0 * s)
+
+    def paint_cc(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+        r = cc.eval(pts - np.array([dxf, 0, 0], dtype=F32))
+        inside = r["q"] < 1
+        sel = idx[inside]
+        out.tissue[sel] = Tissue.CORPUS_CALLOSUM
+        lateral = np.abs(pts[inside, 0] - dxf) > cc_mid
+        out.part[sel] = np.where(lateral, U8(Part.CALLOSAL_RADIATION), U8(Part.CORPUS_CALLOSUM))
+        # echogenic pericallosal rim along its upper surface
+        rim = inside & (r["q"] > 0.45) & (r["v2"] > 0)
+        out.tissue[idx[rim]] = Tissue.SULCUS
+
+    lo, hi = cc.lo + [dx, 0, 0], cc.hi + [dx, 0, 0]
+    placed.append((_Painter("cc", lo, hi, paint_cc), "lv_occ1"))
+    # cingulate sulcus: a curve parallel to the callosum on the medial surfaces (from ~28 weeks)
+    cing: Tube | None = None
+    if mat > 0.15:
+        tan = np.gradient(cc_yz, axis=0)
+        tan /= np.linalg.norm(tan, axis=1, keepdims=True)
+        nrm = np.stack([tan[:, 1], -tan[:, 0]], axis=1)
+        off = (2.0 * cc_a + 6.5 * s) * np.array([0.0, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6])[:, None]
+        cg_yz = (cc_yz + nrm * off)[1:]
+        depth = (4.0 + 6.0 * mat) * s
+        cing = Tube(cg_yz, x=np.zeros(6), a=np.full(6, sulcus_half_mm + 0.15), b=np.full(6, depth), theta_deg=np.zeros(6), pad_mm=cortex_mm + 0.2)
+        placed.append(_cingulate(cing, cortex_mm))
+    # --- cavum septi pellucidi
+    if csp_half > 0.2:
+        y_ant = lv[1].at(0.0)["y"] - 4.0 * s
+        y_post = -1.0 * s + dy
+        z_top = float(np.min(roof_z[1:3]))
+        z_bot = 0.8 * s + dz
+        cen = np.array([dx, (y_ant + y_post) / 2, (z_top + z_bot) / 2])
+        rad = np.array([csp_half, (y_ant - y_post) / 2, (z_top - z_bot) / 2])
+        placed.append(superellipsoid_painter("csp", cen, rad, 2.5, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI))
+    return cc, cing, placed
+
+
+def _cingulate(cing: Tube, cortex_mm: float) -> Placement:
+    """The cingulate sulcus (placed before the callosum) with the grey matter lining it."""
+    dx = DEEP_ORIGIN[0]
+    dxf = F32(dx)
+    wm_like = lut([Tissue.WHITE_MATTER, Tissue.GREY_MATTER, Tissue.FALX, Tissue.CSF])
+
+    def paint_cing(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+        r = cing.eval(pts - np.array([dxf, 0, 0], dtype=F32))
+        m = (r["q"] < 1) & wm_like[out.tissue[idx]]
+        out.tissue[idx[m]] = Tissue.SULCUS
+        # grey matter lining it
+        g = (r["q"] >= 1) & (np.abs(r["v2"]) < r["a"] + cortex_mm) & (np.abs(r["v1"]) < r["b"]) & (out.tissue[idx] == Tissue.WHITE_MATTER)
+        out.tissue[idx[g]] = Tissue.GREY_MATTER
+
+    clo, chi = cing.lo + [dx, 0, 0], cing.hi + [dx, 0, 0]
+    clo[1:] -= cortex_mm
+    chi[1:] += cortex_mm
+    return _Painter("cingulate", clo, chi, paint_cing), "cc"
+
+
+def _third_ventricle(p: AnatomyParams, s: float, *, w3: float, x_med: float) -> tuple[np.ndarray, list[Placement]]:
+    """Foramina of Monro and the third ventricle with the massa intermedia (its centre, painters)."""
+    dx, dy, dz = DEEP_ORIGIN
+    rnd = float(np.clip(p.ventricle_rounding, 0, 1))
+    placed = []
+    # --- foramina of Monro
+    for side in (1, -1):
+        a = np.array([dx + side * (x_med + 0.6), 0.0 + dy, 1.8 * s + dz])
+        b = np.array([dx, -1.0 * s + dy, -0.5 * s + dz])
+        c = (a + b) / 2
+        ln = np.linalg.norm(a - b)
+        dirv = (a - b) / ln
+        # rotation whose first column is dirv
+        e2 = np.cross(dirv, [0, 1, 0])
+        e2 /= np.linalg.norm(e2)
+        e3 = np.cross(dirv, e2)
+        rot = np.stack([dirv, e2, e3], axis=1)
+        placed.append(ellipsoid_painter(f"monro{side}", Ellipsoid(c, [ln / 2 + 0.8, 1.0 * s ** 0.5, 1.0 * s ** 0.5], rot), Tissue.CSF, Part.FORAMEN_OF_MONRO))
+
+    # --- third ventricle (slit, superellipse in y-z) with the massa intermedia
+    c3 = np.array([dx, -5.5 * s + dy, -6.5 * s + dz])
+    r3 = np.array([w3 / 2, 9.0 * s, 7.5 * s])
+    mi_c = np.array([-6.5 * s + dy, -4.5 * s + dz])
+    mi_r = 2.6 * s * (1.0 - 0.6 * rnd)
+
+    def third(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+        qy = np.abs((pts[:, 1] - c3[1]) / r3[1]) ** 3 + np.abs((pts[:, 2] - c3[2]) / r3[2]) ** 3
+        # ballooning: the slit widens into a rounded cavity as it dilates
+        half = r3[0] * np.sqrt(np.clip(1 - qy, 0, 1)) ** (0.15 + 0.5 * rnd)
+        inside = (qy < 1) & (np.abs(pts[:, 0] - c3[0]) < half)
+        mi = ((pts[:, 1] - mi_c[0]) ** 2 + (pts[:, 2] - mi_c[1]) ** 2) < mi_r**2
+        sel = idx[inside & ~mi]
+        out.tissue[sel] = Tissue.CSF
+        out.part[sel] = Part.THIRD_VENTRICLE
+
+    placed.append(painter("third", c3 - r3, c3 + r3, third))
+    return c3, placed
+
+
+def _fourth_ventricle(p: AnatomyParams, s: float) -> tuple[Tube, np.ndarray, list[Placement]]:
+    """Aqueduct and fourth ventricle (the aqueduct, the ventricle's triangle in y-z, painters)."""
+    dx, dy, dz = DEEP_ORIGIN
+    f4 = p.fourth_ventricle_scale
+    aq_yz = np.array([[-13.0, -12.0], [-18.0, -17.0], [-24.0, -22.0]]) * s + [dy, dz]
+    aqueduct = Tube(aq_yz, x=np.zeros(3), a=np.full(3, 0.6 * s ** 0.5 * f4), b=np.full(3, 0.6 * s ** 0.5 * f4), theta_deg=np.zeros(3))
+    placed = [tube_painter("aqueduct", aqueduct, lambda t: np.full(t.shape, Part.AQUEDUCT, U8), Tissue.CSF, shift_x=dx)]
+    tri = np.array([[-25.0, -20.5], [-25.5, -37.0], [-34.0, -28.5]]) * s
+    tri = tri.mean(axis=0) + (tri - tri.mean(axis=0)) * f4 + [dy, dz]
+    w4 = 5.0 * s * f4
+
+    def fourth(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+        yz = pts[:, 1:3]
+        inside = np.ones(len(pts), dtype=bool)
+        lam = []
+        for i in range(3):
+            a_, b_ = tri[i], tri[(i + 1) % 3]
+            c_ = tri[(i + 2) % 3]
+            nrm = np.array([-(b_ - a_)[1], (b_ - a_)[0]])
+            sgn = np.sign(nrm @ (c_ - a_))
+            dist = ((yz - a_) @ nrm) * sgn / np.linalg.norm(nrm)
+            inside &= dist > 0
+            lam.append(dist / abs(((c_ - a_) @ nrm) / np.linalg.norm(nrm)))
+        # width tapers toward the fastigium (vertex 2, opposite edge 0)
+        half = w4 * np.clip(1 - lam[0], 0, 1) ** 0.7 * np.clip(np.minimum(lam[1], lam[2]) * 4, 0, 1)
+        inside &= np.abs(pts[:, 0] - dx) < half
+        sel = idx[inside]
+        out.tissue[sel] = Tissue.CSF
+        out.part[sel] = Part.FOURTH_VENTRICLE
+
+    lo4 = np.array([dx - w4, tri[:, 0].min(), tri[:, 1].min()])
+    hi4 = np.array([dx + w4, tri[:, 0].max(), tri[:, 1].max()])
+    placed.append(painter("fourth", lo4, hi4, fourth))
+    return aqueduct, tri, placed
+
+
+def _caudothalamic_grooves(s: float, *, lv: dict[int, Tube]) -> tuple[dict[int, Ellipsoid], list[Placement]]:
+    """Caudothalamic grooves under the ventricle floor just behind the foramen."""
+    _, dy, _ = DEEP_ORIGIN
+    ctg: dict[int, Ellipsoid] = {}
+    placed = []
+    for side in (1, -1):
+        tube = lv[side]
+        # the upper limb of the C (frontal horn to atrium) runs monotonically backwards in y
+        upper = tube.tt <= tube.t_ctrl[4]
+        t_ctg = float(np.interp(-2.5 * s + dy, tube.centre_yz[upper, 0][::-1], tube.tt[upper][::-1]))
+        c = tube.at(t_ctg)
+        floor = np.array([side * (abs(c["x"]) + 1.5 * s), c["y"], c["z"] - np.hypot(c["a"] * c["cos"], c["b"] * c["sin"]) * 0.6 - 1.2 * s])
+        e = Ellipsoid(floor, np.array([2.6, 1.3, 2.6]) * s ** 0.7, rotation_xyz(rx_deg=-35))
+        ctg[side] = e
+        part = Part.CAUDOTHALAMIC_GROOVE_LEFT if side > 0 else Part.CAUDOTHALAMIC_GROOVE_RIGHT
+        placed.append(ellipsoid_painter(f"ctg{side}", e, Tissue.DEEP_GREY, part, mod=1.45, before=f"lv_occ{1}"))
+    return ctg, placed

@@ -92,10 +92,10 @@ class RenderedFrame:
         return self.plane.points(x, d)
 
 
-def output_grid(preset: ScannerPreset, *, out_size_hw: tuple[int, int] | None = None, fit: Fit = "contain") -> PixelGrid:
+def output_grid(preset: ScannerPreset, *, out_size_hw: tuple[int, int] | None = None, fit: Fit | str = Fit.CONTAIN) -> PixelGrid:
     """The (cached) pixel grid of a preset's image region at ``out_size_hw`` (default: the preset's)."""
     size = tuple(int(s) for s in (out_size_hw or preset.default_out_size_hw))
-    return pixel_grid(ProbeGeometry.of(preset), size, fit)  # type: ignore[arg-type]
+    return pixel_grid(ProbeGeometry.of(preset), size, fit=fit)  # type: ignore[arg-type]
 
 
 def pixel_to_head(
@@ -105,7 +105,7 @@ def pixel_to_head(
     row: np.ndarray | float,
     *,
     out_size_hw: tuple[int, int] | None = None,
-    fit: Fit = "contain",
+    fit: Fit | str = Fit.CONTAIN,
 ) -> np.ndarray:
     """Head coordinates ``[..., 3]`` (mm) of output pixels of a frame rendered with these arguments."""
     x, d = output_grid(preset, out_size_hw=out_size_hw, fit=fit).plane_coords(col, row)
@@ -157,7 +157,7 @@ def render_plane(
     preset: ScannerPreset,
     *,
     out_size_hw: tuple[int, int] | None = None,
-    fit: Fit = "contain",
+    fit: Fit | str = Fit.CONTAIN,
     acoustics: TissueAcoustics | None = None,
     timings: dict[str, float] | None = None,
     speckle_seed: int | None = None,

@@ -18,7 +18,7 @@ bytes do not depend on the number of workers; JSON is canonical, PNG / npz / MP4
 deterministic. Atomic: everything goes to a hidden temp folder beside ``out`` that is renamed to ``out``
 only when every case is written; a failure (or Ctrl-C) removes it.
 
-Size: about 500 lines: one config, the per-case writer and the parallel driver belong together.
+Size: about 530 lines: one config, the per-case writer and the parallel driver belong together.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from enum import StrEnum
 from typing import Any
 
 import cv2
@@ -57,7 +58,7 @@ from neocus.data import (
 from neocus import atomic
 from neocus.atomic import atomic_write_text
 from neocus.data.schema import DATASET_FILE
-from neocus.errors import NeocusError
+from neocus.errors import NeocusError, parse_choice
 from neocus.geometry import RotatedBox
 from neocus.io.types import CropRecord
 from neocus.io.write import write_dicom_cine, write_video
@@ -71,6 +72,14 @@ from neocus.vocab import Finding, Plane, View
 
 CASE_ID_FORMAT = "phantom-{index:05d}"
 N_FOLDS = 5
+
+
+class SweepFormat(StrEnum):
+    """How sweeps are written: ``mixed`` (coronal MP4, sagittal DICOM), all ``mp4`` or all ``dicom``."""
+
+    MIXED = "mixed"
+    MP4 = "mp4"
+    DICOM = "dicom"
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ class SimulationConfig:
     frame_size_wh: tuple[int, int] | None = None
     sweep_frames: int | None = None
     sweeps: bool = True
-    sweep_format: str = "mixed"
+    sweep_format: SweepFormat | str = SweepFormat.MIXED
     screen: bool = False
     workers: int = 1
     name: str | None = None
@@ -111,8 +120,7 @@ class SimulationConfig:
                 raise NeocusError(f"must be between 32x32 and 2048x2048, got {w}x{h}", where="frame_size_wh")
         if self.sweep_frames is not None and not 2 <= self.sweep_frames <= 2000:
             raise NeocusError(f"must lie in 2..2000, got {self.sweep_frames}", where="sweep_frames")
-        if self.sweep_format not in SWEEP_FORMATS:
-            raise NeocusError(f"unknown sweep format {self.sweep_format!r}", where="sweep_format", hint="one of " + ", ".join(SWEEP_FORMATS))
+        parse_choice(SweepFormat, self.sweep_format, what="sweep_format")
         if self.workers < 1:
             raise NeocusError(f"must be at least 1, got {self.workers}", where="workers")
         if self.screen and not self.sweeps:
@@ -122,9 +130,6 @@ class SimulationConfig:
     def out_size_hw(self) -> tuple[int, int] | None:
         """``(H, W)`` for the renderer."""
         return None if self.frame_size_wh is None else (int(self.frame_size_wh[1]), int(self.frame_size_wh[0]))
-
-
-SWEEP_FORMATS = ("mixed", "mp4", "dicom")
 
 
 def parse_frame_size(text: str) -> tuple[int, int]:
@@ -219,13 +224,15 @@ def atomic_output_dir(out: str | Path, *, replace: bool = False) -> Iterator[Pat
 MASKS_DIR = "masks"
 TRUTH_FILE = "truth.json"
 FAKE_MARK = "SIMULATED IMAGE - NEOCUS PHANTOM - NOT PATIENT DATA"
-SWEEP_SUFFIX = {"mp4": ".mp4", "dicom": ".dcm"}
+SWEEP_SUFFIX = {SweepFormat.MP4: ".mp4", SweepFormat.DICOM: ".dcm"}
 CENTER_OF_POPULATION = {"internal": "PHANTOM-A", "external": "PHANTOM-B", "blind": "PHANTOM-C"}
 
 
-def sweep_file_name(plane: Plane, sweep_format: str) -> str:
+def sweep_file_name(plane: Plane, sweep_format: SweepFormat | str) -> str:
     """``coronal.mp4`` / ``sagittal.dcm``...: ``mixed`` writes coronal as MP4 and sagittal as DICOM."""
-    fmt = sweep_format if sweep_format != "mixed" else ("mp4" if plane is Plane.CORONAL else "dicom")
+    fmt = parse_choice(SweepFormat, sweep_format, what="sweep_format")
+    if fmt is SweepFormat.MIXED:
+        fmt = SweepFormat.MP4 if plane is Plane.CORONAL else SweepFormat.DICOM
     return f"{plane.value}{SWEEP_SUFFIX[fmt]}"
 
 
@@ -299,7 +306,7 @@ def _uid(*parts: object) -> str:
     return generate_uid(entropy_srcs=["neocus-phantom", *(str(p) for p in parts)])
 
 
-def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: str = "mixed", screen: bool = False, seed: int = 0) -> CaseRecord:
+def write_simulated_case(root: Path, case: SimulatedCase, *, sweep_format: SweepFormat | str = SweepFormat.MIXED, screen: bool = False, seed: int = 0) -> CaseRecord:
     """Write one simulated case under ``root/cases/<case_id>/`` (layout in the module docstring)."""
     folder = case_dir(root, case.case_id)
     folder.mkdir(parents=True, exist_ok=True)

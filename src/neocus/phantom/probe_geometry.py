@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
 
 import cv2
 import numpy as np
 
-from neocus.errors import NeocusError
+from neocus.errors import NeocusError, parse_choice
 from neocus.phantom.presets import ProbeKind, ScannerPreset
 
-Fit = Literal["contain", "stretch"]
+class Fit(StrEnum):
+    """How the image region fills the frame: ``contain`` (square pixels, centred, touching the top) or
+    ``stretch`` (fill the frame)."""
+
+    CONTAIN = "contain"
+    STRETCH = "stretch"
 
 
 @dataclass(frozen=True)
@@ -144,23 +149,22 @@ class PixelGrid:
 
 
 @lru_cache(maxsize=16)
-def pixel_grid(geometry: ProbeGeometry, out_size_hw: tuple[int, int], fit: Fit = "contain") -> PixelGrid:
+def pixel_grid(geometry: ProbeGeometry, out_size_hw: tuple[int, int], *, fit: Fit | str = Fit.CONTAIN) -> PixelGrid:
     """The (cached) pixel grid of ``out_size_hw = (H, W)`` for a probe geometry."""
     h, w = int(out_size_hw[0]), int(out_size_hw[1])
     if h < 8 or w < 8:
         raise NeocusError(f"{out_size_hw} is too small (at least 8 x 8)", where="out_size_hw")
     x_min, x_max, d_min, d_max = geometry.bounds()
     bw, bh = x_max - x_min, d_max - d_min
-    if fit == "stretch":
+    fit = parse_choice(Fit, fit, what="fit")
+    if fit is Fit.STRETCH:
         sx, sy = bw / (w - 1), bh / (h - 1)
         x0, d0 = x_min, d_min
-    elif fit == "contain":
+    else:
         s = max(bw / (w - 1), bh / (h - 1))
         sx = sy = s
         x0 = -(w - 1) / 2.0 * s  # centred on the probe axis
         d0 = d_min
-    else:
-        raise NeocusError(f"must be 'contain' or 'stretch', not {fit!r}", where="fit")
     cols = np.arange(w, dtype=np.float64)
     rows = np.arange(h, dtype=np.float64)
     xx, dd = np.meshgrid(x0 + cols * sx, d0 + rows * sy)

@@ -1,0 +1,64 @@
+"""Speed of ``fetal measure`` on one 800x540 image after the model is loaded (goal: <= 0.5 s on the
+2-core CPU).
+
+Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20] [--flip-tta]
+
+Times, per call and after 3 warm-up calls: the whole measurement (``measure_fetal_head``: network with
+left-right flip averaging, mask, ellipse fit, HC / BPD / OFD, centiles) and, apart, the network
+probability alone and the overlay drawing. Prints median, best and worst. Model loading and imports are
+timed once and not counted in the per-call figures. Default image: ../shared/data/real/fetal/hc18/
+images/005_HC.png (800x540), default model: the bundled models/fetal/skull.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "fetal" / "hc18" / "images" / "005_HC.png"
+
+
+def _times(fn, repeats: int) -> list[float]:
+    for _ in range(3):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _show(name: str, t: list[float]) -> None:
+    print(f"{name:28s} median {1000 * statistics.median(t):7.1f} ms   best {1000 * min(t):7.1f} ms   worst {1000 * max(t):7.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--flip-tta", action="store_true", help="also average with the mirrored image (as fetal measure --flip-tta)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    from neocus.fetal.measure import draw_overlay, measure_fetal_head, read_fetal_image
+    from neocus.fetal.skull_model import load_skull_model, predict_skull_probability
+
+    model = load_skull_model(args.model)
+    print(f"imports + model load: {time.perf_counter() - t0:.2f} s (not counted below); torch threads {args.threads}")
+    image = read_fetal_image(args.image)
+    print(f"image {args.image.name}: {image.grey.shape[1]}x{image.grey.shape[0]}")
+    result, _ = measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158)
+    _show("fetal measure (whole)", _times(lambda: measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158, flip_tta=args.flip_tta), args.repeats))
+    _show("network probability only", _times(lambda: predict_skull_probability(image.grey, model, flip_tta=args.flip_tta), args.repeats))
+    _show("overlay drawing", _times(lambda: draw_overlay(image.grey, result), args.repeats))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""``neocus fetal measure|train skull|evaluate``: fetal head measurement on ultrasound (HC18 skull model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from neocus.cli.app import NeocusTyper, _group, console, err_console
+from neocus.errors import NeocusError
+
+fetal_app = _group("fetal", "Fetal head measurement on ultrasound (skull ellipse, HC / BPD / OFD, centiles); research software, not a clinical device.")
+fetal_train_app = NeocusTyper(name="train", help="Train a fetal model (one command per model).", no_args_is_help=True)
+fetal_app.add_typer(fetal_train_app, name="train")
+
+
+def _device(device: str) -> str:
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise NeocusError(f"unknown device {device!r}", where="--device", hint="use cpu or cuda")
+    return device
+
+
+@fetal_app.command("measure")
+def measure_cmd(
+    image: Path = typer.Argument(..., help="Ultrasound image of the fetal head (grey B-mode PNG or JPEG)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: mask.png, overlay.png, result.json."),
+    ga: float | None = typer.Option(None, "--ga", help="Gestational age in weeks (14-42) for centiles."),
+    pixel_mm: float | None = typer.Option(None, "--pixel-mm", help="Pixel size in mm (else read from the PNG; HC18 gives it in its CSV)."),
+    model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image (twice the time)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    force: bool = typer.Option(False, "--force", help="Replace a previous neocus measurement in --out."),
+) -> None:
+    """Measure the fetal head in one image: skull mask, fitted ellipse, HC / BPD / OFD in mm, centiles for
+    --ga; a value that cannot be measured is null in result.json with the reason."""
+    import cv2
+
+    from neocus.atomic import atomic_write_folder, check_output_dir
+    from neocus.fetal.measure import check_ga, draw_overlay, measure_fetal_head, read_fetal_image
+    from neocus.fetal.skull_model import load_skull_model
+    from neocus.results import rounded
+
+    check_ga(ga)
+    check_output_dir(out, force=force, marker="result.json", kind="a neocus fetal measurement")
+    if pixel_mm is not None and not (0 < pixel_mm <= 5):
+        raise NeocusError(f"pixel size {pixel_mm!r} mm is not plausible", where="--pixel-mm", hint="give mm per pixel, e.g. 0.15")
+    frame = read_fetal_image(image)
+    with err_console.status("loading the skull model", spinner="dots"):
+        skull = load_skull_model(model, device=_device(device))
+    result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta)
+    files = {
+        "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
+        "mask.png": cv2.imencode(".png", mask.astype("uint8") * 255)[1].tobytes(),
+        "overlay.png": cv2.imencode(".png", draw_overlay(frame.grey, result))[1].tobytes(),
+    }
+    atomic_write_folder(files, out, force=force)
+    m = result.measurements
+    if not result.head_found:
+        err_console.print(f"[yellow]warning:[/] {escape(result.reasons['hc_mm'])}", highlight=False)
+    elif m["hc_mm"] is None:
+        err_console.print(f"[yellow]warning:[/] {escape(result.reasons['hc_mm'])}; measurements in mm are null", highlight=False)
+    else:
+        cent = result.centiles["hc"]
+        extra = f", centile {cent['centile']:.0f} at {ga:g} weeks" if cent else ""
+        console.print(f"HC {m['hc_mm']:.1f} mm, OFD {m['ofd_mm']:.1f} mm, BPD (outer-outer) {m['bpd_outer_outer_mm']:.1f} mm{extra}", highlight=False)
+    console.print(f"wrote result.json, mask.png, overlay.png to {escape(str(out))} ({result.seconds:.2f} s)", highlight=False)
+
+
+@fetal_train_app.command("skull")
+def train_skull_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder in the HC18 layout (images/NNN_HC.png, NNN_HC_Annotation.png, the CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
+    net: str = typer.Option("basicunet", "--net", help="basicunet or attentionunet."),
+    epochs: int = typer.Option(20, "--epochs", help="Epochs."),
+    batch: int = typer.Option(8, "--batch", help="Images per optimiser step."),
+    lr: float = typer.Option(3e-3, "--lr", help="Learning rate (AdamW, cosine decay)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split by file number, the weights and the augmentation."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Train a skull segmentation network (Dice + cross-entropy) on a split by file number; writes the
+    model, split.json, metrics.jsonl and a checkpoint after every epoch."""
+    from neocus.fetal.skull_model import SkullModelConfig, SkullNet
+    from neocus.fetal.skull_train import SPLIT_NAME, SkullTrainOptions, train_skull
+
+    features = (16, 16, 32, 64, 128, 16) if net == SkullNet.BASICUNET.value else (16, 32, 64, 128)
+    config = SkullModelConfig(net=net, features=features)
+    options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=_device(device))
+    if out.exists() and any(out.iterdir()):
+        if not (out / SPLIT_NAME).is_file():
+            raise NeocusError("the output folder exists and is not a neocus skull training", where=out, hint="choose a new folder")
+        err_console.print(f"resuming the run in {escape(str(out))}", highlight=False)
+    with err_console.status("training", spinner="dots") as status:
+        result = train_skull(data, out, config=config, options=options, progress=lambda m: status.update(escape(m)), seed=seed)
+    console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); "
+                  f"best validation Dice {result.best_validation_dice:.4f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
+
+
+@fetal_app.command("evaluate")
+def evaluate_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder in the HC18 layout (images/NNN_HC.png + NNN_HC_Annotation.png + the CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: metrics.json, images.csv."),
+    model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
+    split: str = typer.Option("all", "--split", help="all, or test / validation / train of the model's split.json (test: images no model saw)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image, as fetal measure --flip-tta."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    force: bool = typer.Option(False, "--force", help="Replace a previous neocus evaluation in --out."),
+) -> None:
+    """Judge the skull model on HC18-layout images: HC error in mm, skull Dice, Hausdorff (mm)."""
+    from neocus.atomic import check_output_dir
+    from neocus.fetal.skull_eval import METRICS_NAME, evaluate_hc18, split_names, write_evaluation
+    from neocus.fetal.skull_model import default_model_dir, load_skull_model
+
+    check_output_dir(out, force=force, marker=METRICS_NAME, kind="a neocus fetal evaluation")
+    names = None if split == "all" else split_names(model or default_model_dir(), side=split)
+    with err_console.status("evaluating", spinner="dots") as status:
+        skull = load_skull_model(model, device=_device(device))
+        result = evaluate_hc18(data, skull, names=names, device=device, flip_tta=flip_tta, progress=lambda m: status.update(escape(m)))
+        write_evaluation(result, out, force=force)
+    console.print(f"{result.n_images} images ({result.n_failed} without a head found): HC MAE {result.hc_mae_mm:.2f} mm, "
+                  f"mean difference {result.hc_mean_difference_mm:+.2f} mm, skull Dice {result.skull_dice:.4f}, "
+                  f"Hausdorff {result.hausdorff_mm:.2f} mm; wrote {escape(str(out))}", highlight=False)

@@ -21,6 +21,7 @@ from neocus.cli import evaluate_cmd  # noqa: E402,F401
 from neocus.cli import fetal_cmd  # noqa: E402,F401
 from neocus.cli import hie_cmd  # noqa: E402,F401
 from neocus.cli import inspect_cmd  # noqa: E402,F401
+from neocus.cli import screen_cmd  # noqa: E402,F401
 from neocus.cli import simulate_cmd  # noqa: E402,F401
 from neocus.cli import validate_cmd  # noqa: E402,F401
 from neocus.cli import views_cmd  # noqa: E402,F401

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from neocus.cli.app import app, console, err_console, evaluate_app
 from neocus.errors import NeocusError
-from neocus.stats.inputs import load_predictions, load_readers
-from neocus.stats.report import build_report, table2_rows, write_report
 
 
 @evaluate_app.command("predictions")
@@ -32,6 +30,9 @@ def evaluate_predictions(
     force: bool = typer.Option(False, "--force", help="Replace the --out folder if it exists and is not empty."),
 ) -> None:
     """Evaluate a model's predictions (and readers' calls) like the NCLS paper's Table 2 and Fig. 2b."""
+    from neocus.stats.inputs import load_predictions, load_readers  # here, not at the top: scipy.stats costs every command ~1.5 s
+    from neocus.stats.report import build_report, table2_rows, write_report
+
     if threshold is not None and youden:
         raise NeocusError("--threshold and --youden exclude each other", hint="give one of them (or neither)")
     if not 0.0 < level < 1.0:

@@ -318,3 +318,30 @@ def test_cli_classifies_a_still(case, tmp_path, capsys):
     assert main(["views", str(tmp_path / "still.png"), "--detections", str(ann), "--out", str(tmp_path / "o")]) == 0
     body = json.loads((tmp_path / "o" / "still.json").read_text())
     assert body["view"] == "MSV" and "MSV" in capsys.readouterr().out
+
+
+def test_truth_cases_take_a_detectors_output(tmp_path):
+    """With a detector, fitting and evaluation see its output on each decoded sweep, not the truth boxes."""
+    from neocus.phantom.export import SimulationConfig, simulate_dataset
+    from neocus.views.truthdata import truth_cases
+
+    ds = simulate_dataset(tmp_path / "ds", SimulationConfig(cases=1, seed=11, frame_size_wh=(96, 80), sweep_frames=8, workers=1))
+
+    class Recorder:
+        def __init__(self):
+            self.frames_seen = []
+
+        def detect_sweep(self, sweep):
+            self.frames_seen.append(sweep.n_frames)
+            return [FrameDetections(i, (_box("thalamus", 40.0, 30.0, score=0.5),)) for i in range(sweep.n_frames)]
+
+    rec = Recorder()
+    (tc,) = list(truth_cases(ds, detector=rec))
+    assert len(rec.frames_seen) == len(tc.sweeps) == 2
+    for s, n in zip(tc.sweeps, rec.frames_seen, strict=True):
+        assert s.detections.n_frames == n
+        assert all(len(f.detections) == 1 and f.detections[0].score == 0.5 for f in s.detections.frames)
+    (oracle,) = list(truth_cases(ds, seed=0))
+    assert any(len(f.detections) > 1 for s in oracle.sweeps for f in s.detections.frames)
+    metrics, _ = evaluate_cases([tc], note="from a recorder")
+    assert metrics.note == "from a recorder"

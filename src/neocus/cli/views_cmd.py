@@ -30,6 +30,23 @@ def _detections(sweep, annotations: Path | None, *, model: Path | None, degrade_
     return degrade(truth, size_wh=(w, h), degradation=deg, rng=np.random.default_rng(seed))
 
 
+def _cases(data: list[Path], *, seed: int, detector: Path | None) -> list:
+    """Ground-truth cases of the datasets, with oracle-degraded boxes or ``detector``'s output (progress shown)."""
+    from rich.progress import track
+
+    from neocus.data.dataset import Dataset
+    from neocus.views.truthdata import truth_cases
+
+    if detector is None:
+        return [c for d in data for c in truth_cases(d, seed=seed)]
+    from neocus.detect import Detector
+
+    det = Detector(detector)
+    total = sum(len(Dataset.load(d).cases) for d in data)
+    gen = (c for d in data for c in truth_cases(d, detector=det, seed=seed))
+    return list(track(gen, total=total, description="detecting in the sweeps", console=console))
+
+
 def _roi_crop(frames: np.ndarray) -> tuple[int, int, int, int]:
     from neocus.io.roi import detect_roi
 
@@ -95,18 +112,19 @@ def fit_views(
     data: list[Path] = typer.Option(..., "--data", help="Phantom dataset(s) with ground truth (neocus simulate)."),
     out: Path = typer.Option(..., "--out", help="Config JSON to write (use it with --config)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the oracle degradation of the boxes."),
+    detector: Path = typer.Option(None, "--detector", help="Fit/judge on this detector model's output on the sweeps (e.g. models/detector/default.pt) instead of oracle-degraded ground-truth boxes."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
 ) -> None:
-    """Fit the view-scoring weights on phantom sweeps (oracle-degraded ground-truth boxes)."""
+    """Fit the view-scoring weights on phantom sweeps (oracle-degraded ground-truth boxes, or a detector's output)."""
     from neocus.views.config import config_json
     from neocus.views.fit import fit_weights
-    from neocus.views.truthdata import truth_cases
 
     if out.exists() and not force:
         raise NeocusError("file exists", where=out, hint="choose a new file or pass `force`")
-    cases = [c for d in data for c in truth_cases(d, seed=seed)]
+    cases = _cases(data, seed=seed, detector=detector)
     cfg, report = fit_weights(cases)
-    about = f"fitted by `neocus fit views` on {len(cases)} cases of {', '.join(str(d) for d in data)} (seed {seed})"
+    source = f"detector {detector.name} output" if detector else f"oracle-degraded boxes, seed {seed}"
+    about = f"fitted by `neocus fit views` on {len(cases)} cases of {', '.join(str(d) for d in data)} ({source})"
     atomic_write_text(out, json.dumps(config_json(cfg, about=about), indent=2) + "\n")
     console.print(f"wrote {escape(str(out))}: {report.n_frames} frames; training accuracy "
                   + ", ".join(f"{v.value} {a:.3f}" for v, a in report.train_accuracy.items()))
@@ -119,17 +137,18 @@ def evaluate_views(
     config: Path = typer.Option(None, "--config", help="Views config JSON (default: the bundled weights)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the oracle degradation of the boxes."),
     oracle_side: bool = typer.Option(False, "--oracle-side", help="Give each sagittal sweep its true direction (measures what the unknown side costs)."),
+    detector: Path = typer.Option(None, "--detector", help="Fit/judge on this detector model's output on the sweeps (e.g. models/detector/default.pt) instead of oracle-degraded ground-truth boxes."),
     force: bool = typer.Option(False, "--force", help="Replace the --out folder if it exists and is not empty."),
 ) -> None:
-    """Hit rate etc. of the chosen views against phantom ground truth, per preset (oracle-degraded boxes)."""
+    """Hit rate etc. of the chosen views against phantom ground truth, per preset (oracle-degraded boxes, or a detector's output)."""
     from neocus.results import rounded
     from neocus.views import load_config
-    from neocus.views.evaluate import evaluate_cases
-    from neocus.views.truthdata import truth_cases
+    from neocus.views.evaluate import DETECTOR_NOTE, NOTE, evaluate_cases
 
     cfg = load_config(config)
-    cases = (c for d in data for c in truth_cases(d, seed=seed))
-    metrics, outcomes = evaluate_cases(cases, config=cfg, oracle_side=oracle_side)
+    cases = _cases(data, seed=seed, detector=detector)
+    note = f"{DETECTOR_NOTE} ({detector.name})" if detector else NOTE
+    metrics, outcomes = evaluate_cases(cases, config=cfg, oracle_side=oracle_side, note=note)
     atomic_write_folder({"metrics.json": (json.dumps(rounded(metrics, 4), indent=2) + "\n").encode(),
                   "outcomes.json": (json.dumps(rounded(outcomes, 4), indent=1) + "\n").encode()}, out, force=force)
     for preset, m in metrics.per_preset.items():

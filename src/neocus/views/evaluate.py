@@ -98,6 +98,7 @@ def group_metrics(outcomes: Sequence[ViewOutcome], unsuitable: Sequence[bool]) -
     )
 
 
+DETECTOR_NOTE = "a trained detector's output on the decoded phantom sweeps"
 NOTE = ("oracle-degraded detections (phantom ground-truth boxes with drops, jitter, false positives and score "
         "noise), NOT a trained detector's output")
 
@@ -110,9 +111,10 @@ def _told_side(s: TruthSweep) -> SweepDetections:
 
 
 def evaluate_cases(cases: Iterable[TruthCase], *, config: ViewsConfig | None = None,
-                   oracle_side: bool = False) -> tuple[ViewsMetrics, list[ViewOutcome]]:
+                   oracle_side: bool = False, note: str = NOTE) -> tuple[ViewsMetrics, list[ViewOutcome]]:
     """Extract the views of every case and judge them; metrics overall and per preset. ``oracle_side``
-    gives each sagittal sweep its true direction (to measure what the unknown side costs)."""
+    gives each sagittal sweep its true direction (to measure what the unknown side costs); ``note`` says
+    where the detections came from (:data:`NOTE`, :data:`DETECTOR_NOTE`)."""
     config = config or load_config()
     outcomes: list[ViewOutcome] = []
     unsuitable: dict[str, list[bool]] = {}
@@ -122,4 +124,4 @@ def evaluate_cases(cases: Iterable[TruthCase], *, config: ViewsConfig | None = N
         unsuitable.setdefault(case.preset, []).append(exam.unsuitable)
     per = {p: group_metrics([o for o in outcomes if o.preset == p], u) for p, u in unsuitable.items()}
     overall = group_metrics(outcomes, [x for u in unsuitable.values() for x in u])
-    return ViewsMetrics(overall.hit_rate, overall, per, NOTE), outcomes
+    return ViewsMetrics(overall.hit_rate, overall, per, note), outcomes

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +55,11 @@ def _truth_json(case: CaseEntry) -> dict:
         raise DatasetError(f"cannot read truth.json: {exc}", where=path) from None
 
 
-def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation(), seed: int = 0) -> Iterator[TruthCase]:
-    """Every case of a phantom dataset with oracle-degraded detections (one generator per case from ``seed``)."""
+def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation(), detector: Any = None,
+                seed: int = 0) -> Iterator[TruthCase]:
+    """Every case of a phantom dataset with its detections: oracle-degraded ground-truth boxes (one generator
+    per case from ``seed``), or, given a :class:`neocus.detect.Detector`, that detector's output on the
+    decoded sweep (ROI-cropped, as ``neocus screen`` runs it)."""
     ds = Dataset.load(dataset)
     preset, size_wh = _preset(ds), _size_wh(ds)
     for k, case in enumerate(ds.cases):
@@ -67,8 +71,12 @@ def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation()
             if t is None:
                 raise DatasetError(f"truth.json has no sweep '{name}'", where=case.folder / "truth.json")
             n, fps = int(t["n_frames"]), float(t["fps"])
-            boxes = truth_from_annotations(case.annotations(name), n_frames=n)
-            dets = SweepDetections(name, degrade(boxes, size_wh=size_wh, degradation=degradation, rng=rng), n, fps)
+            if detector is None:
+                boxes = truth_from_annotations(case.annotations(name), n_frames=n)
+                frames = degrade(boxes, size_wh=size_wh, degradation=degradation, rng=rng)
+            else:
+                frames = tuple(detector.detect_sweep(case.load_sweep(name)))
+            dets = SweepDetections(name, frames, n, fps)
             windows = {View(v): (TruthWindow(w["start"], w["end"], w["best_frame"], w["best_quality"]) if w else None)
                        for v, w in t["view_windows"].items()}
             quality = {View(v): np.asarray(q, dtype=np.float64) for v, q in t["quality"].items()}

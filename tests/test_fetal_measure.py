@@ -156,7 +156,8 @@ def test_cli_bad_inputs_exit_non_zero_with_one_line(tmp_path, capsys):
 @pytest.mark.real_data
 def test_bundled_model_on_held_out_real_hc18_images(tmp_path):
     """Held-out test images of the bundled model's split (no training saw them): the CLI with and without
-    pixel spacing, the evaluation, and the real failure the no-head check catches (000_HC, ~14 weeks)."""
+    pixel spacing, the evaluation, the smallest head (000_HC, ~14 weeks) and a head the no-head check
+    rejects (057_HC): null with the reason, never a number."""
     from neocus.fetal.hc18 import read_hc18
     from neocus.fetal.skull_eval import evaluate_hc18, split_names
     from neocus.fetal.skull_model import load_skull_model
@@ -167,7 +168,7 @@ def test_bundled_model_on_held_out_real_hc18_images(tmp_path):
     test_names = split_names(default_model_dir(), side="test")
     items = {it.name: it for it in read_hc18(root).items}
     item = items["042_HC.png"]
-    assert item.name in test_names and "000_HC.png" in test_names
+    assert item.name in test_names and {"000_HC.png", "057_HC.png"} <= set(test_names)
     assert _cli(str(item.image_path), "--out", str(tmp_path / "a"), "--ga", "16") == 0
     res = json.loads((tmp_path / "a" / "result.json").read_text())
     assert res["head_found"] and res["measurements"]["hc_mm"] is None and "no pixel spacing" in res["reasons"]["hc_mm"]
@@ -175,7 +176,11 @@ def test_bundled_model_on_held_out_real_hc18_images(tmp_path):
     res = json.loads((tmp_path / "b" / "result.json").read_text())
     assert res["measurements"]["hc_mm"] == pytest.approx(item.hc_mm, abs=6.0)
     assert {p.name for p in (tmp_path / "b").iterdir()} == {"result.json", "mask.png", "overlay.png"}
-    assert _cli(str(items["000_HC.png"].image_path), "--out", str(tmp_path / "c"), "--pixel-mm", "0.0691") == 0
+    small = items["000_HC.png"]
+    assert _cli(str(small.image_path), "--out", str(tmp_path / "s"), "--pixel-mm", str(small.pixel_mm)) == 0
+    assert json.loads((tmp_path / "s" / "result.json").read_text())["measurements"]["hc_mm"] == pytest.approx(small.hc_mm, abs=12.0)
+    rejected = items["057_HC.png"]
+    assert _cli(str(rejected.image_path), "--out", str(tmp_path / "c"), "--pixel-mm", str(rejected.pixel_mm)) == 0
     res = json.loads((tmp_path / "c" / "result.json").read_text())
     assert not res["head_found"] and res["measurements"]["hc_mm"] is None and res["reasons"]["hc_mm"].startswith("no head")
     ev = evaluate_hc18(root, load_skull_model(), names=["042_HC.png", "073_HC.png", "161_HC.png"])

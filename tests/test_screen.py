@@ -144,6 +144,7 @@ def test_only_one_plane_is_unsuitable_and_says_why(cases, models_dir):
     assert result.decision is Decision.UNSUITABLE and "at least 4" in result.reason
     assert any("only coronal" in w for w in result.warnings)
     assert all(result.views[v].status == "missing" for v in ("MSV", "RPSV", "LPSV"))
+    assert all(v.reason for v in result.views.values())  # a usable coronal view says why it was not diagnosed
 
 
 def test_sweep_without_brain(models_dir, tmp_path):

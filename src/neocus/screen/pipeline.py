@@ -128,6 +128,8 @@ def _with_diagnosis(views: dict[str, ViewResult], diagnosis, maps) -> dict[str, 
                 r = replace(r, reason=r.reason or "heatmaps were not asked for")
         elif r.status == "poor":
             r = replace(r, reason=(r.reason or "below the usable minimum") + "; not diagnosed")
+        elif r.status == "usable":
+            r = replace(r, reason=f"not diagnosed: fewer than {MIN_VIEWS_FOR_DECISION} usable views in the exam")
         out[name] = r
     return out
 

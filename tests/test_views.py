@@ -32,6 +32,15 @@ SIZE_WH = (128, 96)
 MILD = Degradation(drop=0.1, jitter=0.05, false_positives=0.2)
 
 
+@pytest.fixture(autouse=True)
+def oracle_default(monkeypatch):
+    """These tests feed ground-truth boxes, so the default config is the one fitted on such boxes (the
+    bundled default is fitted on the bundled detector's output)."""
+    import neocus.views.config
+
+    monkeypatch.setattr(neocus.views.config, "DEFAULT_CONFIG", neocus.views.config.ORACLE_CONFIG)
+
+
 @pytest.fixture(scope="module")
 def case():
     return simulate_case(3, case_id="views-test", preset="internal", out_size_hw=(SIZE_WH[1], SIZE_WH[0]))

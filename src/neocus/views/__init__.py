@@ -7,7 +7,7 @@
 See docs/views.md.
 """
 
-from neocus.views.config import DEFAULT_CONFIG, Selection, ViewsConfig, ViewWeights, load_config
+from neocus.views.config import DEFAULT_CONFIG, ORACLE_CONFIG, Selection, ViewsConfig, ViewWeights, load_config
 from neocus.views.extract import (
     NO_BRAIN, ExamViews, StillView, SweepDetections, SweepViews, classify_still, exam_views, extract_views, sweep_views,
 )
@@ -16,7 +16,7 @@ from neocus.views.score import frame_features, score_frames
 from neocus.views.select import Cluster, Segment, ViewChoice
 
 __all__ = [
-    "DEFAULT_CONFIG", "NO_BRAIN", "Cluster", "Degradation", "ExamViews", "Segment", "Selection", "StillView",
+    "DEFAULT_CONFIG", "NO_BRAIN", "ORACLE_CONFIG", "Cluster", "Degradation", "ExamViews", "Segment", "Selection", "StillView",
     "SweepDetections", "SweepViews", "ViewChoice", "ViewWeights", "ViewsConfig", "classify_still", "degrade",
     "exam_views", "extract_views", "frame_features", "load_config", "score_frames", "sweep_views",
     "truth_from_annotations", "truth_from_frames",

@@ -16,7 +16,8 @@ from neocus.phantom.sweep import SweepDirection
 from neocus.results import AsDict, from_plain
 from neocus.vocab import Structure, View
 
-DEFAULT_CONFIG = Path(__file__).with_name("configs") / "default.json"
+DEFAULT_CONFIG = Path(__file__).with_name("configs") / "default.json"  # fitted on the bundled detector's output
+ORACLE_CONFIG = Path(__file__).with_name("configs") / "oracle.json"  # fitted on oracle-degraded ground-truth boxes
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,16 @@ train_app = _group("train", "Train a model (detector, diagnosis, ...) on a neocu
 evaluate_app = _group("evaluate", "Evaluate a model or predictions against ground truth; writes metrics.json and a report.")
 export_app = _group("export", "Export a trained model (e.g. to ONNX).")
 fit_app = _group("fit", "Fit settings (e.g. view-scoring weights) against ground truth.")
+
+
+def parse_device(device: str) -> str:
+    """The ``--device`` value checked: cpu, cuda or cuda:N, and CUDA only where torch sees it."""
+    from neocus.errors import NeocusError
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise NeocusError(f"unknown device {device!r}", where="--device", hint="use cpu or cuda")
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NeocusError("CUDA is not available on this machine", where="--device", hint="use --device cpu")
+    return device

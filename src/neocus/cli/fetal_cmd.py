@@ -8,18 +8,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from neocus.cli.app import NeocusTyper, _group, console, err_console
+from neocus.cli.app import NeocusTyper, _group, console, err_console, parse_device
 from neocus.errors import NeocusError
 
 fetal_app = _group("fetal", "Fetal head measurement on ultrasound (skull ellipse, HC / BPD / OFD, centiles); research software, not a clinical device.")
 fetal_train_app = NeocusTyper(name="train", help="Train a fetal model (one command per model).", no_args_is_help=True)
 fetal_app.add_typer(fetal_train_app, name="train")
-
-
-def _device(device: str) -> str:
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise NeocusError(f"unknown device {device!r}", where="--device", hint="use cpu or cuda")
-    return device
 
 
 @fetal_app.command("measure")
@@ -48,7 +42,7 @@ def measure_cmd(
         raise NeocusError(f"pixel size {pixel_mm!r} mm is not plausible", where="--pixel-mm", hint="give mm per pixel, e.g. 0.15")
     frame = read_fetal_image(image)
     with err_console.status("loading the skull model", spinner="dots"):
-        skull = load_skull_model(model, device=_device(device))
+        skull = load_skull_model(model, device=parse_device(device))
     result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta)
     files = {
         "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
@@ -86,7 +80,7 @@ def train_skull_cmd(
 
     features = (16, 16, 32, 64, 128, 16) if net == SkullNet.BASICUNET.value else (16, 32, 64, 128)
     config = SkullModelConfig(net=net, features=features)
-    options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=_device(device))
+    options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=parse_device(device))
     if out.exists() and any(out.iterdir()):
         if not (out / SPLIT_NAME).is_file():
             raise NeocusError("the output folder exists and is not a neocus skull training", where=out, hint="choose a new folder")
@@ -115,7 +109,7 @@ def evaluate_cmd(
     check_output_dir(out, force=force, marker=METRICS_NAME, kind="a neocus fetal evaluation")
     names = None if split == "all" else split_names(model or default_model_dir(), side=split)
     with err_console.status("evaluating", spinner="dots") as status:
-        skull = load_skull_model(model, device=_device(device))
+        skull = load_skull_model(model, device=parse_device(device))
         result = evaluate_hc18(data, skull, names=names, device=device, flip_tta=flip_tta, progress=lambda m: status.update(escape(m)))
         write_evaluation(result, out, force=force)
     console.print(f"{result.n_images} images ({result.n_failed} without a head found): HC MAE {result.hc_mae_mm:.2f} mm, "

@@ -8,22 +8,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from neocus.cli.app import _group, console, err_console
+from neocus.cli.app import _group, console, err_console, parse_device
 from neocus.errors import NeocusError
 
 hie_app = _group("hie", "HIE lesion segmentation on neonatal diffusion MRI (ADC, Z-ADC); research software, not a clinical device.")
 
 _FLAGS = {"channel": "--channels", "model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
-
-
-def _device(device: str) -> str:
-    import torch
-
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise NeocusError(f"unknown device {device!r}", where="--device", hint="use cpu or cuda")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NeocusError("CUDA is not available on this machine", where="--device", hint="use --device cpu")
-    return device
 
 
 def _flagged(exc: NeocusError) -> NeocusError:
@@ -66,7 +56,7 @@ def train(
     from neocus.hie.models import ModelConfig, ModelKind
     from neocus.hie.train import TrainOptions, cross_validate
 
-    device = _device(device)
+    device = parse_device(device)
     if epochs < 1 or steps < 1 or batch < 0 or lr <= 0:
         raise NeocusError("--epochs, --steps and --lr must be positive and --batch non-negative")
     if out.exists() and any(out.iterdir()):
@@ -113,7 +103,7 @@ def segment_cmd(
     """Segment HIE lesions of one patient; the mask is written on the input grid, in the input's format."""
     from neocus.hie.segment import segment_files
 
-    device = _device(device)
+    device = parse_device(device)
     with err_console.status("segmenting", spinner="dots"):
         result, written = segment_files(adc, zadc=zadc, out_dir=out, model_dir=model, device=device, force=force)
     if not result.used_zadc:
@@ -136,7 +126,7 @@ def evaluate_cmd(
     from neocus.hie.infer import load_model
     from neocus.atomic import check_output_dir
 
-    device = _device(device)
+    device = parse_device(device)
     check_output_dir(out, force=force, marker=METRICS_NAME)  # before the long work
     with err_console.status("evaluating", spinner="dots") as status:
         try:

@@ -201,6 +201,23 @@ def test_missing_models_give_one_line(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "o").exists() and not (tmp_path / "d").exists()
 
 
+def test_device_option(models_dir, tmp_path, capsys):
+    """--device cpu loads the models there; an unknown device, or CUDA where torch sees none, is one line."""
+    import torch
+
+    models = load_models(models_dir, device="cpu")
+    assert next(models.bundle.models[0].parameters()).device.type == "cpu"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli("screen", empty, "--out", tmp_path / "o", "--models", models_dir, "--device", "tpu") == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown device" in err and len(err.splitlines()) == 1
+    if not torch.cuda.is_available():
+        assert cli("screen", empty, "--out", tmp_path / "o", "--models", models_dir, "--device", "cuda") == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_path_is_an_error(models_dir, tmp_path):
     with pytest.raises(NeocusError, match="no such file"):
         screen([tmp_path / "nothing"], models=truth_models(models_dir))

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from neocus.cli.app import app, console, err_console, evaluate_app
+from neocus.cli.app import app, console, err_console, evaluate_app, parse_device
 
 EXIT_UNSUITABLE = 6  # a single case screened, but no decision (too few usable views, no readable input)
 EXIT_FAILED_CASES = 1  # a batch in which at least one case failed
@@ -20,15 +20,19 @@ MODELS_HELP = "Models folder holding detector/model.pt and diagnosis/ (default: 
 HEATMAP_HELP = "finer-cam, grad-cam or none."
 
 
-def _load(models: Path | None, threads: int | None):  # noqa: ANN202
+DEVICE_HELP = "cpu or cuda (a CUDA GPU where torch sees one; an ONNX detector stays on the CPU)."
+
+
+def _load(models: Path | None, threads: int | None, device: str = "cpu"):  # noqa: ANN202
     from neocus.screen import load_models
 
+    device = parse_device(device)
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     with err_console.status("loading the models", spinner="dots"):
-        return load_models(models, detector_threads=threads)
+        return load_models(models, detector_threads=threads, device=device)
 
 
 @contextmanager
@@ -67,6 +71,7 @@ def screen_cmd(
     heatmap: str = typer.Option("finer-cam", "--heatmap", help=HEATMAP_HELP),
     tta: str | None = typer.Option(None, "--tta", help="Override the diagnosis model's test-time augmentation: none or flip."),
     threads: int = typer.Option(1, "--threads", help="CPU threads for the models (1: steady on a shared machine; see docs/screen.md)."),
+    device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier screen output (a batch folder is otherwise resumed)."),
 ) -> None:
     """Screen a case (or every case of a dataset / folder): views, severe / non-severe / unsuitable, report."""
@@ -78,7 +83,7 @@ def screen_cmd(
     tasks = batch_tasks(inputs[0]) if len(inputs) == 1 else None
     options = {"heatmap": heatmap, "tta": tta}
     if tasks is not None:
-        loaded = _load(models, threads)
+        loaded = _load(models, threads, device)
         with _progress(f"screening {len(tasks)} cases") as update:
             batch = screen_batch(tasks, out, models=loaded, force=force, progress=update, **options)
         done, resumed, failed = batch.count("done"), batch.count("resumed"), batch.count("failed")
@@ -87,7 +92,7 @@ def screen_cmd(
             raise typer.Exit(EXIT_FAILED_CASES)
         return
     check_output_dir(out, force=force, marker=RESULT_FILE, kind="an earlier neocus screen output")
-    loaded = _load(models, threads)
+    loaded = _load(models, threads, device)
     with err_console.status("screening", spinner="dots"):
         result = write_case(screen(inputs, models=loaded, **options), out, force=force)
     _print_case(result, out)
@@ -101,11 +106,12 @@ def demo_cmd(
     normal: bool = typer.Option(False, "--normal", help="Simulate a normal case instead of a severe one."),
     models: Path | None = typer.Option(None, "--models", help=MODELS_HELP),
     force: bool = typer.Option(False, "--force", help="Replace --out if it holds an earlier demo."),
+    device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
 ) -> None:
     """Simulate one small phantom case (severe, or --normal) and screen it; prints where the report is."""
     from neocus.screen.demo import run_demo
 
-    loaded = _load(models, 1)
+    loaded = _load(models, 1, device)
     with err_console.status("simulating a phantom case and screening it", spinner="dots"):
         run = run_demo(out, models=loaded, normal=normal, force=force)
     console.print(f"simulated a phantom case labelled {'severe' if run.expected_severe else 'non-severe'}: "
@@ -120,12 +126,13 @@ def evaluate_pipeline_cmd(
     models: Path | None = typer.Option(None, "--models", help=MODELS_HELP),
     heatmap: str = typer.Option("none", "--heatmap", help=HEATMAP_HELP),
     threads: int = typer.Option(1, "--threads", help="CPU threads for the models (1: steady on a shared machine; see docs/screen.md)."),
+    device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
     force: bool = typer.Option(False, "--force", help="Start over in --out if it holds an earlier run."),
 ) -> None:
     """Screen every case of a labelled dataset; AUC, sensitivity, specificity, view hit rate, unsuitable rate, timings."""
     from neocus.screen.evaluate import evaluate_pipeline
 
-    loaded = _load(models, threads)
+    loaded = _load(models, threads, device)
     with _progress("screening") as update:
         m = evaluate_pipeline(data, out, models=loaded, force=force, progress=update, heatmap=heatmap)
 

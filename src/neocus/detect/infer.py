@@ -78,12 +78,13 @@ class Detector:
     """A loaded detector (torch ``model.pt`` or onnxruntime ``.onnx``)."""
 
     def __init__(self, model_path: str | Path | None = None, *, backend: Backend | str = Backend.TORCH, score_threshold: float = 0.3,
-                 max_detections: int = 30, batch_size: int = 8, num_threads: int | None = None):
+                 max_detections: int = 30, batch_size: int = 8, num_threads: int | None = None, device: str = "cpu"):
         self.backend = parse_choice(Backend, backend, what="backend")
         self.score_threshold, self.max_detections, self.batch_size = score_threshold, max_detections, batch_size
+        self.device = torch.device(device)
         if self.backend is Backend.TORCH:
             loaded = load_model(model_path)
-            self.model, self.config, self.info = loaded.model, loaded.config, loaded.info
+            self.model, self.config, self.info = loaded.model.to(self.device), loaded.config, loaded.info
             self.input_size = self.config.model.input_size
             self.session = None
         else:
@@ -97,8 +98,8 @@ class Detector:
             s, b = self.session.run(None, {"images": x})
             return s, b
         with torch.inference_mode():
-            s, b = self.model(torch.from_numpy(x))
-        return s.numpy(), b.numpy()
+            s, b = self.model(torch.from_numpy(x).to(self.device))
+        return s.float().cpu().numpy(), b.float().cpu().numpy()
 
     def _batches(self, frames: np.ndarray) -> Iterator[tuple[int, np.ndarray, list[Letterbox]]]:
         for start in range(0, len(frames), self.batch_size):

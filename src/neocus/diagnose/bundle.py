@@ -71,9 +71,9 @@ class Bundle:
         return replace(self, config=replace(self.config, folds=tuple(folds)), models=tuple(self.models[index[f]] for f in folds))
 
 
-def load_bundle(root: str | Path | None = None) -> Bundle:
-    """Load a bundle folder (None: the bundled default). Missing files, unreadable weights and weights
-    that do not fit the config's architecture are :class:`InputFileError`s."""
+def load_bundle(root: str | Path | None = None, *, device: str = "cpu") -> Bundle:
+    """Load a bundle folder (None: the bundled default) onto ``device`` (cpu, cuda). Missing files,
+    unreadable weights and weights that do not fit the config's architecture are :class:`InputFileError`s."""
     root = Path(root) if root is not None else DEFAULT_BUNDLE
     if not (root / CONFIG_FILE).is_file():
         hint = "train one with 'neocus train diagnosis' and pass its folder" if root == DEFAULT_BUNDLE else "give the folder written by 'neocus train diagnosis'"
@@ -99,7 +99,7 @@ def load_bundle(root: str | Path | None = None) -> Bundle:
                 "model file does not match the config" + (f" ({first[1].strip()[:160]})" if len(first) > 1 else ""),
                 where=path, hint=f"check model settings in {root / CONFIG_FILE} (backbone, heads, metadata)",
             ) from None
-        models.append(model.eval())
+        models.append(model.eval().to(device))
     calib = Calibration()
     if (root / CALIBRATION_FILE).is_file():
         try:

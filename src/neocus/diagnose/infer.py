@@ -89,11 +89,12 @@ def ensemble_probs(bundle: Bundle, case: CaseExample, *, tta: TtaMode | str | No
     batch = collate([v for v, _ in variants], [case] * len(variants))
     sev, grade = [], []
     img: dict[View, list[np.ndarray]] = {v: [] for v in case.views}
+    batch.to(next(bundle.models[0].parameters()).device)
     for model in bundle.models:
         out = model(batch.images, batch.views, batch.present, batch.metadata)
-        sev.append(out.severe_prob().numpy())
-        grade.append(out.grade_probs().numpy())
-        probs = torch.sigmoid(out.image_logits).numpy()
+        sev.append(out.severe_prob().cpu().numpy())
+        grade.append(out.grade_probs().cpu().numpy())
+        probs = torch.sigmoid(out.image_logits).cpu().numpy()
         for i, (_, back) in enumerate(variants):
             for j, v in enumerate(batch.slot_views[i]):
                 img[back[v]].append(probs[i, j])

@@ -79,7 +79,7 @@ def case_heatmaps(
     output of backbone stage ``stage`` (0-3; -1 the last)."""
     method = parse_choice(CamMethod, method, what="heatmap method")
     model.eval()
-    batch = collate([views], None)
+    batch = collate([views], None).to(next(model.parameters()).device)
     captured: list[torch.Tensor] = []
 
     def keep(_module, _inputs, output):
@@ -107,7 +107,7 @@ def case_heatmaps(
             score = score - alpha * torch.stack([logits[j, FINDINGS.index(c)] for c in contrast]).mean()
         (grad,) = torch.autograd.grad(score, maps, retain_graph=True)
         a, g = maps[j].detach(), grad[j]
-        cam = torch.relu((g.mean(dim=(1, 2), keepdim=True) * a).sum(0)).numpy()
+        cam = torch.relu((g.mean(dim=(1, 2), keepdim=True) * a).sum(0)).cpu().numpy()
         h, w = views[view].image.shape
         cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
         cam = cam / cam.max() if cam.max() > 0 else cam

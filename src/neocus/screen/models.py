@@ -79,8 +79,9 @@ def _bundle_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def load_models(root: str | Path | None = None, *, detector_threads: int | None = None) -> ScreenModels:
-    """Load the detector and the diagnosis bundle from a models folder (None: the bundled ``models/``).
+def load_models(root: str | Path | None = None, *, detector_threads: int | None = None, device: str = "cpu") -> ScreenModels:
+    """Load the detector and the diagnosis bundle from a models folder (None: the bundled ``models/``)
+    onto ``device`` (cpu, cuda; an ONNX detector runs under onnxruntime on the CPU).
     A missing model is an :class:`InputFileError` naming it and saying how to get one."""
     from neocus.detect import Detector
     from neocus.diagnose import load_bundle
@@ -93,8 +94,8 @@ def load_models(root: str | Path | None = None, *, detector_threads: int | None 
     if not (folder / "diagnosis" / "config.json").is_file():
         raise _missing("diagnosis", folder / "diagnosis", given)
     backend = "onnx" if det_path.suffix == ".onnx" else "torch"
-    detector = Detector(det_path, backend=backend, num_threads=detector_threads)
-    bundle = load_bundle(folder / "diagnosis")
+    detector = Detector(det_path, backend=backend, num_threads=detector_threads, device=device if backend == "torch" else "cpu")
+    bundle = load_bundle(folder / "diagnosis", device=device)
     det_version = {"backend": backend, **{k: v for k, v in detector.info.items() if isinstance(v, (str, int, float, bool))}}
     if backend == "torch":
         det_version["config"] = detector.config.name

@@ -77,8 +77,6 @@ def _diagnosis_metrics(results: dict[str, dict], labels: dict[str, Any]) -> tupl
 
 def _view_metrics(data: Path, results: dict[str, dict]) -> dict[str, Any] | None:
     """Hit rates of the chosen views against the phantom's view windows (None without truth.json)."""
-    from types import SimpleNamespace
-
     from neocus.views.evaluate import group_metrics, judge_case
     from neocus.views.select import ViewChoice
     from neocus.views.truthdata import TruthCase, truth_cases
@@ -99,7 +97,7 @@ def _view_metrics(data: Path, results: dict[str, dict]) -> dict[str, Any] | None
             e = doc["views"][v.value]
             chosen[v] = None if e["frame"] is None or e["score"] is None else ViewChoice(
                 v, e["input"], e["frame"], e["time_s"], e["score"], e["confidence"], e["status"] == "usable", e["basis"])
-        outcomes += judge_case(TruthCase(case_id, t.preset, sweeps), SimpleNamespace(views=chosen))
+        outcomes += judge_case(TruthCase(case_id, t.preset, sweeps), chosen)
         unsuitable.append(doc["decision"] == Decision.UNSUITABLE.value)
     return group_metrics(outcomes, unsuitable).to_dict() if outcomes else None
 

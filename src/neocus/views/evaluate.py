@@ -4,7 +4,7 @@ the `unsuitable` rate, per preset. Detections are oracle-degraded (see :mod:`neo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -12,7 +12,8 @@ import numpy as np
 from neocus.results import AsDict
 from neocus.views.config import ViewsConfig, load_config
 from neocus.phantom.sweep import SweepDirection
-from neocus.views.extract import ExamViews, SweepDetections, extract_views
+from neocus.views.extract import SweepDetections, extract_views
+from neocus.views.select import ViewChoice
 from neocus.views.truthdata import TruthCase, TruthSweep
 from neocus.vocab import VIEW_PLANE, Plane, View
 
@@ -52,13 +53,13 @@ class ViewsMetrics(AsDict):
     note: str
 
 
-def judge_case(case: TruthCase, exam: ExamViews) -> list[ViewOutcome]:
-    """One outcome per view of one case."""
+def judge_case(case: TruthCase, choices: Mapping[View, ViewChoice | None]) -> list[ViewOutcome]:
+    """One outcome per view of one case, given the chosen view of each (``ExamViews.views``)."""
     out = []
     for v in View:
         truth = [s for s in case.sweeps if s.plane is VIEW_PLANE[v]]
         win = next(((s, s.windows.get(v)) for s in truth if s.windows.get(v) is not None), (None, None))
-        c = exam.views[v]
+        c = choices[v]
         sweep, w = win
         hit = hit_any = False
         dist = qual = None
@@ -120,7 +121,7 @@ def evaluate_cases(cases: Iterable[TruthCase], *, config: ViewsConfig | None = N
     unsuitable: dict[str, list[bool]] = {}
     for case in cases:
         exam = extract_views([_told_side(s) if oracle_side else s.detections for s in case.sweeps], config=config)
-        outcomes += judge_case(case, exam)
+        outcomes += judge_case(case, exam.views)
         unsuitable.setdefault(case.preset, []).append(exam.unsuitable)
     per = {p: group_metrics([o for o in outcomes if o.preset == p], u) for p, u in unsuitable.items()}
     overall = group_metrics(outcomes, [x for u in unsuitable.values() for x in u])

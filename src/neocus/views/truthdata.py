@@ -59,7 +59,8 @@ def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation()
                 seed: int = 0) -> Iterator[TruthCase]:
     """Every case of a phantom dataset with its detections: oracle-degraded ground-truth boxes (one generator
     per case from ``seed``), or, given a :class:`neocus.detect.Detector`, that detector's output on the
-    decoded sweep (ROI-cropped, as ``neocus screen`` runs it)."""
+    decoded sweep (ROI-cropped by :meth:`~neocus.detect.Detector.detect_sweep`; a sweep without an imaging
+    region is an error here, where ``neocus screen`` falls back to the whole frame)."""
     ds = Dataset.load(dataset)
     preset, size_wh = _preset(ds), _size_wh(ds)
     for k, case in enumerate(ds.cases):

@@ -65,11 +65,15 @@ def crop_to_roi(image: np.ndarray) -> np.ndarray:
 
     roi = detect_roi(image)
     c = roi.crop
-    crop = np.where(roi.mask, image[c.y:c.y + c.h, c.x:c.x + c.w], 0).astype(np.uint8)
-    side = max(crop.shape)
+    return pad_square(np.where(roi.mask, image[c.y:c.y + c.h, c.x:c.x + c.w], 0).astype(np.uint8))
+
+
+def pad_square(image: np.ndarray) -> np.ndarray:
+    """uint8 ``image`` centred on a black square (the letterbox the diagnosis model's stills have)."""
+    side = max(image.shape[:2])
     out = np.zeros((side, side), dtype=np.uint8)
-    y0, x0 = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
-    out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+    y0, x0 = (side - image.shape[0]) // 2, (side - image.shape[1]) // 2
+    out[y0:y0 + image.shape[0], x0:x0 + image.shape[1]] = image
     return out
 
 

@@ -76,6 +76,7 @@ def screen(inputs: Sequence[str | Path], *, models: ScreenModels | str | Path | 
 def _choose_views(sweeps: list[Loaded], stills: list[Loaded], dets: dict, warnings: list[str]):  # noqa: ANN202
     """Views from sweeps (:func:`neocus.views.extract_views`) or from stills (file name or
     :func:`neocus.views.classify_still`); the picture of each chosen view is its ROI-cropped frame."""
+    from neocus.diagnose.data import pad_square
     from neocus.views import SweepDetections, classify_still, extract_views
 
     if sweeps:
@@ -90,7 +91,7 @@ def _choose_views(sweeps: list[Loaded], stills: list[Loaded], dets: dict, warnin
             status = "usable" if c.usable else "poor"
             views[v.value] = ViewResult(v, status, c.sweep, c.frame, c.time_s, c.score, c.confidence, c.basis,
                                         image=f"views/{v.value}.png", reason=exam.missing.get(v),
-                                        picture=stages.pad_square(frames[c.sweep][c.frame]))
+                                        picture=pad_square(frames[c.sweep][c.frame]))
             if "assumed" in c.basis:
                 warnings.append(f"{v.value}: side assumed from the usual sweep direction ({c.basis})")
         return exam, views
@@ -108,7 +109,7 @@ def _choose_views(sweeps: list[Loaded], stills: list[Loaded], dets: dict, warnin
             warnings.append(f"{x.item.name}: a second still of {v.value}, ignored")
             continue
         views[v.value] = ViewResult(v, "usable", x.item.name, 0, None, None, None, basis, image=f"views/{v.value}.png",
-                                    picture=stages.pad_square(x.cropped.frames[0]))
+                                    picture=pad_square(x.cropped.frames[0]))
     for v in View:
         views.setdefault(v.value, ViewResult(v, "missing", reason="no still of this view given"))
     return None, {v.value: views[v.value] for v in View}

@@ -88,15 +88,6 @@ def detect(loaded: Loaded, detector) -> tuple:  # noqa: ANN001
     return tuple(detector.detect_frames(s.frames, crop=s.meta.crop))
 
 
-def pad_square(image: np.ndarray) -> np.ndarray:
-    """``image`` centred on a black square (the letterbox the diagnosis model's stills have)."""
-    side = max(image.shape[:2])
-    out = np.zeros((side, side), dtype=np.uint8)
-    y0, x0 = (side - image.shape[0]) // 2, (side - image.shape[1]) // 2
-    out[y0:y0 + image.shape[0], x0:x0 + image.shape[1]] = image
-    return out
-
-
 def overlay_picture(picture: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     """The heatmap (model resolution) laid over the full-resolution square view picture."""
     from neocus.explain import overlay

@@ -22,6 +22,7 @@ from neocus.io.roi import (
     apply_roi,
     choose_region,
     classify_shape,
+    crop_to_imaging_region,
     detect_roi,
     detect_sweep_roi,
     fit_side_line,
@@ -293,6 +294,22 @@ def test_apply_roi_crops_blanks_and_maps_points_back(trapezoid_sweep):
     # the label outside the sector is blanked in the cropped frames
     logo_in_crop = logo[c.y : c.y + c.h, c.x : c.x + c.w]
     assert logo_in_crop.any() and not cropped.frames[:, logo_in_crop].any()
+
+
+def test_crop_to_imaging_region_is_apply_roi_or_the_whole_sweep_with_a_reason(trapezoid_sweep, monkeypatch):
+    frames = trapezoid_sweep[0]
+    sweep = _sweep(frames.copy())
+    cut = crop_to_imaging_region(sweep)
+    assert cut.roi is not None and cut.reason is None
+    assert cut.roi.crop == detect_sweep_roi(sweep).crop
+    assert np.array_equal(cut.sweep.frames, apply_roi(sweep, cut.roi).frames)
+
+    def no_region(_sweep):
+        raise NeocusError("no imaging pixels", where="frames")
+
+    monkeypatch.setattr("neocus.io.roi.detect_sweep_roi", no_region)
+    whole = crop_to_imaging_region(sweep)
+    assert whole.roi is None and whole.sweep is sweep and whole.reason == "no imaging pixels"
 
 
 @settings(max_examples=60, deadline=None)

@@ -352,5 +352,10 @@ def test_truth_cases_take_a_detectors_output(tmp_path):
         assert all(len(f.detections) == 1 and f.detections[0].score == 0.5 for f in s.detections.frames)
     (oracle,) = list(truth_cases(ds, seed=0))
     assert any(len(f.detections) > 1 for s in oracle.sweeps for f in s.detections.frames)
+    from neocus.data.dataset import Dataset
+
+    (bare,) = list(truth_cases(Dataset.load(ds), boxes=False))  # a loaded dataset, the truth without boxes
+    assert [s.windows for s in bare.sweeps] == [s.windows for s in oracle.sweeps]
+    assert all(s.detections.frames == () and s.detections.n_frames == o.detections.n_frames for s, o in zip(bare.sweeps, oracle.sweeps))
     metrics, _ = evaluate_cases([tc], note="from a recorder")
     assert metrics.note == "from a recorder"

@@ -42,19 +42,10 @@ def _cases(data: list[Path], *, seed: int, detector: Path | None) -> list:
     from neocus.detect import Detector
 
     det = Detector(detector)
-    total = sum(len(Dataset.load(d).cases) for d in data)
-    gen = (c for d in data for c in truth_cases(d, detector=det, seed=seed))
+    datasets = [Dataset.load(d) for d in data]
+    total = sum(len(ds.cases) for ds in datasets)
+    gen = (c for ds in datasets for c in truth_cases(ds, detector=det, seed=seed))
     return list(track(gen, total=total, description="detecting in the sweeps", console=console))
-
-
-def _roi_crop(frames: np.ndarray) -> tuple[int, int, int, int]:
-    from neocus.io.roi import detect_roi
-
-    try:
-        c = detect_roi(frames).crop
-        return c.x, c.y, c.w, c.h
-    except NeocusError:
-        return 0, 0, frames.shape[2], frames.shape[1]
 
 
 @app.command("views")
@@ -70,6 +61,7 @@ def views(
 ) -> None:
     """Choose the standard views (AHV, TVV, BV, MSV, RPSV, LPSV) from sweeps; a still is classified."""
     from neocus.io import load_sweep
+    from neocus.io.roi import crop_to_imaging_region
     from neocus.views import SweepDetections, classify_still, exam_views, load_config, sweep_views
     from neocus.views.output import png_bytes, sweep_plot_png, views_json
 
@@ -94,11 +86,12 @@ def views(
         loaded[path.name] = sweep
         files[f"sweep_{i}_{path.stem}.png"] = sweep_plot_png(sv)
     exam = exam_views(results)
+    cropped: dict[str, np.ndarray] = {}
     for v, c in exam.views.items():
         if c is not None:
-            frames = loaded[c.sweep].frames
-            x, y, w, h = _roi_crop(frames)
-            files[f"{v.value}.png"] = png_bytes(frames[c.frame, y:y + h, x:x + w])
+            if c.sweep not in cropped:
+                cropped[c.sweep] = crop_to_imaging_region(loaded[c.sweep]).sweep.frames
+            files[f"{v.value}.png"] = png_bytes(cropped[c.sweep][c.frame])
     files["views.json"] = views_json(exam).encode()
     atomic_write_folder(files, out, force=force)
     for v, c in exam.views.items():

@@ -125,11 +125,12 @@ class Detector:
         return out
 
     def detect_sweep(self, sweep: Sweep, *, roi: bool = True) -> list[FrameDetections]:
-        """Detections in every frame of a sweep, ROI-cropped first (boxes in source-frame pixels)."""
+        """Detections in every frame of a sweep, ROI-cropped first (boxes in source-frame pixels); a sweep
+        without a detectable imaging region is read whole (:func:`neocus.io.roi.crop_to_imaging_region`)."""
         if roi:
-            from neocus.io.roi import apply_roi, detect_sweep_roi
+            from neocus.io.roi import crop_to_imaging_region
 
-            sweep = apply_roi(sweep, detect_sweep_roi(sweep))
+            sweep = crop_to_imaging_region(sweep).sweep
         return self.detect_frames(sweep.frames, crop=sweep.meta.crop)
 
 

@@ -307,3 +307,29 @@ def apply_roi(sweep: Sweep, roi: Roi, *, blank: bool = True) -> Sweep:
                           source_height=prior.source_height, source_width=prior.source_width)
     meta = dataclasses.replace(sweep.meta, crop=crop)
     return Sweep(frames=frames, meta=meta)  # a copy, contiguous
+
+
+@dataclass(frozen=True)
+class CroppedSweep:
+    """A sweep cut to its imaging region (:func:`crop_to_imaging_region`).
+
+    ``roi`` is None when no imaging region was found; then ``sweep`` is the input, whole, and ``reason``
+    says why (the detector and the screen then work on the whole frame).
+    """
+
+    sweep: Sweep
+    roi: Roi | None
+    reason: str | None = None
+
+
+def crop_to_imaging_region(sweep: Sweep) -> CroppedSweep:
+    """The sweep cropped to its imaging region, non-imaging pixels blanked; the whole sweep when none is found.
+
+    The one ROI policy of the pipeline: :meth:`neocus.detect.Detector.detect_sweep`, ``neocus screen``
+    and ``neocus views`` all crop through it, so a sweep is seen the same way by each of them.
+    """
+    try:
+        roi = detect_sweep_roi(sweep)
+    except NeocusError as exc:
+        return CroppedSweep(sweep, None, exc.what)
+    return CroppedSweep(apply_roi(sweep, roi), roi)

@@ -82,7 +82,7 @@ def _view_metrics(data: Path, results: dict[str, dict]) -> dict[str, Any] | None
     from neocus.views.truthdata import TruthCase, truth_cases
 
     try:
-        truths = {t.case_id: t for t in truth_cases(data)}
+        truths = {t.case_id: t for t in truth_cases(data, boxes=False)}
     except DatasetError:
         return None
     outcomes, unsuitable = [], []

@@ -68,18 +68,17 @@ def decode(item: InputItem) -> Loaded:
 
 
 def crop_roi(loaded: Loaded, warnings: list[str]) -> Loaded:
-    """Crop to the imaging region (:mod:`neocus.io.roi`); when none is found the whole frame is used."""
-    from neocus.io.roi import apply_roi, detect_sweep_roi
+    """Crop to the imaging region (:func:`neocus.io.roi.crop_to_imaging_region`); when none is found the whole frame is used."""
+    from neocus.io.roi import crop_to_imaging_region
 
     if loaded.sweep is None:
         return loaded
-    try:
-        roi = detect_sweep_roi(loaded.sweep)
-    except NeocusError as exc:
-        warnings.append(f"{loaded.item.name}: no imaging region found ({exc.what}); the whole frame is used")
-        return replace(loaded, cropped=loaded.sweep)
-    c = roi.crop
-    return replace(loaded, cropped=apply_roi(loaded.sweep, roi), record=replace(loaded.record, roi_xywh=(c.x, c.y, c.w, c.h)))
+    cut = crop_to_imaging_region(loaded.sweep)
+    if cut.roi is None:
+        warnings.append(f"{loaded.item.name}: no imaging region found ({cut.reason}); the whole frame is used")
+        return replace(loaded, cropped=cut.sweep)
+    c = cut.roi.crop
+    return replace(loaded, cropped=cut.sweep, record=replace(loaded.record, roi_xywh=(c.x, c.y, c.w, c.h)))
 
 
 def detect(loaded: Loaded, detector) -> tuple:  # noqa: ANN001

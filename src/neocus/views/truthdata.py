@@ -55,13 +55,14 @@ def _truth_json(case: CaseEntry) -> dict:
         raise DatasetError(f"cannot read truth.json: {exc}", where=path) from None
 
 
-def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation(), detector: Any = None,
-                seed: int = 0) -> Iterator[TruthCase]:
-    """Every case of a phantom dataset with its detections: oracle-degraded ground-truth boxes (one generator
-    per case from ``seed``), or, given a :class:`neocus.detect.Detector`, that detector's output on the
-    decoded sweep (ROI-cropped by :meth:`~neocus.detect.Detector.detect_sweep`; a sweep without an imaging
-    region is an error here, where ``neocus screen`` falls back to the whole frame)."""
-    ds = Dataset.load(dataset)
+def truth_cases(dataset: str | Path | Dataset, *, degradation: Degradation = Degradation(), detector: Any = None,
+                seed: int = 0, boxes: bool = True) -> Iterator[TruthCase]:
+    """Every case of a phantom dataset (a folder or a loaded :class:`Dataset`) with its detections: oracle-
+    degraded ground-truth boxes (one generator per case from ``seed``), or, given a
+    :class:`neocus.detect.Detector`, that detector's output on the decoded sweep (ROI-cropped by
+    :meth:`~neocus.detect.Detector.detect_sweep` as ``neocus screen`` crops it). ``boxes=False`` gives the
+    truth only, with no detections (what judging views chosen elsewhere needs)."""
+    ds = dataset if isinstance(dataset, Dataset) else Dataset.load(dataset)
     preset, size_wh = _preset(ds), _size_wh(ds)
     for k, case in enumerate(ds.cases):
         truth = _truth_json(case)
@@ -72,9 +73,11 @@ def truth_cases(dataset: str | Path, *, degradation: Degradation = Degradation()
             if t is None:
                 raise DatasetError(f"truth.json has no sweep '{name}'", where=case.folder / "truth.json")
             n, fps = int(t["n_frames"]), float(t["fps"])
-            if detector is None:
-                boxes = truth_from_annotations(case.annotations(name), n_frames=n)
-                frames = degrade(boxes, size_wh=size_wh, degradation=degradation, rng=rng)
+            if not boxes:
+                frames = ()
+            elif detector is None:
+                truth_boxes = truth_from_annotations(case.annotations(name), n_frames=n)
+                frames = degrade(truth_boxes, size_wh=size_wh, degradation=degradation, rng=rng)
             else:
                 frames = tuple(detector.detect_sweep(case.load_sweep(name)))
             dets = SweepDetections(name, frames, n, fps)

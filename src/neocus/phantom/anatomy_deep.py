@@ -23,7 +23,7 @@ import numpy as np
 from neocus.phantom.anatomy_painters import (
     U8, Placement, _Out, _Painter, ellipsoid_painter, painter, place, superellipsoid_painter, tube_painter,
 )
-from neocus.phantom.anatomy_sagittal import pons_painter, third_ventricle_painter, vermis_folia_painter
+from neocus.phantom.anatomy_sagittal import pons_painter, third_ventricle_painter, vermis_folia_painter, vermis_height_mm
 from neocus.phantom.anatomy_ventricles import DEEP_ORIGIN, build_lateral_ventricles  # noqa: F401  (DEEP_ORIGIN re-exported)
 from neocus.phantom.parts import Part
 from neocus.phantom.primitives import F32, Ellipsoid, Tube, lut, rotation_xyz
@@ -162,7 +162,9 @@ def _posterior_fossa(p: AnatomyParams, s: float, *, c2: np.ndarray) -> tuple[Ell
     """Posterior fossa: cisterna magna, vermis and brainstem."""
     dx, dy, dz = DEEP_ORIGIN
     cm = p.cisterna_magna_mm
-    vr = np.array([7.0, 10.5, 11.5]) * s * p.cerebellum_scale
+    # height (and length) from the vermis-height norm (22.5 mm: the ellipsoid's height at scale 1)
+    vh = vermis_height_mm(p.ga_weeks) / 22.5
+    vr = np.array([7.0 * s, 10.5 * vh, 11.5 * vh]) * p.cerebellum_scale
     vermis = Ellipsoid([dx, c2[1] - 1.0 * s, c2[2] + 1.0 * s], vr, rotation_xyz(rx_deg=20))
     cisterna = Ellipsoid(
         [dx, c2[1] - vr[1] * 0.55, c2[2] - vr[2] * 0.55],

@@ -307,6 +307,14 @@ def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.nda
     return out / rms * amplitude
 
 
+def _follow_twist(tilt: np.ndarray, view_tilts: Mapping[View, float], view_twists: Mapping[View, float]) -> np.ndarray:
+    """The twist (degrees) an operator adds at each tilt to follow the views' ideal twists."""
+    known = sorted((view_tilts[v], view_twists[v]) for v in view_twists if v in view_tilts)
+    if not known:
+        return np.zeros_like(tilt)
+    return np.interp(tilt, [k[0] for k in known], [k[1] for k in known])
+
+
 def plan_sweep(
     plane: Plane,
     apex: np.ndarray,
@@ -315,6 +323,7 @@ def plan_sweep(
     direction: SweepDirection | None = None,
     view_tilts: Mapping[View, float] | None = None,
     n_frames: int | None = None,
+    view_twists: Mapping[View, float] | None = None,
     rng: np.random.Generator,
 ) -> SweepPlan:
     """Plan one sweep: the probe pose of every recorded frame.
@@ -324,6 +333,9 @@ def plan_sweep(
     widened, if needed, to pass every one of them by a few degrees (unless the style's aim error
     pushes it past them: blind sweeps may miss views). ``n_frames`` sets the duration (about that
     many recorded frames; dropped frames make it slightly fewer). ``direction`` is drawn when None.
+    ``view_twists`` (standard view -> its ideal twist about the beam, :attr:`StandardView.twist_deg`)
+    makes the operator follow the anatomy: the twist is interpolated over the tilt between the views
+    (held beyond the outermost), so the plane turns to follow the lateral ventricles in a sagittal sweep.
     """
     plane = Plane(plane)
     style = sweep_style(style, plane)
@@ -391,6 +403,7 @@ def plan_sweep(
     tilt = tilt_nominal + _tremor(rng, t, style.tremor_deg)
     twist = rng.normal(0.0, style.aim_error_deg) + style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
     twist = twist + _tremor(rng, t, 0.5 * style.tremor_deg)
+    twist = twist + _follow_twist(tilt_nominal, view_tilts, view_twists or {})
     rock = rng.normal(0.0, 0.5 * style.aim_error_deg) + 0.5 * style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
     rock = rock + _tremor(rng, t, 0.5 * style.tremor_deg)
     slide_lat = style.drift_mm * _smooth_noise(rng, n_total, drift_sigma) + _tremor(rng, t, style.tremor_mm)

@@ -101,3 +101,10 @@ def test_sagittal_sweep_follows_the_twist_of_the_parasagittal_views(head):
         near = np.abs(tilt - tilts[v]) < 1.0
         assert near.any(), v
         assert np.all(np.abs(added[near] - twists[v]) < 3.0), v
+
+
+def test_cavum_vergae_reaches_back_under_the_callosum_in_preterms_only(head):
+    pts, ts = _label_map(head, standard_views(head)[View.MSV].plane)
+    cav = pts[ts.part == Part.CAVUM_SEPTI_PELLUCIDI]
+    behind_monro = cav[:, 1].min() < -6.0 * head.scale  # the foramina of Monro are at y = 0
+    assert behind_monro == (head.params.ga_weeks < 30)

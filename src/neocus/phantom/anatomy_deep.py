@@ -23,7 +23,7 @@ import numpy as np
 from neocus.phantom.anatomy_painters import (
     U8, Placement, _Out, _Painter, ellipsoid_painter, painter, place, superellipsoid_painter, tube_painter,
 )
-from neocus.phantom.anatomy_sagittal import pons_painter, third_ventricle_painter, vermis_folia_painter, vermis_height_mm
+from neocus.phantom.anatomy_sagittal import cavum_vergae_painter, pons_painter, third_ventricle_painter, vermis_folia_painter, vermis_height_mm
 from neocus.phantom.anatomy_ventricles import DEEP_ORIGIN, build_lateral_ventricles  # noqa: F401  (DEEP_ORIGIN re-exported)
 from neocus.phantom.parts import Part
 from neocus.phantom.primitives import F32, Ellipsoid, Tube, lut, rotation_xyz
@@ -264,6 +264,11 @@ def _midline(
         cen = np.array([dx, (y_ant + y_post) / 2, (z_top + z_bot) / 2])
         rad = np.array([csp_half, (y_ant - y_post) / 2, (z_top - z_bot) / 2])
         placed.append(superellipsoid_painter("csp", cen, rad, 2.5, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI))
+        vergae = cavum_vergae_painter(
+            p.ga_weeks, s, x_mid=dx, csp_half=csp_half, y_front=y_post + 2.0 * s, y_back=float(lv_y[4]), z_top=float(np.min(roof_z[2:5])) - 0.5 * s, z_bot=z_top - 0.55 * (z_top - z_bot)
+        )
+        if vergae is not None:
+            placed.append(vergae)
     return cc, cing, placed
 
 

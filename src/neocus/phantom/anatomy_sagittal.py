@@ -153,6 +153,37 @@ def vermis_folia_painter(vermis: Ellipsoid, *, fastigium_yz: np.ndarray, s: floa
     return _Painter("vermis_folia", vermis.lo, vermis.hi, paint), "fourth"
 
 
+#: GA (weeks) until which the cavum vergae reaches back to the atria, and by which it has closed: the
+#: cavum septi pellucidi et vergae closes from behind forward, the vergae first; it is present in
+#: most preterm infants and rare at term (Farruggia S, Babcock DS. The cavum septi pellucidi: its
+#: appearance and incidence with cranial ultrasonography in infancy. Radiology 1981;139:147-150;
+#: Mott SH, Bodensteiner JB, Allan WC. The cavum septi pellucidi in term and preterm newborn infants.
+#: J Child Neurol 1992;7:35-38); the GA limits here are rounded, not fitted
+VERGAE_FULL_GA = 27.0
+VERGAE_CLOSED_GA = 34.0
+
+
+def cavum_vergae_painter(ga_weeks: float, s: float, *, x_mid: float, csp_half: float, y_front: float, y_back: float, z_top: float, z_bot: float) -> Placement | None:
+    """The cavum vergae (CSF, part of :attr:`Part.CAVUM_SEPTI_PELLUCIDI`): the cavum's continuation behind
+    the foramina (from ``y_front``) under the callosal body toward the splenium (``y_back`` when fully
+    open), its length shrinking linearly from ``VERGAE_FULL_GA`` to none at ``VERGAE_CLOSED_GA``;
+    between ``z_bot`` and ``z_top``, as wide as the cavum (``csp_half``). None when closed."""
+    frac = float(np.clip((VERGAE_CLOSED_GA - ga_weeks) / (VERGAE_CLOSED_GA - VERGAE_FULL_GA), 0, 1))
+    length = frac * (y_front - y_back)
+    if csp_half <= 0.2 or length < 2.0 * s:
+        return None
+    cen = np.array([x_mid, y_front - length / 2, (z_top + z_bot) / 2])
+    rad = np.array([csp_half, length / 2 + 1.0 * s, (z_top - z_bot) / 2])
+    e = Ellipsoid(cen, rad, np.eye(3))
+
+    def paint(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
+        sel = idx[e.q(pts) < 1]
+        out.tissue[sel] = Tissue.CSF
+        out.part[sel] = Part.CAVUM_SEPTI_PELLUCIDI
+
+    return _Painter("cavum_vergae", e.lo, e.hi, paint), None
+
+
 def pons_painter(s: float, *, dx: float, dy: float, dz: float) -> Placement:
     """The ventral bulge of the pons (:attr:`Tissue.BRAINSTEM`) in front of the brainstem tube."""
     e = Ellipsoid([dx, -13.0 * s + dy, -27.0 * s + dz], np.array([9.0, 5.5, 7.5]) * s, rotation_xyz(rx_deg=-15))

@@ -211,6 +211,7 @@ def skull_base_painter(outline: HeadOutline, s: float) -> Callable[[np.ndarray, 
         return np.interp(y, fy, fz).astype(F32) + bowl * (x - F32(x_mid)) ** 2
 
     sh = F32(0.3 * outline.thick[0])  # the base takes most of the basal CSF shell
+    z_top = F32(float(np.max(outline.floor_z[1:-1])) + outline.floor_bowl * (BASE_HALF_WIDTH_MM * s) ** 2 + 1.0)
     half_w = F32(BASE_HALF_WIDTH_MM * s)
     base = F32(BASE_THICK_MM * s)
     face = F32(FACE_DEPTH_MM * s)
@@ -218,22 +219,25 @@ def skull_base_painter(outline: HeadOutline, s: float) -> Callable[[np.ndarray, 
     k2 = F32(2 * np.pi / (2.3 * s))
 
     def paint(pts: np.ndarray, idx: np.ndarray, d: np.ndarray, out: _Out) -> None:
-        x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+        low = np.flatnonzero(pts[:, 2] < z_top)  # most of the outside is scalp over the vault: skip it
+        if not len(low):
+            return
+        x, y, z = pts[low, 0], pts[low, 1], pts[low, 2]
         xo = np.abs(x - F32(x_mid))
-        cand = np.flatnonzero((xo < half_w) & (y < F32(y_front)) & (d > sh) & (d < sh + base + face))
+        near = (xo < half_w) & (y < F32(y_front)) & (d[low] > sh) & (d[low] < sh + base + face)
+        cand = np.flatnonzero(near)
         if not len(cand):
             return
-        under = z[cand] < floor_z(x[cand], y[cand]) + F32(0.5)
-        cand = cand[under]
+        cand = cand[z[cand] < floor_z(x[cand], y[cand]) + F32(0.5)]
         if not len(cand):
             return
-        xc, yc, zc, dc = x[cand], y[cand], z[cand], d[cand] - sh
+        xc, yc, zc, dc = x[cand], y[cand], z[cand], d[low[cand]] - sh
         # a smooth irregular field of the coordinates: bony islands and cartilage in the base, fat,
         # muscle and air-filled cavities (bright walls) in the face
         tex = np.sin(k1 * yc + F32(1.3) * np.sin(k2 * zc)) * np.cos(k1 * zc - F32(0.7) * xc) + F32(0.5) * np.sin(k2 * (xc + yc - zc))
         taper = np.clip((half_w - xo[cand]) / F32(6.0 * s), 0, 1)  # fades out sideways
         in_base = dc < base * (F32(0.75) + F32(0.25) * tex)
-        sel = idx[cand]
+        sel = idx[low[cand]]
         out.tissue[sel] = Tissue.SCALP
         out.part[sel] = np.where(in_base, U8(Part.SKULL), U8(Part.SCALP))
         mod = np.where(in_base, F32(3.2) + F32(1.0) * tex, np.maximum(F32(0.5) + F32(0.6) * tex, F32(0.08)))

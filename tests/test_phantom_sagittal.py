@@ -3,13 +3,15 @@ show, on the right side, at sizes within the norms."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from neocus.phantom.anatomy import AnatomyParams, NeonatalHead
 from neocus.phantom.anatomy_sagittal import vermis_height_mm
 from neocus.phantom.parts import Part
-from neocus.phantom.standard_views import parasagittal_follow_points, standard_views
+from neocus.phantom.standard_views import parasagittal_follow_points, sagittal_plane, standard_views, view_quality
 from neocus.phantom.sweep import plan_sweep
 from neocus.phantom.tissues import Tissue
 from neocus.phantom.types import ImagePlane
@@ -69,25 +71,32 @@ def test_vermis_is_foliated_and_its_height_follows_the_norm(head):
 
 @pytest.mark.parametrize(("view", "side"), [(View.RPSV, -1), (View.LPSV, 1)])
 def test_parasagittal_view_shows_the_whole_c_on_its_side(head, view, side):
-    sv = standard_views(head)[view]
+    sv = standard_views(head, follow_ventricle=True)[view]
     pts, ts = _label_map(head, sv.plane)
     own = Part.LV_FRONTAL_LEFT if side > 0 else Part.LV_FRONTAL_RIGHT
-    names = ("LV_FRONTAL", "LV_BODY", "LV_ATRIUM", "LV_TEMPORAL", "CHOROID_PLEXUS", "CAUDOTHALAMIC_GROOVE", "THALAMUS", "CAUDATE")
+    names = ("LV_FRONTAL", "LV_BODY", "LV_ATRIUM", "CHOROID_PLEXUS", "CAUDOTHALAMIC_GROOVE", "THALAMUS", "CAUDATE")
     suffix, other = ("_LEFT", "_RIGHT") if side > 0 else ("_RIGHT", "_LEFT")
     for name in names:
         assert (ts.part == Part[name + suffix]).sum() > 0, name + suffix
         assert (ts.part == Part[name + other]).sum() == 0, name + other
     assert (ts.part == own).sum() > 0
-    # the twist brings the atrium and the bend into the temporal horn into the plane with the groove
+    # the twist brings the atrium into the plane with the groove: several times its area without it
     follow = parasagittal_follow_points(head)[side]
     assert abs(float(sv.plane.normal @ (follow - sv.plane.apex))) < 1e-6
     assert abs(float(sv.plane.normal @ (sv.roi - sv.plane.apex))) < 1e-6
     atrium = Part.LV_ATRIUM_LEFT if side > 0 else Part.LV_ATRIUM_RIGHT
-    assert (ts.part == atrium).sum() * STEP**2 > 8.0
+    _, plain = _label_map(head, standard_views(head)[view].plane)
+    assert (ts.part == atrium).sum() > 3 * max((plain.part == atrium).sum(), 1)
+    # conventions: image +x still posterior, the two sides twisted opposite ways, quality 1 at the ideal
+    assert sv.plane.lateral[1] < -0.9 and 3 < abs(sv.twist_deg) < 25
+    other = standard_views(head, follow_ventricle=True)[View.LPSV if view is View.RPSV else View.RPSV]
+    assert np.sign(other.twist_deg) == -np.sign(sv.twist_deg)
+    qs = [view_quality(sagittal_plane(sv.plane.apex, sv.tilt_deg, twist_deg=sv.twist_deg + dw), sv, scale=head.scale) for dw in (0, 5, 10, 20)]
+    assert qs[0] == pytest.approx(1.0) and all(a > b for a, b in itertools.pairwise(qs))
 
 
 def test_sagittal_sweep_follows_the_twist_of_the_parasagittal_views(head):
-    views = standard_views(head)
+    views = standard_views(head, follow_ventricle=True)
     sag = (View.RPSV, View.MSV, View.LPSV)
     tilts = {v: views[v].tilt_deg for v in sag}
     twists = {v: views[v].twist_deg for v in sag}

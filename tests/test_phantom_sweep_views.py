@@ -16,11 +16,8 @@ def _best_qualities(style: str, subjects, n_sweeps: int = 4) -> np.ndarray:
         views = subject_views(subject)
         for plane in Plane:
             tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
-            twists = {v: views[v].twist_deg for v in views_of_plane(plane)}
             for j in range(n_sweeps):
-                plan = plan_sweep(
-                    rng=np.random.default_rng(50 * k + j), plane=plane, apex=subject.head.fontanelle.centre, style=style, view_tilts=tilts, view_twists=twists
-                )
+                plan = plan_sweep(rng=np.random.default_rng(50 * k + j), plane=plane, apex=subject.head.fontanelle.centre, style=style, view_tilts=tilts)
                 planes = plan.planes
                 out += [max(view_quality(p, views[v], scale=subject.head.scale) for p in planes) for v in views_of_plane(plane)]
     return np.array(out)

@@ -307,12 +307,26 @@ def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.nda
     return out / rms * amplitude
 
 
+#: fraction of the tilt between two neighbouring views, next to each view, over which the operator
+#: does not turn the probe (the turn happens in between)
+TWIST_FLAT = 0.3
+
+
 def _follow_twist(tilt: np.ndarray, view_tilts: Mapping[View, float], view_twists: Mapping[View, float]) -> np.ndarray:
-    """The twist (degrees) an operator adds at each tilt to follow the views' ideal twists."""
+    """The twist (degrees) an operator adds at each tilt to follow the views' ideal twists: a smooth step
+    between neighbouring views, flat within ``TWIST_FLAT`` of each (the plane turns between views, so
+    every view's window keeps its width), held beyond the outermost."""
     known = sorted((view_tilts[v], view_twists[v]) for v in view_twists if v in view_tilts)
     if not known:
         return np.zeros_like(tilt)
-    return np.interp(tilt, [k[0] for k in known], [k[1] for k in known])
+    kt = np.array([k[0] for k in known])
+    kw = np.array([k[1] for k in known])
+    if len(kt) == 1:
+        return np.full_like(tilt, kw[0])
+    i = np.clip(np.searchsorted(kt, tilt) - 1, 0, len(kt) - 2)
+    u = np.clip((tilt - kt[i]) / np.maximum(kt[i + 1] - kt[i], 1e-9), 0.0, 1.0)
+    u = np.clip((u - TWIST_FLAT) / (1.0 - 2.0 * TWIST_FLAT), 0.0, 1.0)
+    return kw[i] + (kw[i + 1] - kw[i]) * u * u * (3.0 - 2.0 * u)
 
 
 def plan_sweep(
@@ -334,8 +348,8 @@ def plan_sweep(
     pushes it past them: blind sweeps may miss views). ``n_frames`` sets the duration (about that
     many recorded frames; dropped frames make it slightly fewer). ``direction`` is drawn when None.
     ``view_twists`` (standard view -> its ideal twist about the beam, :attr:`StandardView.twist_deg`)
-    makes the operator follow the anatomy: the twist is interpolated over the tilt between the views
-    (held beyond the outermost), so the plane turns to follow the lateral ventricles in a sagittal sweep.
+    makes the operator follow the anatomy: the twist goes smoothly from view to view over the tilt (held
+    beyond the outermost), so the plane turns to follow the lateral ventricles in a sagittal sweep.
     """
     plane = Plane(plane)
     style = sweep_style(style, plane)

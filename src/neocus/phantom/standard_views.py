@@ -42,8 +42,7 @@ from neocus.vocab import VIEW_PLANE, Plane, View
 
 SIGMA_THETA_DEG = 10.0
 #: the control point of the lateral ventricle's C (``lv[side].t_ctrl``) that the parasagittal plane is
-#: turned to pass through: the atrium (6 would be the bend into the temporal horn: more of the C, but a
-#: larger twist that splits the ventricle into two pieces in nearby sweep frames)
+#: turned to pass through: the atrium (6, the bend into the temporal horn, was tried first)
 PARASAGITTAL_FOLLOW = 5
 #: whether the parasagittal standard views follow the ventricle by default. Off: with it on, the
 #: phantom's sweeps (which then twist too) move the parasagittal view windows by a frame or two and

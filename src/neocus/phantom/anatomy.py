@@ -47,6 +47,7 @@ from neocus.phantom import norms
 from neocus.phantom.anatomy_deep import build_deep_structures
 from neocus.phantom.anatomy_outline import FLOOR_BOWL_PER_MM, Folding, HeadOutline, build_folding, build_outline  # noqa: F401  (re-exported)
 from neocus.phantom.anatomy_painters import U8, _Out, _Painter
+from neocus.phantom.anatomy_sagittal import skull_base_painter
 from neocus.phantom.anatomy_params import AnatomyParams, Fontanelle, VentricleSize  # noqa: F401  (re-exported)
 from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.primitives import F32, CullGrid
@@ -99,6 +100,7 @@ class NeonatalHead:
         # the deep structures that lesions, standard views and measurements look up
         self.thalamus, self.lv, self.lv_occ, self.glomus, self.ctg = d.thalamus, d.lv, d.lv_occ, d.glomus, d.ctg
         self.third_centre, self.fourth_tri = d.third_centre, d.fourth_tri
+        self._skull_base = skull_base_painter(o, s)
         self.lesions: list[Lesion] = []
         lo = np.array([-o.ax - 15, o.c1[1] - o.ay - 15, -75.0 * s - 10])
         hi = np.array([o.ax + 15, o.c1[1] + o.ay + 15, o.c1[2] + o.az + 15])
@@ -214,6 +216,7 @@ class NeonatalHead:
                 gap = self._skull_gap(pts[sk])
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
+            self._skull_base(pts[io], io, do, out)  # midline skull base and face under the floor
         ib = np.flatnonzero(~outer)
         if len(ib):
             pb = pts[ib]

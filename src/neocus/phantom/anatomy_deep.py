@@ -23,6 +23,7 @@ import numpy as np
 from neocus.phantom.anatomy_painters import (
     U8, Placement, _Out, _Painter, ellipsoid_painter, painter, place, superellipsoid_painter, tube_painter,
 )
+from neocus.phantom.anatomy_sagittal import cavum_vergae_painter, pons_painter, third_ventricle_painter, vermis_folia_painter, vermis_height_mm
 from neocus.phantom.anatomy_ventricles import DEEP_ORIGIN, build_lateral_ventricles  # noqa: F401  (DEEP_ORIGIN re-exported)
 from neocus.phantom.parts import Part
 from neocus.phantom.primitives import F32, Ellipsoid, Tube, lut, rotation_xyz
@@ -82,6 +83,7 @@ def build_deep_structures(
     painters = place(painters, placed)
     aqueduct, fourth_tri, placed = _fourth_ventricle(p, s)
     painters = place(painters, placed)
+    painters = place(painters, [vermis_folia_painter(vermis, fastigium_yz=fourth_tri[2], s=s), pons_painter(s, dx=DEEP_ORIGIN[0], dy=DEEP_ORIGIN[1], dz=DEEP_ORIGIN[2])])
     ctg, placed = _caudothalamic_grooves(s, lv=lv)
     painters = place(painters, placed)
     return DeepStructures(
@@ -160,7 +162,9 @@ def _posterior_fossa(p: AnatomyParams, s: float, *, c2: np.ndarray) -> tuple[Ell
     """Posterior fossa: cisterna magna, vermis and brainstem."""
     dx, dy, dz = DEEP_ORIGIN
     cm = p.cisterna_magna_mm
-    vr = np.array([7.0, 10.5, 11.5]) * s * p.cerebellum_scale
+    # height (and length) from the vermis-height norm (22.5 mm: the ellipsoid's height at scale 1)
+    vh = vermis_height_mm(p.ga_weeks) / 22.5
+    vr = np.array([7.0 * s, 10.5 * vh, 11.5 * vh]) * p.cerebellum_scale
     vermis = Ellipsoid([dx, c2[1] - 1.0 * s, c2[2] + 1.0 * s], vr, rotation_xyz(rx_deg=20))
     cisterna = Ellipsoid(
         [dx, c2[1] - vr[1] * 0.55, c2[2] - vr[2] * 0.55],
@@ -260,6 +264,11 @@ def _midline(
         cen = np.array([dx, (y_ant + y_post) / 2, (z_top + z_bot) / 2])
         rad = np.array([csp_half, (y_ant - y_post) / 2, (z_top - z_bot) / 2])
         placed.append(superellipsoid_painter("csp", cen, rad, 2.5, Tissue.CSF, Part.CAVUM_SEPTI_PELLUCIDI))
+        vergae = cavum_vergae_painter(
+            p.ga_weeks, s, x_mid=dx, csp_half=csp_half, y_front=y_post + 2.0 * s, y_back=float(lv_y[4]), z_top=float(np.min(roof_z[2:5])) - 0.5 * s, z_bot=z_top - 0.55 * (z_top - z_bot)
+        )
+        if vergae is not None:
+            placed.append(vergae)
     return cc, cing, placed
 
 
@@ -302,23 +311,9 @@ def _third_ventricle(p: AnatomyParams, s: float, *, w3: float, x_med: float) -> 
         rot = np.stack([dirv, e2, e3], axis=1)
         placed.append(ellipsoid_painter(f"monro{side}", Ellipsoid(c, [ln / 2 + 0.8, 1.0 * s ** 0.5, 1.0 * s ** 0.5], rot), Tissue.CSF, Part.FORAMEN_OF_MONRO))
 
-    # --- third ventricle (slit, superellipse in y-z) with the massa intermedia
-    c3 = np.array([dx, -5.5 * s + dy, -6.5 * s + dz])
-    r3 = np.array([w3 / 2, 9.0 * s, 7.5 * s])
-    mi_c = np.array([-6.5 * s + dy, -4.5 * s + dz])
-    mi_r = 2.6 * s * (1.0 - 0.6 * rnd)
-
-    def third(pts: np.ndarray, idx: np.ndarray, out: _Out) -> None:
-        qy = np.abs((pts[:, 1] - c3[1]) / r3[1]) ** 3 + np.abs((pts[:, 2] - c3[2]) / r3[2]) ** 3
-        # ballooning: the slit widens into a rounded cavity as it dilates
-        half = r3[0] * np.sqrt(np.clip(1 - qy, 0, 1)) ** (0.15 + 0.5 * rnd)
-        inside = (qy < 1) & (np.abs(pts[:, 0] - c3[0]) < half)
-        mi = ((pts[:, 1] - mi_c[0]) ** 2 + (pts[:, 2] - mi_c[1]) ** 2) < mi_r**2
-        sel = idx[inside & ~mi]
-        out.tissue[sel] = Tissue.CSF
-        out.part[sel] = Part.THIRD_VENTRICLE
-
-    placed.append(painter("third", c3 - r3, c3 + r3, third))
+    # --- third ventricle (its sagittal profile) with the massa intermedia
+    c3, third = third_ventricle_painter(s, w3=w3, rounding=rnd, dx=dx, dy=dy, dz=dz)
+    placed.append(third)
     return c3, placed
 
 

@@ -372,7 +372,8 @@ def render_sweep(
     views = subject_views(subject)
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)
     view_tilts = {v: views[v].tilt_deg for v in views_of_plane(plane)}
-    plan = plan_sweep(plane, apex, style=sweep_style(style, plane), view_tilts=view_tilts, n_frames=n_frames, rng=rng)
+    view_twists = {v: views[v].twist_deg for v in views_of_plane(plane)}
+    plan = plan_sweep(plane, apex, style=sweep_style(style, plane), view_tilts=view_tilts, view_twists=view_twists, n_frames=n_frames, rng=rng)
     speckle_seed = int(np.random.SeedSequence([int(subject.seed), 0x5BEC]).generate_state(1)[0])
     frames, truths, lesions, vents, kept = [], [], [], [], []
     for i in range(plan.n_frames):

@@ -307,6 +307,28 @@ def _tremor(rng: np.random.Generator, t: np.ndarray, amplitude: float) -> np.nda
     return out / rms * amplitude
 
 
+#: fraction of the tilt between two neighbouring views, next to each view, over which the operator
+#: does not turn the probe (the turn happens in between)
+TWIST_FLAT = 0.3
+
+
+def _follow_twist(tilt: np.ndarray, view_tilts: Mapping[View, float], view_twists: Mapping[View, float]) -> np.ndarray:
+    """The twist (degrees) an operator adds at each tilt to follow the views' ideal twists: a smooth step
+    between neighbouring views, flat within ``TWIST_FLAT`` of each (the plane turns between views, so
+    every view's window keeps its width), held beyond the outermost."""
+    known = sorted((view_tilts[v], view_twists[v]) for v in view_twists if v in view_tilts)
+    if not known:
+        return np.zeros_like(tilt)
+    kt = np.array([k[0] for k in known])
+    kw = np.array([k[1] for k in known])
+    if len(kt) == 1:
+        return np.full_like(tilt, kw[0])
+    i = np.clip(np.searchsorted(kt, tilt) - 1, 0, len(kt) - 2)
+    u = np.clip((tilt - kt[i]) / np.maximum(kt[i + 1] - kt[i], 1e-9), 0.0, 1.0)
+    u = np.clip((u - TWIST_FLAT) / (1.0 - 2.0 * TWIST_FLAT), 0.0, 1.0)
+    return kw[i] + (kw[i + 1] - kw[i]) * u * u * (3.0 - 2.0 * u)
+
+
 def plan_sweep(
     plane: Plane,
     apex: np.ndarray,
@@ -315,6 +337,7 @@ def plan_sweep(
     direction: SweepDirection | None = None,
     view_tilts: Mapping[View, float] | None = None,
     n_frames: int | None = None,
+    view_twists: Mapping[View, float] | None = None,
     rng: np.random.Generator,
 ) -> SweepPlan:
     """Plan one sweep: the probe pose of every recorded frame.
@@ -324,6 +347,9 @@ def plan_sweep(
     widened, if needed, to pass every one of them by a few degrees (unless the style's aim error
     pushes it past them: blind sweeps may miss views). ``n_frames`` sets the duration (about that
     many recorded frames; dropped frames make it slightly fewer). ``direction`` is drawn when None.
+    ``view_twists`` (standard view -> its ideal twist about the beam, :attr:`StandardView.twist_deg`)
+    makes the operator follow the anatomy: the twist goes smoothly from view to view over the tilt (held
+    beyond the outermost), so the plane turns to follow the lateral ventricles in a sagittal sweep.
     """
     plane = Plane(plane)
     style = sweep_style(style, plane)
@@ -391,6 +417,7 @@ def plan_sweep(
     tilt = tilt_nominal + _tremor(rng, t, style.tremor_deg)
     twist = rng.normal(0.0, style.aim_error_deg) + style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
     twist = twist + _tremor(rng, t, 0.5 * style.tremor_deg)
+    twist = twist + _follow_twist(tilt_nominal, view_tilts, view_twists or {})
     rock = rng.normal(0.0, 0.5 * style.aim_error_deg) + 0.5 * style.drift_deg * _smooth_noise(rng, n_total, drift_sigma)
     rock = rock + _tremor(rng, t, 0.5 * style.tremor_deg)
     slide_lat = style.drift_mm * _smooth_noise(rng, n_total, drift_sigma) + _tremor(rng, t, style.tremor_mm)

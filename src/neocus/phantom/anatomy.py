@@ -48,6 +48,7 @@ from neocus.phantom.anatomy_deep import build_deep_structures
 from neocus.phantom.anatomy_outline import FLOOR_BOWL_PER_MM, Folding, HeadOutline, build_folding, build_outline  # noqa: F401  (re-exported)
 from neocus.phantom.anatomy_painters import U8, _Out, _Painter
 from neocus.phantom.anatomy_params import AnatomyParams, Fontanelle, VentricleSize  # noqa: F401  (re-exported)
+from neocus.phantom.anatomy_skullbase import build_skull_base, paint_skull_base
 from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.primitives import F32, CullGrid
 from neocus.phantom.tissues import ECHO, N_TISSUES, Tissue
@@ -95,6 +96,7 @@ class NeonatalHead:
         self._echo_table = (ECHO * gain).astype(F32)
         self.outline = o = build_outline(p, s)
         self.folding = f = build_folding(p, s)
+        self.skull_base = build_skull_base(o, s, ga_weeks=p.ga_weeks)
         self.deep = d = build_deep_structures(p, s, ax=o.ax, ay=o.ay, c1=o.c1, c2=o.c2, cortex_mm=f.cortex_mm, sulcus_half_mm=f.sulcus_half_mm)
         # the deep structures that lesions, standard views and measurements look up
         self.thalamus, self.lv, self.lv_occ, self.glomus, self.ctg = d.thalamus, d.lv, d.lv_occ, d.glomus, d.ctg
@@ -214,6 +216,7 @@ class NeonatalHead:
                 gap = self._skull_gap(pts[sk])
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
+            paint_skull_base(self.skull_base, pts[io], io, do, out)
         ib = np.flatnonzero(~outer)
         if len(ib):
             pb = pts[ib]

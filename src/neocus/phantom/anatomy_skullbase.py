@@ -20,8 +20,9 @@ repaints the points of the head's outer shells (outside the brain) that lie in t
   (part ``PETROUS_*``), elsewhere part ``SKULL_BASE``;
 * the **interior**: soft tissue and marrow under the plate (mottled, moderately echogenic; the bone
   above shadows it), instead of the black background of the old model;
-* the **orbits** under the anterior cranial fossa: a bony orbit (thin bone shell, echogenic fat inside)
-  holding the globe (anechoic vitreous), per side.
+* the **orbits** under the anterior cranial fossa: a bony orbit (thin bone shell; fat inside, less
+  echogenic than the interior around it: real orbits look dark with bright rims) holding the globe
+  (anechoic vitreous), per side.
 
 Orbit sizes (approximate, read off the published charts like :mod:`neocus.phantom.norms`): ocular
 (globe) diameter and inner interocular distance grow about linearly with GA, to ~16-17 mm and
@@ -161,19 +162,20 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     roof = np.zeros(len(cand), dtype=bool)
     for side, orb in base.orbit.items():
         qo = orb.q(p)
+        qg = base.globe[side].q(p)
         # the roof over the orbit (a thin bone plate): points above the orbit within its footprint
         roof |= qo < F32(1.6)
-        m = np.flatnonzero(qo < F32(1.0))
+        m = np.flatnonzero((qo < F32(1.0)) | (qg < F32(1.0)))
         if not len(m):
             continue
         in_orbit[m] = True
         r_min = float(orb.radii.min())
-        wall = qo[m] > F32((1.0 - base.wall_mm / r_min) ** 2)
-        vit = base.globe[side].q(p[m]) < F32(1.0)
+        vit = qg[m] < F32(1.0)
+        wall = (qo[m] > F32((1.0 - base.wall_mm / r_min) ** 2)) & ~vit
         sel = idx[cand[m]]
         out.tissue[sel] = np.where(wall, U8(Tissue.SKULL), np.where(vit, U8(Tissue.CSF), U8(Tissue.SCALP)))
         out.part[sel] = Part.ORBIT_LEFT if side > 0 else Part.ORBIT_RIGHT
-        out.mod[sel] = np.where(vit | wall, F32(1.0), F32(1.3))
+        out.mod[sel] = np.where(vit | wall, F32(1.0), F32(0.6))
     m = np.flatnonzero(inside & ~in_orbit)
     if not len(m):
         return

@@ -143,7 +143,7 @@ class NeonatalHead:
             rho /= F32(1) + h[0] * dx + h[1] * dy + h[2] * dz + h[3] * dx * dy + h[4] * (dz * dz - F32(1 / 3))
         d = (rho - F32(1)) * r / (rho + F32(1e-6))
         # posterior fossa ellipsoid, smoothly united (only where it can matter)
-        k = 6.0 * self.scale
+        k = 14.0 * self.scale
         c2, r2 = self.outline.c2, self.outline.r2
         near = np.flatnonzero((y < F32(c2[1] + r2[1] + k)) & (z < F32(c2[2] + r2[2] + k)))
         if len(near):

@@ -108,12 +108,14 @@ def build_skull_base(o: HeadOutline, s: float, *, ga_weeks: float) -> SkullBase:
     iod = interocular_distance_mm(ga_weeks)
     r_g = od / 2
     # globes under the orbital roofs (anterior cranial fossa floor, the floor profile's front), their
-    # front near the frontal pole
+    # front a little ahead of the frontal pole: the anterior-horn view (tilted forward from the
+    # fontanelle) cuts the orbits' posterior cones and seldom the globes (those are the first, most
+    # anterior coronal view's)
     y_front = float(o.c1[1] + o.ay)
     z_roof = float(o.floor_z[-1])
     orbit, globe = {}, {}
     for side in (1, -1):
-        g = np.array([o.off[0] + side * (iod / 2 + r_g), y_front - r_g - 2.0 * s, z_roof - o.thick[0] - ORBITAL_ROOF_MM * s - 2.5 * s - r_g])
+        g = np.array([o.off[0] + side * (iod / 2 + r_g), y_front - r_g + 4.0 * s, z_roof - o.thick[0] - ORBITAL_ROOF_MM * s - 2.5 * s - r_g])
         globe[side] = Ellipsoid(g, np.full(3, r_g))
         depth = ORBIT_DEPTH_MM * s
         # the bony orbit: a long ellipsoid from the rim (around the globe) back to the apex near the

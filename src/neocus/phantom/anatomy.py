@@ -49,6 +49,7 @@ from neocus.phantom.anatomy_outline import FLOOR_BOWL_PER_MM, Folding, HeadOutli
 from neocus.phantom.anatomy_painters import U8, _Out, _Painter
 from neocus.phantom.anatomy_sagittal import skull_base_painter
 from neocus.phantom.anatomy_params import AnatomyParams, Fontanelle, VentricleSize  # noqa: F401  (re-exported)
+from neocus.phantom.anatomy_skullbase import build_skull_base, paint_skull_base
 from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.primitives import F32, CullGrid
 from neocus.phantom.tissues import ECHO, N_TISSUES, Tissue
@@ -96,6 +97,7 @@ class NeonatalHead:
         self._echo_table = (ECHO * gain).astype(F32)
         self.outline = o = build_outline(p, s)
         self.folding = f = build_folding(p, s)
+        self.skull_base = build_skull_base(o, s, ga_weeks=p.ga_weeks)
         self.deep = d = build_deep_structures(p, s, ax=o.ax, ay=o.ay, c1=o.c1, c2=o.c2, cortex_mm=f.cortex_mm, sulcus_half_mm=f.sulcus_half_mm)
         # the deep structures that lesions, standard views and measurements look up
         self.thalamus, self.lv, self.lv_occ, self.glomus, self.ctg = d.thalamus, d.lv, d.lv_occ, d.glomus, d.ctg
@@ -143,7 +145,7 @@ class NeonatalHead:
             rho /= F32(1) + h[0] * dx + h[1] * dy + h[2] * dz + h[3] * dx * dy + h[4] * (dz * dz - F32(1 / 3))
         d = (rho - F32(1)) * r / (rho + F32(1e-6))
         # posterior fossa ellipsoid, smoothly united (only where it can matter)
-        k = 6.0 * self.scale
+        k = 14.0 * self.scale
         c2, r2 = self.outline.c2, self.outline.r2
         near = np.flatnonzero((y < F32(c2[1] + r2[1] + k)) & (z < F32(c2[2] + r2[2] + k)))
         if len(near):
@@ -217,6 +219,7 @@ class NeonatalHead:
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
             self._skull_base(pts[io], io, do, out)  # midline skull base and face under the floor
+            paint_skull_base(self.skull_base, pts[io], io, do, out)  # skull base, orbits, petrous parts: wins where both paint
         ib = np.flatnonzero(~outer)
         if len(ib):
             pb = pts[ib]

@@ -118,12 +118,18 @@ def _sylvian(p: AnatomyParams, s: float, *, ax: float, cortex_mm: float) -> list
             dzv = np.abs(pts[:, 2] - zc)
             inside = (ax_ > x_ins) & (dzv < half)
             sel = idx[inside]
-            rim = (half[inside] - dzv[inside]) < 0.7
+            rim = (half[inside] - dzv[inside]) < 0.7 + 0.3 * mat
             out.tissue[sel] = np.where(rim, Tissue.SULCUS, Tissue.CSF)
             out.part[sel] = part
-            # insular cortex medial to the fissure
-            ins = (ax_ <= x_ins) & (ax_ > x_ins - cortex_mm) & (dzv < half + 6.0 * s)
+            # insular cortex medial to the fissure; once the opercula close (maturity > 0.3) its pial
+            # surface (the circular sulcus) is an echogenic line along the fissure's medial end: with
+            # the fissure a bright "T" in a coronal view (its part stays cortex: the fissure's truth
+            # box is the stem)
+            ins = (ax_ <= x_ins) & (ax_ > x_ins - cortex_mm) & (dzv < half + 9.0 * s)
             out.tissue[idx[ins]] = Tissue.GREY_MATTER
+            if mat > 0.3:
+                pia = (ax_ <= x_ins) & (ax_ > x_ins - 1.2 * mat) & (dzv < half + 9.0 * s * endw)
+                out.tissue[idx[pia]] = Tissue.SULCUS
 
         return paint
 

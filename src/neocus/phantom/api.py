@@ -26,6 +26,7 @@ import numpy as np
 
 from neocus.errors import parse_choice
 from neocus.phantom.bmode import RenderedFrame, render_plane
+from neocus.phantom.field_of_view import fit_depth
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, VENTRICLE_PARTS, part_side
 from neocus.phantom.presets import PresetName, ScannerPreset, get_preset
 from neocus.phantom.standard_views import StandardView, standard_views, view_qualities, view_quality
@@ -294,8 +295,9 @@ def standard_still(
     rng: np.random.Generator,
 ) -> Still:
     """The still an operator saves for ``view``: the ideal plane plus a small pose error (None: exact),
-    at least ``min_quality`` good (see :func:`still_plane`)."""
-    preset = get_preset(preset) if isinstance(preset, str) else preset
+    at least ``min_quality`` good (see :func:`still_plane`); the preset's depth fitted to the head
+    (:func:`neocus.phantom.field_of_view.fit_depth`)."""
+    preset = fit_depth(get_preset(preset) if isinstance(preset, str) else preset, subject.head)
     plane, _ = still_plane(subject, view, rng=rng, error=error, min_quality=min_quality)
     frame = render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw)
     return _still(subject, View(view), frame, subject_views(subject))
@@ -311,8 +313,9 @@ def jittered_neighbours(
     jitter: PlaneJitter = NEIGHBOUR_JITTER,
     rng: np.random.Generator,
 ) -> list[Still]:
-    """``n`` stills at random poses around the ideal plane of ``view`` (each with its quality score)."""
-    preset = get_preset(preset) if isinstance(preset, str) else preset
+    """``n`` stills at random poses around the ideal plane of ``view`` (each with its quality score;
+    depth fitted to the head as in :func:`standard_still`)."""
+    preset = fit_depth(get_preset(preset) if isinstance(preset, str) else preset, subject.head)
     views = subject_views(subject)
     sv = views[View(view)]
     out = []
@@ -464,7 +467,7 @@ def simulate_case(
     name = PresetName(base.name)
     style = PRESET_STYLE[name]
     subject = new_subject(s_subject, population=PRESET_POPULATION[name], severe=severe)
-    scan = base.vary(rng=np.random.default_rng(s_scan))
+    scan = fit_depth(base.vary(rng=np.random.default_rng(s_scan)), subject.head)  # the operator fits the depth to the head
     rng = np.random.default_rng(s_stills)
     stills: dict[View, Still] = {}
     for v in VIEWS_IN_SWEEP_ORDER:

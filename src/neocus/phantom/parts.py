@@ -61,6 +61,11 @@ class Part(IntEnum):
     CISTERNA_MAGNA = 40
     TENTORIUM = 41
     CALLOSAL_RADIATION = 42  # the corpus callosum lateral to ~6 mm from the midline (over the ventricles)
+    SKULL_BASE = 43  # bone plate and interior of the skull base (anatomy_skullbase)
+    ORBIT_LEFT = 44  # bony orbit, orbital fat and globe
+    ORBIT_RIGHT = 45
+    PETROUS_LEFT = 46  # petrous part of the temporal bone (between middle and posterior fossa)
+    PETROUS_RIGHT = 47
 
 
 N_PARTS = len(Part)

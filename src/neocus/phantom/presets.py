@@ -20,9 +20,10 @@ Probe kinds (geometry of the image region, see :mod:`neocus.phantom.probe_geomet
 
 Named presets (:data:`PRESETS`, :func:`get_preset`): ``internal`` (GE-like 9L linear probe in
 virtual-convex mode, calibrated against the real NCLS captures), ``internal_microconvex`` (a
-micro-convex probe on the same scanner), ``external`` (a different scanner, probe and look, like a
-second hospital) and ``blind`` (a low-cost handheld sector probe used for blind sweeps by
-non-experts: lower frequency, fixed settings, noisier).
+micro-convex probe on the same scanner), ``external`` (a different scanner, linear probe in
+trapezoid mode and look, like a second hospital) and ``blind`` (a low-cost handheld convex probe used
+for blind sweeps by non-experts: lower frequency, fixed settings, noisier). None of them is a pointed
+phased-array sector (``sector`` stays available for custom presets).
 """
 
 from __future__ import annotations
@@ -272,18 +273,22 @@ _INTERNAL_MICROCONVEX = _INTERNAL.model_copy(
     }
 )
 
+# External and blind presets: other vendors' looks, but no pointed sector any more (issue #14: no real
+# capture here has one; transfontanellar imaging uses linear arrays with a steered, widening field or
+# convex arrays). External: another vendor's linear array in trapezoid mode, a little narrower than
+# the 9L; blind: a handheld convex array (flat-ish, curved face, not a point).
 _EXTERNAL = ScannerPreset(
     name=PresetName.EXTERNAL,
     scanner="Phantom scanner B",
-    probe="phased-array sector, 8S-like",
-    probe_kind=ProbeKind.SECTOR,
+    probe="linear array, trapezoid (virtual convex) mode",
+    probe_kind=ProbeKind.TRAPEZOID,
     frequency_mhz=7.5,
     bandwidth=0.7,
     f_number=3.0,
     focus_mm=45.0,
     depth_mm=100.0,
-    footprint_mm=16.0,
-    angle_deg=90.0,
+    footprint_mm=38.0,
+    angle_deg=50.0,
     gain_db=-5.0,
     tgc_db=(-2.0, 0.0, 1.0, 1.0, 1.0, 2.0, 3.0, 3.0),
     tgc_db_per_cm=8.5,
@@ -302,14 +307,15 @@ _EXTERNAL = ScannerPreset(
 _BLIND = ScannerPreset(
     name=PresetName.BLIND,
     scanner="Phantom handheld C",
-    probe="handheld sector probe",
-    probe_kind=ProbeKind.SECTOR,
+    probe="handheld convex array",
+    probe_kind=ProbeKind.CURVED,
     frequency_mhz=4.5,
     bandwidth=0.5,
     f_number=3.5,
     focus_mm=50.0,
     depth_mm=110.0,
-    footprint_mm=14.0,
+    footprint_mm=14.0,  # the active aperture of a low-cost handheld (coarse lateral resolution)
+    radius_mm=30.0,
     angle_deg=75.0,
     gain_db=4.0,
     tgc_db=(0.0,) * 8,

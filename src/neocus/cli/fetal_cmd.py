@@ -150,3 +150,41 @@ def simulate_cmd(
         write_fetal_dataset(out, n_cases=n_cases, seed=seed, out_size_hw=size_hw, force=force,
                             progress=lambda done, total: bar.update(task, completed=done))
     console.print(f"wrote {n_cases} cases to {escape(str(out))}", highlight=False)
+
+
+@fetal_train_app.command("plane")
+def train_plane_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
+    n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn)."),
+    val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
+    epochs: int = typer.Option(9, "--epochs", help="Epochs (cosine decay over them)."),
+    minutes: float = typer.Option(15.0, "--minutes", help="Stop after the epoch that passes this time budget."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+) -> None:
+    """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other)
+    on fetal head phantom images only, with random per-structure intensities, blur and noise."""
+    import numpy as np
+
+    from neocus.fetal.phantom_dataset import check_dataset_args
+    from neocus.fetal.plane_data import PlanePool, render_plane_pool
+    from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
+
+    check_dataset_args(n_cases, seed, (216, 288))
+    check_dataset_args(val_cases, seed, (216, 288))
+    out.mkdir(parents=True, exist_ok=True)
+    pools = {}
+    for name, n, pool_seed in (("pool.npz", n_cases, 1000 + seed), ("val_pool.npz", val_cases, 2000 + seed)):
+        path = out / name
+        if path.is_file():
+            with np.load(path) as z:
+                pools[name] = PlanePool(images=z["images"], labels=z["labels"], planes=z["planes"])
+            continue
+        with err_console.status(f"rendering {n} phantom images", spinner="dots") as status:
+            pool = render_plane_pool(n, seed=pool_seed, progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
+        np.savez_compressed(path, images=pool.images, labels=pool.labels, planes=pool.planes)
+        pools[name] = pool
+    with err_console.status("training", spinner="dots") as status:
+        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
+                             progress=lambda m: status.update(escape(m)), seed=seed)
+    console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
+                  f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)

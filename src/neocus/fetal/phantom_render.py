@@ -125,7 +125,7 @@ def _scene_and_preset(p: FetalHeadParams, look: FetalLook, *, rng: np.random.Gen
     uterus = muscle + float(rng.uniform(3.0, 10.0))
     placenta = None
     top = uterus
-    if rng.random() < 0.35:
+    if rng.random() < 0.5:
         thick = float(rng.uniform(12.0, 30.0))
         placenta = (float(rng.uniform(-40.0, 40.0)), float(rng.choice([-1.0, 1.0])), thick)
         top += thick * 0.5
@@ -147,25 +147,25 @@ def _scene_and_preset(p: FetalHeadParams, look: FetalLook, *, rng: np.random.Gen
     preset = preset.model_copy(update={"radius_mm": radius, "angle_deg": geom.angle_deg, "depth_mm": depth,
                                        "frequency_mhz": freq, "focus_mm": float(np.clip(dc + rng.normal(0, 10), 0.3 * depth, 0.9 * depth))})
     bodies = []
-    for _ in range(int(rng.integers(0, 3))):
+    for _ in range(int(rng.integers(1, 4))):
         phi = float(rng.uniform(0, 2 * math.pi))
-        sa, sb = float(rng.uniform(0.4, 1.0)) * a, float(rng.uniform(0.25, 0.6)) * a
+        sa, sb = float(rng.uniform(0.5, 1.2)) * a, float(rng.uniform(0.3, 0.7)) * a
         dist = a + sb * float(rng.uniform(0.6, 1.0))
         bodies.append((xc + dist * math.cos(phi), dc + dist * math.sin(phi), sa, sb, phi + math.pi / 2))
     bone = None
     if bodies and rng.random() < 0.4:
         bx, bd, sa, _, ph = bodies[0]
         bone = (bx - 0.6 * sa * math.cos(ph), bd - 0.6 * sa * math.sin(ph), bx + 0.6 * sa * math.cos(ph), bd + 0.6 * sa * math.sin(ph))
-    n_streaks = int(rng.integers(6, 18))
+    n_streaks = int(rng.integers(15, 46))
     streaks = []
     for _ in range(n_streaks):
         u0, v0 = float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.8))
-        ang, ln = float(rng.uniform(0, math.pi)), float(rng.uniform(0.05, 0.25))
+        ang, ln = float(rng.uniform(0, math.pi)), float(rng.uniform(0.03, 0.15))
         streaks.append((u0, v0, u0 + ln * math.cos(ang), v0 + ln * math.sin(ang), float(rng.uniform(1.0, 3.5))))
     scene = FetalScene(
         pose=pose, probe_radius_mm=radius, wall_layers_mm=(skin, fat, muscle, uterus),
         wall_ripple=(float(rng.uniform(0.0, 3.0)), float(rng.uniform(40.0, 120.0)), float(rng.uniform(0, 2 * math.pi))),
-        placenta=placenta, far_wall_mm=dc + hd + float(rng.uniform(3.0, 25.0)), bodies=tuple(bodies), bone=bone,
+        placenta=placenta, far_wall_mm=dc + hd + float(rng.uniform(1.0, 12.0)), bodies=tuple(bodies), bone=bone,
         streaks=tuple(streaks), echo_scale=tuple(float(x) for x in np.exp(rng.normal(0.0, 0.25, len(FetalStructure)))),
     )
     return scene, preset

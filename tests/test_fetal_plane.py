@@ -70,3 +70,16 @@ def test_model_folder_errors(tmp_path):
 def test_too_few_images(pool, tmp_path):
     with pytest.raises(NeocusError, match="fewer than one batch"):
         train_plane(pool, pool, tmp_path, config=TINY, options=PlaneTrainOptions(batch_size=64), seed=0)
+
+
+def test_highpass_standardise_drops_the_brightness_layout():
+    from neocus.fetal.plane_data import standardise
+
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (64, 1))
+    spot = ramp.copy()
+    spot[30:34, 30:34] += 2.0
+    plain = standardise(spot)
+    hp = standardise(spot, highpass_sigma=4.0)
+    assert abs(np.corrcoef(plain[:, 5:20].ravel(), ramp[:, 5:20].ravel())[0, 1]) > 0.9  # the ramp dominates without it
+    assert hp[31, 31] > 5 * np.abs(hp[:, 5:20]).mean()  # the small bright spot stands out with it
+    assert np.isclose(hp.mean(), 0, atol=1e-5) and np.isclose(hp.std(), 1, atol=1e-4)

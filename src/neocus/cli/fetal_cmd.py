@@ -160,6 +160,7 @@ def train_plane_cmd(
     epochs: int = typer.Option(9, "--epochs", help="Epochs (cosine decay over them)."),
     minutes: float = typer.Option(15.0, "--minutes", help="Stop after the epoch that passes this time budget."),
     seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    highpass_sigma: float = typer.Option(0.0, "--highpass", help="Feed the image minus its Gaussian blur of this sigma (input pixels); 0: off."),
 ) -> None:
     """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other)
     on fetal head phantom images only, with random per-structure intensities, blur and noise."""
@@ -167,6 +168,7 @@ def train_plane_cmd(
 
     from neocus.fetal.phantom_dataset import check_dataset_args
     from neocus.fetal.plane_data import PlanePool, render_plane_pool
+    from neocus.fetal.plane_model import PlaneModelConfig
     from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
 
     check_dataset_args(n_cases, seed, (216, 288))
@@ -184,7 +186,8 @@ def train_plane_cmd(
         np.savez_compressed(path, images=pool.images, labels=pool.labels, planes=pool.planes)
         pools[name] = pool
     with err_console.status("training", spinner="dots") as status:
-        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
+        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
+                             options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
                              progress=lambda m: status.update(escape(m)), seed=seed)
     console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
                   f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)

@@ -92,14 +92,14 @@ def _crop_matrix(labels: np.ndarray, out_side: int, rng: np.random.Generator) ->
     return np.hstack([lin, shift[:, None]]).astype(np.float64)
 
 
-def head_crop(image: np.ndarray, labels: np.ndarray, *, out_side: int, fill: float = 0.75) -> np.ndarray:
+def head_crop(image: np.ndarray, labels: np.ndarray, *, out_side: int, fill: float = 0.75, highpass_sigma: float = 0.0) -> np.ndarray:
     """A square crop around the head (the head fills ``fill`` of it), standardised: the phantom
     validation input, without randomisation."""
     cx, cy, w, h = _head_box(labels)
     side = max(w, h) / fill
     m = np.array([[out_side / side, 0.0, out_side / 2 - out_side / side * cx], [0.0, out_side / side, out_side / 2 - out_side / side * cy]])
     img = cv2.warpAffine(image.astype(np.float32) / 255.0, m, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return standardise(img)
+    return standardise(img, highpass_sigma=highpass_sigma)
 
 
 def _elastic(img: np.ndarray, *, amplitude_px: float, rng: np.random.Generator) -> np.ndarray:
@@ -124,7 +124,8 @@ def _clutter(img: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
 
 
 def augment_batch(
-    images: np.ndarray, labels: np.ndarray, *, out_side: int, synth_fraction: float = 0.5, clutter: bool = False, rng: np.random.Generator
+    images: np.ndarray, labels: np.ndarray, *, out_side: int, synth_fraction: float = 0.5, clutter: bool = False,
+    highpass_sigma: float = 0.0, rng: np.random.Generator,
 ) -> np.ndarray:
     """Randomised float32 batch ``[B, 1, out_side, out_side]``, each image standardised (see module
     docstring); ``clutter`` adds a random elastic deformation and random bright lines."""
@@ -151,11 +152,14 @@ def augment_batch(
         img = img ** np.float32(np.exp(rng.normal(0.0, 0.35)))
         img = img * np.float32(rng.uniform(0.6, 1.4)) + np.float32(rng.uniform(-0.1, 0.1))
         img = img + np.float32(rng.uniform(0.0, 0.08)) * rng.standard_normal(img.shape, dtype=np.float32)
-        out[k, 0] = standardise(img)
+        out[k, 0] = standardise(img, highpass_sigma=highpass_sigma)
     return out
 
 
-def standardise(img: np.ndarray) -> np.ndarray:
-    """Zero mean, unit SD (per image)."""
+def standardise(img: np.ndarray, *, highpass_sigma: float = 0.0) -> np.ndarray:
+    """Zero mean, unit SD (per image); with ``highpass_sigma`` > 0 (pixels) the image minus its
+    Gaussian blur first (keeps edges and structures, drops the overall brightness layout)."""
     img = np.asarray(img, np.float32)
+    if highpass_sigma > 0:
+        img = img - cv2.GaussianBlur(img, (0, 0), highpass_sigma)
     return (img - img.mean()) / max(float(img.std()), 1e-6)

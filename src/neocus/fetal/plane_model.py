@@ -33,6 +33,7 @@ class PlaneModelConfig:
     input_side: int = 96
     channels: tuple[int, ...] = (16, 32, 64, 128)
     dropout: float = 0.2
+    highpass_sigma: float = 0.0  # > 0: the input minus its Gaussian blur (pixels), see plane_data.standardise
 
 
 def build_plane_net(config: PlaneModelConfig) -> Any:
@@ -86,7 +87,8 @@ def load_plane_model(model_dir: str | Path | None = None) -> PlaneModel:
     folder = Path(model_dir) if model_dir is not None else default_plane_model_dir()
     try:
         raw = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-        config = PlaneModelConfig(input_side=int(raw["input_side"]), channels=tuple(int(c) for c in raw["channels"]), dropout=float(raw["dropout"]))
+        config = PlaneModelConfig(input_side=int(raw["input_side"]), channels=tuple(int(c) for c in raw["channels"]),
+                                  dropout=float(raw["dropout"]), highpass_sigma=float(raw.get("highpass_sigma", 0.0)))
         state = torch.load(folder / WEIGHTS_NAME, map_location="cpu", weights_only=True)
         net = build_plane_net(config)
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
@@ -98,17 +100,17 @@ def load_plane_model(model_dir: str | Path | None = None) -> PlaneModel:
     return PlaneModel(net=net, config=config)
 
 
-def plane_input(grey: np.ndarray, *, side: int) -> np.ndarray:
+def plane_input(grey: np.ndarray, *, side: int, highpass_sigma: float = 0.0) -> np.ndarray:
     """A grey image stretched to ``side x side`` and standardised (float32)."""
     img = cv2.resize(np.asarray(grey, np.float32), (side, side), interpolation=cv2.INTER_AREA)
-    return standardise(img)
+    return standardise(img, highpass_sigma=highpass_sigma)
 
 
 def predict_planes(images: list[np.ndarray], model: PlaneModel, *, flip_tta: bool = True) -> list[PlanePrediction]:
     """The plane of each grey image (averaged over the four flips when ``flip_tta``)."""
     import torch
 
-    x = torch.from_numpy(np.stack([plane_input(g, side=model.config.input_side) for g in images])[:, None])
+    x = torch.from_numpy(np.stack([plane_input(g, side=model.config.input_side, highpass_sigma=model.config.highpass_sigma) for g in images])[:, None])
     views = [x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)] if flip_tta else [x]
     with torch.no_grad():
         prob = sum(torch.softmax(model.net(v), dim=1) for v in views) / len(views)

@@ -47,9 +47,9 @@ class PlaneTrainResult(AsDict):
     seconds: float
 
 
-def validation_batch(pool: PlanePool, *, side: int) -> np.ndarray:
+def validation_batch(pool: PlanePool, *, side: int, highpass_sigma: float = 0.0) -> np.ndarray:
     """The pool's B-mode images cropped around the head as network input (no randomisation)."""
-    return np.stack([head_crop(im, lab, out_side=side) for im, lab in zip(pool.images, pool.labels)])[:, None]
+    return np.stack([head_crop(im, lab, out_side=side, highpass_sigma=highpass_sigma) for im, lab in zip(pool.images, pool.labels)])[:, None]
 
 
 def _accuracy(net, x: np.ndarray, y: np.ndarray) -> float:
@@ -94,7 +94,7 @@ def train_plane(
         sched.load_state_dict(state["sched"])
         start, best_acc, best_epoch = state["epoch"], state["best_acc"], state["best_epoch"]
     rng = np.random.default_rng([seed, start])
-    x_val, y_val = validation_batch(val_pool, side=config.input_side), val_pool.planes
+    x_val, y_val = validation_batch(val_pool, side=config.input_side, highpass_sigma=config.highpass_sigma), val_pool.planes
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=options.label_smoothing)
     t0 = time.perf_counter()
     epoch = start
@@ -104,7 +104,8 @@ def train_plane(
         losses = []
         for k in range(0, len(order) - options.batch_size + 1, options.batch_size):
             idx = np.sort(order[k:k + options.batch_size])
-            x = torch.from_numpy(augment_batch(pool.images[idx], pool.labels[idx], out_side=config.input_side, synth_fraction=options.synth_fraction, clutter=options.clutter, rng=rng))
+            x = torch.from_numpy(augment_batch(pool.images[idx], pool.labels[idx], out_side=config.input_side, synth_fraction=options.synth_fraction, clutter=options.clutter,
+                                                   highpass_sigma=config.highpass_sigma, rng=rng))
             loss = loss_fn(net(x), torch.from_numpy(pool.planes[idx]))
             opt.zero_grad()
             loss.backward()

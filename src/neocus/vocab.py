@@ -310,3 +310,52 @@ def lesion_ivh_grade(kinds: Iterable[LesionKind | str]) -> IvhGrade:
 # Minimum number of standard views for a case to be diagnosable (the paper excluded a blind-sweep
 # case with three views; cases with four to six were read).
 MIN_VIEWS_FOR_DECISION = 4
+
+
+# --- fetal head (issue #16) ---------------------------------------------------------------------
+
+
+class FetalPlane(StrEnum):
+    """Axial planes of the fetal head (ISUOG basic examination) and anything else."""
+
+    TRANS_THALAMIC = "trans_thalamic"
+    TRANS_VENTRICULAR = "trans_ventricular"
+    TRANS_CEREBELLAR = "trans_cerebellar"
+    OTHER = "other"
+
+
+class FetalCondition(StrEnum):
+    """What a fetal head phantom case shows (one per case)."""
+
+    NORMAL = "normal"
+    CEREBELLAR_HYPOPLASIA = "cerebellar_hypoplasia"
+    MEGA_CISTERNA_MAGNA = "mega_cisterna_magna"
+    VENTRICULOMEGALY = "ventriculomegaly"
+
+
+class FetalStructure(StrEnum):
+    """Labels of the fetal head phantom's label map (one id each, 0 = outside the image)."""
+
+    MATERNAL = "maternal"  # abdominal wall, uterus, placenta
+    AMNIOTIC_FLUID = "amniotic_fluid"
+    FETAL_BODY = "fetal_body"  # limbs and trunk near the head
+    SCALP = "scalp"
+    SKULL = "skull"
+    BRAIN = "brain"  # intracranial tissue not labelled otherwise
+    MIDLINE = "midline"  # falx / interhemispheric fissure
+    CAVUM_SEPTI_PELLUCIDI = "cavum_septi_pellucidi"
+    THALAMUS = "thalamus"
+    VENTRICLE = "ventricle"  # CSF of the lateral ventricles (frontal horns, atria)
+    CHOROID_PLEXUS = "choroid_plexus"
+    CEREBELLAR_HEMISPHERE = "cerebellar_hemisphere"
+    VERMIS = "vermis"
+    CISTERNA_MAGNA = "cisterna_magna"
+    BRAINSTEM = "brainstem"
+    SKULL_BASE = "skull_base"  # orbital roofs, sphenoid and petrous ridges (low "other" planes)
+
+
+class HypoplasiaKind(StrEnum):
+    """Which part of the cerebellum is small in cerebellar hypoplasia."""
+
+    HEMISPHERIC = "hemispheric"
+    VERMIAN = "vermian"

@@ -1,4 +1,4 @@
-"""``neocus fetal measure|train skull|evaluate``: fetal head measurement on ultrasound (HC18 skull model)."""
+"""``neocus fetal measure|train skull|evaluate|simulate``: fetal head measurement on ultrasound (HC18 skull model) and the fetal head phantom."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.markup import escape
 from neocus.cli.app import NeocusTyper, _group, console, err_console, parse_device
 from neocus.errors import NeocusError
 
-fetal_app = _group("fetal", "Fetal head measurement on ultrasound (skull ellipse, HC / BPD / OFD, centiles); research software, not a clinical device.")
+fetal_app = _group("fetal", "Fetal head measurement on ultrasound (skull ellipse, HC / BPD / OFD, centiles) and the fetal head phantom; research software, not a clinical device.")
 fetal_train_app = NeocusTyper(name="train", help="Train a fetal model (one command per model).", no_args_is_help=True)
 fetal_app.add_typer(fetal_train_app, name="train")
 
@@ -115,3 +115,79 @@ def evaluate_cmd(
     console.print(f"{result.n_images} images ({result.n_failed} without a head found): HC MAE {result.hc_mae_mm:.2f} mm, "
                   f"mean difference {result.hc_mean_difference_mm:+.2f} mm, skull Dice {result.skull_dice:.4f}, "
                   f"Hausdorff {result.hausdorff_mm:.2f} mm; wrote {escape(str(out))}", highlight=False)
+
+
+def _parse_size_hw(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise NeocusError(f"image size {text!r} is not HxW", where="--size", hint="give e.g. 432x576 (height x width)") from None
+    return h, w
+
+
+@fetal_app.command("simulate")
+def simulate_cmd(
+    n_cases: int = typer.Option(..., "--cases", "-n", help="Number of cases (stills) to simulate."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (neocus-fetal-still/1)."),
+    seed: int = typer.Option(0, "--seed", help="Seed: case i of a seed is always the same image."),
+    out_size_hw: str = typer.Option("432x576", "--size", help="Image size HxW in pixels."),
+    force: bool = typer.Option(False, "--force", help="Replace a previous neocus dataset in --out."),
+) -> None:
+    """Simulate fetal head phantom stills (trans-thalamic, trans-ventricular, trans-cerebellar and other
+    planes, 18-40 weeks, normal / cerebellar hypoplasia / mega cisterna magna / ventriculomegaly) with
+    exact label maps and the true sizes, as a dataset."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from neocus.atomic import check_output_dir
+    from neocus.fetal.phantom_dataset import check_dataset_args, write_fetal_dataset
+
+    size_hw = _parse_size_hw(out_size_hw)
+    check_dataset_args(n_cases, seed, size_hw)
+    check_output_dir(out, force=force, marker="dataset.json", kind="a neocus dataset")
+    columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task("simulate", total=n_cases)
+        write_fetal_dataset(out, n_cases=n_cases, seed=seed, out_size_hw=size_hw, force=force,
+                            progress=lambda done, total: bar.update(task, completed=done))
+    console.print(f"wrote {n_cases} cases to {escape(str(out))}", highlight=False)
+
+
+@fetal_train_app.command("plane")
+def train_plane_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
+    n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn)."),
+    val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
+    epochs: int = typer.Option(9, "--epochs", help="Epochs (cosine decay over them)."),
+    minutes: float = typer.Option(15.0, "--minutes", help="Stop after the epoch that passes this time budget."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    highpass_sigma: float = typer.Option(0.0, "--highpass", help="Feed the image minus its Gaussian blur of this sigma (input pixels); 0: off."),
+) -> None:
+    """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other)
+    on fetal head phantom images only, with random per-structure intensities, blur and noise."""
+    import numpy as np
+
+    from neocus.fetal.phantom_dataset import check_dataset_args
+    from neocus.fetal.plane_data import PlanePool, render_plane_pool
+    from neocus.fetal.plane_model import PlaneModelConfig
+    from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
+
+    check_dataset_args(n_cases, seed, (216, 288))
+    check_dataset_args(val_cases, seed, (216, 288))
+    out.mkdir(parents=True, exist_ok=True)
+    pools = {}
+    for name, n, pool_seed in (("pool.npz", n_cases, 1000 + seed), ("val_pool.npz", val_cases, 2000 + seed)):
+        path = out / name
+        if path.is_file():
+            with np.load(path) as z:
+                pools[name] = PlanePool(images=z["images"], labels=z["labels"], planes=z["planes"])
+            continue
+        with err_console.status(f"rendering {n} phantom images", spinner="dots") as status:
+            pool = render_plane_pool(n, seed=pool_seed, progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
+        np.savez_compressed(path, images=pool.images, labels=pool.labels, planes=pool.planes)
+        pools[name] = pool
+    with err_console.status("training", spinner="dots") as status:
+        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
+                             options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
+                             progress=lambda m: status.update(escape(m)), seed=seed)
+    console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
+                  f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)

@@ -186,3 +186,43 @@ def test_training_refuses_a_dataset_without_any_lesion(tmp_path):
     root = write_bonbid_dataset(tmp_path / "ds", n=2, empty=(0, 1))
     with pytest.raises(DatasetError, match="no case has any lesion voxel"):
         load_samples(root, TINY)
+
+
+def test_warm_start_continues_each_fold_from_the_earlier_run(trained, dataset, tmp_path):
+    from neocus.errors import DatasetError
+    from neocus.hie.train import _init_paths
+
+    torch.set_num_threads(1)
+    out, _ = trained
+    folds = json.loads((out / "folds.json").read_text())["folds"]
+    # fold k starts from fold k's full-precision checkpoint: with no step taken, its weights are those
+    net, _ = train_fold([], [], tmp_path / "zero", config=TINY, options=TrainOptions(epochs=0), seed=1, init_weights=_init_paths(out, folds)[1])
+    earlier = torch.load(out / "fold_1" / "checkpoint.pt", weights_only=False)["model"]
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, earlier[k], msg=k)
+    warm = cross_validate(dataset, tmp_path / "warm", config=TINY, options=TrainOptions(folds=2, epochs=1, steps_per_epoch=1, batch_size=2, init_from=out), seed=0)
+    assert json.loads((tmp_path / "warm" / "folds.json").read_text())["folds"] == folds
+    assert np.isfinite(warm.dice)
+    # new draws: the warm run's augmentation seed continues after the earlier run's epochs
+    assert torch.load(tmp_path / "warm" / "fold_0" / "checkpoint.pt", weights_only=False)["draw_offset"] == 2
+    with pytest.raises(DatasetError, match="holds out other patients"):
+        _init_paths(out, [folds[0][:1] + folds[1], folds[0][1:]])
+    with pytest.raises(DatasetError, match="cannot start from these weights"):
+        train_fold([], [], tmp_path / "other", config=ModelConfig(features=(4, 8, 32), patch=(16, 16)), options=TrainOptions(epochs=0), seed=1, init_weights=_init_paths(out, folds)[0])
+
+
+def test_flip_tta_is_the_mean_of_the_plain_and_the_mirrored_prediction(trained, dataset):
+    import dataclasses
+
+    from neocus.hie.infer import predict_proba
+
+    out, _ = trained
+    model = load_model(out)
+    image = load_samples(dataset, TINY)[0].image
+    flipped = np.ascontiguousarray(image[..., ::-1])
+    plain = predict_proba(model.networks, image, model.config)
+    mirrored = predict_proba(model.networks, flipped, model.config)[..., ::-1]
+    tta = dataclasses.replace(model.config, tta_flip=True)
+    np.testing.assert_allclose(predict_proba(model.networks, image, tta), 0.5 * (plain + mirrored), atol=1e-5)
+    np.testing.assert_allclose(predict_proba(model.networks, flipped, tta)[..., ::-1], predict_proba(model.networks, image, tta), atol=1e-5)
+    assert ModelConfig.from_json(tta.to_json()).tta_flip is True

@@ -48,6 +48,8 @@ def train(
     batch: int = typer.Option(0, "--batch", help="Patches per step (default 8 for 2.5-D, 2 for 3-D)."),
     lr: float = typer.Option(2e-3, "--lr", help="Learning rate (AdamW, cosine decay)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the folds, weights and augmentation."),
+    init: Path | None = typer.Option(None, "--init", help="Warm start: each fold continues from that fold's model of an earlier run on the same data, folds and seed."),
+    tta: bool = typer.Option(False, "--tta", help="Inference (out-of-fold maps and the saved model): also predict the left-right mirrored input and average."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Delete a previous neocus training output in --out and start again."),
 ) -> None:
@@ -70,13 +72,13 @@ def train(
         is3d = model_kind == ModelKind.UNET3D.value
         config = ModelConfig(
             model=model_kind, loss=loss, channels=tuple(c.strip() for c in channels.split(",")),
-            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (channels == "adc" or is3d) else 0.2,
+            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (channels == "adc" or is3d) else 0.2, tta_flip=tta,
         )
     except NeocusError as exc:
         raise _flagged(exc) from None
     except ValueError as exc:
         raise NeocusError(str(exc), where="--patch / --channels", hint="2.5-D models take H,W, unet3d Z,H,W; channels start with adc") from None
-    options = TrainOptions(folds=folds, epochs=epochs, steps_per_epoch=steps, batch_size=batch or (2 if is3d else 8), lr=lr, device=device)
+    options = TrainOptions(folds=folds, epochs=epochs, steps_per_epoch=steps, batch_size=batch or (2 if is3d else 8), lr=lr, device=device, init_from=init)
     with err_console.status("training", spinner="dots") as status:
         try:
             result = cross_validate(data, out, config=config, options=options, progress=lambda m: status.update(escape(m)), seed=seed)

@@ -74,8 +74,6 @@ def predict_proba(
     networks: Sequence[torch.nn.Module], image: np.ndarray, config: ModelConfig, *, device: str = "cpu", batch_size: int = 16
 ) -> np.ndarray:
     """Mean lesion probability ``[Z, Y, X]`` of ``networks`` on a preprocessed ``image`` ``[C, Z, Y, X]``."""
-    from monai.inferers import sliding_window_inference
-
     total = np.zeros(image.shape[1:], dtype=np.float32)
     if config.model.is_25d:
         batch = torch.from_numpy(all_slice_stacks(image, context=config.context))  # [Z, Cin, Y, X]
@@ -86,8 +84,22 @@ def predict_proba(
         parts = []
         for start in range(0, batch.shape[0], batch_size if config.model.is_25d else 1):
             chunk = batch[start : start + batch_size].to(device)
-            logits = sliding_window_inference(chunk, roi_size=config.patch, sw_batch_size=batch_size, predictor=net, overlap=0.25, mode="gaussian")
-            parts.append(torch.softmax(logits, dim=1)[:, 1].float().cpu())
+            parts.append(_lesion_proba(net, chunk, config, batch_size=batch_size).cpu())
         prob = torch.cat(parts).numpy()
         total += prob if config.model.is_25d else prob[0]
     return total / len(networks)
+
+
+def _lesion_proba(net: torch.nn.Module, chunk: torch.Tensor, config: ModelConfig, *, batch_size: int) -> torch.Tensor:
+    """Lesion probability of one network on a batch; with ``config.tta_flip`` the mean with the
+    prediction on the left-right mirrored input (the flip seen in training), mirrored back."""
+    from monai.inferers import sliding_window_inference
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        logits = sliding_window_inference(x, roi_size=config.patch, sw_batch_size=batch_size, predictor=net, overlap=0.25, mode="gaussian")
+        return torch.softmax(logits, dim=1)[:, 1].float()
+
+    prob = run(chunk)
+    if config.tta_flip:
+        prob = 0.5 * (prob + run(chunk.flip(-1)).flip(-1))
+    return prob

@@ -57,6 +57,7 @@ class ModelConfig:
     features: tuple[int, ...] = (16, 32, 64, 128)
     patch: tuple[int, ...] = (128, 128)  # training patch: [H, W] for 2.5-D, [Z, H, W] for 3-D
     zadc_dropout: float = 0.2  # chance to blank the Z-ADC channel in training, so ADC alone still works
+    tta_flip: bool = False  # inference: mean of the prediction and that of the left-right mirrored input
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", parse_choice(ModelKind, self.model, what="model"))

@@ -43,6 +43,7 @@ class TrainOptions:
     lr: float = 2e-3
     val_every: int = 10
     device: str = "cpu"
+    init_from: Path | None = None  # an earlier run on the same folds: each fold starts from its fold model
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,15 @@ def train_fold(
     options: TrainOptions,
     progress: Progress | None = None,
     seed: int,
+    init_weights: Path | None = None,
 ) -> tuple[torch.nn.Module, FoldResult]:
-    """Train one fold (resuming from ``fold_dir/checkpoint.pt`` when present); the held-out patients
-    are only predicted for the log, never used to choose anything."""
+    """Train one fold (resuming from ``fold_dir/checkpoint.pt`` when present, else starting from
+    ``init_weights`` when given); the held-out patients are only predicted for the log, never used to
+    choose anything."""
     fold_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     net = build_network(config).to(options.device)
+    draw_offset = _load_init(net, init_weights) if init_weights is not None else 0  # fresh draws, not the earlier run's
     loss_fn = DeepSupervisionLoss(build_loss(config.loss))
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
@@ -146,9 +150,10 @@ def train_fold(
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start, history = int(state["epoch"]), list(state["history"])
+        draw_offset = int(state.get("draw_offset", 0))
     t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     for epoch in range(start, options.epochs):
-        rng = _reseed(seed * 1000 + epoch, transforms)
+        rng = _reseed(seed * 1000 + draw_offset + epoch, transforms)
         net.train()
         losses = []
         for _ in range(options.steps_per_epoch):
@@ -165,12 +170,42 @@ def train_fold(
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         with atomic_target(ckpt) as tmp:
-            torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history}, tmp)
+            torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history, "draw_offset": draw_offset}, tmp)
         _write_log(fold_dir / "log.csv", history)
         if progress:
             progress(f"epoch {epoch + 1}/{options.epochs} loss {row['loss']:.4f}" + (f" held-out dice {row['held_out_dice']:.3f}" if row["held_out_dice"] != "" else ""))
     result = FoldResult(fold=-1, held_out=tuple(s.case_id for s in held_out), train_seconds=history[-1]["seconds"] if history else 0.0, final_loss=history[-1]["loss"] if history else float("nan"), resumed_from_epoch=start)
     return net.eval(), result
+
+
+def _load_init(net: torch.nn.Module, path: Path) -> int:
+    """Load a warm start into ``net``; returns the epochs it was trained for (its draws are not repeated)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    epochs = int(state.get("epoch", 0)) + int(state.get("draw_offset", 0)) if "model" in state else 0
+    try:
+        net.load_state_dict({k: v.float() for k, v in state.get("model", state).items()})
+    except RuntimeError as exc:
+        raise DatasetError(f"cannot start from these weights: {str(exc).splitlines()[0][:200]}", where=path, hint="warm-start from a run of the same model kind, channels and features") from None
+    return epochs
+
+
+def _init_paths(init_run: Path, folds: Sequence[Sequence[str]]) -> list[Path]:
+    """Each fold's starting weights in an earlier run (full-precision checkpoint when kept, else the
+    fold model); the earlier run must hold out the same patients in every fold, so that no fold model
+    has seen the patients it is judged on."""
+    saved = init_run / "folds.json"
+    if not saved.is_file():
+        raise DatasetError("holds no folds.json: not a neocus HIE training output", where=init_run, hint="give the folder of an earlier `neocus hie train` run")
+    theirs = [sorted(f) for f in json.loads(saved.read_text(encoding="utf-8"))["folds"]]
+    if theirs != [sorted(f) for f in folds]:
+        raise DatasetError("holds out other patients than this run's folds", where=init_run, hint="warm-start only from a run on the same data, folds and seed")
+    paths = []
+    for k in range(len(folds)):
+        full, half = init_run / f"fold_{k}" / "checkpoint.pt", init_run / f"fold_{k}.pt"
+        if not (full.is_file() or half.is_file()):
+            raise DatasetError(f"has no weights for fold {k + 1}", where=init_run, hint="finish that run first")
+        paths.append(full if full.is_file() else half)
+    return paths
 
 
 def _monitor_dice(net, samples: Sequence[Sample], config: ModelConfig, device: str) -> float:
@@ -202,6 +237,7 @@ def cross_validate(
     folds = _folds_for(out, samples, options=options, seed=seed)
     atomic_write_text(out / CONFIG_NAME, json.dumps(config.to_json(), indent=2) + "\n")
     (out / "oof").mkdir(exist_ok=True)
+    inits = _init_paths(Path(options.init_from), folds) if options.init_from is not None else [None] * len(folds)
     results = []
     for k, held in enumerate(folds):
         weights = out / f"fold_{k}.pt"
@@ -210,7 +246,7 @@ def cross_validate(
             continue
         say = (lambda msg, k=k: progress(f"fold {k + 1}/{len(folds)}: {msg}")) if progress else None
         train = [s for s in samples if s.case_id not in held]
-        net, res = train_fold(train, [by_id[c] for c in held], out / f"fold_{k}", config=config, options=options, progress=say, seed=seed * 100 + k)
+        net, res = train_fold(train, [by_id[c] for c in held], out / f"fold_{k}", config=config, options=options, progress=say, seed=seed * 100 + k, init_weights=inits[k])
         for cid in held:
             prob = predict_proba([net], by_id[cid].image, config, device=options.device)
             with atomic_target(out / "oof" / f"{cid}.npy") as tmp:

@@ -58,7 +58,11 @@ def describe(mask: np.ndarray, prob: np.ndarray, maps: ComponentMaps) -> Compone
     brain = np.asarray(maps.brain) > 0
     edge = ndimage.distance_transform_edt(brain, sampling=tuple(float(s) for s in spacing))
     bz, by, bx = (np.flatnonzero(brain.any(axis=a)) for a in ((1, 2), (0, 2), (0, 1)))
-    centre = np.array(ndimage.center_of_mass(mask > 0, labels, index)).reshape(n, 3)
+    # the statistics below only need the box around the components (much faster than the full grid)
+    box = tuple(slice(int(np.min(ix)), int(np.max(ix)) + 1) for ix in np.nonzero(labels))
+    offset = np.array([b.start for b in box], float)
+    labels_box, prob, adc, zadc, edge = labels[box], np.asarray(prob)[box], np.asarray(adc)[box], np.asarray(zadc)[box], edge[box]
+    centre = np.array(ndimage.center_of_mass(labels_box > 0, labels_box, index)).reshape(n, 3) + offset
 
     def rel(c, ax):
         return (c - ax[0]) / max(ax[-1] - ax[0], 1) if ax.size else np.zeros_like(c)
@@ -66,10 +70,10 @@ def describe(mask: np.ndarray, prob: np.ndarray, maps: ComponentMaps) -> Compone
     total = float(sizes.sum()) * vmm3
     cols = [
         np.log1p(sizes * vmm3),
-        ndimage.maximum(prob, labels, index), ndimage.mean(prob, labels, index),
-        ndimage.mean(zadc, labels, index), ndimage.minimum(zadc, labels, index), ndimage.mean(adc, labels, index),
+        ndimage.maximum(prob, labels_box, index), ndimage.mean(prob, labels_box, index),
+        ndimage.mean(zadc, labels_box, index), ndimage.minimum(zadc, labels_box, index), ndimage.mean(adc, labels_box, index),
         rel(centre[:, 0], bz), rel(centre[:, 1], by), np.abs(rel(centre[:, 2], bx) - 0.5),
-        ndimage.mean(edge, labels, index),
+        ndimage.mean(edge, labels_box, index),
         np.full(n, np.log1p(total)), sizes * vmm3 / total, np.full(n, float(n)),
     ]
     return Components(labels=labels, features=np.column_stack([np.asarray(c, float) for c in cols]), sizes=sizes)

@@ -17,6 +17,7 @@ def test_bundled_model_is_small_and_loads(tmp_path):
     assert sum(p.stat().st_size for p in files) <= 20 * 1024 * 1024
     model = load_model()
     assert len(model.networks) == 5 and model.post.fitted_on == 40
+    assert model.post.component_filter is not None and model.post.component_filter.cutoff > 0
     adc, zadc, _ = write_case(tmp_path, shape_kji=(6, 40, 40))
     result = segment(load_case(adc, zadc=zadc), model=model)
     assert result.mask.shape == (6, 40, 40)

@@ -1,6 +1,7 @@
 """Post-processing of lesion probabilities: a threshold, a minimum component size and an optional gate
-(keep only voxels with Z-ADC below -2), fitted on out-of-fold predictions only (never on the patients
-a figure is reported for). The gate needs the Z-ADC map; on ADC alone it is skipped."""
+(keep only voxels with Z-ADC below -2) and an optional per-component lesion / no-lesion filter
+(:mod:`neocus.hie.components`), fitted on out-of-fold predictions only (never on the patients a figure
+is reported for). The gate and the filter need the Z-ADC map; on ADC alone they are skipped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from neocus.errors import InputFileError, parse_choice
+from neocus.hie.components import ComponentFilter, ComponentMaps, describe
 from neocus.hie.metrics import lesion_components
 from neocus.results import AsDict
 
@@ -33,6 +35,7 @@ class PostProcess(AsDict):
     gate: Gate = Gate.NONE
     fitted_on: int = 0  # patients whose out-of-fold predictions chose these values
     mean_dice: float = float("nan")  # their mean Dice at these values
+    component_filter: ComponentFilter | None = None  # drops components judged false positives (needs Z-ADC)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gate", parse_choice(Gate, self.gate, what="gate"))
@@ -57,16 +60,23 @@ class PostProcess(AsDict):
             threshold=float(data["threshold"]), min_component_mm3=float(data["min_component_mm3"]),
             gate=data.get("gate", "none"), fitted_on=int(data.get("fitted_on", 0)),
             mean_dice=float(data.get("mean_dice") or "nan"),
+            component_filter=ComponentFilter.from_dict(data["component_filter"]) if data.get("component_filter") else None,
         )
 
 
-def apply(prob: np.ndarray, post: PostProcess, *, voxel_mm3: float, zlow: np.ndarray | None = None) -> np.ndarray:
+def apply(
+    prob: np.ndarray, post: PostProcess, *, voxel_mm3: float, zlow: np.ndarray | None = None, maps: ComponentMaps | None = None
+) -> np.ndarray:
     """Binary mask (uint8): ``prob >= threshold``, within ``zlow`` when the gate asks for it and the
-    map is given, minus components smaller than the minimum size."""
+    map is given, minus components smaller than the minimum size, minus the components the filter
+    judges false positives when ``post`` has one and ``maps`` (with Z-ADC) are given."""
     mask = np.asarray(prob) >= post.threshold
     if post.gate is Gate.ZLOW and zlow is not None:
         mask &= np.asarray(zlow) > 0.5
-    return remove_small(mask, min_voxels=post.min_component_mm3 / voxel_mm3).astype(np.uint8)
+    mask = remove_small(mask, min_voxels=post.min_component_mm3 / voxel_mm3)
+    if post.component_filter is not None and maps is not None and mask.any():
+        mask = post.component_filter.apply(describe(mask, prob, maps))
+    return mask.astype(np.uint8)
 
 
 def remove_small(mask: np.ndarray, *, min_voxels: float) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 
 from neocus.atomic import atomic_target, atomic_write_text, check_output_dir
 from neocus.hie import postprocess as pp
+from neocus.hie.components import maps_from_image
 from neocus.hie.infer import HieModel, load_model, predict_proba
 from neocus.hie.metrics import lesion_components
 from neocus.hie.reading import HieCase, load_case, volume_to_sitk
@@ -54,7 +55,8 @@ def segment(case: HieCase, *, model: HieModel | None = None, device: str = "cpu"
     zlow = sample["image"][list(model.config.channels).index(Channel.ZLOW)] if (case.zadc is not None and Channel.ZLOW in model.config.channels) else None
     if zlow is None and case.zadc is not None and model.post.gate is pp.Gate.ZLOW:
         zlow = ((np.asarray(case.zadc.array) < ZLOW_BELOW) & (np.asarray(case.adc.array) > 0)).astype(np.float32)
-    mask = pp.apply(prob, model.post, voxel_mm3=case.voxel_ml * 1000.0, zlow=zlow)
+    maps = maps_from_image(sample["image"], sample["brain"], channels=model.config.channels, spacing=case.adc.spacing) if case.zadc is not None else None
+    mask = pp.apply(prob, model.post, voxel_mm3=case.voxel_ml * 1000.0, zlow=zlow, maps=maps)
     _, n = lesion_components(mask)
     return SegmentResult(
         mask=mask,

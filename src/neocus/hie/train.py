@@ -17,7 +17,7 @@ import csv
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ import torch
 from neocus.atomic import atomic_target, atomic_write_text
 from neocus.errors import DatasetError
 from neocus.hie import postprocess as pp
+from neocus.hie.components import ComponentMaps, describe, fit_filter, maps_from_image
 from neocus.hie.infer import CONFIG_NAME, POSTPROCESS_NAME, predict_proba
 from neocus.hie.metrics import case_metrics, case_rows_csv, dice, report_json, summarise
 from neocus.hie.models import Channel, DeepSupervisionLoss, ModelConfig, build_loss, build_network
@@ -44,6 +45,7 @@ class TrainOptions:
     val_every: int = 10
     device: str = "cpu"
     init_from: Path | None = None  # an earlier run on the same folds: each fold starts from its fold model
+    component_filter: bool = True  # fit the per-component lesion / no-lesion filter (with the Z-ADC gate only)
 
 
 @dataclass(frozen=True)
@@ -255,11 +257,13 @@ def cross_validate(
         with atomic_target(weights) as tmp:
             torch.save({k2: v.detach().cpu().half() for k2, v in net.state_dict().items()}, tmp)
         results.append(FoldResult(fold=k, held_out=tuple(held), train_seconds=res.train_seconds, final_loss=res.final_loss, resumed_from_epoch=res.resumed_from_epoch))
-    gates = None
+    gates, maps = None, None
     if Channel.ZLOW in config.channels:
         index = list(config.channels).index(Channel.ZLOW)
         gates = {s.case_id: s.image[index] for s in samples}
-    post, metrics_path, mean_dice = judge_out_of_fold(out, samples, folds, gate_masks=gates)
+        if options.component_filter:
+            maps = {s.case_id: maps_from_image(s.image, s.brain, channels=config.channels, spacing=s.spacing) for s in samples}
+    post, metrics_path, mean_dice = judge_out_of_fold(out, samples, folds, gate_masks=gates, maps=maps)
     write_curves(out, len(folds))
     return CvResult(out_dir=out, folds=tuple(results), post=post, dice=mean_dice, metrics_path=metrics_path)
 
@@ -286,11 +290,17 @@ def _folds_for(out: Path, samples: Sequence[Sample], *, options: TrainOptions, s
 
 
 def judge_out_of_fold(
-    out: Path, samples: Sequence[Sample], folds: Sequence[Sequence[str]], *, gate_masks: Mapping[str, np.ndarray] | None = None
+    out: Path,
+    samples: Sequence[Sample],
+    folds: Sequence[Sequence[str]],
+    *,
+    gate_masks: Mapping[str, np.ndarray] | None = None,
+    maps: Mapping[str, ComponentMaps | None] | None = None,
 ) -> tuple[pp.PostProcess, Path, float]:
     """Post-processing for each fold fitted on the other folds' out-of-fold maps, metrics of every
     patient under its fold's settings; the bundled settings are fitted on all out-of-fold maps.
-    ``gate_masks`` (Z-ADC < -2 per patient) lets the fit also try the Z-ADC gate."""
+    ``gate_masks`` (Z-ADC < -2 per patient) lets the fit also try the Z-ADC gate; ``maps`` (per
+    patient) adds the per-component filter, fitted on the same patients after the other settings."""
     by_id = {s.case_id: s for s in samples}
     probs = {cid: np.where(by_id[cid].brain[0] > 0, np.load(out / "oof" / f"{cid}.npy").astype(np.float32), 0.0) for f in folds for cid in f}
     vmm3 = {cid: float(np.prod(by_id[cid].spacing)) for cid in probs}
@@ -299,8 +309,15 @@ def judge_out_of_fold(
         tables[pp.Gate.ZLOW] = {cid: pp.component_table(probs[cid], by_id[cid].label[0], voxel_mm3=vmm3[cid], gate_mask=gate_masks[cid]) for cid in probs}
     zlow = gate_masks or {}
 
+    fold_of = {c: j for j, f in enumerate(folds) for c in f}
+
     def fit_on(ids: Sequence[str]) -> pp.PostProcess:
-        return pp.fit_gated({gate: [t[c] for c in ids] for gate, t in tables.items()})
+        post = pp.fit_gated({gate: [t[c] for c in ids] for gate, t in tables.items()})
+        if not maps or any(maps.get(c) is None for c in ids):
+            return post
+        comps = [describe(pp.apply(probs[c], post, voxel_mm3=vmm3[c], zlow=zlow.get(c)).astype(bool), probs[c], maps[c]) for c in ids]
+        flt = fit_filter(comps, [by_id[c].label[0] for c in ids], groups=[fold_of[c] for c in ids])
+        return replace(post, component_filter=flt) if flt.cutoff > 0 else post
 
     rows, fold_posts = [], []
     for k, held in enumerate(folds):
@@ -308,7 +325,7 @@ def judge_out_of_fold(
         fold_posts.append({"fold": k, **post_k.to_dict()})
         for cid in held:
             s = by_id[cid]
-            mask = pp.apply(probs[cid], post_k, voxel_mm3=vmm3[cid], zlow=zlow.get(cid))
+            mask = pp.apply(probs[cid], post_k, voxel_mm3=vmm3[cid], zlow=zlow.get(cid), maps=(maps or {}).get(cid))
             rows.append(case_metrics(mask, s.label[0], spacing=s.spacing, case_id=cid, region=s.brain[0]))
     report = summarise(sorted(rows, key=lambda r: r.case_id))
     post = fit_on([c for f in folds for c in f])

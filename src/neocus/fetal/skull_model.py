@@ -72,13 +72,14 @@ class SkullModelConfig(AsDict):
                               hint="basicunet takes 6 widths, attentionunet 3 or more")
 
 
-def build_network(config: SkullModelConfig) -> Any:
-    """The torch module of ``config``: 1 input channel (grey), 2 output channels (background, head)."""
+def build_network(config: SkullModelConfig, *, out_channels: int = 2) -> Any:
+    """The torch module of ``config``: 1 input channel (grey), ``out_channels`` output channels (the
+    skull model: 2, background and head; the cerebellum model: 5, :mod:`neocus.fetal.cerebellum`)."""
     from monai.networks.nets import AttentionUnet, BasicUNet
 
     if config.net is SkullNet.BASICUNET:
-        return BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=config.features, dropout=0.0)
-    return AttentionUnet(spatial_dims=2, in_channels=1, out_channels=2, channels=config.features,
+        return BasicUNet(spatial_dims=2, in_channels=1, out_channels=out_channels, features=config.features, dropout=0.0)
+    return AttentionUnet(spatial_dims=2, in_channels=1, out_channels=out_channels, channels=config.features,
                          strides=(2,) * (len(config.features) - 1))
 
 

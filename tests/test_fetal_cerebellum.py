@@ -95,7 +95,7 @@ def test_class_map_and_augmented_pairs_agree(pool):
 
 
 def test_short_training_loss_falls_resumes_and_predicts(pool, tmp_path):
-    opts = CerebellumTrainOptions(epochs=6, steps_per_epoch=3, batch_size=4, lr=1e-2, tc_fraction=0.5)
+    opts = CerebellumTrainOptions(epochs=6, steps_per_epoch=3, batch_size=4, lr=1e-2, tc_fraction=0.5, small_weight=2.0, batch_dice=True)
     r = train_cerebellum(pool, pool, tmp_path, config=TINY, options=opts, seed=0)
     assert r.resumed_from_epoch == 0 and r.epochs_done == 6 and len(r.losses) == 6
     assert np.mean(r.losses[-2:]) < r.losses[0]
@@ -124,3 +124,14 @@ def test_bad_model_folder_and_pool(tmp_path, pool):
         train_cerebellum(no_tc, pool, tmp_path / "run", config=TINY, options=CerebellumTrainOptions(epochs=1, steps_per_epoch=1))
     with pytest.raises(NeocusError):
         CerebellumTrainOptions(epochs=0)
+    with pytest.raises(NeocusError, match="weight"):
+        CerebellumTrainOptions(small_weight=0.0)
+
+
+def test_train_cerebellum_cli_rejects_bad_counts(tmp_path, capsys):
+    from neocus.cli import main
+
+    assert main(["fetal", "train", "cerebellum", "--out", str(tmp_path / "run"), "--cases", "0"]) != 0
+    assert main(["fetal", "train", "cerebellum", "--out", str(tmp_path / "run2"), "--cases", "8", "--small-weight", "0"]) != 0
+    err = capsys.readouterr().err
+    assert "--cases" in err and "weight" in err and "Traceback" not in err

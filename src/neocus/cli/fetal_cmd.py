@@ -210,12 +210,14 @@ def train_cerebellum_cmd(
     steps: int = typer.Option(30, "--steps", help="Batches per epoch."),
     minutes: float = typer.Option(16.0, "--minutes", help="Stop after the epoch that passes this time budget."),
     seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    small_weight: float = typer.Option(1.0, "--small-weight", help="Loss weight of the cerebellum and cistern classes (others 1)."),
+    batch_dice: bool = typer.Option(False, "--batch-dice", help="Dice loss over the whole batch rather than per image."),
 ) -> None:
     """Train the posterior-fossa segmentation (skull, brain, cerebellum, cisterna magna) on fetal head
     phantom images only, with random per-structure intensities, crops, blur and noise."""
     from neocus.fetal.cerebellum_train import CerebellumTrainOptions, train_cerebellum
 
-    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, minutes=minutes)
+    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, minutes=minutes, small_weight=small_weight, batch_dice=batch_dice)
     pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
     with err_console.status("training", spinner="dots") as status:
         result = train_cerebellum(pools["pool.npz"], pools["val_pool.npz"], out, options=options,

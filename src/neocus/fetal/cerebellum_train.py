@@ -6,7 +6,8 @@ trans-cerebellar images with probability ``tc_fraction`` (the others teach that 
 cerebellum has none), then randomises them in the SynthSeg style of :mod:`neocus.fetal.plane_data`:
 half are painted from the label map with a random grey level per structure, all get a crop around
 the head (the head fills 55-95 %, the pool's squash undone, +-25 deg, shift, flips), blur, gamma,
-contrast and noise. Loss: MONAI ``DiceCELoss`` over the 5 classes; AdamW with cosine decay.
+contrast and noise. Loss: MONAI ``DiceCELoss`` over the 5 classes (optionally the cerebellum and
+cistern weighted up, and Dice over the batch); AdamW with cosine decay.
 
 An epoch is ``steps_per_epoch`` batches. After each epoch: phantom validation Dice of cerebellum and
 cistern (trans-cerebellar images of the validation pool, head crop without randomisation) in
@@ -55,10 +56,14 @@ class CerebellumTrainOptions(AsDict):
     minutes: float = 18.0
     tc_fraction: float = 0.75
     synth_fraction: float = 0.5
+    small_weight: float = 1.0  # weight of the cerebellum and cistern classes in the loss (1: all classes alike)
+    batch_dice: bool = False  # Dice over the whole batch rather than per image (steadier for small structures)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
             raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+        if not self.small_weight > 0:
+            raise NeocusError(f"class weight {self.small_weight!r} is not positive", where="small_weight")
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,8 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
         start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
     rng = np.random.default_rng([seed, start])
     x_val, y_val = validation_pairs(val_pool, side=side)
-    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, batch=options.batch_dice, weight=weight)
     t0, losses, epoch = time.perf_counter(), [], start
     net.train()
     for epoch in range(start + 1, options.epochs + 1):

@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-from neocus.fetal.cerebellum import CLASS_NAMES, load_cerebellum_model, predict_posterior_fossa
+from neocus.fetal.cerebellum import load_cerebellum_model, masks_from_classes, predict_posterior_fossa
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_masks import structure_masks
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
@@ -40,13 +40,13 @@ def _case(model, seed: int, i: int) -> dict:
     img = simulate_fetal_image(float(rng.uniform(*GA_RANGE_WEEKS)), plane=FetalPlane.TRANS_CEREBELLAR, condition=cond, look=look, rng=rng)
     true = structure_masks(img.labels)
     _, cls = predict_posterior_fossa(img.image, model)
-    pred = {name: cls == CLASS_NAMES.index(name) for name in ("skull", "brain", "cerebellum", "cistern")}
+    pred = masks_from_classes(cls)
     ga = min(img.truth.ga_weeks, 36.0)
-    got = measure_posterior_fossa(pred["cerebellum"], pred["cistern"], cls > 0, pixel_mm=img.pixel_mm, ga_weeks=ga)
+    got = measure_posterior_fossa(pred["cerebellum"], pred["cistern"], pred["head"], pixel_mm=img.pixel_mm, ga_weeks=ga)
     floor = measure_posterior_fossa(true["cerebellum"], true["cistern"], true["skull"] | true["brain"], pixel_mm=img.pixel_mm)
     return {"case": i, "condition": cond.value, "look": look.value, "ga_weeks": round(img.truth.ga_weeks, 2), "pixel_mm": round(img.pixel_mm, 4),
             "cerebellum_dice": _dice(pred["cerebellum"], true["cerebellum"]), "cistern_dice": _dice(pred["cistern"], true["cistern"]),
-            "head_dice": _dice(cls > 0, true["skull"] | true["brain"]),
+            "head_dice": _dice(pred["head"], true["skull"] | true["brain"]),
             "tcd_true_mm": img.truth.tcd_mm, "tcd_mm": got.tcd_mm, "tcd_from_true_masks_mm": floor.tcd_mm,
             "cm_true_mm": img.truth.cisterna_magna_mm, "cm_mm": got.cisterna_magna_mm, "cm_from_true_masks_mm": floor.cisterna_magna_mm,
             "tcd_centile": None if got.tcd is None else got.tcd.centile, "tcd_true_centile": img.truth.tcd_centile}

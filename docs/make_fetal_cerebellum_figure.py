@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from neocus.fetal.cerebellum import CLASS_NAMES, load_cerebellum_model, predict_posterior_fossa
+from neocus.fetal.cerebellum import CLASS_NAMES, load_cerebellum_model, masks_from_classes, predict_posterior_fossa
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
 from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
@@ -74,9 +74,10 @@ def main() -> None:
     for r in rows:
         grey = cv2.imread(str(data / r["file"]), cv2.IMREAD_GRAYSCALE)
         _, cls = predict_posterior_fossa(grey, model)
-        cb, cs = cls == CLASS_NAMES.index("cerebellum"), cls == CLASS_NAMES.index("cistern")
-        m = measure_posterior_fossa(cb, cs, cls > 0, pixel_mm=1.0)  # pixels of a stretched 640x640 image, not mm
-        out_rows.append({"file": r["file"], "class": r["class"], "head_fraction": round(float((cls > 0).mean()), 3),
+        masks = masks_from_classes(cls)
+        cb, cs = masks["cerebellum"], masks["cistern"]
+        m = measure_posterior_fossa(cb, cs, masks["head"], pixel_mm=1.0)  # pixels of a stretched 640x640 image, not mm
+        out_rows.append({"file": r["file"], "class": r["class"], "head_fraction": round(float(masks["head"].mean()), 3),
                          "cerebellum_px": int(cb.sum()), "cistern_px": int(cs.sum()),
                          "tcd_px": None if m.tcd_mm is None else round(m.tcd_mm, 1),
                          "cm_px": None if m.cisterna_magna_mm is None else round(m.cisterna_magna_mm, 1)})

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.cerebellum import CLASS_NAMES, class_map, load_cerebellum_model, predict_posterior_fossa
+from neocus.fetal.cerebellum import CLASS_NAMES, class_map, load_cerebellum_model, main_components, masks_from_classes, predict_posterior_fossa
 from neocus.fetal.cerebellum_train import METRICS_NAME, CerebellumTrainOptions, augment_pairs, train_cerebellum
 from neocus.fetal.norms import FetalMeasure, assess
 from neocus.fetal.plane_data import render_plane_pool
@@ -135,3 +135,16 @@ def test_train_cerebellum_cli_rejects_bad_counts(tmp_path, capsys):
     assert main(["fetal", "train", "cerebellum", "--out", str(tmp_path / "run2"), "--cases", "8", "--small-weight", "0"]) != 0
     err = capsys.readouterr().err
     assert "--cases" in err and "weight" in err and "Traceback" not in err
+
+
+def test_masks_from_classes_keep_the_main_regions():
+    cls = np.zeros((60, 60), np.uint8)
+    cls[5:55, 5:55] = CLASS_NAMES.index("brain")
+    cls[30:40, 10:20] = cls[30:40, 24:32] = CLASS_NAMES.index("cerebellum")  # two hemispheres, 100 and 80 px
+    cls[8:10, 40:42] = CLASS_NAMES.index("cerebellum")  # a 4 px speck
+    cls[41:46, 14:18] = CLASS_NAMES.index("cistern")
+    cls[0:2, 0:2] = CLASS_NAMES.index("skull")  # outside the head region: dropped
+    m = masks_from_classes(cls)
+    assert m["cerebellum"].sum() == 180 and not m["cerebellum"][8, 40] and m["cistern"].sum() == 20
+    assert m["head"].sum() == 50 * 50 and not m["skull"].any()
+    assert not main_components(np.zeros((4, 4), bool)).any()

@@ -13,7 +13,6 @@ full-resolution image. A model folder is the skull model's (``config.json``, flo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from neocus.errors import InputFileError
 from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
-from neocus.fetal.skull_model import CONFIG_NAME, WEIGHTS_NAME, SkullModelConfig, build_network, network_input
-from neocus.results import from_plain
+from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
 
 __all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "head_crop_matrix", "load_cerebellum_model",
-           "predict_posterior_fossa"]
+           "main_components", "masks_from_classes", "predict_posterior_fossa"]
 
 CLASS_NAMES = ("background", *MASK_NAMES)
 N_CLASSES = len(CLASS_NAMES)
@@ -54,21 +51,8 @@ class CerebellumModel:
 
 def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu") -> CerebellumModel:
     """Load a model folder written by ``fetal train cerebellum``; a missing or corrupt file is an ``InputFileError``."""
-    import torch
-
     path = Path(model_dir)
-    cfg_path, w_path = path / CONFIG_NAME, path / WEIGHTS_NAME
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise InputFileError("is missing", where=p, hint="give a cerebellum model folder (`fetal train cerebellum` writes one)")
-    try:
-        config = from_plain(SkullModelConfig, json.loads(cfg_path.read_text(encoding="utf-8")), where=cfg_path)
-        network = build_network(config, out_channels=N_CLASSES)
-        state = torch.load(w_path, map_location="cpu", weights_only=True)
-        network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except Exception as exc:  # noqa: BLE001 - any failure to read the folder is the user's file
-        raise InputFileError(f"cannot be loaded as a cerebellum model ({type(exc).__name__})", where=path,
-                             hint="the folder is corrupt or holds another model") from None
+    config, network = read_model_folder(path, out_channels=N_CLASSES, kind="cerebellum")
     network.to(device).eval()
     return CerebellumModel(config=config, network=network, path=path)
 
@@ -118,3 +102,25 @@ def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel) -> tuple[
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=1.0 if c == 0 else 0.0)
     return prob, prob.argmax(0).astype(np.uint8)
 
+
+
+def main_components(mask: np.ndarray, *, keep_fraction: float = 0.3) -> np.ndarray:
+    """The largest connected region of a bool mask and every other region at least ``keep_fraction`` of
+    its area (a hemisphere cut off from the vermis stays; specks do not)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.asarray(mask, np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros(mask.shape, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.nonzero(areas >= keep_fraction * areas.max())[0]
+    return np.isin(labels, keep)
+
+
+def masks_from_classes(classes: np.ndarray) -> dict[str, np.ndarray]:
+    """Bool masks ``head`` (every non-background class, largest region), ``skull``, ``brain``,
+    ``cerebellum`` and ``cistern`` (their main regions inside the head) of a predicted class map."""
+    head = main_components(classes > 0, keep_fraction=1.0)
+    out = {"head": head}
+    for name in MASK_NAMES:
+        m = (classes == CLASS_NAMES.index(name)) & head
+        out[name] = main_components(m) if name in ("cerebellum", "cistern") else m
+    return out

@@ -164,12 +164,25 @@ def train_plane_cmd(
 ) -> None:
     """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other)
     on fetal head phantom images only, with random per-structure intensities, blur and noise."""
+    from neocus.fetal.plane_model import PlaneModelConfig
+    from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
+
+    pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
+    with err_console.status("training", spinner="dots") as status:
+        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
+                             options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
+                             progress=lambda m: status.update(escape(m)), seed=seed)
+    console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
+                  f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
+
+
+def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int) -> dict:
+    """The training and validation pools (`pool.npz`, `val_pool.npz` in ``out``, seeds 1000 + seed and
+    2000 + seed): read when there, rendered and written otherwise."""
     import numpy as np
 
     from neocus.fetal.phantom_dataset import check_dataset_args
     from neocus.fetal.plane_data import PlanePool, render_plane_pool
-    from neocus.fetal.plane_model import PlaneModelConfig
-    from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
 
     check_dataset_args(n_cases, seed, (216, 288))
     check_dataset_args(val_cases, seed, (216, 288))
@@ -185,9 +198,30 @@ def train_plane_cmd(
             pool = render_plane_pool(n, seed=pool_seed, progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
         np.savez_compressed(path, images=pool.images, labels=pool.labels, planes=pool.planes)
         pools[name] = pool
+    return pools
+
+
+@fetal_train_app.command("cerebellum")
+def train_cerebellum_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
+    n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn; the same pool as `train plane`)."),
+    val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
+    epochs: int = typer.Option(14, "--epochs", help="Epochs (cosine decay over them)."),
+    steps: int = typer.Option(30, "--steps", help="Batches per epoch."),
+    minutes: float = typer.Option(16.0, "--minutes", help="Stop after the epoch that passes this time budget."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    small_weight: float = typer.Option(1.0, "--small-weight", help="Loss weight of the cerebellum and cistern classes (others 1)."),
+    batch_dice: bool = typer.Option(False, "--batch-dice", help="Dice loss over the whole batch rather than per image."),
+) -> None:
+    """Train the posterior-fossa segmentation (skull, brain, cerebellum, cisterna magna) on fetal head
+    phantom images only, with random per-structure intensities, crops, blur and noise."""
+    from neocus.fetal.cerebellum_train import CerebellumTrainOptions, train_cerebellum
+
+    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, minutes=minutes, small_weight=small_weight, batch_dice=batch_dice)
+    pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
     with err_console.status("training", spinner="dots") as status:
-        result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
-                             options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
-                             progress=lambda m: status.update(escape(m)), seed=seed)
+        result = train_cerebellum(pools["pool.npz"], pools["val_pool.npz"], out, options=options,
+                                  progress=lambda m: status.update(escape(m)), seed=seed)
     console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
-                  f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
+                  f"validation Dice (cerebellum and cistern mean) {result.best_validation_dice:.3f} at epoch {result.best_epoch}; "
+                  f"wrote {escape(str(out))}", highlight=False)

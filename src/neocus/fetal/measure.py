@@ -34,7 +34,8 @@ _COLOUR_CHROMA = 40  # max - min channel above this counts as a colour pixel (JP
 MIN_HEAD_AREA_FRACTION = 0.01  # a head mask smaller than 1 % of the image is not a head
 MIN_ELLIPSE_DICE = 0.90  # a head mask must be close to its fitted ellipse
 MIN_MEAN_PROBABILITY = 0.75  # mean head probability inside the mask
-NO_CEREBELLUM = "no cerebellum / cisterna magna model in this version of neocus (issue #16, not done)"
+NO_CEREBELLUM = ("no cerebellum / cisterna magna model is bundled: the phantom-trained one (`fetal train cerebellum`) is not "
+                 "good enough yet, see docs/fetal.md (issue #16)")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def render_plane_pool(
     return PlanePool(images=images, labels=labels, planes=planes)
 
 
-def _synth_from_labels(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def synth_from_labels(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random-intensity image of a label map: one grey level per structure, with texture."""
     lut = rng.uniform(0.0, 1.0, N_LABEL_IDS).astype(np.float32)
     lut[0] = rng.uniform(0.0, 0.1)
@@ -133,7 +133,7 @@ def augment_batch(
     out = np.zeros((b, 1, out_side, out_side), np.float32)
     for k in range(b):
         if rng.random() < synth_fraction:
-            img = _synth_from_labels(labels[k], rng)
+            img = synth_from_labels(labels[k], rng)
         else:
             img = images[k].astype(np.float32) / 255.0
         img = cv2.warpAffine(img, _crop_matrix(labels[k], out_side, rng), (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -143,17 +143,20 @@ def augment_batch(
             img = img[:, ::-1]
         if rng.random() < 0.5:
             img = img[::-1, :]
-        # appearance: blur, gamma, contrast, noise
-        sigma = rng.uniform(0.0, 1.2)
-        if sigma > 0.3:
-            img = cv2.GaussianBlur(np.ascontiguousarray(img), (0, 0), sigma)
-        img = np.clip(img, 0.0, None)
-        img = img / max(float(img.max()), 1e-6)
-        img = img ** np.float32(np.exp(rng.normal(0.0, 0.35)))
-        img = img * np.float32(rng.uniform(0.6, 1.4)) + np.float32(rng.uniform(-0.1, 0.1))
-        img = img + np.float32(rng.uniform(0.0, 0.08)) * rng.standard_normal(img.shape, dtype=np.float32)
-        out[k, 0] = standardise(img, highpass_sigma=highpass_sigma)
+        out[k, 0] = standardise(randomise_appearance(img, rng=rng), highpass_sigma=highpass_sigma)
     return out
+
+
+def randomise_appearance(img: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """Random blur, gamma, contrast and additive noise of a float image (not standardised)."""
+    sigma = rng.uniform(0.0, 1.2)
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(np.ascontiguousarray(img), (0, 0), sigma)
+    img = np.clip(img, 0.0, None)
+    img = img / max(float(img.max()), 1e-6)
+    img = img ** np.float32(np.exp(rng.normal(0.0, 0.35)))
+    img = img * np.float32(rng.uniform(0.6, 1.4)) + np.float32(rng.uniform(-0.1, 0.1))
+    return img + np.float32(rng.uniform(0.0, 0.08)) * rng.standard_normal(img.shape, dtype=np.float32)
 
 
 def standardise(img: np.ndarray, *, highpass_sigma: float = 0.0) -> np.ndarray:

@@ -36,6 +36,7 @@ __all__ = [
     "load_skull_model",
     "network_input",
     "predict_skull_probability",
+    "read_model_folder",
     "save_skull_model",
     "skull_mask_from_probability",
 ]
@@ -72,13 +73,14 @@ class SkullModelConfig(AsDict):
                               hint="basicunet takes 6 widths, attentionunet 3 or more")
 
 
-def build_network(config: SkullModelConfig) -> Any:
-    """The torch module of ``config``: 1 input channel (grey), 2 output channels (background, head)."""
+def build_network(config: SkullModelConfig, *, out_channels: int = 2) -> Any:
+    """The torch module of ``config``: 1 input channel (grey), ``out_channels`` output channels (the
+    skull model: 2, background and head; the cerebellum model: 5, :mod:`neocus.fetal.cerebellum`)."""
     from monai.networks.nets import AttentionUnet, BasicUNet
 
     if config.net is SkullNet.BASICUNET:
-        return BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=config.features, dropout=0.0)
-    return AttentionUnet(spatial_dims=2, in_channels=1, out_channels=2, channels=config.features,
+        return BasicUNet(spatial_dims=2, in_channels=1, out_channels=out_channels, features=config.features, dropout=0.0)
+    return AttentionUnet(spatial_dims=2, in_channels=1, out_channels=out_channels, channels=config.features,
                          strides=(2,) * (len(config.features) - 1))
 
 
@@ -161,26 +163,33 @@ def save_skull_model(network: Any, config: SkullModelConfig, out_dir: str | Path
     return out
 
 
-def load_skull_model(model_dir: str | Path | None = None, *, device: str = "cpu") -> SkullModel:
-    """Load a model folder (default: the bundled one). A missing or corrupt file is an ``InputFileError``."""
+def read_model_folder(path: Path, *, out_channels: int = 2, kind: str = "skull") -> tuple[SkullModelConfig, Any]:
+    """The configuration and the float32 network (not yet in eval mode) of a model folder of ``kind``
+    (``skull``: 2 output channels; ``cerebellum``: 5). A missing or corrupt file is an ``InputFileError``."""
     import torch
 
-    path = Path(model_dir) if model_dir is not None else default_model_dir()
     cfg_path, w_path = path / CONFIG_NAME, path / WEIGHTS_NAME
     for p in (cfg_path, w_path):
         if not p.is_file():
-            raise InputFileError("is missing", where=p, hint="give a skull model folder (`fetal train skull` writes one)")
+            raise InputFileError("is missing", where=p, hint=f"give a {kind} model folder (`fetal train {kind}` writes one)")
     try:
         config = from_plain(SkullModelConfig, json.loads(cfg_path.read_text(encoding="utf-8")), where=cfg_path)
     except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise InputFileError(f"is not a skull model configuration ({exc})", where=cfg_path) from None
-    network = build_network(config)
+        raise InputFileError(f"is not a {kind} model configuration ({exc})", where=cfg_path) from None
+    network = build_network(config, out_channels=out_channels)
     try:
         state = torch.load(w_path, map_location="cpu", weights_only=True)
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except Exception as exc:  # noqa: BLE001 - any failure to read weights is the user's file
-        raise InputFileError(f"cannot be loaded as weights of a {config.net.value} ({type(exc).__name__})", where=w_path,
+        raise InputFileError(f"cannot be loaded as weights of a {config.net.value} {kind} model ({type(exc).__name__})", where=w_path,
                              hint="the file is corrupt or belongs to another model") from None
+    return config, network
+
+
+def load_skull_model(model_dir: str | Path | None = None, *, device: str = "cpu") -> SkullModel:
+    """Load a model folder (default: the bundled one). A missing or corrupt file is an ``InputFileError``."""
+    path = Path(model_dir) if model_dir is not None else default_model_dir()
+    config, network = read_model_folder(path)
     network.to(device).eval()
     return SkullModel(config=config, network=network, path=path)
 

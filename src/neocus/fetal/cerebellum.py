@@ -1,0 +1,126 @@
+"""Segmentation of the posterior fossa on a fetal trans-cerebellar image: skull, brain, cerebellum and
+cisterna magna, one MONAI 2-D network (the skull model's :func:`~neocus.fetal.skull_model.build_network`
+with 5 output channels), trained on the fetal head phantom only (:mod:`neocus.fetal.cerebellum_train`).
+
+Classes: 0 background, then :data:`~neocus.fetal.phantom_masks.MASK_NAMES` in order (skull, brain,
+cerebellum, cistern); the cerebellum and cistern classes win over brain, the skull over all.
+
+Prediction is a two-pass cascade with the same network: the whole image letterboxed into the square
+input finds the head (every non-background class), then a square crop around the head (the head fills
+:data:`HEAD_FILL` of it) is segmented again and the class probabilities are warped back onto the
+full-resolution image. A model folder is the skull model's (``config.json``, float16 ``weights.pt``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
+from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
+
+__all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "head_crop_matrix", "load_cerebellum_model",
+           "main_components", "masks_from_classes", "predict_posterior_fossa"]
+
+CLASS_NAMES = ("background", *MASK_NAMES)
+N_CLASSES = len(CLASS_NAMES)
+HEAD_FILL = 0.8
+
+
+def class_map(labels: np.ndarray) -> np.ndarray:
+    """The training target ``[H, W]`` uint8 of a phantom label map (class indices into :data:`CLASS_NAMES`)."""
+    masks = structure_masks(labels)
+    out = np.zeros(np.asarray(labels).shape, np.uint8)
+    for name in ("brain", "cerebellum", "cistern", "skull"):
+        out[masks[name]] = CLASS_NAMES.index(name)
+    return out
+
+
+@dataclass(frozen=True)
+class CerebellumModel:
+    """A loaded posterior-fossa model: its configuration (input size square), network in eval mode, folder."""
+
+    config: SkullModelConfig
+    network: Any
+    path: Path | None
+
+
+def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu") -> CerebellumModel:
+    """Load a model folder written by ``fetal train cerebellum``; a missing or corrupt file is an ``InputFileError``."""
+    path = Path(model_dir)
+    config, network = read_model_folder(path, out_channels=N_CLASSES, kind="cerebellum")
+    network.to(device).eval()
+    return CerebellumModel(config=config, network=network, path=path)
+
+
+def head_crop_matrix(box_xywh: tuple[float, float, float, float], *, out_side: int, fill: float = HEAD_FILL,
+                     aspect_x: float = 1.0) -> np.ndarray:
+    """Affine 2x3 map from an image to a square ``out_side`` input centred on a head box (x0, y0, w, h):
+    the head's larger side fills ``fill`` of it; ``aspect_x`` stretches x (1: isotropic)."""
+    x0, y0, w, h = box_xywh
+    cx, cy = x0 + w / 2.0, y0 + h / 2.0
+    sy = out_side * fill / max(w * aspect_x, h)
+    sx = sy * aspect_x
+    return np.array([[sx, 0.0, out_side / 2 - sx * cx], [0.0, sy, out_side / 2 - sy * cy]], np.float64)
+
+
+def _probabilities(network: Any, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        return torch.softmax(network(torch.from_numpy(x)[None, None]).float(), dim=1)[0].numpy()
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return ((x - x.mean()) / max(float(x.std()), 1e-3)).astype(np.float32)
+
+
+def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities ``[C, H, W]`` and the class map ``[H, W]`` of a grey uint8 image at full
+    resolution (two passes, see the module docstring). No head found: all background."""
+    side = model.config.input_shape_hw[0]
+    h, w = image.shape[:2]
+    x, box = network_input(image, input_shape_hw=(side, side))
+    coarse = _probabilities(model.network, x).argmax(0) > 0
+    prob = np.zeros((N_CLASSES, h, w), np.float32)
+    prob[0] = 1.0
+    if coarse.sum() < 20:
+        return prob, np.zeros((h, w), np.uint8)
+    ys, xs = np.nonzero(coarse)
+    ox, oy = box.offset_xy
+    head = ((xs.min() - ox) / box.scale, (ys.min() - oy) / box.scale, (xs.max() - xs.min() + 1) / box.scale,
+            (ys.max() - ys.min() + 1) / box.scale)
+    m = head_crop_matrix(head, out_side=side)
+    crop = cv2.warpAffine(image.astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_LINEAR)
+    fine = _probabilities(model.network, _standardise(crop))
+    for c in range(N_CLASSES):
+        prob[c] = cv2.warpAffine(fine[c], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=1.0 if c == 0 else 0.0)
+    return prob, prob.argmax(0).astype(np.uint8)
+
+
+
+def main_components(mask: np.ndarray, *, keep_fraction: float = 0.3) -> np.ndarray:
+    """The largest connected region of a bool mask and every other region at least ``keep_fraction`` of
+    its area (a hemisphere cut off from the vermis stays; specks do not)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.asarray(mask, np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros(mask.shape, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.nonzero(areas >= keep_fraction * areas.max())[0]
+    return np.isin(labels, keep)
+
+
+def masks_from_classes(classes: np.ndarray) -> dict[str, np.ndarray]:
+    """Bool masks ``head`` (every non-background class, largest region), ``skull``, ``brain``,
+    ``cerebellum`` and ``cistern`` (their main regions inside the head) of a predicted class map."""
+    head = main_components(classes > 0, keep_fraction=1.0)
+    out = {"head": head}
+    for name in MASK_NAMES:
+        m = (classes == CLASS_NAMES.index(name)) & head
+        out[name] = main_components(m) if name in ("cerebellum", "cistern") else m
+    return out

@@ -1,0 +1,214 @@
+"""Training of the posterior-fossa network (:mod:`neocus.fetal.cerebellum`) on the fetal head phantom.
+
+The images are a :class:`~neocus.fetal.plane_data.PlanePool` (the plane recogniser's pool: every plane
+in turn, 216x288 renders squashed to a square, with their label maps). Each batch draws
+trans-cerebellar images with probability ``tc_fraction`` (the others teach that a plane without a
+cerebellum has none), then randomises them in the SynthSeg style of :mod:`neocus.fetal.plane_data`:
+half are painted from the label map with a random grey level per structure, all get a crop around
+the head (the head fills 55-95 %, the pool's squash undone, +-25 deg, shift, flips), blur, gamma,
+contrast and noise. Loss: MONAI ``DiceCELoss`` over the 5 classes (optionally the cerebellum and
+cistern weighted up, and Dice over the batch); AdamW with cosine decay.
+
+An epoch is ``steps_per_epoch`` batches. After each epoch: phantom validation Dice of cerebellum and
+cistern (trans-cerebellar images of the validation pool, head crop without randomisation) in
+``metrics.jsonl``, ``checkpoint.pt`` (network, optimiser, schedule, epoch); the best mean Dice is the
+model (``config.json``, ``weights.pt``). Re-running on the same folder resumes; the run stops after
+the epoch that passes the ``minutes`` budget.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.atomic import atomic_target
+from neocus.errors import NeocusError
+from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, class_map, head_crop_matrix
+from neocus.fetal.plane_data import PLANES, PlanePool, randomise_appearance, standardise, synth_from_labels
+from neocus.fetal.skull_model import SkullModelConfig, build_network, save_skull_model
+from neocus.results import AsDict
+from neocus.vocab import FetalPlane
+
+__all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "train_cerebellum",
+           "validation_pairs"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.jsonl"
+POOL_ASPECT_X = 288 / 216  # render_plane_pool squashes a 216x288 render to a square: x was shrunk by this much more
+DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(144, 144))
+TC = PLANES.index(FetalPlane.TRANS_CEREBELLAR)
+
+
+@dataclass(frozen=True)
+class CerebellumTrainOptions(AsDict):
+    """How to train: epochs of ``steps_per_epoch`` batches, batch size, AdamW learning rate, time budget."""
+
+    epochs: int = 30
+    steps_per_epoch: int = 40
+    batch_size: int = 12
+    lr: float = 3e-3
+    minutes: float = 18.0
+    tc_fraction: float = 0.75
+    synth_fraction: float = 0.5
+    small_weight: float = 1.0  # weight of the cerebellum and cistern classes in the loss (1: all classes alike)
+    batch_dice: bool = False  # Dice over the whole batch rather than per image (steadier for small structures)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
+            raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+        if not self.small_weight > 0:
+            raise NeocusError(f"class weight {self.small_weight!r} is not positive", where="small_weight")
+
+
+@dataclass(frozen=True)
+class CerebellumTrainResult(AsDict):
+    epochs_done: int
+    resumed_from_epoch: int
+    best_epoch: int
+    best_validation_dice: float
+    seconds: float
+    losses: tuple[float, ...]
+
+
+def _head_box(target: np.ndarray) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(target)
+    if len(xs) < 10:
+        h, w = target.shape
+        return 0.0, 0.0, float(w), float(h)
+    return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
+
+
+def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fraction: float = 0.5,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Randomised inputs ``[B, 1, side, side]`` float32 and targets ``[B, 1, side, side]`` (class indices)."""
+    xs = np.zeros((len(images), 1, side, side), np.float32)
+    ys = np.zeros((len(images), 1, side, side), np.float32)
+    for k in range(len(images)):
+        target = class_map(labels[k])
+        img = synth_from_labels(labels[k], rng) if rng.random() < synth_fraction else images[k].astype(np.float32) / 255.0
+        m = np.vstack([head_crop_matrix(_head_box(target), out_side=side, fill=rng.uniform(0.55, 0.95),
+                                        aspect_x=POOL_ASPECT_X * rng.uniform(0.9, 1.1)), [0.0, 0.0, 1.0]])
+        a = np.deg2rad(rng.uniform(-25.0, 25.0))
+        c, s, h = np.cos(a), np.sin(a), side / 2
+        rot = np.array([[c, s, h - c * h - s * h + rng.uniform(-0.08, 0.08) * side],
+                        [-s, c, h + s * h - c * h + rng.uniform(-0.08, 0.08) * side], [0.0, 0.0, 1.0]])
+        m = (rot @ m)[:2]
+        img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if rng.random() < 0.5:
+            img, tgt = img[:, ::-1], tgt[:, ::-1]
+        if rng.random() < 0.5:
+            img, tgt = img[::-1], tgt[::-1]
+        xs[k, 0] = standardise(randomise_appearance(img, rng=rng))
+        ys[k, 0] = tgt
+    return xs, ys
+
+
+def validation_pairs(pool: PlanePool, *, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pool's trans-cerebellar B-mode images and targets, head crop at the prediction's fill, no randomisation."""
+    idx = np.nonzero(pool.planes == TC)[0]
+    xs, ys = [], []
+    for i in idx:
+        target = class_map(pool.labels[i])
+        m = head_crop_matrix(_head_box(target), out_side=side, aspect_x=POOL_ASPECT_X)
+        xs.append(standardise(cv2.warpAffine(pool.images[i].astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_LINEAR)))
+        ys.append(cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST))
+    return np.stack(xs)[:, None], np.stack(ys)[:, None].astype(np.float32)
+
+
+def _dice(network, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    import torch
+
+    network.eval()
+    with torch.inference_mode():
+        pred = np.concatenate([network(torch.from_numpy(x[i:i + 16])).argmax(1).numpy() for i in range(0, len(x), 16)])
+    network.train()
+    out = {}
+    for name in ("cerebellum", "cistern"):
+        c = CLASS_NAMES.index(name)
+        p, t = pred == c, y[:, 0] == c
+        has = t.sum(axis=(1, 2)) > 0
+        inter = (p & t).sum(axis=(1, 2))
+        d = 2 * inter / np.maximum(p.sum(axis=(1, 2)) + t.sum(axis=(1, 2)), 1)
+        out[name] = float(d[has].mean()) if has.any() else 0.0
+    return out
+
+
+def _draw(pool: PlanePool, n: int, tc_fraction: float, rng: np.random.Generator) -> np.ndarray:
+    tc, other = np.nonzero(pool.planes == TC)[0], np.nonzero(pool.planes != TC)[0]
+    pick_tc = rng.random(n) < tc_fraction if len(other) else np.ones(n, bool)
+    return np.where(pick_tc, rng.choice(tc, n), rng.choice(other if len(other) else tc, n))
+
+
+def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, *, config: SkullModelConfig = DEFAULT_CONFIG,
+                     options: CerebellumTrainOptions = CerebellumTrainOptions(), progress: Callable[[str], None] | None = None,
+                     seed: int = 0) -> CerebellumTrainResult:
+    """Train (or resume) the posterior-fossa network in ``out_dir`` (see the module docstring)."""
+    import torch
+    from monai.losses import DiceCELoss
+
+    if config.input_shape_hw[0] != config.input_shape_hw[1]:
+        raise NeocusError(f"input {config.input_shape_hw} is not square", where="input_shape_hw")
+    for name, p in (("training", pool), ("validation", val_pool)):
+        if not (p.planes == TC).any():
+            raise NeocusError(f"the {name} pool has no trans-cerebellar image", where="cases", hint="simulate more cases")
+    out, side = Path(out_dir), config.input_shape_hw[0]
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    net = build_network(config, out_channels=N_CLASSES)
+    opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
+    start, best, best_epoch = 0, -1.0, 0
+    ckpt = out / CHECKPOINT_NAME
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if state["config"] != config.to_dict():
+            raise NeocusError("holds a cerebellum training with another network or input size", where=out,
+                              hint="re-run with the same options to resume, or choose a new folder")
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
+    rng = np.random.default_rng([seed, start])
+    x_val, y_val = validation_pairs(val_pool, side=side)
+    weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, batch=options.batch_dice, weight=weight)
+    t0, losses, epoch = time.perf_counter(), [], start
+    net.train()
+    for epoch in range(start + 1, options.epochs + 1):
+        run = []
+        for _ in range(options.steps_per_epoch):
+            idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, rng))
+            xb, yb = augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction, rng=rng)
+            loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            run.append(float(loss.detach()))
+        sched.step()
+        dice = _dice(net, x_val, y_val)
+        losses.append(float(np.mean(run)))
+        score = (dice["cerebellum"] + dice["cistern"]) / 2
+        if score > best:
+            best, best_epoch = score, epoch
+            save_skull_model(net, config, out)
+        line = {"epoch": epoch, "loss": round(losses[-1], 5), "cerebellum_dice": round(dice["cerebellum"], 4),
+                "cistern_dice": round(dice["cistern"], 4), "seconds": round(time.perf_counter() - t0, 1)}
+        with open(out / METRICS_NAME, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+        with atomic_target(ckpt) as tmp:
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch, "best": best,
+                        "best_epoch": best_epoch, "config": config.to_dict()}, tmp)
+        if progress is not None:
+            progress(f"epoch {epoch}/{options.epochs}: loss {losses[-1]:.4f}, phantom validation Dice cerebellum "
+                     f"{dice['cerebellum']:.3f}, cistern {dice['cistern']:.3f}")
+        if time.perf_counter() - t0 > 60.0 * options.minutes:
+            break
+    return CerebellumTrainResult(epochs_done=epoch, resumed_from_epoch=start, best_epoch=best_epoch, best_validation_dice=best,
+                                 seconds=time.perf_counter() - t0, losses=tuple(losses))

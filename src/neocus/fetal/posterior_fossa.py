@@ -1,0 +1,131 @@
+"""Transverse cerebellar diameter (TCD) and cisterna magna depth from segmentation masks, in mm, with
+their gestational-age centiles (:mod:`neocus.fetal.norms`).
+
+The midline is the long axis of the head mask (second moments: the occipito-frontal axis of an axial
+plane). As a sonographer's calipers do:
+
+* **TCD** is the widest transverse extent of the cerebellum mask, i.e. the distance between the two
+  tangents to the mask parallel to the midline (outer edge to outer edge; pixel centres plus one
+  pixel).
+* **Cisterna magna depth** is measured on the midline through the vermis (the line parallel to the
+  midline through the middle of the cerebellum's transverse extent): the longest run of the cistern
+  mask along it, from the posterior edge of the vermis to the inner occipital bone.
+
+A measurement that cannot be made is ``None`` with its reason (no cerebellum, no cistern on the midline,
+no head, no pixel spacing); a gestational age outside a norm gives no centile, with the norm's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neocus.errors import NeocusError
+from neocus.fetal.norms import CentileResult, FetalMeasure, assess
+from neocus.results import AsDict
+
+__all__ = ["PosteriorFossaResult", "cistern_depth_px", "measure_posterior_fossa", "midline_axis", "transverse_width_px"]
+
+MIN_AREA_PX = 20
+
+
+def midline_axis(head: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Centre (x, y) and unit direction (dx, dy) of the long axis of a head mask (second moments)."""
+    ys, xs = np.nonzero(np.asarray(head, bool))
+    if len(xs) < MIN_AREA_PX:
+        raise NeocusError(f"the head mask has {len(xs)} pixels; at least {MIN_AREA_PX} are needed", where="head")
+    cx, cy = float(xs.mean()), float(ys.mean())
+    cov = np.cov(np.vstack([xs - cx, ys - cy]))
+    vals, vecs = np.linalg.eigh(cov)
+    d = vecs[:, int(np.argmax(vals))]
+    return (cx, cy), (float(d[0]), float(d[1]))
+
+
+def _normal(direction_xy: tuple[float, float]) -> np.ndarray:
+    d = np.asarray(direction_xy, float)
+    d = d / np.linalg.norm(d)
+    return np.array([-d[1], d[0]])
+
+
+def transverse_width_px(mask: np.ndarray, *, direction_xy: tuple[float, float]) -> float:
+    """Extent (px) of ``mask`` across ``direction_xy`` (the midline): pixel centres' span plus one pixel."""
+    ys, xs = np.nonzero(np.asarray(mask, bool))
+    if len(xs) == 0:
+        return 0.0
+    t = xs * _normal(direction_xy)[0] + ys * _normal(direction_xy)[1]
+    return float(t.max() - t.min()) + 1.0
+
+
+def cistern_depth_px(cistern: np.ndarray, *, through_xy: tuple[float, float], direction_xy: tuple[float, float],
+                     step_px: float = 0.25) -> float:
+    """Longest run (px) of ``cistern`` along the line through ``through_xy`` in ``direction_xy``, sampled
+    every ``step_px`` (each sample is the pixel it falls in)."""
+    m = np.asarray(cistern, bool)
+    d = np.asarray(direction_xy, float) / np.linalg.norm(direction_xy)
+    reach = float(np.hypot(*m.shape))
+    t = np.arange(-reach, reach, step_px)
+    col = np.rint(through_xy[0] + t * d[0]).astype(int)
+    row = np.rint(through_xy[1] + t * d[1]).astype(int)
+    ok = (col >= 0) & (col < m.shape[1]) & (row >= 0) & (row < m.shape[0])
+    hit = np.zeros(len(t), bool)
+    hit[ok] = m[row[ok], col[ok]]
+    if not hit.any():
+        return 0.0
+    edges = np.diff(np.concatenate([[0], hit.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    return float((ends - starts).max()) * step_px
+
+
+@dataclass(frozen=True)
+class PosteriorFossaResult(AsDict):
+    """TCD and cisterna magna depth (mm) with centiles; ``None`` with the reason in ``reasons``."""
+
+    tcd_mm: float | None
+    cisterna_magna_mm: float | None
+    tcd: CentileResult | None
+    cisterna_magna: CentileResult | None
+    midline_direction_xy: tuple[float, float] | None
+    reasons: dict[str, str]
+
+
+def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: np.ndarray, *, pixel_mm: float | None,
+                            ga_weeks: float | None = None) -> PosteriorFossaResult:
+    """TCD and cisterna magna depth from bool masks of one image (see the module docstring)."""
+    reasons: dict[str, str] = {}
+    cb, cs, hd = (np.asarray(m, bool) for m in (cerebellum, cistern, head))
+    if not (cb.shape == cs.shape == hd.shape):
+        raise NeocusError(f"mask shapes differ: {cb.shape}, {cs.shape}, {hd.shape}", where="masks")
+    if pixel_mm is not None and not (np.isfinite(pixel_mm) and pixel_mm > 0):
+        raise NeocusError(f"pixel size {pixel_mm!r} mm is not a positive number", where="pixel_mm")
+    tcd = cm = direction = None
+    if (hd | cb | cs).sum() < MIN_AREA_PX:
+        reasons["tcd_mm"] = reasons["cisterna_magna_mm"] = "no head found"
+    elif cb.sum() < MIN_AREA_PX:
+        reasons["tcd_mm"] = reasons["cisterna_magna_mm"] = "no cerebellum found (not a trans-cerebellar plane?)"
+    else:
+        _, direction = midline_axis(hd | cb | cs)
+        n = _normal(direction)
+        ys, xs = np.nonzero(cb)
+        t = xs * n[0] + ys * n[1]
+        mid_t = (t.max() + t.min()) / 2
+        # a point on the vermis line: the cerebellum's centroid moved across to the middle of its extent
+        through = (float(xs.mean() + (mid_t - t.mean()) * n[0]), float(ys.mean() + (mid_t - t.mean()) * n[1]))
+        tcd_px, cm_px = transverse_width_px(cb, direction_xy=direction), cistern_depth_px(cs, through_xy=through, direction_xy=direction)
+        if pixel_mm is None:
+            reasons["tcd_mm"] = reasons["cisterna_magna_mm"] = "no pixel spacing: the image file carries none and none was given"
+        else:
+            tcd = tcd_px * pixel_mm
+            if cm_px > 0:
+                cm = cm_px * pixel_mm
+            else:
+                reasons["cisterna_magna_mm"] = "no cisterna magna on the midline behind the vermis"
+    cents = {}
+    for name, value, measure in (("tcd", tcd, FetalMeasure.TCD), ("cisterna_magna", cm, FetalMeasure.CISTERNA_MAGNA)):
+        cents[name] = None
+        if value is not None and ga_weeks is not None:
+            cents[name] = assess(value, measure=measure, ga_weeks=ga_weeks)
+        elif value is not None:
+            reasons[f"{name}_centile"] = "no gestational age given"
+    return PosteriorFossaResult(tcd_mm=tcd, cisterna_magna_mm=cm, tcd=cents["tcd"], cisterna_magna=cents["cisterna_magna"],
+                                midline_direction_xy=direction, reasons=reasons)

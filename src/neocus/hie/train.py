@@ -331,7 +331,7 @@ def judge_out_of_fold(
     post = fit_on([c for f in folds for c in f])
     post.save(out / POSTPROCESS_NAME)
     data = report_json(report) | {"post_processing_per_fold": fold_posts, "post_processing_bundled": post.to_dict()}
-    path = atomic_write_text(out / "cv_metrics.json", json.dumps(data, indent=2, allow_nan=False, default=str).replace("NaN", "null") + "\n")
+    path = atomic_write_text(out / "cv_metrics.json", json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")  # AsDict writes NaN as None
     atomic_write_text(out / "cv_cases.csv", case_rows_csv(report.cases))
     return post, path, report.dice.mean
 

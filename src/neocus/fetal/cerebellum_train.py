@@ -27,18 +27,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from neocus.atomic import atomic_target
 from neocus.errors import NeocusError
 from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, class_map, head_crop_matrix
 from neocus.fetal.plane_data import PLANES, PlanePool, randomise_appearance, standardise, synth_from_labels
 from neocus.fetal.skull_model import SkullModelConfig, build_network, save_skull_model
+from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
 __all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "train_cerebellum",
            "validation_pairs"]
 
-CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
 POOL_ASPECT_X = 288 / 216  # render_plane_pool squashes a 216x288 render to a square: x was shrunk by this much more
 DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(144, 144))
@@ -164,17 +163,8 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
     net = build_network(config, out_channels=N_CLASSES)
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
-    start, best, best_epoch = 0, -1.0, 0
-    ckpt = out / CHECKPOINT_NAME
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state["config"] != config.to_dict():
-            raise NeocusError("holds a cerebellum training with another network or input size", where=out,
-                              hint="re-run with the same options to resume, or choose a new folder")
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
+    resumed = resume_training(out, net=net, opt=opt, sched=sched, config=config.to_dict(), what="cerebellum")
+    start, best, best_epoch = resumed.epoch, resumed.best, resumed.best_epoch
     rng = np.random.default_rng([seed, start])
     x_val, y_val = validation_pairs(val_pool, side=side)
     weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
@@ -202,9 +192,7 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
                 "cistern_dice": round(dice["cistern"], 4), "seconds": round(time.perf_counter() - t0, 1)}
         with open(out / METRICS_NAME, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
-        with atomic_target(ckpt) as tmp:
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch, "best": best,
-                        "best_epoch": best_epoch, "config": config.to_dict()}, tmp)
+        save_training(out, TrainingState(epoch, best, best_epoch), net=net, opt=opt, sched=sched, config=config.to_dict())
         if progress is not None:
             progress(f"epoch {epoch}/{options.epochs}: loss {losses[-1]:.4f}, phantom validation Dice cerebellum "
                      f"{dice['cerebellum']:.3f}, cistern {dice['cistern']:.3f}")

@@ -21,9 +21,9 @@ import numpy as np
 from neocus.errors import NeocusError
 from neocus.fetal.plane_data import PlanePool, augment_batch, head_crop
 from neocus.fetal.plane_model import PlaneModel, PlaneModelConfig, build_plane_net, save_plane_model
+from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
 
-CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
 
 
@@ -83,16 +83,8 @@ def train_plane(
     net = build_plane_net(config)
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
-    start, best_acc, best_epoch = 0, -1.0, 0
-    ckpt = out / CHECKPOINT_NAME
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state["config"] != asdict(config):
-            raise NeocusError("the folder holds a plane training with another network", where=out, hint="choose a new folder")
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        start, best_acc, best_epoch = state["epoch"], state["best_acc"], state["best_epoch"]
+    resumed = resume_training(out, net=net, opt=opt, sched=sched, config=asdict(config), what="plane")
+    start, best_acc, best_epoch = resumed.epoch, resumed.best, resumed.best_epoch
     rng = np.random.default_rng([seed, start])
     x_val, y_val = validation_batch(val_pool, side=config.input_side, highpass_sigma=config.highpass_sigma), val_pool.planes
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=options.label_smoothing)
@@ -119,8 +111,7 @@ def train_plane(
         line = {"epoch": epoch, "loss": float(np.mean(losses)), "validation_accuracy": acc, "seconds": time.perf_counter() - t0}
         with open(out / METRICS_NAME, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
-                    "best_acc": best_acc, "best_epoch": best_epoch, "config": asdict(config)}, ckpt)
+        save_training(out, TrainingState(epoch, best_acc, best_epoch), net=net, opt=opt, sched=sched, config=asdict(config))
         if progress is not None:
             progress(f"epoch {epoch}: loss {line['loss']:.3f}, phantom validation accuracy {acc:.3f}")
         if time.perf_counter() - t0 > 60.0 * options.minutes:

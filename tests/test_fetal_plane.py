@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.plane_data import PLANES, augment_batch, render_plane_pool
+from neocus.fetal.plane_data import PLANES, augment_batch, cached_plane_pool, render_plane_pool
 from neocus.fetal.plane_model import PlaneModelConfig, load_plane_model, predict_planes
 from neocus.fetal.plane_train import METRICS_NAME, PlaneTrainOptions, train_plane
 
@@ -27,6 +27,24 @@ def test_pool_has_the_planes_in_turn_and_is_deterministic(pool):
     again = render_plane_pool(4, seed=5, side=48, render_hw=(96, 128))
     assert np.array_equal(again.images, pool.images[:4]) and np.array_equal(again.labels, pool.labels[:4])
     assert pool.images.std() > 5  # images, not blank frames
+
+
+def test_cached_pool_is_written_once_reused_and_refused_for_another_count(tmp_path, monkeypatch):
+    path = tmp_path / "pool.npz"
+    first = cached_plane_pool(path, 2, seed=5)
+    assert [p.name for p in tmp_path.iterdir()] == ["pool.npz"]  # no temporary file left
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached pool must not be rendered again")
+
+    monkeypatch.setattr("neocus.fetal.plane_data.render_plane_pool", no_render)
+    again = cached_plane_pool(path, 2, seed=5)
+    assert np.array_equal(again.images, first.images) and np.array_equal(again.planes, first.planes)
+    with pytest.raises(NeocusError, match="holds 2 phantom images, not 3"):
+        cached_plane_pool(path, 3, seed=5)
+    path.write_bytes(b"not an npz")
+    with pytest.raises(InputFileError, match="not a readable phantom pool"):
+        cached_plane_pool(path, 2, seed=5)
 
 
 def test_augment_batch_is_standardised_random_and_seeded(pool):

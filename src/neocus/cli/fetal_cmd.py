@@ -178,26 +178,18 @@ def train_plane_cmd(
 
 def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int) -> dict:
     """The training and validation pools (`pool.npz`, `val_pool.npz` in ``out``, seeds 1000 + seed and
-    2000 + seed): read when there, rendered and written otherwise."""
-    import numpy as np
-
+    2000 + seed), kept in ``out`` so a re-run resumes on the same images."""
     from neocus.fetal.phantom_dataset import check_dataset_args
-    from neocus.fetal.plane_data import PlanePool, render_plane_pool
+    from neocus.fetal.plane_data import cached_plane_pool
 
     check_dataset_args(n_cases, seed, (216, 288))
     check_dataset_args(val_cases, seed, (216, 288))
     out.mkdir(parents=True, exist_ok=True)
     pools = {}
     for name, n, pool_seed in (("pool.npz", n_cases, 1000 + seed), ("val_pool.npz", val_cases, 2000 + seed)):
-        path = out / name
-        if path.is_file():
-            with np.load(path) as z:
-                pools[name] = PlanePool(images=z["images"], labels=z["labels"], planes=z["planes"])
-            continue
-        with err_console.status(f"rendering {n} phantom images", spinner="dots") as status:
-            pool = render_plane_pool(n, seed=pool_seed, progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
-        np.savez_compressed(path, images=pool.images, labels=pool.labels, planes=pool.planes)
-        pools[name] = pool
+        with err_console.status(f"phantom images: {name}", spinner="dots") as status:
+            pools[name] = cached_plane_pool(out / name, n, seed=pool_seed,
+                                            progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
     return pools
 
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from neocus.atomic import atomic_target
+from neocus.errors import InputFileError, NeocusError
 from neocus.fetal.phantom_anatomy import LABEL_IDS
 from neocus.fetal.phantom_dataset import CONDITION_WEIGHTS, case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
@@ -57,6 +60,29 @@ def render_plane_pool(
         if progress is not None:
             progress(i + 1, n)
     return PlanePool(images=images, labels=labels, planes=planes)
+
+
+def cached_plane_pool(
+    path: str | Path, n: int, *, seed: int, progress: Callable[[int, int], None] | None = None
+) -> PlanePool:
+    """The pool of ``n`` images of ``seed`` kept in ``path`` (``.npz``): read when it is there, rendered
+    (:func:`render_plane_pool`) and written atomically otherwise. A file holding another number of
+    images (another ``--cases``) is refused rather than silently reused."""
+    path = Path(path)
+    if not path.is_file():
+        pool = render_plane_pool(n, seed=seed, progress=progress)
+        with atomic_target(path) as tmp:
+            np.savez_compressed(tmp, images=pool.images, labels=pool.labels, planes=pool.planes)
+        return pool
+    try:
+        with np.load(path) as z:
+            pool = PlanePool(images=z["images"], labels=z["labels"], planes=z["planes"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"not a readable phantom pool ({type(exc).__name__})", where=path, hint="delete it to render it again") from None
+    if len(pool.images) != n:
+        raise NeocusError(f"holds {len(pool.images)} phantom images, not {n}", where=path,
+                          hint="re-run with the same case counts to resume, or choose a new folder")
+    return pool
 
 
 def synth_from_labels(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -93,20 +93,34 @@ def train_skull_cmd(
 
 @fetal_app.command("evaluate")
 def evaluate_cmd(
-    data: Path = typer.Option(..., "--data", help="Folder in the HC18 layout (images/NNN_HC.png + NNN_HC_Annotation.png + the CSV)."),
+    data: Path = typer.Option(..., "--data", help="A neocus fetal phantom dataset (fetal simulate output), or a folder in the HC18 layout (images/NNN_HC.png + NNN_HC_Annotation.png + the CSV)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: metrics.json, images.csv."),
-    model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
-    split: str = typer.Option("all", "--split", help="all, or test / validation / train of the model's split.json (test: images no model saw)."),
-    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image, as fetal measure --flip-tta."),
+    model: Path | None = typer.Option(None, "--model", help="HC18 layout: skull model folder (default: the bundled models/fetal/skull)."),
+    split: str = typer.Option("all", "--split", help="HC18 layout: all, or test / validation / train of the model's split.json (test: images no model saw)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="HC18 layout: average with the left-right mirrored image, as fetal measure --flip-tta."),
+    plane_model: Path | None = typer.Option(None, "--plane-model", help="Phantom dataset: plane model folder (default: the bundled one, if any)."),
+    cerebellum_model: Path | None = typer.Option(None, "--cerebellum-model", help="Phantom dataset: posterior-fossa model folder (default: the bundled one, if any)."),
+    hypoplasia_model: Path | None = typer.Option(None, "--hypoplasia-model", help="Phantom dataset: hypoplasia classifier folder (default: the bundled one, if any)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus evaluation in --out."),
 ) -> None:
-    """Judge the skull model on HC18-layout images: HC error in mm, skull Dice, Hausdorff (mm)."""
+    """Judge the fetal models. HC18 layout: the skull model (HC error in mm, skull Dice, Hausdorff in mm).
+    Phantom dataset: hypoplasia AUC, TCD error, cerebellum and cistern Dice, plane accuracy (each null
+    with the reason when its model is missing)."""
     from neocus.atomic import check_output_dir
-    from neocus.fetal.skull_eval import METRICS_NAME, evaluate_hc18, split_names, write_evaluation
-    from neocus.fetal.skull_model import default_model_dir, load_skull_model
+    from neocus.fetal.skull_eval import METRICS_NAME
 
     check_output_dir(out, force=force, marker=METRICS_NAME, kind="a neocus fetal evaluation")
+    if (data / "dataset.json").is_file():
+        _evaluate_phantom(data, out, plane_model=plane_model, cerebellum_model=cerebellum_model, hypoplasia_model=hypoplasia_model, force=force)
+        return
+    _evaluate_hc18(data, out, model=model, split=split, flip_tta=flip_tta, device=device, force=force)
+
+
+def _evaluate_hc18(data: Path, out: Path, *, model: Path | None, split: str, flip_tta: bool, device: str, force: bool) -> None:
+    from neocus.fetal.skull_eval import evaluate_hc18, split_names, write_evaluation
+    from neocus.fetal.skull_model import default_model_dir, load_skull_model
+
     names = None if split == "all" else split_names(model or default_model_dir(), side=split)
     with err_console.status("evaluating", spinner="dots") as status:
         skull = load_skull_model(model, device=parse_device(device))
@@ -115,6 +129,22 @@ def evaluate_cmd(
     console.print(f"{result.n_images} images ({result.n_failed} without a head found): HC MAE {result.hc_mae_mm:.2f} mm, "
                   f"mean difference {result.hc_mean_difference_mm:+.2f} mm, skull Dice {result.skull_dice:.4f}, "
                   f"Hausdorff {result.hausdorff_mm:.2f} mm; wrote {escape(str(out))}", highlight=False)
+
+
+def _evaluate_phantom(data: Path, out: Path, *, plane_model: Path | None, cerebellum_model: Path | None, hypoplasia_model: Path | None,
+                      force: bool) -> None:
+    from neocus.fetal.phantom_eval import evaluate_phantom_dataset, load_phantom_models, write_phantom_evaluation
+
+    with err_console.status("evaluating", spinner="dots") as status:
+        models = load_phantom_models(plane=plane_model, cerebellum=cerebellum_model, hypoplasia=hypoplasia_model)
+        result = evaluate_phantom_dataset(data, models, progress=lambda m: status.update(escape(m)))
+        write_phantom_evaluation(result, out, force=force)
+    shown = []
+    for key in ("auc", "tcd_mae_mm", "cerebellum_dice", "cistern_dice", "plane_accuracy"):
+        value = getattr(result, key)
+        shown.append(f"{key} {value:.3f}" if value is not None else f"{key} null ({escape(result.reasons.get(key, 'no value'))})")
+    console.print(f"{result.n_images} images ({result.n_trans_cerebellar} trans-cerebellar): " + "; ".join(shown) +
+                  f"; wrote {escape(str(out))}", highlight=False)
 
 
 def _parse_size_hw(text: str) -> tuple[int, int]:

@@ -103,8 +103,9 @@ def expected_calibration_error(y_true, y_prob, *, n_bins: int = 10) -> float:
     return reliability(y_true, y_prob, n_bins=n_bins).ece
 
 
-def reliability_plot(curves: dict[str, ReliabilityBins], path: str | Path) -> Path:
-    """Reliability diagram (one line per named curve, e.g. raw and calibrated) written as PNG."""
+def reliability_plot(curves: dict[str, ReliabilityBins], path: str | Path, *, outcome: str = "severe") -> Path:
+    """Reliability diagram (one line per named curve, e.g. raw and calibrated) written as PNG; ``outcome``
+    names the predicted event on the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,8 +118,8 @@ def reliability_plot(curves: dict[str, ReliabilityBins], path: str | Path) -> Pa
         if pts:
             xs, ys = zip(*pts)
             ax.plot(xs, ys, marker="o", label=f"{name} (ECE {rb.ece:.3f})")
-    ax.set_xlabel("predicted probability of severe")
-    ax.set_ylabel("observed fraction severe")
+    ax.set_xlabel(f"predicted probability of {outcome}")
+    ax.set_ylabel(f"observed fraction {outcome}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)

@@ -1,0 +1,126 @@
+"""Cerebellar hypoplasia on phantom hold-out: the classifier variants against each other and the TCD rule.
+
+Renders (or reads, ``--holdout``) trans-cerebellar phantom cases ``0..N-1`` of ``--seed`` (never a
+training seed: `fetal train hypoplasia` renders seeds 3000 + s and 4000 + s), the four conditions in
+turn (:func:`neocus.fetal.hypoplasia_data.render_hypoplasia_pool`). For each model folder: the
+calibrated and raw probability (the temperature and threshold were fitted on the validation pool by
+the training), AUC with the DeLong interval, sensitivity and specificity at the validation threshold,
+the fraction called positive per condition, Brier and ECE before and after calibration; paired DeLong
+tests of each variant against the first (``--models`` order) and against the TCD rule. The networks
+get the image cropped on the true head box (as the validation pool; the box stands in for the zoom).
+
+The TCD rule (TCD < 5th centile for GA) runs on the true masks (the rule's upper bound) and, with
+``--seg-model``, on the masks of that posterior-fossa model; it needs the pixel size and the GA (held
+at 36 weeks after 36, as the phantom holds its TCD norm there); the networks need neither. A rule that
+cannot measure (no cerebellum found) scores z = 0 and is not called positive (counted in ``n_missing``).
+
+Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_ablation.py --models DIR [DIR ...]
+       [--seg-model DIR] [--holdout pool.npz] [--cases 240] [--seed 90017] [--json out.json] [--csv rows.csv]
+       [--reliability out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neocus.fetal.hypoplasia_data import CONDITIONS, cached_hypoplasia_pool, crop_inputs, render_hypoplasia_pool
+from neocus.fetal.hypoplasia_eval import binary_summary, tcd_rule
+from neocus.fetal.hypoplasia_model import HypoplasiaCalibration, hypoplasia_logits, load_hypoplasia_model
+from neocus.fetal.phantom_masks import structure_masks
+from neocus.results import rounded
+from neocus.stats import delong_test_paired
+
+RULE_THRESHOLD = 1.6448536269514722  # -z at the 5th centile: TCD centile < 5 <=> -z > this
+
+
+def rule_scores(pool, seg_model=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """-z and the call of the TCD rule per image (true masks, or ``seg_model``'s), and how many could not run."""
+    from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
+
+    scores, calls, missing = [], [], 0
+    for img, lab, px, ga in zip(pool.full_images, pool.full_labels, pool.pixel_mm, pool.ga_weeks):
+        if seg_model is None:
+            m = structure_masks(lab)
+            m["head"] = m["skull"] | m["brain"]
+        else:
+            m = masks_from_classes(predict_posterior_fossa(img, seg_model)[1])
+        r = tcd_rule(m["cerebellum"], m["cistern"], m["head"], pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))
+        missing += r.flag is None
+        scores.append(0.0 if r.flag is None else r.score)
+        calls.append(bool(r.flag))
+    return np.array(scores), np.array(calls), missing
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", required=True)
+    ap.add_argument("--seg-model")
+    ap.add_argument("--holdout", help="read / keep the rendered hold-out here (.npz)")
+    ap.add_argument("--cases", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=90017)
+    ap.add_argument("--json")
+    ap.add_argument("--csv")
+    ap.add_argument("--reliability", help="reliability diagram (PNG) of every model, raw and calibrated")
+    args = ap.parse_args()
+    pool = (cached_hypoplasia_pool(args.holdout, args.cases, seed=args.seed, keep_full=True) if args.holdout
+            else render_hypoplasia_pool(args.cases, seed=args.seed, keep_full=True))
+    y, conds = pool.positive, [CONDITIONS[c].value for c in pool.conditions]
+    rows = [{"case": i, "condition": c, "ga_weeks": round(float(g), 2), "tcd_true_centile": round(float(t), 2)}
+            for i, (c, g, t) in enumerate(zip(conds, pool.ga_weeks, pool.tcd_centile))]
+    summary, scores, curves = {"n": len(y), "seed": args.seed, "methods": {}, "tests": {}}, {}, {}
+    for folder in args.models:
+        model = load_hypoplasia_model(folder)
+        name = model.config.variant.value
+        x, _ = crop_inputs(pool.images, pool.labels, side=model.config.input_side)
+        logits = hypoplasia_logits(model.net, x)
+        raw, cal = HypoplasiaCalibration().probability(logits), model.calibration.probability(logits)
+        s = binary_summary(y, cal, threshold=model.calibration.threshold, conditions=conds, probability=True)
+        s_raw = binary_summary(y, raw, threshold=0.5, conditions=conds, probability=True)
+        summary["methods"][name] = s.to_dict() | {"brier_raw": s_raw.brier, "ece_raw": s_raw.ece,
+                                                  "temperature": model.calibration.temperature}
+        scores[name] = cal
+        from neocus.diagnose.calibrate import reliability
+
+        curves[f"{name} raw"], curves[f"{name} calibrated"] = reliability(y, raw), reliability(y, cal)
+        for r, p in zip(rows, cal):
+            r[f"p_{name}"] = round(float(p), 4)
+    rule_sets = [("tcd_rule_true_masks", None)]
+    if args.seg_model:
+        from neocus.fetal.cerebellum import load_cerebellum_model
+
+        rule_sets.append(("tcd_rule_predicted_masks", load_cerebellum_model(args.seg_model)))
+    for name, seg in rule_sets:
+        sc, calls, missing = rule_scores(pool, seg)
+        s = binary_summary(y, sc, threshold=RULE_THRESHOLD, conditions=conds, probability=False)
+        assert np.array_equal(sc >= RULE_THRESHOLD, calls), "the rule's call is -z >= 1.645"
+        summary["methods"][name] = s.to_dict() | {"n_missing": missing}
+        scores[name] = sc
+        for r, v in zip(rows, sc):
+            r[f"minus_z_{name}"] = round(float(v), 3)
+    for a, b in itertools.combinations(scores, 2):
+        t = delong_test_paired(y, scores[a], scores[b])
+        summary["tests"][f"{a} vs {b}"] = {"auc": t.auc, "auc_b": t.auc_b, "difference": t.difference, "ci": [t.ci.low, t.ci.high],
+                                           "p_value": t.p_value}
+    if args.reliability:
+        from neocus.diagnose.calibrate import reliability_plot
+
+        reliability_plot(curves, args.reliability, outcome="cerebellar hypoplasia")
+    text = json.dumps(rounded(summary, 4), indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Trans-cerebellar phantom images for the cerebellar hypoplasia classifier (issue #16 point 5).
+
+:func:`render_hypoplasia_pool` renders fetal head phantom cases in the trans-cerebellar plane only,
+the four conditions in turn (normal, cerebellar hypoplasia, mega cisterna magna, ventriculomegaly:
+so a pool is balanced across them; hypoplasia is the positive class), gestational age uniform
+18-40 weeks, a random scanner look. Like the plane pool (:mod:`neocus.fetal.plane_data`) each
+216x288 render is squashed to a square with its label map; :func:`augment_hypoplasia_batch` randomises
+them in the SynthSeg style of :mod:`neocus.fetal.plane_data`, undoing the squash. A pool also keeps, per image,
+the GA, the pixel size of the render and the true TCD centile; ``keep_full`` keeps the unsquashed
+renders too (the hold-out, where the TCD rule measures on the image at its true aspect).
+
+Case ``i`` of seed ``s`` comes from ``numpy.random.default_rng([s, i])``, like a phantom dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neocus.atomic import atomic_target
+from neocus.errors import InputFileError, NeocusError
+from neocus.fetal.cerebellum import class_map, head_crop_matrix
+from neocus.fetal.cerebellum_train import POOL_ASPECT_X
+from neocus.fetal.phantom_dataset import case_rng
+from neocus.fetal.phantom_params import GA_RANGE_WEEKS
+from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
+from neocus.fetal.plane_data import randomise_appearance, standardise, synth_from_labels
+from neocus.vocab import FetalCondition, FetalPlane
+
+__all__ = ["CONDITIONS", "HypoplasiaPool", "augment_hypoplasia_batch", "cached_hypoplasia_pool", "crop_inputs", "head_box_xywh",
+           "is_positive", "render_hypoplasia_pool"]
+
+CONDITIONS: tuple[FetalCondition, ...] = (FetalCondition.NORMAL, FetalCondition.CEREBELLAR_HYPOPLASIA,
+                                          FetalCondition.MEGA_CISTERNA_MAGNA, FetalCondition.VENTRICULOMEGALY)
+POSITIVE = CONDITIONS.index(FetalCondition.CEREBELLAR_HYPOPLASIA)
+RENDER_HW = (216, 288)
+_FIELDS = ("images", "labels", "conditions", "ga_weeks", "pixel_mm", "tcd_centile")
+
+
+@dataclass(frozen=True, eq=False)
+class HypoplasiaPool:
+    """Squashed images and label maps ``[N, S, S]`` uint8, condition indices into :data:`CONDITIONS`, GA
+    (weeks), pixel size of the render (mm) and the true TCD centile; ``full_images`` / ``full_labels``
+    ``[N, 216, 288]`` when kept, else ``None``."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    conditions: np.ndarray
+    ga_weeks: np.ndarray
+    pixel_mm: np.ndarray
+    tcd_centile: np.ndarray
+    full_images: np.ndarray | None = None
+    full_labels: np.ndarray | None = None
+
+    @property
+    def positive(self) -> np.ndarray:
+        return is_positive(self.conditions)
+
+
+def is_positive(conditions: np.ndarray) -> np.ndarray:
+    """1 for cerebellar hypoplasia, 0 for every other condition (int array)."""
+    return (np.asarray(conditions) == POSITIVE).astype(np.int64)
+
+
+def render_hypoplasia_pool(n: int, *, seed: int, side: int = 160, keep_full: bool = False,
+                           progress: Callable[[int, int], None] | None = None) -> HypoplasiaPool:
+    """Render ``n`` trans-cerebellar phantom cases (condition ``i % 4``), see the module docstring."""
+    if n < 1:
+        raise NeocusError(f"{n} images asked for; need at least 1", where="n")
+    images = np.zeros((n, side, side), np.uint8)
+    labels = np.zeros((n, side, side), np.uint8)
+    full_i = np.zeros((n, *RENDER_HW), np.uint8) if keep_full else None
+    full_l = np.zeros((n, *RENDER_HW), np.uint8) if keep_full else None
+    conds, ga, px, cent = np.zeros(n, np.int64), np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        rng = case_rng(seed, i)
+        look = list(FetalLook)[int(rng.integers(len(FetalLook)))]
+        ga[i] = float(rng.uniform(*GA_RANGE_WEEKS))
+        conds[i] = i % len(CONDITIONS)
+        img = simulate_fetal_image(ga[i], plane=FetalPlane.TRANS_CEREBELLAR, condition=CONDITIONS[conds[i]], look=look,
+                                   out_size_hw=RENDER_HW, rng=rng)
+        images[i] = cv2.resize(img.image, (side, side), interpolation=cv2.INTER_AREA)
+        labels[i] = cv2.resize(img.labels, (side, side), interpolation=cv2.INTER_NEAREST)
+        if keep_full:
+            full_i[i], full_l[i] = img.image, img.labels
+        px[i], cent[i] = img.pixel_mm, img.truth.tcd_centile
+        if progress is not None:
+            progress(i + 1, n)
+    return HypoplasiaPool(images, labels, conds, ga, px, cent, full_i, full_l)
+
+
+def cached_hypoplasia_pool(path: str | Path, n: int, *, seed: int, keep_full: bool = False,
+                           progress: Callable[[int, int], None] | None = None) -> HypoplasiaPool:
+    """The pool of ``n`` images of ``seed`` kept in ``path`` (``.npz``): read when there, else rendered and
+    written atomically; a file holding another number of images is refused."""
+    path = Path(path)
+    if not path.is_file():
+        pool = render_hypoplasia_pool(n, seed=seed, keep_full=keep_full, progress=progress)
+        arrays = {k: getattr(pool, k) for k in _FIELDS}
+        if keep_full:
+            arrays |= {"full_images": pool.full_images, "full_labels": pool.full_labels}
+        with atomic_target(path) as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return pool
+    try:
+        with np.load(path) as z:
+            extra = {k: z[k] for k in ("full_images", "full_labels") if k in z}
+            pool = HypoplasiaPool(*(z[k] for k in _FIELDS), **extra)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"not a readable hypoplasia phantom pool ({type(exc).__name__})", where=path,
+                             hint="delete it to render it again") from None
+    if len(pool.images) != n:
+        raise NeocusError(f"holds {len(pool.images)} phantom images, not {n}", where=path,
+                          hint="re-run with the same case counts to resume, or choose a new folder")
+    return pool
+
+
+def head_box_xywh(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """Box (x0, y0, w, h) of the non-zero pixels of a mask or class map (the whole image when nearly empty)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 10:
+        h, w = np.asarray(mask).shape
+        return 0.0, 0.0, float(w), float(h)
+    return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
+
+
+def crop_inputs(images: np.ndarray, labels: np.ndarray, *, side: int, aspect_x: float = POOL_ASPECT_X) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs ``[N, 1, side, side]`` (standardised) and class-map targets of a pool's images, cropped
+    around the head of the TRUE label map at the prediction's fill, no randomisation (phantom validation
+    and hold-out: the head box stands in for the sonographer's zoom on the head)."""
+    xs, ys = [], []
+    for img, lab in zip(images, labels):
+        target = class_map(lab)
+        m = head_crop_matrix(head_box_xywh(target), out_side=side, aspect_x=aspect_x)
+        xs.append(standardise(cv2.warpAffine(img.astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_LINEAR)))
+        ys.append(cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST))
+    return np.stack(xs)[:, None].astype(np.float32), np.stack(ys)[:, None].astype(np.float32)
+
+
+def _random_crop(target: np.ndarray, *, side: int, rng: np.random.Generator) -> np.ndarray:
+    """Crop around the head (it fills 55-95 %), the pool's squash undone EXACTLY (a stretch would change the
+    ratio of TCD to head width that the label depends on), rotation +-25 deg, shift +-8 %."""
+    m = np.vstack([head_crop_matrix(head_box_xywh(target), out_side=side, fill=rng.uniform(0.55, 0.95), aspect_x=POOL_ASPECT_X),
+                   [0.0, 0.0, 1.0]])
+    rot = cv2.getRotationMatrix2D((side / 2, side / 2), float(rng.uniform(-25.0, 25.0)), 1.0)
+    rot[:, 2] += rng.uniform(-0.08, 0.08, 2) * side
+    return (np.vstack([rot, [0.0, 0.0, 1.0]]) @ m)[:2]
+
+
+def augment_hypoplasia_batch(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fraction: float = 0.5,
+                             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Randomised inputs ``[B, 1, side, side]`` float32 and class-map targets (SynthSeg style: half painted
+    from the label map with a random grey per structure; crop, rotation, shift, flips, blur, gamma,
+    contrast, noise; no change of aspect)."""
+    xs = np.zeros((len(images), 1, side, side), np.float32)
+    ys = np.zeros((len(images), 1, side, side), np.float32)
+    for k in range(len(images)):
+        target = class_map(labels[k])
+        img = synth_from_labels(labels[k], rng) if rng.random() < synth_fraction else images[k].astype(np.float32) / 255.0
+        m = _random_crop(target, side=side, rng=rng)
+        img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if rng.random() < 0.5:
+            img, tgt = img[:, ::-1], tgt[:, ::-1]
+        if rng.random() < 0.5:
+            img, tgt = img[::-1], tgt[::-1]
+        xs[k, 0] = standardise(randomise_appearance(img, rng=rng))
+        ys[k, 0] = tgt
+    return xs, ys

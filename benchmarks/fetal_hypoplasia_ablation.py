@@ -13,6 +13,8 @@ The TCD rule (TCD < 5th centile for GA) runs on the true masks (the rule's upper
 ``--seg-model``, on the masks of that posterior-fossa model; it needs the pixel size and the GA (held
 at 36 weeks after 36, as the phantom holds its TCD norm there); the networks need neither. A rule that
 cannot measure (no cerebellum found) scores z = 0 and is not called positive (counted in ``n_missing``).
+For reference, the AUC of the ratio TCD / head width from the true masks (no GA, no pixel size): what
+the image alone tells once the scale is gone, as it is for the networks (they see a crop on the head).
 
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_ablation.py --models DIR [DIR ...]
        [--seg-model DIR] [--holdout pool.npz] [--cases 240] [--seed 90017] [--json out.json] [--csv rows.csv]
@@ -55,6 +57,20 @@ def rule_scores(pool, seg_model=None) -> tuple[np.ndarray, np.ndarray, int]:
         scores.append(0.0 if r.flag is None else r.score)
         calls.append(bool(r.flag))
     return np.array(scores), np.array(calls), missing
+
+
+def ratio_scores(pool) -> np.ndarray:
+    """Minus the ratio of the true cerebellum's transverse width to the head's (true masks, no GA, no
+    pixel size): what an image alone, scale removed, tells (the ceiling of a GA-free rule on this phantom)."""
+    from neocus.fetal.posterior_fossa import midline_axis, transverse_width_px
+
+    out = []
+    for lab in pool.full_labels:
+        m = structure_masks(lab)
+        head = m["skull"] | m["brain"]
+        _, direction = midline_axis(head)
+        out.append(-transverse_width_px(m["cerebellum"], direction_xy=direction) / transverse_width_px(head, direction_xy=direction))
+    return np.array(out)
 
 
 def main() -> None:
@@ -103,6 +119,9 @@ def main() -> None:
         scores[name] = sc
         for r, v in zip(rows, sc):
             r[f"minus_z_{name}"] = round(float(v), 3)
+    ratio = ratio_scores(pool)
+    summary["methods"]["tcd_to_head_width_true_masks_no_ga"] = {"auc": binary_summary(y, ratio, threshold=0.0, conditions=conds,
+                                                                                      probability=False).auc}
     for a, b in itertools.combinations(scores, 2):
         t = delong_test_paired(y, scores[a], scores[b])
         summary["tests"][f"{a} vs {b}"] = {"auc": t.auc, "auc_b": t.auc_b, "difference": t.difference, "ci": [t.ci.low, t.ci.high],

@@ -14,7 +14,8 @@ The TCD rule (TCD < 5th centile for GA) runs on the true masks (the rule's upper
 at 36 weeks after 36, as the phantom holds its TCD norm there); the networks need neither. A rule that
 cannot measure (no cerebellum found) scores z = 0 and is not called positive (counted in ``n_missing``).
 For reference, the AUC of the ratio TCD / head width from the true masks (no GA, no pixel size): what
-the image alone tells once the scale is gone, as it is for the networks (they see a crop on the head).
+the image alone tells once the scale is gone, as it is for the networks (they see a crop on the head);
+and of that ratio with the GA (cross-validated logistic regression; still no pixel size).
 
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_ablation.py --models DIR [DIR ...]
        [--seg-model DIR] [--holdout pool.npz] [--cases 240] [--seed 90017] [--json out.json] [--csv rows.csv]
@@ -36,7 +37,7 @@ from neocus.fetal.hypoplasia_eval import binary_summary, tcd_rule
 from neocus.fetal.hypoplasia_model import HypoplasiaCalibration, hypoplasia_logits, load_hypoplasia_model
 from neocus.fetal.phantom_masks import structure_masks
 from neocus.results import rounded
-from neocus.stats import delong_test_paired
+from neocus.stats import auc_score, delong_test_paired
 
 RULE_THRESHOLD = 1.6448536269514722  # -z at the 5th centile: TCD centile < 5 <=> -z > this
 
@@ -71,6 +72,17 @@ def ratio_scores(pool) -> np.ndarray:
         _, direction = midline_axis(head)
         out.append(-transverse_width_px(m["cerebellum"], direction_xy=direction) / transverse_width_px(head, direction_xy=direction))
     return np.array(out)
+
+
+def ratio_with_ga(minus_ratio: np.ndarray, ga_weeks: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """10-fold cross-validated logistic regression of the label on log ratio, GA, GA^2 and log ratio x GA:
+    what the ratio tells once the GA is known (still no pixel size)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    lr = np.log(-minus_ratio)
+    x = np.c_[lr, ga_weeks, ga_weeks ** 2, lr * ga_weeks]
+    return cross_val_predict(LogisticRegression(max_iter=2000, C=10.0), x, y, cv=10, method="predict_proba")[:, 1]
 
 
 def main() -> None:
@@ -120,8 +132,8 @@ def main() -> None:
         for r, v in zip(rows, sc):
             r[f"minus_z_{name}"] = round(float(v), 3)
     ratio = ratio_scores(pool)
-    summary["methods"]["tcd_to_head_width_true_masks_no_ga"] = {"auc": binary_summary(y, ratio, threshold=0.0, conditions=conds,
-                                                                                      probability=False).auc}
+    summary["methods"]["tcd_to_head_width_true_masks_no_ga"] = {"auc": auc_score(y, ratio)}
+    summary["methods"]["tcd_to_head_width_true_masks_with_ga"] = {"auc": auc_score(y, ratio_with_ga(ratio, pool.ga_weeks, y))}
     for a, b in itertools.combinations(scores, 2):
         t = delong_test_paired(y, scores[a], scores[b])
         summary["tests"][f"{a} vs {b}"] = {"auc": t.auc, "auc_b": t.auc_b, "difference": t.difference, "ci": [t.ci.low, t.ci.high],

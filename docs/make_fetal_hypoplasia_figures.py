@@ -1,8 +1,9 @@
 """Figures of the cerebellar hypoplasia classifier (docs/fetal.md):
 
 * ``--cam``: Grad-CAM of the kept model (the first of ``--models``) on phantom hold-out images (the
-  first ``--cam-cases`` hypoplasia and normal cases of ``--holdout``), each beside its true cerebellum
-  (green) and cistern (blue) outline;
+  first ``--cam-cases`` hypoplasia and normal cases of ``--holdout``): the input with the true
+  cerebellum (green) and cistern (blue) outlined, then Grad-CAM through the last encoder block (3x3 at
+  112 px) and through the one before (7x7);
 * ``--sheet``: a contact sheet of every cerebellar hypoplasia, mega cisterna magna and normal
   trans-cerebellar image of the real fetal-brain set, each captioned with every model's calibrated
   probability and call (``*`` = called hypoplasia), and a markdown table (``--table``). The real images
@@ -64,11 +65,12 @@ def cam_figure(model, pool, n: int, out: str) -> None:
         for c, colour in ((3, (0, 220, 0)), (4, (255, 80, 0))):
             contours, _ = cv2.findContours((target[k, 0] == c).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(truth, contours, -1, colour, 1)
-        pair = np.hstack([truth, heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0]))])
-        pair = cv2.resize(pair, (2 * TILE, TILE), interpolation=cv2.INTER_NEAREST)
+        pair = np.hstack([truth, heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], block=-1)),
+                          heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], block=-2))])
+        pair = cv2.resize(pair, (3 * TILE, TILE), interpolation=cv2.INTER_NEAREST)
         tiles.append(_caption(pair, [f"hold-out {i}: {CONDITIONS[pool.conditions[i]].value}, GA {pool.ga_weeks[i]:.0f} wk",
                                      f"TCD centile {pool.tcd_centile[i]:.1f}; P(hypoplasia) {p:.2f}"]))
-    cv2.imwrite(out, _grid(tiles, 3))
+    cv2.imwrite(out, _grid(tiles, 2))
 
 
 def real_rows(data: Path) -> list[dict]:

@@ -1,7 +1,8 @@
 """Grad-CAM of the cerebellar hypoplasia classifier (Selvaraju et al., ICCV 2017).
 
-The map explains the hypoplasia logit through the last encoder block: each channel of the block's
-output is weighted by the mean gradient of the logit over it, the weighted sum is rectified, brought to
+The map explains the hypoplasia logit through one encoder block (default the last, 1/32 of the input:
+3x3 at 112 px, so very coarse; ``block=-2`` gives 7x7): each channel of the block's output is weighted
+by the mean gradient of the logit over it, the weighted sum is rectified, brought to
 the input size and scaled to [0, 1]. :func:`heatmap_overlay` draws it on the network input.
 """
 
@@ -15,15 +16,15 @@ from neocus.fetal.hypoplasia_model import HypoplasiaModel
 __all__ = ["grad_cam", "heatmap_overlay"]
 
 
-def grad_cam(model: HypoplasiaModel, x: np.ndarray) -> np.ndarray:
-    """Grad-CAM ``[S, S]`` in [0, 1] of one network input ``[S, S]`` (all zero when no channel pushes the
-    logit up)."""
+def grad_cam(model: HypoplasiaModel, x: np.ndarray, *, block: int = -1) -> np.ndarray:
+    """Grad-CAM ``[S, S]`` in [0, 1] of one network input ``[S, S]`` through encoder block ``block`` (all
+    zero when no channel pushes the logit up)."""
     import torch
 
     net = model.net
     net.eval()
     captured = {}
-    handle = net.blocks[-1].register_forward_hook(lambda _m, _i, out: captured.__setitem__("a", out))
+    handle = net.blocks[block].register_forward_hook(lambda _m, _i, out: captured.__setitem__("a", out))
     try:
         t = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None, None].requires_grad_(True)
         logit, _ = net(t)

@@ -1,15 +1,20 @@
 """Out-of-fold figures of finished `neocus hie train` runs under other inference choices, without training.
 
-Usage: python scripts/hie_oof_rejudge.py tta RUN_DIR DATA_DIR OUT_DIR        # left-right flip TTA
-       python scripts/hie_oof_rejudge.py ensemble DATA_DIR OUT_DIR RUN_DIR...  # mean of runs' OOF maps
+Usage: python scripts/hie_oof_rejudge.py tta RUN_DIR DATA_DIR OUT_DIR   # left-right flip TTA
+       python scripts/hie_oof_rejudge.py paired RUN_A RUN_B            # per-patient comparison of two judged runs
 
-Every patient's map still comes only from fold models that never saw it (for an ensemble the runs must
-share their folds), and the post-processing is refitted on out-of-fold maps only, as in training;
-OUT_DIR gets the run's `cv_metrics.json` / `cv_cases.csv` and the mean Dice is printed.
+`tta`: every patient's map still comes only from the fold model that never saw it, and the
+post-processing (threshold, minimum size, Z-ADC gate, per-component filter) is refitted on out-of-fold
+maps only, exactly as `neocus hie train` does (`judge_run`); OUT_DIR gets `cv_metrics.json` /
+`cv_cases.csv` / `postprocess.json` and the mean Dice is printed. (The mean of several runs' maps, an
+ensemble, is `neocus hie ensemble RUN... --data DIR --out DIR`.)
+`paired`: B - A per patient from the two runs' `cv_cases.csv`: mean difference with a Student-t
+interval, Wilcoxon signed-rank p, how many patients gain / lose; for Dice and NSD.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -19,34 +24,43 @@ from pathlib import Path
 import numpy as np
 
 from neocus.hie.infer import load_model, predict_proba
-from neocus.hie.models import Channel
-from neocus.hie.train import judge_out_of_fold, load_samples
+from neocus.hie.metrics import summarise_metric
+from neocus.hie.train import judge_run, load_samples
 
 
-def main(mode: str, *args: str) -> None:
-    if mode == "tta":
-        runs, data, out = [Path(args[0])], args[1], Path(args[2])
-    else:
-        data, out, runs = args[0], Path(args[1]), [Path(a) for a in args[2:]]
-    folds = json.loads((runs[0] / "folds.json").read_text(encoding="utf-8"))["folds"]
-    if any(json.loads((r / "folds.json").read_text(encoding="utf-8"))["folds"] != folds for r in runs):
-        raise SystemExit("the runs hold out different patients: an ensemble of them would not be out of fold")
+def tta(run_dir: str, data: str, out_dir: str) -> None:
+    run, out = Path(run_dir), Path(out_dir)
+    folds = json.loads((run / "folds.json").read_text(encoding="utf-8"))["folds"]
     (out / "oof").mkdir(parents=True, exist_ok=True)
-    shutil.copy(runs[0] / "folds.json", out / "folds.json")
-    model = load_model(runs[0])
-    config = dataclasses.replace(model.config, tta_flip=True) if mode == "tta" else model.config
+    shutil.copy(run / "folds.json", out / "folds.json")
+    model = load_model(run)
+    config = dataclasses.replace(model.config, tta_flip=True)
     samples = load_samples(data, config)
     for k, held in enumerate(folds):
         for s in (s for s in samples if s.case_id in held):
-            if mode == "tta":
-                prob = predict_proba([model.networks[k]], s.image, config)
-            else:
-                prob = np.mean([np.load(r / "oof" / f"{s.case_id}.npy").astype(np.float32) for r in runs], axis=0)
-            np.save(out / "oof" / f"{s.case_id}.npy", prob.astype(np.float16))
-    gates = {s.case_id: s.image[list(config.channels).index(Channel.ZLOW)] for s in samples} if Channel.ZLOW in config.channels else None
-    post, _, mean_dice = judge_out_of_fold(out, samples, folds, gate_masks=gates)
+            np.save(out / "oof" / f"{s.case_id}.npy", predict_proba([model.networks[k]], s.image, config).astype(np.float16))
+    post, _, mean_dice = judge_run(out, samples, folds, config=config)
     print(f"{out.name}: out-of-fold mean Dice {mean_dice:.4f}; post-processing {post.to_dict()}")
 
 
+def paired(run_a: str, run_b: str, *, metrics: tuple[str, ...] = ("dice", "nsd")) -> None:
+    from scipy.stats import wilcoxon
+
+    rows = [{r["case_id"]: r for r in csv.DictReader(open(Path(p) / "cv_cases.csv", encoding="utf-8"))} for p in (run_a, run_b)]
+    if rows[0].keys() != rows[1].keys():
+        raise SystemExit("the two runs judged different patients")
+    ids = sorted(rows[0])
+    for name in metrics:
+        a = np.array([float(rows[0][c][name]) for c in ids])
+        b = np.array([float(rows[1][c][name]) for c in ids])
+        diff = b - a
+        s = summarise_metric(diff.tolist())
+        p = wilcoxon(b, a).pvalue if np.any(diff != 0) else 1.0
+        print(
+            f"{name}: B - A mean {s.mean:+.4f} [{s.ci[0]:+.4f}, {s.ci[1]:+.4f}] (n={s.n}), median {np.median(diff):+.4f}, "
+            f"Wilcoxon p {p:.3f}; B better for {int((diff > 0).sum())}, worse for {int((diff < 0).sum())}, equal for {int((diff == 0).sum())}"
+        )
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    {"tta": tta, "paired": paired}[sys.argv[1]](*sys.argv[2:])

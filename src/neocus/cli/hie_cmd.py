@@ -93,6 +93,26 @@ def train(
     )
 
 
+@hie_app.command("ensemble")
+def ensemble_cmd(
+    runs: list[Path] = typer.Argument(..., help="Two or more finished training outputs on the same data, folds and channels."),
+    data: Path = typer.Option(..., "--data", help="The dataset folder the runs were trained on."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output model folder (members/<run name>/, postprocess.json, out-of-fold metrics)."),
+    force: bool = typer.Option(False, "--force", help="Replace a previous ensemble folder in --out."),
+) -> None:
+    """Equal-weight ensemble of cross-validation runs as one model folder; its post-processing is
+    fitted on the mean of the runs' out-of-fold maps, and its out-of-fold metrics are written."""
+    from neocus.hie.ensemble import build_ensemble
+
+    with err_console.status("building the ensemble", spinner="dots") as status:
+        result = build_ensemble(runs, data, out, force=force, progress=lambda m: status.update(escape(m)))
+    console.print(
+        f"{len(result.members)} members ({escape(', '.join(result.members))}); out-of-fold mean Dice {result.dice:.3f}; "
+        f"post-processing threshold {result.post.threshold:.2f}, min component {result.post.min_component_mm3:g} mm3; wrote {escape(str(out))}",
+        highlight=False,
+    )
+
+
 @hie_app.command("segment")
 def segment_cmd(
     adc: Path = typer.Argument(..., help="ADC volume (MHA, NIfTI, NRRD or a DICOM series folder)."),

@@ -2,7 +2,7 @@
 
 Reading and grid checks (:mod:`~neocus.hie.reading`), MONAI transforms (:mod:`~neocus.hie.transforms`),
 networks and losses (:mod:`~neocus.hie.models`), cross-validated training (:mod:`~neocus.hie.train`),
-post-processing fitted on out-of-fold predictions (:mod:`~neocus.hie.postprocess`), inference
+post-processing fitted on out-of-fold predictions (:mod:`~neocus.hie.postprocess`), ensembles of runs (:mod:`~neocus.hie.ensemble`), inference
 (:mod:`~neocus.hie.infer`, :mod:`~neocus.hie.segment`) and metrics (:mod:`~neocus.hie.metrics`,
 :mod:`~neocus.hie.evaluate`). See docs/hie.md. Research software, not a clinical device.
 
@@ -14,7 +14,7 @@ mask, a broken model), :class:`~neocus.errors.DatasetError` (a dataset folder), 
 from __future__ import annotations
 
 from neocus.errors import DatasetError, InputFileError, NeocusError
-from neocus.hie.infer import HieModel, bundled_model_dir, load_model, predict_proba
+from neocus.hie.infer import HieModel, ModelMember, bundled_model_dir, load_model, model_proba, predict_proba
 from neocus.hie.metrics import CaseMetrics, MetricsReport, MetricSummary, case_metrics, summarise
 from neocus.hie.models import Channel, LossKind, ModelConfig, ModelKind
 from neocus.hie.postprocess import PostProcess
@@ -32,6 +32,7 @@ __all__ = [
     "MetricSummary",
     "MetricsReport",
     "ModelConfig",
+    "ModelMember",
     "ModelKind",
     "NeocusError",
     "PostProcess",
@@ -41,6 +42,7 @@ __all__ = [
     "find_cases",
     "load_case",
     "load_model",
+    "model_proba",
     "predict_proba",
     "read_volume",
     "segment",

@@ -90,7 +90,7 @@ def evaluate_out_of_fold(run_dir: str | Path, data_dir: str | Path, *, use_zadc:
     rows = []
     for k, held in enumerate(folds):
         post = pp.PostProcess.from_dict(posts[k])
-        model = HieModel(config=full.config, networks=(full.networks[k],), post=post, source=str(run))
+        model = HieModel(members=tuple(dataclasses.replace(m, networks=(m.networks[k],)) for m in full.members), post=post, source=str(run))
         for cid in held:
             case = load_dataset_case(files[cid])
             if not use_zadc:

@@ -2,7 +2,12 @@
 
 A model folder holds ``config.json`` (a :class:`~neocus.hie.models.ModelConfig`), one or more
 ``fold_*.pt`` state dicts (their mean probability is the prediction: an ensemble of the
-cross-validation folds) and ``postprocess.json``. The bundled model lives in ``models/hie/``.
+cross-validation folds) and ``postprocess.json``. An ensemble folder holds instead one such member per
+sub-folder of ``members/`` (``members/<name>/config.json`` and ``fold_*.pt``) beside one
+``postprocess.json``: its prediction is the mean of its members' probabilities (each member's the mean
+of its folds). Members must share their input channels (the preprocessing, the Z-ADC gate and the
+component features depend on them); every member predicts on the input grid. The bundled model lives
+in ``models/hie/``.
 """
 
 from __future__ import annotations
@@ -24,12 +29,46 @@ CONFIG_NAME = "config.json"
 POSTPROCESS_NAME = "postprocess.json"
 
 
+MEMBERS_DIR = "members"
+
+
 @dataclass(frozen=True)
-class HieModel:
+class ModelMember:
+    """One trained run of an ensemble: its config and fold networks (their mean is its probability)."""
+
     config: ModelConfig
     networks: tuple[torch.nn.Module, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class HieModel:
+    """Members (one for a plain model folder) and the post-processing fitted on their mean probability."""
+
+    members: tuple[ModelMember, ...]
     post: PostProcess
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ValueError("a model needs at least one member")
+        first = self.members[0]
+        for m in self.members[1:]:
+            if m.config.channels != first.config.channels:
+                raise ValueError(
+                    f"member {m.name or '?'} takes channels {','.join(m.config.channels)}, member {first.name or '?'} "
+                    f"{','.join(first.config.channels)}: the members of an ensemble must share their input channels"
+                )
+
+    @property
+    def config(self) -> ModelConfig:
+        """The first member's config; its channels (the preprocessing) are every member's."""
+        return self.members[0].config
+
+    @property
+    def networks(self) -> tuple[torch.nn.Module, ...]:
+        """Every member's networks, member after member."""
+        return tuple(n for m in self.members for n in m.networks)
 
 
 def bundled_model_dir() -> Path:
@@ -43,8 +82,27 @@ def bundled_model_dir() -> Path:
 
 
 def load_model(folder: str | Path | None = None, *, device: str = "cpu") -> HieModel:
-    """Read a model folder (default: the bundled one); a missing or corrupt file is an :class:`InputFileError`."""
+    """Read a model folder (default: the bundled one), a plain one or an ensemble (``members/``); a
+    missing or corrupt file, or members with other channels, is an :class:`InputFileError`."""
     folder = Path(folder) if folder is not None else bundled_model_dir()
+    if (folder / MEMBERS_DIR).is_dir():
+        if (folder / CONFIG_NAME).is_file():
+            raise InputFileError("holds both config.json and members/: a plain model folder or an ensemble, not both", where=folder, hint="remove one of them")
+        dirs = sorted(d for d in (folder / MEMBERS_DIR).iterdir() if d.is_dir())
+        if not dirs:
+            raise InputFileError("has an empty members/ folder", where=folder, hint="put each member's config.json and fold_*.pt in members/<name>/")
+        members = tuple(_load_member(d, name=d.name, device=device) for d in dirs)
+    else:
+        members = (_load_member(folder, name="", device=device),)
+    post_path = folder / POSTPROCESS_NAME
+    post = PostProcess.load(post_path) if post_path.is_file() else PostProcess()
+    try:
+        return HieModel(members=members, post=post, source=str(folder))
+    except ValueError as exc:
+        raise InputFileError(str(exc), where=folder / MEMBERS_DIR, hint="build the ensemble from runs trained with the same `channels`") from None
+
+
+def _load_member(folder: Path, *, name: str, device: str) -> ModelMember:
     cfg_path = folder / CONFIG_NAME
     if not cfg_path.is_file():
         raise InputFileError("no config.json: not a neocus HIE model folder", where=folder, hint="give the folder written by `neocus hie train` (or use the bundled model)")
@@ -64,9 +122,14 @@ def load_model(folder: str | Path | None = None, *, device: str = "cpu") -> HieM
         except Exception as exc:  # noqa: BLE001 - torch raises many kinds on damaged files
             raise InputFileError(f"cannot load the weights: {str(exc).splitlines()[0][:200]}", where=path, hint="the file is truncated or from another model; restore it") from None
         nets.append(net.to(device).eval())
-    post_path = folder / POSTPROCESS_NAME
-    post = PostProcess.load(post_path) if post_path.is_file() else PostProcess()
-    return HieModel(config=config, networks=tuple(nets), post=post, source=str(folder))
+    return ModelMember(config=config, networks=tuple(nets), name=name)
+
+
+def model_proba(model: HieModel, image: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+    """Lesion probability ``[Z, Y, X]`` of a model on a preprocessed ``image``: the mean over its
+    members of each member's :func:`predict_proba` (members weigh equally, whatever their fold count)."""
+    probs = [predict_proba(m.networks, image, m.config, device=device) for m in model.members]
+    return probs[0] if len(probs) == 1 else np.mean(probs, axis=0, dtype=np.float32)
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ import numpy as np
 from neocus.atomic import atomic_target, atomic_write_text, check_output_dir
 from neocus.hie import postprocess as pp
 from neocus.hie.components import maps_from_image
-from neocus.hie.infer import HieModel, load_model, predict_proba
+from neocus.hie.infer import HieModel, load_model, model_proba
 from neocus.hie.metrics import lesion_components
 from neocus.hie.reading import HieCase, load_case, volume_to_sitk
 from neocus.io.decode import process_locale_kept
@@ -50,7 +50,7 @@ def segment(case: HieCase, *, model: HieModel | None = None, device: str = "cpu"
     model = model or load_model(device=device)
     t0 = time.perf_counter()
     sample = preprocess(case, model.config)
-    prob = predict_proba(model.networks, sample["image"], model.config, device=device)
+    prob = model_proba(model, sample["image"], device=device)
     prob = np.where(sample["brain"][0] > 0, prob, 0.0).astype(np.float32)
     zlow = sample["image"][list(model.config.channels).index(Channel.ZLOW)] if (case.zadc is not None and Channel.ZLOW in model.config.channels) else None
     if zlow is None and case.zadc is not None and model.post.gate is pp.Gate.ZLOW:

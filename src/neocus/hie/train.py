@@ -257,13 +257,7 @@ def cross_validate(
         with atomic_target(weights) as tmp:
             torch.save({k2: v.detach().cpu().half() for k2, v in net.state_dict().items()}, tmp)
         results.append(FoldResult(fold=k, held_out=tuple(held), train_seconds=res.train_seconds, final_loss=res.final_loss, resumed_from_epoch=res.resumed_from_epoch))
-    gates, maps = None, None
-    if Channel.ZLOW in config.channels:
-        index = list(config.channels).index(Channel.ZLOW)
-        gates = {s.case_id: s.image[index] for s in samples}
-        if options.component_filter:
-            maps = {s.case_id: maps_from_image(s.image, s.brain, channels=config.channels, spacing=s.spacing) for s in samples}
-    post, metrics_path, mean_dice = judge_out_of_fold(out, samples, folds, gate_masks=gates, maps=maps)
+    post, metrics_path, mean_dice = judge_run(out, samples, folds, config=config, component_filter=options.component_filter)
     write_curves(out, len(folds))
     return CvResult(out_dir=out, folds=tuple(results), post=post, dice=mean_dice, metrics_path=metrics_path)
 
@@ -287,6 +281,20 @@ def _folds_for(out: Path, samples: Sequence[Sample], *, options: TrainOptions, s
     folds = make_folds(samples, folds=options.folds, seed=seed)
     atomic_write_text(path, json.dumps({"seed": seed, "folds": folds}, indent=2) + "\n")
     return folds
+
+
+def judge_run(
+    out: Path, samples: Sequence[Sample], folds: Sequence[Sequence[str]], *, config: ModelConfig, component_filter: bool = True
+) -> tuple[pp.PostProcess, Path, float]:
+    """:func:`judge_out_of_fold` of the maps in ``out/oof`` with what training fits for ``config``:
+    the Z-ADC gate when it has the ``zlow`` channel, and then the per-component filter."""
+    gates, maps = None, None
+    if Channel.ZLOW in config.channels:
+        index = list(config.channels).index(Channel.ZLOW)
+        gates = {s.case_id: s.image[index] for s in samples}
+        if component_filter:
+            maps = {s.case_id: maps_from_image(s.image, s.brain, channels=config.channels, spacing=s.spacing) for s in samples}
+    return judge_out_of_fold(out, samples, folds, gate_masks=gates, maps=maps)
 
 
 def judge_out_of_fold(

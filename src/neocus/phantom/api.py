@@ -28,7 +28,7 @@ from neocus.errors import parse_choice
 from neocus.phantom.bmode import RenderedFrame, render_plane
 from neocus.phantom.field_of_view import fit_depth
 from neocus.phantom.parts import LATERAL_VENTRICLE_PARTS, VENTRICLE_PARTS, part_side
-from neocus.phantom.presets import PresetName, ScannerPreset, get_preset
+from neocus.phantom.presets import PresetName, ScannerPreset, as_preset, get_preset
 from neocus.phantom.standard_views import StandardView, standard_views, view_qualities, view_quality
 from neocus.phantom.subject import NON_SEVERE_CASE_TYPES, SEVERE_CASE_TYPES, CaseType, Population, Subject, sample_subject
 from neocus.phantom.sweep import SweepPlan, SweepStyleName, plan_sweep, plane_at, sweep_style
@@ -182,7 +182,7 @@ def render(
     rng: np.random.Generator,
 ) -> RenderedFrame:
     """Render one plane of a subject (``out_size_hw`` = (H, W); label maps in ``frame.part`` / ``frame.lesion``)."""
-    preset = get_preset(preset) if isinstance(preset, str) else preset
+    preset = as_preset(preset)
     return render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw)
 
 
@@ -297,7 +297,7 @@ def standard_still(
     """The still an operator saves for ``view``: the ideal plane plus a small pose error (None: exact),
     at least ``min_quality`` good (see :func:`still_plane`); the preset's depth fitted to the head
     (:func:`neocus.phantom.field_of_view.fit_depth`)."""
-    preset = fit_depth(get_preset(preset) if isinstance(preset, str) else preset, subject.head)
+    preset = fit_depth(as_preset(preset), subject.head)
     plane, _ = still_plane(subject, view, rng=rng, error=error, min_quality=min_quality)
     frame = render_plane(subject.head, plane, preset, rng=rng, out_size_hw=out_size_hw)
     return _still(subject, View(view), frame, subject_views(subject))
@@ -315,7 +315,7 @@ def jittered_neighbours(
 ) -> list[Still]:
     """``n`` stills at random poses around the ideal plane of ``view`` (each with its quality score;
     depth fitted to the head as in :func:`standard_still`)."""
-    preset = fit_depth(get_preset(preset) if isinstance(preset, str) else preset, subject.head)
+    preset = fit_depth(as_preset(preset), subject.head)
     views = subject_views(subject)
     sv = views[View(view)]
     out = []
@@ -370,7 +370,7 @@ def render_sweep(
     Speckle is frozen in the subject's head (``speckle_seed`` from the subject's seed), so a pausing
     probe sees the same speckle and a moving one sees it decorrelate, as in a real sweep.
     """
-    preset = get_preset(preset) if isinstance(preset, str) else preset
+    preset = as_preset(preset)
     plane = Plane(plane)
     views = subject_views(subject)
     apex = np.asarray(subject.head.fontanelle.centre, dtype=np.float64)

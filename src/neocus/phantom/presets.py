@@ -347,3 +347,8 @@ def get_preset(name: str) -> ScannerPreset:
         raise NeocusError(
             f"unknown scanner preset {name!r}", where="preset", hint="choose one of " + ", ".join(PRESETS)
         ) from None
+
+
+def as_preset(preset: ScannerPreset | str) -> ScannerPreset:
+    """``preset`` itself, or the built-in preset of that name (:func:`get_preset`)."""
+    return get_preset(preset) if isinstance(preset, str) else preset

@@ -17,7 +17,11 @@ A fixed recipe, so every phantom change is measured apples to apples:
 Levers (off by default; each is recorded in ``probe.json`` under ``options``):
 ``--randomise`` (SynthSeg-style randomisation per training step, :mod:`neocus.phantom.randomise`),
 ``--style fda|hist`` with ``--style-frames`` (appearance of unlabelled real frames,
-:mod:`neocus.phantom.style_transfer`), ``--appearance ge`` (GE-like look, :mod:`neocus.phantom.appearance`).
+:mod:`neocus.phantom.style_transfer`), ``--appearance ge`` (GE-like look, :mod:`neocus.phantom.appearance`),
+``--anatomy mri --mri-data DIR`` (the subjects' anatomy from real neonatal brains,
+:mod:`neocus.phantom.mri_head`: the same seeds, presets, views, stills per view, augmentation and
+network, but each subject is one of the ADC volumes of ``DIR`` (BONBID-HIE layout) instead of
+``new_subject``; the hold-out subjects come from other patients than the training ones).
 
 Real stills are named like the NCLS ones: ``COR1-3`` = AHV / TVV / BV, ``SAG1`` = MSV, ``SAG2-3`` =
 parasagittal; each ``--real`` folder holds them directly or in sub-folders (one per exam)::
@@ -141,8 +145,86 @@ def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, wh
     return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
 
 
-def _phantom_hash(appearance: str) -> str:
-    h = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode() + appearance.encode())
+#: MRI anatomy: the last ``MRI_HOLDOUT_PATIENTS`` usable patients (by id) are the hold-out's
+MRI_HOLDOUT_PATIENTS = 8
+
+
+def mri_patients(folder: Path) -> list[tuple[str, Path, Path | None]]:
+    """(patient id, ADC volume, lesion mask or None) of a BONBID-HIE style folder (``1ADC_ss``, ``3LABEL``)."""
+    adc_dir = folder / "1ADC_ss"
+    if not adc_dir.is_dir():
+        raise NeocusError("has no 1ADC_ss folder", where=folder, hint="give the BONBID-HIE folder (1ADC_ss/, 3LABEL/)")
+    out = []
+    for path in sorted(adc_dir.glob("*-ADC_ss.mha")):
+        pid = path.name.split("-")[0]
+        lesions = sorted((folder / "3LABEL").glob(f"{pid}-*lesion.mha"))
+        out.append((pid, path, lesions[0] if lesions else None))
+    if len(out) < MRI_HOLDOUT_PATIENTS + 2:
+        raise NeocusError(f"holds {len(out)} ADC volumes, too few", where=adc_dir, hint="give the whole BONBID-HIE set")
+    return out
+
+
+def _mri_heads(patients: Sequence[tuple[str, Path, Path | None]], console: Console | None) -> list[tuple[str, object]]:
+    """(patient id, MriHead) of each patient whose landmarks are plausible (the rest are reported and skipped)."""
+    from neocus.phantom.mri_head import mri_head
+
+    out = []
+    for pid, adc, lesion in track(list(patients), description="building MRI heads", transient=True):
+        try:
+            out.append((pid, mri_head(adc, lesion_path=lesion)))
+        except NeocusError as exc:
+            if console is not None:
+                console.print(f"skipped {pid}: {exc.message}", markup=False)
+    return out
+
+
+def _mri_set(seeds: Sequence[int], heads: Sequence[tuple[str, object]], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+    """Like :func:`_phantom_set`, subject ``i`` being the MRI head ``heads[i * len(heads) // len(seeds)]``."""
+    from neocus.phantom.appearance import apply_appearance
+    from neocus.phantom.mri_head import mri_still
+
+    imgs, masks, tissues, labels = [], [], [], []
+    seeds = list(seeds)
+    for i, seed in enumerate(track(seeds, description=f"rendering {what} (MRI anatomy)", transient=True)):
+        head = heads[i * len(heads) // len(seeds)][1]
+        rng = np.random.default_rng(seed)
+        scan = get_preset(PRESET_CYCLE[i % len(PRESET_CYCLE)]).vary(rng=rng)
+        side = View.RPSV if i % 2 == 0 else View.LPSV
+        for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
+            for _ in range(stills_per_view):
+                frame = mri_still(head, view, scan, rng=rng, out_size_hw=RENDER_HW)  # type: ignore[arg-type]
+                image = apply_appearance(frame, appearance, plane=VIEW_PLANE[view], rng=rng)
+                img, mask, tis = to_input(image, frame.tissue)
+                imgs.append(img), masks.append(mask), tissues.append(tis), labels.append(VIEW_CLASS[view])
+    return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
+
+
+def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console) -> tuple[ImageSet, ImageSet, bool, dict[str, object]]:
+    """(training set, hold-out set, from the cache, which patients) with the anatomy of real brains."""
+    patients = mri_patients(folder)
+    key = _phantom_hash(appearance, extra="mri:" + ",".join(pid for pid, _, _ in patients))
+    target = cache / f"phantom-mri-{key}.npz" if cache else None
+    if target is not None and target.exists():
+        z = np.load(target, allow_pickle=False)
+        sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
+        return sets[0], sets[1], True, json.loads(str(z["patients"]))
+    heads = _mri_heads(patients, console)
+    if len(heads) < MRI_HOLDOUT_PATIENTS + 2:
+        raise NeocusError(f"only {len(heads)} usable MRI heads", where=folder, hint="see the skipped patients above")
+    train_heads, hold_heads = heads[:-MRI_HOLDOUT_PATIENTS], heads[-MRI_HOLDOUT_PATIENTS:]
+    info: dict[str, object] = {"train": [p for p, _ in train_heads], "holdout": [p for p, _ in hold_heads],
+                               "skipped": sorted({p for p, _, _ in patients} - {p for p, _ in heads})}
+    train = _mri_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), train_heads, STILLS_PER_VIEW, appearance, "training stills")
+    hold = _mri_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), hold_heads, 1, appearance, "hold-out stills")
+    if target is not None:
+        arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
+        with atomic_target(target, make_parents=True) as tmp:
+            np.savez_compressed(tmp, patients=np.array(json.dumps(info)), **arrays)
+    return train, hold, False, info
+
+
+def _phantom_hash(appearance: str, *, extra: str = "") -> str:
+    h = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode() + appearance.encode() + extra.encode())
     training_time_only = {"randomise.py", "style_transfer.py"} | ({"appearance.py"} if appearance == "today" else set())
     for path in sorted(Path(neocus.phantom.__file__).parent.glob("*.py")):
         if path.name in training_time_only:
@@ -329,6 +411,9 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="seed of the network's initialisation and augmentation only (the phantom set stays fixed); "
                          "change it only to measure run-to-run spread")
     ap.add_argument("--style-frames", type=Path, nargs="*", default=[], help="unlabelled real sweeps (videos) for --style")
+    ap.add_argument("--anatomy", choices=("phantom", "mri"), default="phantom",
+                    help="the subjects' anatomy: the analytic phantom, or real neonatal brains (MRI, --mri-data)")
+    ap.add_argument("--mri-data", type=Path, default=None, help="BONBID-HIE folder (1ADC_ss/, 3LABEL/) for --anatomy mri")
     return ap.parse_args(argv)
 
 
@@ -339,7 +424,13 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         raise NeocusError("a style needs real frames", where="style_frames", hint="give unlabelled real sweeps, e.g. the NCLS sweep videos")
     t0 = time.perf_counter()
     real = real_stills(args.real)
-    train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
+    mri_info: dict[str, object] | None = None
+    if args.anatomy == "mri":
+        if args.mri_data is None:
+            raise NeocusError("the MRI anatomy needs its volumes", where="mri_data", hint="give the BONBID-HIE folder")
+        train_set, hold_set, cached, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console)
+    else:
+        train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
     t_render = time.perf_counter() - t0
     console.print(f"{len(train_set.labels)} training stills, {len(hold_set.labels)} hold-out stills "
                   f"({'cache' if cached else f'rendered in {t_render:.0f} s'}), {len(real)} real stills")
@@ -382,7 +473,9 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         "folders": folders,
         "recipe": RECIPE,
         "options": {"train_seed": args.train_seed, "appearance": args.appearance, "randomise": args.randomise, "randomise_p": args.randomise_p,
-                    "style": args.style, "style_p": args.style_p, "style_frames": [p.name for p in args.style_frames]},
+                    "style": args.style, "style_p": args.style_p, "style_frames": [p.name for p in args.style_frames],
+                    "anatomy": args.anatomy},
+        "mri_patients": mri_info,
         "phantom_code_hash": _phantom_hash(args.appearance),
         "seconds": {"render": round(t_render, 1), "train": round(t_train, 1), "total": round(time.perf_counter() - t0, 1)},
     }

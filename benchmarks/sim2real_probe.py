@@ -145,7 +145,7 @@ def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, wh
     return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
 
 
-#: MRI anatomy: the last ``MRI_HOLDOUT_PATIENTS`` usable patients (by id) are the hold-out's
+#: MRI anatomy: ``MRI_HOLDOUT_PATIENTS`` usable patients, evenly spread over the sorted ids, are the hold-out's
 MRI_HOLDOUT_PATIENTS = 8
 
 
@@ -211,7 +211,10 @@ def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console
     heads = _mri_heads(patients, console)
     if len(heads) < MRI_HOLDOUT_PATIENTS + 2:
         raise NeocusError(f"only {len(heads)} usable MRI heads", where=folder, hint="see the skipped patients above")
-    train_heads, hold_heads = heads[:-MRI_HOLDOUT_PATIENTS], heads[-MRI_HOLDOUT_PATIENTS:]
+    step = len(heads) / MRI_HOLDOUT_PATIENTS  # spread over the ids: the grids (2 mm / 4-6 mm slices) come in runs of ids
+    hold_idx = {int(k * step + step / 2) for k in range(MRI_HOLDOUT_PATIENTS)}
+    train_heads = [h for i, h in enumerate(heads) if i not in hold_idx]
+    hold_heads = [h for i, h in enumerate(heads) if i in hold_idx]
     info: dict[str, object] = {"train": [p for p, _ in train_heads], "holdout": [p for p, _ in hold_heads],
                                "skipped": sorted({p for p, _, _ in patients} - {p for p, _ in heads})}
     train = _mri_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), train_heads, STILLS_PER_VIEW, appearance, "training stills")

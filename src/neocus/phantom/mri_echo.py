@@ -23,8 +23,10 @@ does not show are added by rules on the label geometry (distances in mm, ``m`` =
   "halo" of neonatal scans);
 * **interhemispheric fissure**: the resampled fissure is 3-6 mm of CSF (thick slices), where the
   real one is a thin sheet: extra-axial CSF within ``FISSURE_HALF_MM`` of the midline takes the
-  tissue of the medial surface beside it, so a midsagittal plane shows the hemisphere's medial
-  surface (as a real one does) rather than a slab of CSF;
+  tissue of the nearest medial surface beside it (within ``FISSURE_REACH_MM``; white matter there with ADC above ``FISSURE_PARTIAL_ADC``,
+  the fissure blurred by the slices, too), so a midsagittal plane shows the hemisphere's medial
+  surface (as a real one does) rather than a slab of CSF; no sulcal echoes are painted within 2 mm
+  beside the band (no falx is drawn: a sheet on the midline would fill the midsagittal view);
 * **corpus callosum**: within 10 mm of the midline, the 3 mm of parenchyma over the lateral
   ventricles' roof (along the ventricles' length) is the hypoechoic callosum, and the 1 mm over it
   the echogenic pericallosal sulcus;
@@ -50,8 +52,14 @@ SULCAL_RIDGE_ADC = 200.0
 CHOROID_FLOOR_MM = 2.0
 GLOMUS_RADIUS_MM = 9.0
 HALO_MM = 6.0
-HALO_GAIN = 0.6
+HALO_GAIN = 0.4
 FISSURE_HALF_MM = 3.0
+#: white matter in the fissure's band with an ADC above this is the fissure's CSF blurred by the slices
+FISSURE_PARTIAL_ADC = 1600.0
+FISSURE_REACH_MM = 10.0
+#: deep midline CSF higher than this over the foramina of Monro (or in front of / behind the lateral
+#: ventricles) is the fissure, not the cavum or the third ventricle (mm)
+FISSURE_OVER_MONRO_MM = 12.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,18 +120,27 @@ def tissue_volumes(lm: MriLabelMap) -> TissueVolumes:
 
 def _close_fissure(lm: MriLabelMap, lab: np.ndarray, tissue: np.ndarray, part: np.ndarray, echo_mod: np.ndarray) -> None:
     """Extra-axial CSF within ``FISSURE_HALF_MM`` of the midline takes the tissue of the hemisphere
-    beside it (``FISSURE_HALF_MM`` + 1 mm out on its own side), so the midsagittal plane shows the
-    medial surface instead of the fissure's CSF."""
+    beside it (the nearest parenchyma from ``FISSURE_HALF_MM`` + 1 mm out to ``FISSURE_REACH_MM`` on its
+    own side), and so does deep midline CSF (connected to the ventricles' CSF) higher than
+    ``FISSURE_OVER_MONRO_MM`` over the foramina or outside the ventricles' length, so the midsagittal
+    plane shows the medial surface instead of the fissure's CSF."""
     xs = lm.coords()[0]
     x0 = lm.landmarks.midline_x
-    step = FISSURE_HALF_MM + 1.0
+    paren = (MriLabel.WHITE_MATTER, MriLabel.CORTEX)
+    m = lm.landmarks
+    _, ys, zs = lm.coords()
+    above = (zs[None, :] > m.monro[2] + FISSURE_OVER_MONRO_MM) | ((ys < m.occipital_y) | (ys > m.frontal_tip_y))[:, None]
     for i in np.flatnonzero(np.abs(xs - x0) <= FISSURE_HALF_MM):
         side = 1.0 if xs[i] >= x0 else -1.0
-        j = int(np.argmin(np.abs(xs - (x0 + side * step))))
-        sel = (lab[i] == MriLabel.EXTRA_AXIAL_CSF) & np.isin(lab[j], (MriLabel.WHITE_MATTER, MriLabel.CORTEX))
-        tissue[i][sel] = tissue[j][sel]
-        part[i][sel] = part[j][sel]
-        echo_mod[i][sel] = echo_mod[j][sel]
+        todo = (lab[i] == MriLabel.EXTRA_AXIAL_CSF) | ((lab[i] == MriLabel.WHITE_MATTER) & (lm.adc[i] > FISSURE_PARTIAL_ADC))
+        todo |= (lab[i] == MriLabel.DEEP_CSF) & above  # the deep fissure (connected to the ventricles' CSF)
+        for step in np.arange(FISSURE_HALF_MM + 1.0, FISSURE_REACH_MM + 0.5, lm.spacing_mm):
+            j = int(np.argmin(np.abs(xs - (x0 + side * step))))
+            sel = todo & np.isin(lab[j], paren) & (lm.adc[j] <= FISSURE_PARTIAL_ADC)
+            tissue[i][sel] = tissue[j][sel]
+            part[i][sel] = part[j][sel]
+            echo_mod[i][sel] = echo_mod[j][sel]
+            todo &= ~sel
 
 
 def _posterior_fossa(lm: MriLabelMap, tissue: np.ndarray, part: np.ndarray, paren: np.ndarray, g: tuple[np.ndarray, ...]) -> None:
@@ -177,7 +194,9 @@ def _sulci(lm: MriLabelMap, tissue: np.ndarray, part: np.ndarray, paren: np.ndar
     smooth = ndimage.gaussian_filter(lm.adc, 2.5 / lm.spacing_mm)
     ridge = paren & (lm.depth_mm <= SULCAL_ZONE_MM) & (lm.adc > 1600.0) & (lm.adc - smooth > SULCAL_RIDGE_ADC)
     ridge &= np.isin(tissue, (Tissue.WHITE_MATTER, Tissue.GREY_MATTER))
-    sel = lining | ridge
+    xs = lm.coords()[0]
+    beside = np.broadcast_to((np.abs(xs - lm.landmarks.midline_x) > FISSURE_HALF_MM + 2.0)[:, None, None], lining.shape)
+    sel = (lining | ridge) & beside  # no sulcal echoes in the closed fissure and next to it
     tissue[sel] = Tissue.SULCUS
     part[sel] = _sided(Part.CORTEX_LEFT, Part.CORTEX_RIGHT, left)[sel]
 

@@ -9,7 +9,11 @@ skull-stripped brain by rules on the brain's signed distance ``d`` (mm, > 0 outs
   thickening to ``SKULL_BASE_MM`` at the skull base, below the foramina of Monro minus 10 mm), then
   the scalp (``SCALP_MM``);
 * the anterior fontanelle: a rhombus gap in the bone (``FONTANELLE_WH_MM``) on the top of the head,
-  ``FONTANELLE_AHEAD_MM`` in front of the foramina of Monro, where the probe sits; the bone thins
+  ``FONTANELLE_AHEAD_MM`` in front of the foramina of Monro, where the probe sits, with open sutures
+  (``SUTURE_MM``) through it left-right (coronal) and front-back (sagittal, metopic). The gap is
+  larger than a term fontanelle (~20-25 mm): this head does not press the scalp flat under the probe
+  as :class:`~neocus.phantom.anatomy.NeonatalHead` does, and with an anatomical gap the outer beams
+  of the wide probes crossed bone and the views were shadowed except in the midline. The bone thins
   toward it as in :class:`~neocus.phantom.anatomy.NeonatalHead` (``SKULL_TAPER_MIN`` of its thickness at
   the opening, full ``SKULL_TAPER_MM`` further out), so the probe's outer beams are not shadowed;
 * under the brain (below Monro - 15 mm) beyond the bone: soft tissue (the face, neck and skull-base
@@ -54,7 +58,10 @@ SKULL_MM = 2.5
 SKULL_BASE_MM = 6.0
 SCALP_MM = 3.0
 BASE_SOFT_MM = 22.0
-FONTANELLE_WH_MM = (20.0, 25.0)
+FONTANELLE_WH_MM = (28.0, 32.0)
+#: open sutures through the fontanelle's centre (mm wide), down to this far under it (mm)
+SUTURE_MM = 2.5
+SUTURE_DEPTH_MM = 30.0
 FONTANELLE_AHEAD_MM = 10.0
 #: the scalp's inward normal at the fontanelle: central differences this wide (mm); a normal more than
 #: ``FONTANELLE_MAX_TILT_DEG`` off straight down is replaced by straight down
@@ -158,8 +165,9 @@ class MriHead:
         tissue, part = t_of[lay], p_of[lay]
         under = (lay == 3) & (z < -15.0) & (d < BASE_SOFT_MM)
         tissue[under], part[under] = Tissue.SCALP, Part.SKULL_BASE
-        gap = (np.abs(q[:, 0]) / (fon.width_mm / 2) + np.abs(q[:, 1]) / (fon.length_mm / 2) < 1) & (q[:, 2] > -15.0)
-        gap &= lay == 1
+        rhombus = np.abs(q[:, 0]) / (fon.width_mm / 2) + np.abs(q[:, 1]) / (fon.length_mm / 2) < 1
+        sutures = (np.abs(q[:, 0]) < SUTURE_MM / 2) | (np.abs(q[:, 1]) < SUTURE_MM / 2)  # sagittal / metopic, coronal
+        gap = (rhombus | sutures) & (q[:, 2] > -SUTURE_DEPTH_MM) & (lay == 1)
         tissue[gap], part[gap] = Tissue.FONTANELLE, Part.FONTANELLE
         echo = ECHO[tissue].astype(F32)
         # skull base: bone brighter where thick, soft tissue under it mottled (marrow, fat, muscle)

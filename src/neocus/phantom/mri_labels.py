@@ -14,7 +14,10 @@ Steps (:func:`resample_head`, then :func:`derive_labels`):
    is: in plane the source's 1.25-2 mm, across slices the 2-6 mm slice spacing (a structure thinner
    than a slice, such as the third ventricle or a sulcus, is blurred into its neighbours); the grid's
    1 mm is finer than what it holds. Lesion voxels (the lesion mask, low ADC) are replaced by the
-   median parenchymal ADC, so the labels describe the normal anatomy.
+   median parenchymal ADC, so the labels describe the normal anatomy. The grid is then turned so
+   that the interhemispheric fissure (fitted to the high-ADC midline in the upper brain) is the
+   plane x = const (heads lie turned a few degrees in the scanner; the views are placed by the
+   midline); pitch is not corrected.
 2. **Labels** (:class:`MriLabel`) from the ADC and the distance to the brain surface:
    CSF is ADC > ``CSF_ADC``; CSF deeper than ``VENTRICLE_DEPTH_MM`` seeds the ventricles, which grow
    through connected CSF that lies deeper than ``VENTRICLE_GROW_DEPTH_MM``; the rest of the CSF is
@@ -29,8 +32,8 @@ ventricles there within 15 mm of the midline; the third ventricle is
 rarely resolved at these slice spacings) and the trigones (the lateral ventricles' widest part behind
 the thalami). Where the foramina land implausibly (``MONRO_HEIGHT``, ``MONRO_MAX_OFFSET_MM``: the
 ventricles were not found cleanly), :func:`find_landmarks` refuses the volume with a
-:class:`NeocusError`. The brain is not re-aligned to its midsagittal plane: a head turned in the
-scanner gives tilted views (a limitation).
+:class:`NeocusError`. The brain's pitch (nodding) is not corrected: the views are aimed at the landmarks, so a pitched head
+gives the right ROIs under a somewhat different tilt.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ MONRO_MAX_OFFSET_MM = 22.0
 #: the foramina lie this far (mm) under the roof of the lateral ventricles there (term: the frontal horn at the
 #: foramina is ~8-10 mm tall, the foramina at its floor)
 MONRO_BELOW_ROOF_MM = 7.0
+#: midsagittal alignment: the fissure is looked for within this distance (mm) of the brain's centre, as
+#: ADC above this; a turn of more than ``MIDLINE_MAX_TURN_DEG`` is not trusted (no alignment)
+MIDLINE_BAND_MM = 6.0
+MIDLINE_MIN_ADC = 1800.0
+#: ... and only this far (mm) over the brain's centre of mass, where no lateral ventricle lies
+MIDLINE_OVER_CENTRE_MM = 12.0
+MIDLINE_MAX_TURN_DEG = 20.0
 #: the smallest brain that makes a head model (ml)
 MIN_BRAIN_ML = 50.0
 
@@ -170,24 +180,78 @@ def resample_head(volume: Volume, *, lesion: Volume | None = None, spacing_mm: f
     lo = head.min(1) - centre - MARGIN_MM
     n = np.ceil((head.max(1) - head.min(1) + 2 * MARGIN_MM) / spacing_mm).astype(int) + 1
     axes = [lo[a] + spacing_mm * np.arange(n[a]) for a in range(3)]
-    gx, gy, gz = np.meshgrid(*axes, indexing="ij")
-    pts = np.stack([gx + centre[0], -(gy + centre[1]), gz + centre[2]], axis=0).reshape(3, -1)
-    vox = np.linalg.solve(aff[:3, :3], pts - aff[:3, 3:4])
-    frac = ndimage.map_coordinates(inside.astype(np.float32), vox, order=1, cval=0.0).reshape(n)
-    val = ndimage.map_coordinates(np.where(inside, adc, 0).astype(np.float32), vox, order=1, cval=0.0).reshape(n)
     slice_mm = float(max(volume.spacing))
     slice_axis = aff[:3, int(np.argmax(volume.spacing))]
-    sigma = np.maximum(0.5, SLICE_SMOOTH * slice_mm * np.abs(slice_axis / np.linalg.norm(slice_axis))) / spacing_mm
-    sigma = np.maximum(sigma, 0.6)
-    f_s = ndimage.gaussian_filter(frac, sigma)
-    v_s = ndimage.gaussian_filter(val, sigma)
-    brain = f_s > 0.5
-    brain = ndimage.binary_fill_holes(brain)
+    sigma = np.maximum(0.6, SLICE_SMOOTH * slice_mm * np.abs(slice_axis / np.linalg.norm(slice_axis)) / spacing_mm)
+    grid = _Grid(adc=np.where(inside, adc, 0).astype(np.float32), inside=inside.astype(np.float32), affine=aff, centre=centre, axes=axes, sigma=sigma)
+    brain, out = _resample(grid, np.eye(3))
+    rot = _midsagittal_rotation(out, brain, axes)
+    if rot is not None:
+        brain, out = _resample(grid, rot)
+    return ResampledBrain(out, brain, lo.astype(np.float64), float(spacing_mm), slice_mm, volume.source)
+
+
+@dataclass(frozen=True, eq=False)
+class _Grid:
+    adc: np.ndarray
+    inside: np.ndarray
+    affine: np.ndarray
+    centre: np.ndarray
+    axes: list[np.ndarray]
+    sigma: np.ndarray
+
+
+def _resample(g: _Grid, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(brain mask, ADC) on the head grid whose points ``p`` are ``rot @ (head point - centre)``."""
+    n = tuple(len(a) for a in g.axes)
+    gx, gy, gz = np.meshgrid(*g.axes, indexing="ij")
+    p = rot.T @ np.stack([gx, gy, gz], axis=0).reshape(3, -1)
+    pts = np.stack([p[0] + g.centre[0], -(p[1] + g.centre[1]), p[2] + g.centre[2]], axis=0)
+    vox = np.linalg.solve(g.affine[:3, :3], pts - g.affine[:3, 3:4])
+    frac = ndimage.map_coordinates(g.inside, vox, order=1, cval=0.0).reshape(n)
+    val = ndimage.map_coordinates(g.adc, vox, order=1, cval=0.0).reshape(n)
+    f_s = ndimage.gaussian_filter(frac, g.sigma)
+    v_s = ndimage.gaussian_filter(val, g.sigma)
+    brain = ndimage.binary_fill_holes(f_s > 0.5)
     lab, nlab = ndimage.label(brain)
     if nlab > 1:
         brain = lab == (1 + int(np.argmax(ndimage.sum(brain, lab, range(1, nlab + 1)))))
-    out = np.where(brain, v_s / np.maximum(f_s, 1e-3), 0.0).astype(np.float32)
-    return ResampledBrain(out, brain, lo.astype(np.float64), float(spacing_mm), slice_mm, volume.source)
+    return brain, np.where(brain, v_s / np.maximum(f_s, 1e-3), 0.0).astype(np.float32)
+
+
+def _midsagittal_rotation(adc: np.ndarray, brain: np.ndarray, axes: list[np.ndarray]) -> np.ndarray | None:
+    """The rotation that makes the interhemispheric fissure the plane x = const, or None (already
+    within 1 degree, or no fissure found). The fissure: ``MIDLINE_OVER_CENTRE_MM`` over the brain's centre, for each (y, z)
+    the x of the highest ADC within ``MIDLINE_BAND_MM`` of the brain's centre, where that ADC is CSF-like
+    (> ``MIDLINE_MIN_ADC``); a plane x = a + b y + c z is fitted, twice trimming points > 2 mm off it."""
+    xs, ys, zs = axes
+    x0 = float(xs[np.argwhere(brain)[:, 0]].mean())
+    zc = float(zs[np.argwhere(brain)[:, 2]].mean())
+    band = np.flatnonzero(np.abs(xs - x0) < MIDLINE_BAND_MM)
+    sub = adc[band]
+    full = brain[band].all(axis=0) & (zs > zc + MIDLINE_OVER_CENTRE_MM)[None, :]  # over the lateral ventricles
+    peak = sub.max(axis=0)
+    ok = full & (peak > MIDLINE_MIN_ADC)
+    if ok.sum() < 50:
+        return None
+    jy, kz = np.nonzero(ok)
+    x = xs[band][sub.argmax(axis=0)[ok]]
+    a_mat = np.stack([np.ones_like(x), ys[jy], zs[kz]], axis=1)
+    keep = np.ones(len(x), bool)
+    for _ in range(3):
+        coef, *_ = np.linalg.lstsq(a_mat[keep], x[keep], rcond=None)
+        keep = np.abs(a_mat @ coef - x) < 2.0
+        if keep.sum() < 30:
+            return None
+    normal = np.array([1.0, -coef[1], -coef[2]])
+    normal /= np.linalg.norm(normal)
+    angle = float(np.degrees(np.arccos(np.clip(normal[0], -1, 1))))
+    if angle < 1.0 or angle > MIDLINE_MAX_TURN_DEG:
+        return None
+    v = np.cross(normal, [1.0, 0.0, 0.0])
+    sv = float(np.linalg.norm(v))
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx * ((1.0 - normal[0]) / sv**2)
 
 
 def derive_labels(brain: ResampledBrain) -> MriLabelMap:

@@ -43,7 +43,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +96,10 @@ RECIPE = {
 }
 
 
+#: renders one still of a subject: (view, scanner preset, generator) -> frame
+Shoot = Callable[[View, "neocus.phantom.ScannerPreset", np.random.Generator], "neocus.phantom.RenderedFrame"]
+
+
 @dataclass
 class ImageSet:
     """Images at the network's input size with their imaging masks, tissue maps (phantom) and labels."""
@@ -126,23 +130,34 @@ def to_input(image: np.ndarray, tissue: np.ndarray | None = None) -> tuple[np.nd
     return img, mask, tis
 
 
-def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+def _render_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str, shooter: Callable[[int, int, str], Shoot]) -> ImageSet:
+    """Stills of subjects ``seeds``: subject ``i`` is scanned with preset ``PRESET_CYCLE[i % 5]`` (varied
+    with the subject's generator), views AHV, TVV, BV, MSV and one parasagittal side (alternating);
+    ``shooter(i, seed, preset name)`` gives the function that renders one still of that subject."""
     from neocus.phantom.appearance import apply_appearance
 
     imgs, masks, tissues, labels = [], [], [], []
     for i, seed in enumerate(track(list(seeds), description=f"rendering {what}", transient=True)):
         preset_name = PRESET_CYCLE[i % len(PRESET_CYCLE)]
         rng = np.random.default_rng(seed)
-        subject = new_subject(seed, population=PRESET_POPULATION[preset_name])
+        shoot = shooter(i, seed, preset_name)
         scan = get_preset(preset_name).vary(rng=rng)
         side = View.RPSV if i % 2 == 0 else View.LPSV
         for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
             for _ in range(stills_per_view):
-                still = standard_still(subject, view=view, preset=scan, rng=rng, out_size_hw=RENDER_HW)
-                image = apply_appearance(still.frame, appearance, plane=VIEW_PLANE[view], rng=rng)
-                img, mask, tis = to_input(image, still.frame.tissue)
+                frame = shoot(view, scan, rng)
+                image = apply_appearance(frame, appearance, plane=VIEW_PLANE[view], rng=rng)
+                img, mask, tis = to_input(image, frame.tissue)
                 imgs.append(img), masks.append(mask), tissues.append(tis), labels.append(VIEW_CLASS[view])
     return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
+
+
+def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+    def shooter(i: int, seed: int, preset_name: str) -> Shoot:
+        subject = new_subject(seed, population=PRESET_POPULATION[preset_name])
+        return lambda view, scan, rng: standard_still(subject, view=view, preset=scan, rng=rng, out_size_hw=RENDER_HW).frame
+
+    return _render_set(seeds, stills_per_view, appearance, what, shooter)
 
 
 #: MRI anatomy: ``MRI_HOLDOUT_PATIENTS`` usable patients, evenly spread over the sorted ids, are the hold-out's
@@ -180,23 +195,15 @@ def _mri_heads(patients: Sequence[tuple[str, Path, Path | None]], console: Conso
 
 def _mri_set(seeds: Sequence[int], heads: Sequence[tuple[str, object]], stills_per_view: int, appearance: str, what: str) -> ImageSet:
     """Like :func:`_phantom_set`, subject ``i`` being the MRI head ``heads[i * len(heads) // len(seeds)]``."""
-    from neocus.phantom.appearance import apply_appearance
     from neocus.phantom.mri_head import mri_still
 
-    imgs, masks, tissues, labels = [], [], [], []
-    seeds = list(seeds)
-    for i, seed in enumerate(track(seeds, description=f"rendering {what} (MRI anatomy)", transient=True)):
-        head = heads[i * len(heads) // len(seeds)][1]
-        rng = np.random.default_rng(seed)
-        scan = get_preset(PRESET_CYCLE[i % len(PRESET_CYCLE)]).vary(rng=rng)
-        side = View.RPSV if i % 2 == 0 else View.LPSV
-        for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
-            for _ in range(stills_per_view):
-                frame = mri_still(head, view, scan, rng=rng, out_size_hw=RENDER_HW)  # type: ignore[arg-type]
-                image = apply_appearance(frame, appearance, plane=VIEW_PLANE[view], rng=rng)
-                img, mask, tis = to_input(image, frame.tissue)
-                imgs.append(img), masks.append(mask), tissues.append(tis), labels.append(VIEW_CLASS[view])
-    return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
+    n = len(seeds)
+
+    def shooter(i: int, seed: int, preset_name: str) -> Shoot:
+        head = heads[i * len(heads) // n][1]
+        return lambda view, scan, rng: mri_still(head, view, scan, rng=rng, out_size_hw=RENDER_HW)  # type: ignore[arg-type]
+
+    return _render_set(seeds, stills_per_view, appearance, f"{what} (MRI anatomy)", shooter)
 
 
 def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console) -> tuple[ImageSet, ImageSet, bool, dict[str, object]]:
@@ -205,9 +212,8 @@ def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console
     key = _phantom_hash(appearance, extra="mri:" + ",".join(pid for pid, _, _ in patients))
     target = cache / f"phantom-mri-{key}.npz" if cache else None
     if target is not None and target.exists():
-        z = np.load(target, allow_pickle=False)
-        sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
-        return sets[0], sets[1], True, json.loads(str(z["patients"]))
+        train, hold, note = _load_sets(target)
+        return train, hold, True, json.loads(note)
     heads = _mri_heads(patients, console)
     if len(heads) < MRI_HOLDOUT_PATIENTS + 2:
         raise NeocusError(f"only {len(heads)} usable MRI heads", where=folder, hint="see the skipped patients above")
@@ -220,9 +226,7 @@ def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console
     train = _mri_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), train_heads, STILLS_PER_VIEW, appearance, "training stills")
     hold = _mri_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), hold_heads, 1, appearance, "hold-out stills")
     if target is not None:
-        arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
-        with atomic_target(target, make_parents=True) as tmp:
-            np.savez_compressed(tmp, patients=np.array(json.dumps(info)), **arrays)
+        _save_sets(target, train, hold, json.dumps(info))
     return train, hold, False, info
 
 
@@ -240,16 +244,27 @@ def phantom_sets(appearance: str, cache: Path | None) -> tuple[ImageSet, ImageSe
     """(training set, hold-out set, whether they came from the cache)."""
     target = cache / f"phantom-{_phantom_hash(appearance)}.npz" if cache else None
     if target is not None and target.exists():
-        z = np.load(target)
-        sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
-        return sets[0], sets[1], True
+        train, hold, _ = _load_sets(target)
+        return train, hold, True
     train = _phantom_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), STILLS_PER_VIEW, appearance, "training stills")
     hold = _phantom_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), 1, appearance, "hold-out stills")
     if target is not None:
-        arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
-        with atomic_target(target, make_parents=True) as tmp:
-            np.savez_compressed(tmp, **arrays)
+        _save_sets(target, train, hold)
     return train, hold, False
+
+
+def _load_sets(target: Path) -> tuple[ImageSet, ImageSet, str]:
+    """(training set, hold-out set, the note stored with them) from a cache file."""
+    z = np.load(target, allow_pickle=False)
+    sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
+    note = next((str(z[k]) for k in ("note", "patients") if k in z), "")  # "patients": MRI sets of the first version
+    return sets[0], sets[1], note
+
+
+def _save_sets(target: Path, train: ImageSet, hold: ImageSet, note: str = "") -> None:
+    arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
+    with atomic_target(target, make_parents=True) as tmp:
+        np.savez_compressed(tmp, note=np.array(note), **arrays)
 
 
 def real_stills(folders: Sequence[Path]) -> list[tuple[str, str, int, np.ndarray, np.ndarray]]:

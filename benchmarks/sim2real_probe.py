@@ -179,14 +179,16 @@ def mri_patients(folder: Path) -> list[tuple[str, Path, Path | None]]:
     return out
 
 
-def _mri_heads(patients: Sequence[tuple[str, Path, Path | None]], console: Console | None) -> list[tuple[str, object]]:
-    """(patient id, MriHead) of each patient whose landmarks are plausible (the rest are reported and skipped)."""
+def _mri_heads(patients: Sequence[tuple[str, Path, Path | None]], console: Console | None, *, dilate_mm: float = 0.0) -> list[tuple[str, object]]:
+    """(patient id, MriHead) of each patient whose landmarks are plausible (the rest are reported and
+    skipped); ``dilate_mm``: every other patient (odd positions in id order) gets its lateral ventricles
+    grown by this much (mm)."""
     from neocus.phantom.mri_head import mri_head
 
     out = []
-    for pid, adc, lesion in track(list(patients), description="building MRI heads", transient=True):
+    for k, (pid, adc, lesion) in enumerate(track(list(patients), description="building MRI heads", transient=True)):
         try:
-            out.append((pid, mri_head(adc, lesion_path=lesion)))
+            out.append((pid, mri_head(adc, lesion_path=lesion, dilate_ventricles_mm=dilate_mm if k % 2 else 0.0)))
         except NeocusError as exc:
             if console is not None:
                 console.print(f"skipped {pid}: {exc.message}", markup=False)
@@ -206,15 +208,17 @@ def _mri_set(seeds: Sequence[int], heads: Sequence[tuple[str, object]], stills_p
     return _render_set(seeds, stills_per_view, appearance, f"{what} (MRI anatomy)", shooter)
 
 
-def mri_sets(folder: Path, appearance: str, cache: Path | None, console: Console) -> tuple[ImageSet, ImageSet, bool, dict[str, object]]:
+def mri_sets(
+    folder: Path, appearance: str, cache: Path | None, console: Console, *, dilate_mm: float = 0.0,
+) -> tuple[ImageSet, ImageSet, bool, dict[str, object]]:
     """(training set, hold-out set, from the cache, which patients) with the anatomy of real brains."""
     patients = mri_patients(folder)
-    key = _phantom_hash(appearance, extra="mri:" + ",".join(pid for pid, _, _ in patients))
+    key = _phantom_hash(appearance, extra="mri:" + ",".join(pid for pid, _, _ in patients) + (f";dilate {dilate_mm}" if dilate_mm else ""))
     target = cache / f"phantom-mri-{key}.npz" if cache else None
     if target is not None and target.exists():
         train, hold, note = _load_sets(target)
         return train, hold, True, json.loads(note)
-    heads = _mri_heads(patients, console)
+    heads = _mri_heads(patients, console, dilate_mm=dilate_mm)
     if len(heads) < MRI_HOLDOUT_PATIENTS + 2:
         raise NeocusError(f"only {len(heads)} usable MRI heads", where=folder, hint="see the skipped patients above")
     step = len(heads) / MRI_HOLDOUT_PATIENTS  # spread over the ids: the grids (2 mm / 4-6 mm slices) come in runs of ids
@@ -432,6 +436,8 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--anatomy", choices=("phantom", "mri"), default="phantom",
                     help="the subjects' anatomy: the analytic phantom, or real neonatal brains (MRI, --mri-data)")
     ap.add_argument("--mri-data", type=Path, default=None, help="BONBID-HIE folder (1ADC_ss/, 3LABEL/) for --anatomy mri")
+    ap.add_argument("--mri-dilate", type=float, default=0.0,
+                    help="--anatomy mri: grow the lateral ventricles of every other patient by this many mm (ventriculomegaly)")
     return ap.parse_args(argv)
 
 
@@ -446,7 +452,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
     if args.anatomy == "mri":
         if args.mri_data is None:
             raise NeocusError("the MRI anatomy needs its volumes", where="mri_data", hint="give the BONBID-HIE folder")
-        train_set, hold_set, cached, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console)
+        train_set, hold_set, cached, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console, dilate_mm=args.mri_dilate)
     else:
         train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
     t_render = time.perf_counter() - t0
@@ -492,7 +498,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         "recipe": RECIPE,
         "options": {"train_seed": args.train_seed, "appearance": args.appearance, "randomise": args.randomise, "randomise_p": args.randomise_p,
                     "style": args.style, "style_p": args.style_p, "style_frames": [p.name for p in args.style_frames],
-                    "anatomy": args.anatomy},
+                    "anatomy": args.anatomy, "mri_dilate": args.mri_dilate},
         "mri_patients": mri_info,
         "phantom_code_hash": _phantom_hash(args.appearance),
         "seconds": {"render": round(t_render, 1), "train": round(t_train, 1), "total": round(time.perf_counter() - t0, 1)},

@@ -132,3 +132,19 @@ def test_bad_input_is_a_one_line_error(case):
     with pytest.raises(NeocusError) as exc:
         resample_head(vol, spacing_mm=2.0)  # type: ignore[arg-type]
     assert "\n" not in exc.value.message and exc.value.hint
+
+
+def test_dilated_ventricles_grow_but_keep_the_septum(label_map):
+    from neocus.phantom.mri_labels import dilate_ventricles
+
+    big = dilate_ventricles(label_map, mm=4.0)
+    before = int((label_map.labels == MriLabel.VENTRICLE).sum())
+    after = int((big.labels == MriLabel.VENTRICLE).sum())
+    assert after > 1.5 * before
+    xs = big.coords()[0]
+    mid = np.abs(xs - big.landmarks.midline_x) < 1.0
+    assert not (big.labels[mid] == MriLabel.VENTRICLE).any()  # the two ventricles stay apart
+    assert (big.labels[label_map.labels == MriLabel.VENTRICLE] == MriLabel.VENTRICLE).all()
+    assert dilate_ventricles(label_map, mm=0.0) is label_map
+    with pytest.raises(NeocusError):
+        dilate_ventricles(label_map, mm=-1.0)

@@ -45,7 +45,7 @@ from neocus.phantom.api import STILL_ERROR, STILL_MIN_QUALITY, PlaneJitter
 from neocus.phantom.bmode import RenderedFrame, render_plane
 from neocus.phantom.field_of_view import fit_depth
 from neocus.phantom.mri_echo import tissue_volumes
-from neocus.phantom.mri_labels import MriLabelMap, derive_labels, resample_head
+from neocus.phantom.mri_labels import MriLabelMap, derive_labels, dilate_ventricles, resample_head
 from neocus.phantom.parts import Part, part_structure
 from neocus.phantom.presets import ScannerPreset, get_preset
 from neocus.phantom.standard_views import StandardView, view_quality, views_through
@@ -179,12 +179,16 @@ class MriHead:
         return part_structure(part, plane_kind)
 
 
-def mri_head(volume_path: str | Path, *, lesion_path: str | Path | None = None, spacing_mm: float = 1.0) -> MriHead:
-    """A head model from an ADC volume file (and its lesion mask), read with :func:`neocus.io.load_volume`."""
+def mri_head(
+    volume_path: str | Path, *, lesion_path: str | Path | None = None, spacing_mm: float = 1.0, dilate_ventricles_mm: float = 0.0,
+) -> MriHead:
+    """A head model from an ADC volume file (and its lesion mask), read with :func:`neocus.io.load_volume`;
+    ``dilate_ventricles_mm`` grows the lateral ventricles (:func:`~neocus.phantom.mri_labels.dilate_ventricles`)."""
     from neocus.io import load_volume
 
     les = load_volume(lesion_path) if lesion_path is not None else None
-    return MriHead(derive_labels(resample_head(load_volume(volume_path), lesion=les, spacing_mm=spacing_mm)))
+    labels = derive_labels(resample_head(load_volume(volume_path), lesion=les, spacing_mm=spacing_mm))
+    return MriHead(dilate_ventricles(labels, mm=dilate_ventricles_mm))
 
 
 def mri_views(head: MriHead) -> dict[View, StandardView]:

@@ -38,7 +38,7 @@ gives the right ROIs under a somewhat different tilt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 import numpy as np
@@ -77,6 +77,8 @@ MIDLINE_MIN_ADC = 1800.0
 #: ... and only this far (mm) over the brain's centre of mass, where no lateral ventricle lies
 MIDLINE_OVER_CENTRE_MM = 12.0
 MIDLINE_MAX_TURN_DEG = 20.0
+#: half-width (mm) of the septum that :func:`dilate_ventricles` keeps between the lateral ventricles
+SEPTUM_HALF_MM = 1.5
 #: the smallest brain that makes a head model (ml)
 MIN_BRAIN_ML = 50.0
 
@@ -337,3 +339,24 @@ def find_landmarks(labels: np.ndarray, *, origin_mm: np.ndarray, spacing_mm: flo
         trigones=(trig[0], trig[1]), body_x=(body[0], body[1]),
         brain_top_z=top, brain_bottom_z=bottom,
     )
+
+
+def dilate_ventricles(label_map: MriLabelMap, *, mm: float) -> MriLabelMap:
+    """``label_map`` with the lateral ventricles grown by ``mm`` into the parenchyma around them (not
+    into the cortex within ``CORTEX_DEPTH_MM`` of the surface, nor across the septum, ``SEPTUM_HALF_MM``
+    either side of the midline): a dilated-ventricle variant of a brain
+    (the real severe exams of the probe have ventriculomegaly; the source brains have normal
+    ventricles). The landmarks are those of the source (the foramina and the trigones move little)."""
+    if mm < 0:
+        raise NeocusError(f"is {mm}, must be >= 0", where="mm", hint="give the growth of the ventricles in mm")
+    if mm == 0:
+        return label_map
+    vent = label_map.labels == MriLabel.VENTRICLE
+    d = ndimage.distance_transform_edt(~vent).astype(np.float32) * np.float32(label_map.spacing_mm)
+    xs = label_map.coords()[0]
+    septum = (np.abs(xs - label_map.landmarks.midline_x) < SEPTUM_HALF_MM)[:, None, None]
+    grow = (d <= mm) & (label_map.labels > 0) & (label_map.depth_mm > CORTEX_DEPTH_MM) & ~septum
+    labels = label_map.labels.copy()
+    labels[grow] = MriLabel.VENTRICLE
+    adc = np.where(grow, np.float32(3000.0), label_map.adc).astype(np.float32)
+    return replace(label_map, labels=labels, adc=adc)

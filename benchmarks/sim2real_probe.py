@@ -30,6 +30,9 @@ parasagittal; each ``--real`` folder holds them directly or in sub-folders (one 
     -> OUT/probe.json: real_accuracy, phantom_accuracy, confusion matrices, per folder and per image the
        prediction and its probability
 
+Size: ~525 lines, one script on purpose: the fixed recipe, its data paths (analytic and MRI
+anatomy) and every lever stay together so a run is reproducible from one file.
+
 ``--cache DIR`` keeps the rendered phantom set, keyed by the recipe and a hash of the phantom's source
 code, so runs that only change a training-time lever skip the rendering.
 """

@@ -17,7 +17,11 @@ A fixed recipe, so every phantom change is measured apples to apples:
 Levers (off by default; each is recorded in ``probe.json`` under ``options``):
 ``--randomise`` (SynthSeg-style randomisation per training step, :mod:`neocus.phantom.randomise`),
 ``--style fda|hist`` with ``--style-frames`` (appearance of unlabelled real frames,
-:mod:`neocus.phantom.style_transfer`), ``--appearance ge`` (GE-like look, :mod:`neocus.phantom.appearance`).
+:mod:`neocus.phantom.style_transfer`), ``--appearance ge`` (GE-like look, :mod:`neocus.phantom.appearance`),
+``--anatomy mri --mri-data DIR`` (the subjects' anatomy from real neonatal brains,
+:mod:`neocus.phantom.mri_head`: the same seeds, presets, views, stills per view, augmentation and
+network, but each subject is one of the ADC volumes of ``DIR`` (BONBID-HIE layout) instead of
+``new_subject``; the hold-out subjects come from other patients than the training ones).
 
 Real stills are named like the NCLS ones: ``COR1-3`` = AHV / TVV / BV, ``SAG1`` = MSV, ``SAG2-3`` =
 parasagittal; each ``--real`` folder holds them directly or in sub-folders (one per exam)::
@@ -25,6 +29,9 @@ parasagittal; each ``--real`` folder holds them directly or in sub-folders (one 
     OMP_NUM_THREADS=1 python benchmarks/sim2real_probe.py --real ../shared/data/real/ncls-examples --out OUT
     -> OUT/probe.json: real_accuracy, phantom_accuracy, confusion matrices, per folder and per image the
        prediction and its probability
+
+Size: ~525 lines, one script on purpose: the fixed recipe, its data paths (analytic and MRI
+anatomy) and every lever stay together so a run is reproducible from one file.
 
 ``--cache DIR`` keeps the rendered phantom set, keyed by the recipe and a hash of the phantom's source
 code, so runs that only change a training-time lever skip the rendering.
@@ -39,7 +46,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +99,10 @@ RECIPE = {
 }
 
 
+#: renders one still of a subject: (view, scanner preset, generator) -> frame
+Shoot = Callable[[View, "neocus.phantom.ScannerPreset", np.random.Generator], "neocus.phantom.RenderedFrame"]
+
+
 @dataclass
 class ImageSet:
     """Images at the network's input size with their imaging masks, tissue maps (phantom) and labels."""
@@ -122,27 +133,112 @@ def to_input(image: np.ndarray, tissue: np.ndarray | None = None) -> tuple[np.nd
     return img, mask, tis
 
 
-def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+def _render_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str, shooter: Callable[[int, int, str], Shoot]) -> ImageSet:
+    """Stills of subjects ``seeds``: subject ``i`` is scanned with preset ``PRESET_CYCLE[i % 5]`` (varied
+    with the subject's generator), views AHV, TVV, BV, MSV and one parasagittal side (alternating);
+    ``shooter(i, seed, preset name)`` gives the function that renders one still of that subject."""
     from neocus.phantom.appearance import apply_appearance
 
     imgs, masks, tissues, labels = [], [], [], []
     for i, seed in enumerate(track(list(seeds), description=f"rendering {what}", transient=True)):
         preset_name = PRESET_CYCLE[i % len(PRESET_CYCLE)]
         rng = np.random.default_rng(seed)
-        subject = new_subject(seed, population=PRESET_POPULATION[preset_name])
+        shoot = shooter(i, seed, preset_name)
         scan = get_preset(preset_name).vary(rng=rng)
         side = View.RPSV if i % 2 == 0 else View.LPSV
         for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
             for _ in range(stills_per_view):
-                still = standard_still(subject, view=view, preset=scan, rng=rng, out_size_hw=RENDER_HW)
-                image = apply_appearance(still.frame, appearance, plane=VIEW_PLANE[view], rng=rng)
-                img, mask, tis = to_input(image, still.frame.tissue)
+                frame = shoot(view, scan, rng)
+                image = apply_appearance(frame, appearance, plane=VIEW_PLANE[view], rng=rng)
+                img, mask, tis = to_input(image, frame.tissue)
                 imgs.append(img), masks.append(mask), tissues.append(tis), labels.append(VIEW_CLASS[view])
     return ImageSet(np.stack(imgs), np.stack(masks), np.stack(tissues), np.array(labels, np.int64))
 
 
-def _phantom_hash(appearance: str) -> str:
-    h = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode() + appearance.encode())
+def _phantom_set(seeds: Sequence[int], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+    def shooter(i: int, seed: int, preset_name: str) -> Shoot:
+        subject = new_subject(seed, population=PRESET_POPULATION[preset_name])
+        return lambda view, scan, rng: standard_still(subject, view=view, preset=scan, rng=rng, out_size_hw=RENDER_HW).frame
+
+    return _render_set(seeds, stills_per_view, appearance, what, shooter)
+
+
+#: MRI anatomy: ``MRI_HOLDOUT_PATIENTS`` usable patients, evenly spread over the sorted ids, are the hold-out's
+MRI_HOLDOUT_PATIENTS = 8
+
+
+def mri_patients(folder: Path) -> list[tuple[str, Path, Path | None]]:
+    """(patient id, ADC volume, lesion mask or None) of a BONBID-HIE style folder (``1ADC_ss``, ``3LABEL``)."""
+    adc_dir = folder / "1ADC_ss"
+    if not adc_dir.is_dir():
+        raise NeocusError("has no 1ADC_ss folder", where=folder, hint="give the BONBID-HIE folder (1ADC_ss/, 3LABEL/)")
+    out = []
+    for path in sorted(adc_dir.glob("*-ADC_ss.mha")):
+        pid = path.name.split("-")[0]
+        lesions = sorted((folder / "3LABEL").glob(f"{pid}-*lesion.mha"))
+        out.append((pid, path, lesions[0] if lesions else None))
+    if len(out) < MRI_HOLDOUT_PATIENTS + 2:
+        raise NeocusError(f"holds {len(out)} ADC volumes, too few", where=adc_dir, hint="give the whole BONBID-HIE set")
+    return out
+
+
+def _mri_heads(patients: Sequence[tuple[str, Path, Path | None]], console: Console | None, *, dilate_mm: float = 0.0) -> list[tuple[str, object]]:
+    """(patient id, MriHead) of each patient whose landmarks are plausible (the rest are reported and
+    skipped); ``dilate_mm``: every other patient (odd positions in id order) gets its lateral ventricles
+    grown by this much (mm)."""
+    from neocus.phantom.mri_head import mri_head
+
+    out = []
+    for k, (pid, adc, lesion) in enumerate(track(list(patients), description="building MRI heads", transient=True)):
+        try:
+            out.append((pid, mri_head(adc, lesion_path=lesion, dilate_ventricles_mm=dilate_mm if k % 2 else 0.0)))
+        except NeocusError as exc:
+            if console is not None:
+                console.print(f"skipped {pid}: {exc.message}", markup=False)
+    return out
+
+
+def _mri_set(seeds: Sequence[int], heads: Sequence[tuple[str, object]], stills_per_view: int, appearance: str, what: str) -> ImageSet:
+    """Like :func:`_phantom_set`, subject ``i`` being the MRI head ``heads[i * len(heads) // len(seeds)]``."""
+    from neocus.phantom.mri_head import mri_still
+
+    n = len(seeds)
+
+    def shooter(i: int, seed: int, preset_name: str) -> Shoot:
+        head = heads[i * len(heads) // n][1]
+        return lambda view, scan, rng: mri_still(head, view, scan, rng=rng, out_size_hw=RENDER_HW)  # type: ignore[arg-type]
+
+    return _render_set(seeds, stills_per_view, appearance, f"{what} (MRI anatomy)", shooter)
+
+
+def mri_sets(
+    folder: Path, appearance: str, cache: Path | None, console: Console, *, dilate_mm: float = 0.0,
+) -> tuple[ImageSet, ImageSet, bool, dict[str, object]]:
+    """(training set, hold-out set, from the cache, which patients) with the anatomy of real brains."""
+    patients = mri_patients(folder)
+    key = _phantom_hash(appearance, extra="mri:" + ",".join(pid for pid, _, _ in patients) + (f";dilate {dilate_mm}" if dilate_mm else ""))
+    target = cache / f"phantom-mri-{key}.npz" if cache else None
+    if target is not None and target.exists():
+        train, hold, note = _load_sets(target)
+        return train, hold, True, json.loads(note)
+    heads = _mri_heads(patients, console, dilate_mm=dilate_mm)
+    if len(heads) < MRI_HOLDOUT_PATIENTS + 2:
+        raise NeocusError(f"only {len(heads)} usable MRI heads", where=folder, hint="see the skipped patients above")
+    step = len(heads) / MRI_HOLDOUT_PATIENTS  # spread over the ids: the grids (2 mm / 4-6 mm slices) come in runs of ids
+    hold_idx = {int(k * step + step / 2) for k in range(MRI_HOLDOUT_PATIENTS)}
+    train_heads = [h for i, h in enumerate(heads) if i not in hold_idx]
+    hold_heads = [h for i, h in enumerate(heads) if i in hold_idx]
+    info: dict[str, object] = {"train": [p for p, _ in train_heads], "holdout": [p for p, _ in hold_heads],
+                               "skipped": sorted({p for p, _, _ in patients} - {p for p, _ in heads})}
+    train = _mri_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), train_heads, STILLS_PER_VIEW, appearance, "training stills")
+    hold = _mri_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), hold_heads, 1, appearance, "hold-out stills")
+    if target is not None:
+        _save_sets(target, train, hold, json.dumps(info))
+    return train, hold, False, info
+
+
+def _phantom_hash(appearance: str, *, extra: str = "") -> str:
+    h = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode() + appearance.encode() + extra.encode())
     training_time_only = {"randomise.py", "style_transfer.py"} | ({"appearance.py"} if appearance == "today" else set())
     for path in sorted(Path(neocus.phantom.__file__).parent.glob("*.py")):
         if path.name in training_time_only:
@@ -155,16 +251,27 @@ def phantom_sets(appearance: str, cache: Path | None) -> tuple[ImageSet, ImageSe
     """(training set, hold-out set, whether they came from the cache)."""
     target = cache / f"phantom-{_phantom_hash(appearance)}.npz" if cache else None
     if target is not None and target.exists():
-        z = np.load(target)
-        sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
-        return sets[0], sets[1], True
+        train, hold, _ = _load_sets(target)
+        return train, hold, True
     train = _phantom_set(range(TRAIN_SEED0, TRAIN_SEED0 + TRAIN_SUBJECTS), STILLS_PER_VIEW, appearance, "training stills")
     hold = _phantom_set(range(HOLDOUT_SEED0, HOLDOUT_SEED0 + HOLDOUT_SUBJECTS), 1, appearance, "hold-out stills")
     if target is not None:
-        arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
-        with atomic_target(target, make_parents=True) as tmp:
-            np.savez_compressed(tmp, **arrays)
+        _save_sets(target, train, hold)
     return train, hold, False
+
+
+def _load_sets(target: Path) -> tuple[ImageSet, ImageSet, str]:
+    """(training set, hold-out set, the note stored with them) from a cache file."""
+    z = np.load(target, allow_pickle=False)
+    sets = [ImageSet(z[f"{k}_images"], z[f"{k}_masks"], z[f"{k}_tissue"], z[f"{k}_labels"]) for k in ("train", "hold")]
+    note = next((str(z[k]) for k in ("note", "patients") if k in z), "")  # "patients": MRI sets of the first version
+    return sets[0], sets[1], note
+
+
+def _save_sets(target: Path, train: ImageSet, hold: ImageSet, note: str = "") -> None:
+    arrays = {f"{k}_{f}": getattr(s, f) for k, s in (("train", train), ("hold", hold)) for f in ("images", "masks", "tissue", "labels")}
+    with atomic_target(target, make_parents=True) as tmp:
+        np.savez_compressed(tmp, note=np.array(note), **arrays)
 
 
 def real_stills(folders: Sequence[Path]) -> list[tuple[str, str, int, np.ndarray, np.ndarray]]:
@@ -329,6 +436,11 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="seed of the network's initialisation and augmentation only (the phantom set stays fixed); "
                          "change it only to measure run-to-run spread")
     ap.add_argument("--style-frames", type=Path, nargs="*", default=[], help="unlabelled real sweeps (videos) for --style")
+    ap.add_argument("--anatomy", choices=("phantom", "mri"), default="phantom",
+                    help="the subjects' anatomy: the analytic phantom, or real neonatal brains (MRI, --mri-data)")
+    ap.add_argument("--mri-data", type=Path, default=None, help="BONBID-HIE folder (1ADC_ss/, 3LABEL/) for --anatomy mri")
+    ap.add_argument("--mri-dilate", type=float, default=0.0,
+                    help="--anatomy mri: grow the lateral ventricles of every other patient by this many mm (ventriculomegaly)")
     return ap.parse_args(argv)
 
 
@@ -339,7 +451,13 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         raise NeocusError("a style needs real frames", where="style_frames", hint="give unlabelled real sweeps, e.g. the NCLS sweep videos")
     t0 = time.perf_counter()
     real = real_stills(args.real)
-    train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
+    mri_info: dict[str, object] | None = None
+    if args.anatomy == "mri":
+        if args.mri_data is None:
+            raise NeocusError("the MRI anatomy needs its volumes", where="mri_data", hint="give the BONBID-HIE folder")
+        train_set, hold_set, cached, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console, dilate_mm=args.mri_dilate)
+    else:
+        train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
     t_render = time.perf_counter() - t0
     console.print(f"{len(train_set.labels)} training stills, {len(hold_set.labels)} hold-out stills "
                   f"({'cache' if cached else f'rendered in {t_render:.0f} s'}), {len(real)} real stills")
@@ -382,7 +500,9 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         "folders": folders,
         "recipe": RECIPE,
         "options": {"train_seed": args.train_seed, "appearance": args.appearance, "randomise": args.randomise, "randomise_p": args.randomise_p,
-                    "style": args.style, "style_p": args.style_p, "style_frames": [p.name for p in args.style_frames]},
+                    "style": args.style, "style_p": args.style_p, "style_frames": [p.name for p in args.style_frames],
+                    "anatomy": args.anatomy, "mri_dilate": args.mri_dilate},
+        "mri_patients": mri_info,
         "phantom_code_hash": _phantom_hash(args.appearance),
         "seconds": {"render": round(t_render, 1), "train": round(t_train, 1), "total": round(time.perf_counter() - t0, 1)},
     }

@@ -166,14 +166,26 @@ def standard_views(head: NeonatalHead, *, follow_ventricle: bool = FOLLOW_VENTRI
     planes to follow the ventricle (see the module docstring; off by default, ``FOLLOW_VENTRICLE``)."""
     apex = np.asarray(head.fontanelle.centre, dtype=np.float64)
     rois = view_rois(head)
-    follow = parasagittal_follow_points(head)
+    follow = parasagittal_follow_points(head) if follow_ventricle else None
+    return views_through(apex, rois, follow=follow)
+
+
+def views_through(
+    apex: np.ndarray, rois: dict[View, np.ndarray], *, follow: dict[int, np.ndarray] | None = None,
+) -> dict[View, StandardView]:
+    """The standard view of each ROI point (head mm) seen from ``apex``: coronal views tilted about the
+    left-right axis, sagittal ones about the antero-posterior axis, each aimed at its ROI; ``follow``
+    (per side, +1 left / -1 right) twists the parasagittal planes to pass through that point too.
+    Any head model can place its views this way (:func:`standard_views`, :mod:`neocus.phantom.mri_head`)."""
+    apex = np.asarray(apex, dtype=np.float64)
     out: dict[View, StandardView] = {}
     for view, roi in rois.items():
+        roi = np.asarray(roi, dtype=np.float64)
         twist = 0.0
         if VIEW_PLANE[view] is Plane.CORONAL:
             tilt = _coronal_tilt(apex, roi)
             plane = coronal_plane(apex, tilt)
-        elif view is View.MSV or not follow_ventricle:
+        elif view is View.MSV or follow is None:
             tilt = _sagittal_tilt(apex, roi)
             plane = sagittal_plane(apex, tilt)
         else:

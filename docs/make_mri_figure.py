@@ -1,4 +1,5 @@
-"""Draw docs/sim2real-mri.png: the real NCLS stills beside stills of the MRI-derived phantom heads
+"""Draw the sim2real-mri figure (never committed: its MRI rows derive from BONBID-HIE, which may not be
+redistributed): the real NCLS stills beside stills of the MRI-derived phantom heads
 (issue #14, :mod:`neocus.phantom.mri_head`) and of the analytic phantom, as the sim-to-real probe sees
 them (ROI crop with neocus.io.roi, 80 x 112, shown at twice that size).
 
@@ -7,7 +8,7 @@ licence, read from ../shared, never copied); then three BONBID-HIE brains (read 
 copied) rendered with the probe's presets (internal, external, blind) and the same views; then the
 analytic phantom (probe subject 140000, internal).
 
-    python docs/make_mri_figure.py [--real DIR] [--mri-data DIR] [--patients ID ID ID] [--out docs/sim2real-mri.png]
+    python docs/make_mri_figure.py [--real DIR] [--mri-data DIR] [--patients ID ID ID] [--out sim2real-mri.png]
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main() -> None:
     ap.add_argument("--real", type=Path, default=Path("../shared/data/real/ncls-examples"))
     ap.add_argument("--mri-data", type=Path, default=Path("../shared/data/real/bonbid-hie"))
     ap.add_argument("--patients", nargs=3, default=["MGHNICU_264", "MGHNICU_275", "MGHNICU_359"])
-    ap.add_argument("--out", type=Path, default=Path("docs/sim2real-mri.png"))
+    ap.add_argument("--out", type=Path, default=Path("sim2real-mri.png"))
     args = ap.parse_args()
     real = {(Path(r[0]).name, r[1][:4].upper()): r[3] for r in probe.real_stills([args.real])}
     exams = sorted({e for e, _ in real})

@@ -26,7 +26,7 @@ import numpy as np
 from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
 from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
 
-__all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "head_crop_matrix", "load_cerebellum_model",
+__all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "default_cerebellum_dir", "head_crop_matrix", "load_cerebellum_model",
            "main_components", "masks_from_classes", "predict_posterior_fossa"]
 
 CLASS_NAMES = ("background", *MASK_NAMES)
@@ -50,6 +50,11 @@ class CerebellumModel:
     config: SkullModelConfig
     network: Any
     path: Path | None
+
+
+def default_cerebellum_dir() -> Path:
+    """The bundled model: ``models/fetal/cerebellum`` at the top of the source tree."""
+    return Path(__file__).resolve().parents[3] / "models" / "fetal" / "cerebellum"
 
 
 def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu") -> CerebellumModel:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.cerebellum import CLASS_NAMES, CerebellumModel, class_map, load_cerebellum_model, main_components, masks_from_classes, predict_posterior_fossa
+from neocus.fetal.cerebellum import CLASS_NAMES, CerebellumModel, class_map, head_region, load_cerebellum_model, main_components, masks_from_classes, predict_posterior_fossa
 from neocus.fetal.cerebellum_train import METRICS_NAME, CerebellumTrainOptions, augment_pairs, train_cerebellum
 from neocus.fetal.norms import FetalMeasure, assess
 from neocus.fetal.fossa_pool import render_fossa_pool
@@ -185,3 +185,14 @@ def test_calipers_span_the_measured_lengths():
     for x, y in (c, d):  # the cisterna magna caliper lies on the cistern's edges
         assert cs[max(int(round(y)) - 1, 0):int(round(y)) + 2, max(int(round(x)) - 1, 0):int(round(x)) + 2].any()
     assert measure_posterior_fossa(cb, cs, head, pixel_mm=None).tcd_caliper_xy is None
+
+
+def test_head_region_prefers_the_region_with_skull_over_a_larger_one():
+    cls = np.zeros((80, 120), np.uint8)
+    cls[5:75, 60:118] = CLASS_NAMES.index("brain")  # a large body part: no skull
+    cv2.circle(cls, (25, 40), 20, CLASS_NAMES.index("brain"), -1)
+    cv2.circle(cls, (25, 40), 20, CLASS_NAMES.index("skull"), 2)  # the head, smaller, ringed by skull
+    head = head_region(cls)
+    assert head[40, 25] and not head[40, 90]
+    assert head_region(np.where(cls == CLASS_NAMES.index("skull"), 0, cls))[40, 90]  # no skull anywhere: the largest
+    assert not head_region(np.zeros((5, 5), np.uint8)).any()

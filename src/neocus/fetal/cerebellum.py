@@ -6,9 +6,10 @@ Classes: 0 background, then :data:`~neocus.fetal.phantom_masks.MASK_NAMES` in or
 cerebellum, cistern); the cerebellum and cistern classes win over brain, the skull over all.
 
 Prediction is a cascade with the same network: the whole image letterboxed into the square input
-finds the head (the largest connected region of non-background classes: the bounding box of *every*
-non-background pixel, as before, was thrown far off by a false positive in the maternal tissue on 8 of
-30 hold-out images), then a square crop around the head (the head fills :data:`HEAD_FILL` of it) is
+finds the head (:func:`head_region`: the connected region of non-background classes with the most skull
+pixels; the bounding box of *every* non-background pixel, as before, was thrown far off by a false
+positive in the maternal tissue on 8 of 30 hold-out images, and the largest region was a fetal body
+part larger than the head on 2 of 60), then a square crop around the head (the head fills :data:`HEAD_FILL` of it) is
 segmented again, ``refine`` more times with the box of the head found in the previous crop, and the
 class probabilities are warped back onto the full-resolution image. A model folder is the skull
 model's (``config.json``, float16 ``weights.pt``).
@@ -26,7 +27,7 @@ import numpy as np
 from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
 from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
 
-__all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "default_cerebellum_dir", "head_crop_matrix", "load_cerebellum_model",
+__all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "default_cerebellum_dir", "head_crop_matrix", "head_region", "load_cerebellum_model",
            "main_components", "masks_from_classes", "predict_posterior_fossa"]
 
 CLASS_NAMES = ("background", *MASK_NAMES)
@@ -104,20 +105,32 @@ def _crop_probabilities(image: np.ndarray, model: CerebellumModel, box_xywh: tup
                                     borderValue=1.0 if c == 0 else 0.0) for c in range(N_CLASSES)])
 
 
+def head_region(classes: np.ndarray, *, min_fraction: float = 0.3) -> np.ndarray:
+    """Of the connected regions of non-background classes at least ``min_fraction`` of the largest one's
+    area, the one with the most skull-class pixels (the largest when none has any): the head, not a
+    fetal body part or maternal tissue beside it."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((classes > 0).astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros(classes.shape, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    skull = np.bincount(labels[classes == CLASS_NAMES.index("skull")], minlength=n)[1:] * (areas >= min_fraction * areas.max())
+    return labels == 1 + int(np.argmax(skull) if skull.max() > 0 else np.argmax(areas))
+
+
 def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel, *, refine: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities ``[C, H, W]`` and the class map ``[H, W]`` of a grey uint8 image at full
     resolution (the cascade of the module docstring, ``refine`` extra crops). No head found: all background."""
     side = model.config.input_shape_hw[0]
     h, w = image.shape[:2]
     x, box = network_input(image, input_shape_hw=(side, side))
-    coarse = main_components(_probabilities(model.network, x).argmax(0) > 0, keep_fraction=1.0)
+    coarse = head_region(_probabilities(model.network, x).argmax(0))
     if coarse.sum() < 20:
         prob = np.zeros((N_CLASSES, h, w), np.float32)
         prob[0] = 1.0
         return prob, np.zeros((h, w), np.uint8)
     prob = _crop_probabilities(image, model, _box_xywh(coarse, scale=box.scale, offset_xy=box.offset_xy))
     for _ in range(refine):
-        head = main_components(prob.argmax(0) > 0, keep_fraction=1.0)
+        head = head_region(prob.argmax(0))
         if head.sum() < 20:
             break
         prob = _crop_probabilities(image, model, _box_xywh(head))
@@ -136,9 +149,9 @@ def main_components(mask: np.ndarray, *, keep_fraction: float = 0.3) -> np.ndarr
 
 
 def masks_from_classes(classes: np.ndarray) -> dict[str, np.ndarray]:
-    """Bool masks ``head`` (every non-background class, largest region), ``skull``, ``brain``,
-    ``cerebellum`` and ``cistern`` (their main regions inside the head) of a predicted class map."""
-    head = main_components(classes > 0, keep_fraction=1.0)
+    """Bool masks ``head`` (:func:`head_region`), ``skull``, ``brain``, ``cerebellum`` and ``cistern``
+    (their main regions inside the head) of a predicted class map."""
+    head = head_region(classes)
     out = {"head": head}
     for name in MASK_NAMES:
         m = (classes == CLASS_NAMES.index(name)) & head

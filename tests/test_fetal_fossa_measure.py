@@ -34,7 +34,7 @@ class _Levels(torch.nn.Module):
         return torch.cat([-((v - LEVELS[name]) ** 2) / 100.0 for name in CLASS_NAMES], dim=1)
 
 
-FOSSA = CerebellumModel(config=SkullModelConfig(features=(4, 4, 8, 8, 8, 4), input_shape_hw=(96, 96)), network=_Levels().eval(), path=None)
+FOSSA = CerebellumModel(config=SkullModelConfig(features=(4, 4, 8, 8, 8, 4), input_shape_hw=(192, 192)), network=_Levels().eval(), path=None)
 
 
 def _tc_image() -> np.ndarray:

@@ -28,7 +28,7 @@ from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
 from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
 
 __all__ = ["CLASS_NAMES", "HEAD_FILL", "CerebellumModel", "class_map", "default_cerebellum_dir", "head_crop_matrix", "head_region", "load_cerebellum_model",
-           "main_components", "masks_from_classes", "predict_posterior_fossa"]
+           "main_components", "mask_box_xywh", "masks_from_classes", "predict_posterior_fossa"]
 
 CLASS_NAMES = ("background", *MASK_NAMES)
 N_CLASSES = len(CLASS_NAMES)
@@ -88,21 +88,19 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean()) / max(float(x.std()), 1e-3)).astype(np.float32)
 
 
-def _box_xywh(mask: np.ndarray, *, scale: float = 1.0, offset_xy: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
+def mask_box_xywh(mask: np.ndarray, *, scale: float = 1.0, offset_xy: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
+    """Bounding box (x0, y0, w, h) of a non-empty bool mask, mapped back by ``(v - offset) / scale`` (a letterbox or crop)."""
     ys, xs = np.nonzero(mask)
     ox, oy = offset_xy
     return ((xs.min() - ox) / scale, (ys.min() - oy) / scale, (xs.max() - xs.min() + 1) / scale, (ys.max() - ys.min() + 1) / scale)
 
 
-def _crop_probabilities(image: np.ndarray, model: CerebellumModel, box_xywh: tuple[float, float, float, float]) -> np.ndarray:
-    """Class probabilities ``[C, H, W]`` of the image from the network run on the square crop around ``box_xywh``."""
+def _crop_pass(image: np.ndarray, model: CerebellumModel, box_xywh: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities ``[C, side, side]`` of the square crop around ``box_xywh`` and the crop's affine matrix."""
     side = model.config.input_shape_hw[0]
-    h, w = image.shape[:2]
     m = head_crop_matrix(box_xywh, out_side=side)
     crop = cv2.warpAffine(image.astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_LINEAR)
-    fine = _probabilities(model.network, _standardise(crop))
-    return np.stack([cv2.warpAffine(fine[c], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-                                    borderValue=1.0 if c == 0 else 0.0) for c in range(N_CLASSES)])
+    return _probabilities(model.network, _standardise(crop)), m
 
 
 def head_region(classes: np.ndarray, *, min_fraction: float = 0.3) -> np.ndarray:
@@ -117,23 +115,30 @@ def head_region(classes: np.ndarray, *, min_fraction: float = 0.3) -> np.ndarray
     return labels == 1 + int(np.argmax(skull) if skull.max() > 0 else np.argmax(areas))
 
 
-def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel, *, refine: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel, *, refine: int = 1,
+                            head_box_xywh: tuple[float, float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities ``[C, H, W]`` and the class map ``[H, W]`` of a grey uint8 image at full
-    resolution (the cascade of the module docstring, ``refine`` extra crops). No head found: all background."""
+    resolution (the cascade of the module docstring, ``refine`` extra crops). ``head_box_xywh`` (x0, y0,
+    w, h in pixels, e.g. from the skull model) replaces the whole-image pass. No head found: all background."""
     side = model.config.input_shape_hw[0]
     h, w = image.shape[:2]
-    x, box = network_input(image, input_shape_hw=(side, side))
-    coarse = head_region(_probabilities(model.network, x).argmax(0))
-    if coarse.sum() < 20:
-        prob = np.zeros((N_CLASSES, h, w), np.float32)
-        prob[0] = 1.0
-        return prob, np.zeros((h, w), np.uint8)
-    prob = _crop_probabilities(image, model, _box_xywh(coarse, scale=box.scale, offset_xy=box.offset_xy))
-    for _ in range(refine):
-        head = head_region(prob.argmax(0))
-        if head.sum() < 20:
+    box = head_box_xywh
+    if box is None:
+        x, lb = network_input(image, input_shape_hw=(side, side))
+        coarse = head_region(_probabilities(model.network, x).argmax(0))
+        if coarse.sum() < 20:
+            prob = np.zeros((N_CLASSES, h, w), np.float32)
+            prob[0] = 1.0
+            return prob, np.zeros((h, w), np.uint8)
+        box = mask_box_xywh(coarse, scale=lb.scale, offset_xy=lb.offset_xy)
+    for k in range(refine + 1):
+        fine, m = _crop_pass(image, model, box)
+        head = head_region(fine.argmax(0)) if k < refine else None
+        if head is None or head.sum() < 20:
             break
-        prob = _crop_probabilities(image, model, _box_xywh(head))
+        box = mask_box_xywh(head, scale=m[0, 0], offset_xy=(m[0, 2], m[1, 2]))  # the crop is scale + shift: back to the image
+    prob = np.stack([cv2.warpAffine(fine[c], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=1.0 if c == 0 else 0.0) for c in range(N_CLASSES)])
     return prob, prob.argmax(0).astype(np.uint8)
 
 

@@ -49,8 +49,10 @@ def _null(reason: str) -> FossaFields:
 
 
 def measure_fossa(grey: np.ndarray, model: CerebellumModel | None, *, plane: FetalPlane | str | None,
-                  pixel_mm: float | None, ga_weeks: float | None) -> FossaFields:
-    """TCD and cisterna magna depth of a grey image whose ``plane`` the caller gives (see the module docstring)."""
+                  pixel_mm: float | None, ga_weeks: float | None,
+                  head_box_xywh: tuple[float, float, float, float] | None = None) -> FossaFields:
+    """TCD and cisterna magna depth of a grey image whose ``plane`` the caller gives (see the module
+    docstring); ``head_box_xywh`` (the skull model's head) spares the posterior-fossa model its whole-image pass."""
     if plane is None:
         return _null(NO_PLANE)
     plane = parse_choice(FetalPlane, plane, what="plane")
@@ -58,7 +60,7 @@ def measure_fossa(grey: np.ndarray, model: CerebellumModel | None, *, plane: Fet
         return _null(f"measured only on a trans-cerebellar plane; the plane given is {plane.value}")
     if model is None:
         return _null(NO_MODEL)
-    _, classes = predict_posterior_fossa(grey, model)
+    _, classes = predict_posterior_fossa(grey, model, head_box_xywh=head_box_xywh)
     masks = masks_from_classes(classes)
     r = measure_posterior_fossa(masks["cerebellum"], masks["cistern"], masks["head"], pixel_mm=pixel_mm, ga_weeks=ga_weeks)
     centiles: dict[str, Any] = {}

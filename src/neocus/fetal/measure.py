@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from neocus.errors import InputFileError, NeocusError, parse_choice
-from neocus.fetal.cerebellum import CerebellumModel
+from neocus.fetal.cerebellum import CerebellumModel, mask_box_xywh
 from neocus.fetal.ellipse import Ellipse, ellipse_mask, measure_head
 from neocus.fetal.fossa_measure import measure_fossa
 from neocus.fetal.head_centiles import head_centiles
@@ -180,7 +180,8 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
     names = ("hc_mm", "bpd_outer_outer_mm", "bpd_outer_inner_mm", "ofd_mm", "cephalic_index", "tcd_mm", "cisterna_magna_mm")
     values: dict[str, float | None] = dict.fromkeys(names)
     plane = None if plane is None else parse_choice(FetalPlane, plane, what="plane")
-    fossa = measure_fossa(image.grey, fossa_model, plane=plane, pixel_mm=spacing, ga_weeks=ga)
+    box = mask_box_xywh(mask) if no_head is None else None
+    fossa = measure_fossa(image.grey, fossa_model, plane=plane, pixel_mm=spacing, ga_weeks=ga, head_box_xywh=box)
     reasons = dict(fossa.reasons)
     centiles: dict[str, Any] = {"hc": None, "bpd": None, "ofd": None}
     flags: dict[str, str] = dict(fossa.flags)

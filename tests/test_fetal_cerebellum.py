@@ -9,12 +9,13 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.cerebellum import CLASS_NAMES, class_map, load_cerebellum_model, main_components, masks_from_classes, predict_posterior_fossa
+from neocus.fetal.cerebellum import CLASS_NAMES, CerebellumModel, class_map, head_region, load_cerebellum_model, main_components, masks_from_classes, predict_posterior_fossa
 from neocus.fetal.cerebellum_train import METRICS_NAME, CerebellumTrainOptions, augment_pairs, train_cerebellum
 from neocus.fetal.norms import FetalMeasure, assess
-from neocus.fetal.plane_data import render_plane_pool
+from neocus.fetal.fossa_pool import render_fossa_pool
 from neocus.fetal.posterior_fossa import cistern_depth_px, measure_posterior_fossa, midline_axis, transverse_width_px
 from neocus.fetal.skull_model import SkullModelConfig
 
@@ -81,11 +82,11 @@ def test_missing_structures_give_none_with_a_reason_and_bad_input_raises():
 
 @pytest.fixture(scope="module")
 def pool():
-    return render_plane_pool(12, seed=5, side=48, render_hw=(96, 128))
+    return render_fossa_pool(12, seed=5, side=64, render_hw=(96, 128))
 
 
 def test_class_map_and_augmented_pairs_agree(pool):
-    tc = 2
+    tc = int(np.nonzero(pool.planes == 2)[0][0])
     target = class_map(pool.labels[tc])
     assert (target == CLASS_NAMES.index("cerebellum")).any() and (target == CLASS_NAMES.index("cistern")).any()
     x, y = augment_pairs(pool.images[:4], pool.labels[:4], side=32, rng=np.random.default_rng(1))
@@ -106,10 +107,34 @@ def test_short_training_loss_falls_resumes_and_predicts(pool, tmp_path):
     with pytest.raises(NeocusError, match="another network"):
         train_cerebellum(pool, pool, tmp_path, config=SkullModelConfig(features=(4, 4, 8, 8, 8, 4), input_shape_hw=(48, 48)), options=opts)
     model = load_cerebellum_model(tmp_path)
-    image = cv2.resize(pool.images[2], (80, 60))
+    image = cv2.resize(pool.images[int(np.nonzero(pool.planes == 2)[0][0])], (80, 60))
     prob, cls = predict_posterior_fossa(image, model)
     assert prob.shape == (len(CLASS_NAMES), 60, 80) and cls.shape == (60, 80)
     assert np.allclose(prob.sum(0), 1.0, atol=1e-4)
+    fine = train_cerebellum(pool, pool, tmp_path / "fine", config=TINY, options=CerebellumTrainOptions(**{**opts.to_dict(), "epochs": 1}),
+                            init=tmp_path, seed=0)
+    assert fine.epochs_done == 1 and fine.resumed_from_epoch == 0
+    with pytest.raises(NeocusError, match="same network"):
+        train_cerebellum(pool, pool, tmp_path / "other", config=SkullModelConfig(features=(4, 4, 8, 8, 16, 4), input_shape_hw=(32, 32)),
+                         options=opts, init=tmp_path)
+
+
+class _Bright(torch.nn.Module):
+    """A stand-in network: brain wherever the standardised input is bright, background elsewhere."""
+
+    def forward(self, x):
+        z = torch.zeros_like(x)
+        return torch.cat([-10 * x, z, 10 * x, z, z], dim=1)
+
+
+def test_prediction_crops_the_largest_region_not_a_far_false_positive():
+    image = np.zeros((240, 320), np.uint8)
+    cv2.circle(image, (200, 140), 60, 200, -1)  # the head
+    image[5:20, 5:20] = 200  # a bright patch far from it (maternal tissue)
+    model = CerebellumModel(config=TINY, network=_Bright().eval(), path=None)
+    _, cls = predict_posterior_fossa(image, model)
+    assert cls[140, 200] == CLASS_NAMES.index("brain") and (cls[8:17, 8:17] == 0).all()  # the patch lies outside the head crop
+    assert abs(int((cls > 0).sum()) - int((image > 0).sum()) + 225) < 0.1 * np.pi * 60 ** 2
 
 
 def test_bad_model_folder_and_pool(tmp_path, pool):
@@ -119,7 +144,8 @@ def test_bad_model_folder_and_pool(tmp_path, pool):
     (tmp_path / "weights.pt").write_bytes(b"not weights")
     with pytest.raises(InputFileError, match="cannot be loaded"):
         load_cerebellum_model(tmp_path)
-    no_tc = type(pool)(images=pool.images[:2], labels=pool.labels[:2], planes=pool.planes[:2])
+    keep = pool.planes != 2
+    no_tc = type(pool)(images=pool.images[keep], labels=pool.labels[keep], planes=pool.planes[keep])
     with pytest.raises(NeocusError, match="trans-cerebellar"):
         train_cerebellum(no_tc, pool, tmp_path / "run", config=TINY, options=CerebellumTrainOptions(epochs=1, steps_per_epoch=1))
     with pytest.raises(NeocusError):
@@ -148,3 +174,25 @@ def test_masks_from_classes_keep_the_main_regions():
     assert m["cerebellum"].sum() == 180 and not m["cerebellum"][8, 40] and m["cistern"].sum() == 20
     assert m["head"].sum() == 50 * 50 and not m["skull"].any()
     assert not main_components(np.zeros((4, 4), bool)).any()
+
+
+def test_calipers_span_the_measured_lengths():
+    cb, cs, head = _scene(20.0)
+    r = measure_posterior_fossa(cb, cs, head, pixel_mm=1.0)
+    (a, b), (c, d) = r.tcd_caliper_xy, r.cisterna_magna_caliper_xy
+    assert np.hypot(b[0] - a[0], b[1] - a[1]) == pytest.approx(r.tcd_mm, abs=1e-6)
+    assert np.hypot(d[0] - c[0], d[1] - c[1]) == pytest.approx(r.cisterna_magna_mm, abs=1e-6)
+    for x, y in (c, d):  # the cisterna magna caliper lies on the cistern's edges
+        assert cs[max(int(round(y)) - 1, 0):int(round(y)) + 2, max(int(round(x)) - 1, 0):int(round(x)) + 2].any()
+    assert measure_posterior_fossa(cb, cs, head, pixel_mm=None).tcd_caliper_xy is None
+
+
+def test_head_region_prefers_the_region_with_skull_over_a_larger_one():
+    cls = np.zeros((80, 120), np.uint8)
+    cls[5:75, 60:118] = CLASS_NAMES.index("brain")  # a large body part: no skull
+    cv2.circle(cls, (25, 40), 20, CLASS_NAMES.index("brain"), -1)
+    cv2.circle(cls, (25, 40), 20, CLASS_NAMES.index("skull"), 2)  # the head, smaller, ringed by skull
+    head = head_region(cls)
+    assert head[40, 25] and not head[40, 90]
+    assert head_region(np.where(cls == CLASS_NAMES.index("skull"), 0, cls))[40, 90]  # no skull anywhere: the largest
+    assert not head_region(np.zeros((5, 5), np.uint8)).any()

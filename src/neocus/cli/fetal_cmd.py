@@ -24,15 +24,22 @@ def measure_cmd(
     pixel_mm: float | None = typer.Option(None, "--pixel-mm", help="Pixel size in mm (else read from the PNG; HC18 gives it in its CSV)."),
     model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
     flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image (twice the time)."),
+    plane: str | None = typer.Option(None, "--plane", help="The plane of the image (trans-cerebellar, trans-thalamic, trans-ventricular, other); "
+                                     "TCD and cisterna magna depth are measured on a trans-cerebellar one (no plane classifier is bundled)."),
+    fossa_model: Path | None = typer.Option(None, "--fossa-model", help="Posterior-fossa model folder (default: the bundled models/fetal/cerebellum)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus measurement in --out."),
 ) -> None:
     """Measure the fetal head in one image: skull mask, fitted ellipse, HC / BPD / OFD in mm, centiles for
-    --ga; a value that cannot be measured is null in result.json with the reason."""
+    --ga; on a --plane trans-cerebellar image also TCD and cisterna magna depth; a value that cannot be
+    measured is null in result.json with the reason."""
     import cv2
 
     from neocus.atomic import atomic_write_folder, check_output_dir
+    from neocus.errors import parse_choice
+    from neocus.fetal.cerebellum import default_cerebellum_dir, load_cerebellum_model
     from neocus.fetal.measure import check_ga, draw_overlay, measure_fetal_head, read_fetal_image
+    from neocus.vocab import FetalPlane
     from neocus.fetal.skull_model import load_skull_model
     from neocus.results import rounded
 
@@ -40,10 +47,16 @@ def measure_cmd(
     check_output_dir(out, force=force, marker="result.json", kind="a neocus fetal measurement")
     if pixel_mm is not None and not (0 < pixel_mm <= 5):
         raise NeocusError(f"pixel size {pixel_mm!r} mm is not plausible", where="--pixel-mm", hint="give mm per pixel, e.g. 0.15")
+    plane_given = None if plane is None else parse_choice(FetalPlane, plane.strip().lower().replace("-", "_"), what="--plane")
     frame = read_fetal_image(image)
+    fossa = None
+    if plane_given is FetalPlane.TRANS_CEREBELLAR:
+        with err_console.status("loading the posterior-fossa model", spinner="dots"):
+            fossa = load_cerebellum_model(fossa_model if fossa_model is not None else default_cerebellum_dir())
     with err_console.status("loading the skull model", spinner="dots"):
         skull = load_skull_model(model, device=parse_device(device))
-    result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta)
+    result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta,
+                                      plane=plane_given, fossa_model=fossa)
     files = {
         "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
         "mask.png": cv2.imencode(".png", mask.astype("uint8") * 255)[1].tobytes(),
@@ -59,6 +72,10 @@ def measure_cmd(
         cent = result.centiles["hc"]
         extra = f", centile {cent['centile']:.0f} at {ga:g} weeks" if cent else ""
         console.print(f"HC {m['hc_mm']:.1f} mm, OFD {m['ofd_mm']:.1f} mm, BPD (outer-outer) {m['bpd_outer_outer_mm']:.1f} mm{extra}", highlight=False)
+    if plane_given is FetalPlane.TRANS_CEREBELLAR:
+        for key, label in (("tcd_mm", "TCD"), ("cisterna_magna_mm", "cisterna magna depth")):
+            value = m[key]
+            console.print(f"{label} {value:.1f} mm" if value is not None else f"{label}: null ({escape(result.reasons[key])})", highlight=False)
     console.print(f"wrote result.json, mask.png, overlay.png to {escape(str(out))} ({result.seconds:.2f} s)", highlight=False)
 
 
@@ -206,19 +223,22 @@ def train_plane_cmd(
                   f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
 
 
-def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int) -> dict:
+def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int, fossa: bool = False) -> dict:
     """The training and validation pools (`pool.npz`, `val_pool.npz` in ``out``, seeds 1000 + seed and
-    2000 + seed), kept in ``out`` so a re-run resumes on the same images."""
+    2000 + seed; with ``fossa`` the posterior-fossa head crops, `fossa_pool.npz`, `fossa_val_pool.npz`),
+    kept in ``out`` so a re-run resumes on the same images."""
+    from neocus.fetal.fossa_pool import render_fossa_pool
     from neocus.fetal.phantom_dataset import check_dataset_args
-    from neocus.fetal.plane_data import cached_plane_pool
+    from neocus.fetal.plane_data import cached_plane_pool, render_plane_pool
 
     check_dataset_args(n_cases, seed, (216, 288))
     check_dataset_args(val_cases, seed, (216, 288))
     out.mkdir(parents=True, exist_ok=True)
     pools = {}
+    prefix, render = ("fossa_", render_fossa_pool) if fossa else ("", render_plane_pool)
     for name, n, pool_seed in (("pool.npz", n_cases, 1000 + seed), ("val_pool.npz", val_cases, 2000 + seed)):
-        with err_console.status(f"phantom images: {name}", spinner="dots") as status:
-            pools[name] = cached_plane_pool(out / name, n, seed=pool_seed,
+        with err_console.status(f"phantom images: {prefix}{name}", spinner="dots") as status:
+            pools[name] = cached_plane_pool(out / f"{prefix}{name}", n, seed=pool_seed, render=render,
                                             progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))
     return pools
 
@@ -226,23 +246,29 @@ def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int) -> dic
 @fetal_train_app.command("cerebellum")
 def train_cerebellum_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
-    n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn; the same pool as `train plane`)."),
-    val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
-    epochs: int = typer.Option(14, "--epochs", help="Epochs (cosine decay over them)."),
-    steps: int = typer.Option(30, "--steps", help="Batches per epoch."),
-    minutes: float = typer.Option(16.0, "--minutes", help="Stop after the epoch that passes this time budget."),
+    n_cases: int = typer.Option(2400, "--cases", help="Phantom training head crops (3 in 4 trans-cerebellar)."),
+    val_cases: int = typer.Option(150, "--val-cases", help="Phantom validation head crops (another seed)."),
+    net: str = typer.Option("basicunet", "--net", help="basicunet or attentionunet."),
+    init: Path | None = typer.Option(None, "--init", help="Start from this cerebellum model folder (same network, any input size)."),
+    epochs: int = typer.Option(12, "--epochs", help="Epochs (cosine decay over them)."),
+    steps: int = typer.Option(20, "--steps", help="Batches per epoch."),
+    lr: float = typer.Option(3e-3, "--lr", help="Learning rate (AdamW, cosine decay)."),
+    minutes: float = typer.Option(18.0, "--minutes", help="Stop after the epoch that passes this time budget."),
     seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
-    small_weight: float = typer.Option(1.0, "--small-weight", help="Loss weight of the cerebellum and cistern classes (others 1)."),
-    batch_dice: bool = typer.Option(False, "--batch-dice", help="Dice loss over the whole batch rather than per image."),
+    small_weight: float = typer.Option(4.0, "--small-weight", help="Loss weight of the cerebellum and cistern classes (others 1)."),
+    val_images: int = typer.Option(24, "--val-images", help="Trans-cerebellar validation images scored after each epoch."),
 ) -> None:
     """Train the posterior-fossa segmentation (skull, brain, cerebellum, cisterna magna) on fetal head
     phantom images only, with random per-structure intensities, crops, blur and noise."""
-    from neocus.fetal.cerebellum_train import CerebellumTrainOptions, train_cerebellum
+    from neocus.fetal.cerebellum_train import DEFAULT_CONFIG, CerebellumTrainOptions, train_cerebellum
+    from neocus.fetal.skull_model import SkullModelConfig, SkullNet
 
-    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, minutes=minutes, small_weight=small_weight, batch_dice=batch_dice)
-    pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
+    features = DEFAULT_CONFIG.features if net == SkullNet.BASICUNET.value else (8, 16, 32, 64, 128)
+    config = SkullModelConfig(net=net, features=features, input_shape_hw=DEFAULT_CONFIG.input_shape_hw)
+    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, lr=lr, minutes=minutes, small_weight=small_weight, val_images=val_images)
+    pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed, fossa=True)
     with err_console.status("training", spinner="dots") as status:
-        result = train_cerebellum(pools["pool.npz"], pools["val_pool.npz"], out, options=options,
+        result = train_cerebellum(pools["pool.npz"], pools["val_pool.npz"], out, config=config, options=options, init=init,
                                   progress=lambda m: status.update(escape(m)), seed=seed)
     console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
                   f"validation Dice (cerebellum and cistern mean) {result.best_validation_dice:.3f} at epoch {result.best_epoch}; "

@@ -1,16 +1,19 @@
 """Training of the posterior-fossa network (:mod:`neocus.fetal.cerebellum`) on the fetal head phantom.
 
-The images are a :class:`~neocus.fetal.plane_data.PlanePool` (the plane recogniser's pool: every plane
-in turn, 216x288 renders squashed to a square, with their label maps). Each batch draws
-trans-cerebellar images with probability ``tc_fraction`` (the others teach that a plane without a
-cerebellum has none), then randomises them in the SynthSeg style of :mod:`neocus.fetal.plane_data`:
-half are painted from the label map with a random grey level per structure, all get a crop around
-the head (the head fills 55-95 %, the pool's squash undone, +-25 deg, shift, flips), blur, gamma,
-contrast and noise. Loss: MONAI ``DiceCELoss`` over the 5 classes (optionally the cerebellum and
+The images are a :class:`~neocus.fetal.plane_data.PlanePool` of head crops with isotropic pixels
+(:func:`neocus.fetal.fossa_pool.render_fossa_pool`; a squashed pool such as the plane recogniser's
+gives its squash as ``pool_aspect_x``). Each batch draws trans-cerebellar images with probability
+``tc_fraction`` (the others teach that a plane without a cerebellum has none), then randomises them in
+the SynthSeg style of :mod:`neocus.fetal.plane_data`: half are painted from the label map with a random
+grey level per structure, all get a crop around the head (the head fills 50-95 %: the head finder's
+whole-image pass sees a small head, its crops one at :data:`~neocus.fetal.cerebellum.HEAD_FILL`;
++-25 deg, shift, flips), blur, gamma, contrast and noise. Loss: MONAI ``DiceCELoss`` over the 5 classes (optionally the cerebellum and
 cistern weighted up, and Dice over the batch); AdamW with cosine decay.
 
 An epoch is ``steps_per_epoch`` batches. After each epoch: phantom validation Dice of cerebellum and
-cistern (trans-cerebellar images of the validation pool, head crop without randomisation) in
+cistern on the first ``val_images`` trans-cerebellar images of the validation pool, predicted through
+the same cascade as inference (:func:`~neocus.fetal.cerebellum.predict_posterior_fossa`: head found by
+the network, not taken from the truth), in
 ``metrics.jsonl``, ``checkpoint.pt`` (network, optimiser, schedule, epoch); the best mean Dice is the
 model (``config.json``, ``weights.pt``). Re-running on the same folder resumes; the run stops after
 the epoch that passes the ``minutes`` budget.
@@ -28,19 +31,18 @@ import cv2
 import numpy as np
 
 from neocus.errors import NeocusError
-from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, class_map, head_crop_matrix
+from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, CerebellumModel, class_map, head_crop_matrix, predict_posterior_fossa
 from neocus.fetal.plane_data import PLANES, PlanePool, randomise_appearance, standardise, synth_from_labels
-from neocus.fetal.skull_model import SkullModelConfig, build_network, save_skull_model
+from neocus.fetal.skull_model import SkullModelConfig, build_network, read_model_folder, save_skull_model
 from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
 __all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "train_cerebellum",
-           "validation_pairs"]
+           "validation_dice"]
 
 METRICS_NAME = "metrics.jsonl"
-POOL_ASPECT_X = 288 / 216  # render_plane_pool squashes a 216x288 render to a square: x was shrunk by this much more
-DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(144, 144))
+DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(192, 192))
 TC = PLANES.index(FetalPlane.TRANS_CEREBELLAR)
 
 
@@ -55,12 +57,16 @@ class CerebellumTrainOptions(AsDict):
     minutes: float = 18.0
     tc_fraction: float = 0.75
     synth_fraction: float = 0.5
-    small_weight: float = 1.0  # weight of the cerebellum and cistern classes in the loss (1: all classes alike)
-    batch_dice: bool = False  # Dice over the whole batch rather than per image (steadier for small structures)
+    small_weight: float = 4.0  # weight of the cerebellum and cistern classes in the loss (1: all classes alike)
+    batch_dice: bool = True  # Dice over the whole batch rather than per image (steadier for small structures)
+    val_images: int = 48  # trans-cerebellar validation images scored after each epoch
+    pool_aspect_x: float = 1.0  # how much more the pool shrank x than y (1: isotropic pixels)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
             raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+        if self.val_images < 1 or not self.pool_aspect_x > 0:
+            raise NeocusError("validation images must be at least 1 and the pool aspect positive", where="val_images")
         if not self.small_weight > 0:
             raise NeocusError(f"class weight {self.small_weight!r} is not positive", where="small_weight")
 
@@ -84,15 +90,15 @@ def _head_box(target: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fraction: float = 0.5,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  pool_aspect_x: float = 1.0, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Randomised inputs ``[B, 1, side, side]`` float32 and targets ``[B, 1, side, side]`` (class indices)."""
     xs = np.zeros((len(images), 1, side, side), np.float32)
     ys = np.zeros((len(images), 1, side, side), np.float32)
     for k in range(len(images)):
         target = class_map(labels[k])
         img = synth_from_labels(labels[k], rng) if rng.random() < synth_fraction else images[k].astype(np.float32) / 255.0
-        m = np.vstack([head_crop_matrix(_head_box(target), out_side=side, fill=rng.uniform(0.55, 0.95),
-                                        aspect_x=POOL_ASPECT_X * rng.uniform(0.9, 1.1)), [0.0, 0.0, 1.0]])
+        m = np.vstack([head_crop_matrix(_head_box(target), out_side=side, fill=rng.uniform(0.5, 0.95),
+                                        aspect_x=pool_aspect_x * rng.uniform(0.9, 1.1)), [0.0, 0.0, 1.0]])
         a = np.deg2rad(rng.uniform(-25.0, 25.0))
         c, s, h = np.cos(a), np.sin(a), side / 2
         rot = np.array([[c, s, h - c * h - s * h + rng.uniform(-0.08, 0.08) * side],
@@ -109,34 +115,22 @@ def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fr
     return xs, ys
 
 
-def validation_pairs(pool: PlanePool, *, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pool's trans-cerebellar B-mode images and targets, head crop at the prediction's fill, no randomisation."""
-    idx = np.nonzero(pool.planes == TC)[0]
-    xs, ys = [], []
-    for i in idx:
-        target = class_map(pool.labels[i])
-        m = head_crop_matrix(_head_box(target), out_side=side, aspect_x=POOL_ASPECT_X)
-        xs.append(standardise(cv2.warpAffine(pool.images[i].astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_LINEAR)))
-        ys.append(cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST))
-    return np.stack(xs)[:, None], np.stack(ys)[:, None].astype(np.float32)
-
-
-def _dice(network, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    import torch
-
+def validation_dice(network, config: SkullModelConfig, pool: PlanePool, *, n_images: int = 48) -> dict[str, float]:
+    """Mean Dice of cerebellum and cistern over the first ``n_images`` trans-cerebellar images of ``pool``,
+    predicted through the inference cascade (:func:`~neocus.fetal.cerebellum.predict_posterior_fossa`)."""
     network.eval()
-    with torch.inference_mode():
-        pred = np.concatenate([network(torch.from_numpy(x[i:i + 16])).argmax(1).numpy() for i in range(0, len(x), 16)])
+    model = CerebellumModel(config=config, network=network, path=None)
+    scores: dict[str, list[float]] = {"cerebellum": [], "cistern": []}
+    for i in np.nonzero(pool.planes == TC)[0][:n_images]:
+        _, pred = predict_posterior_fossa(pool.images[i], model)
+        target = class_map(pool.labels[i])
+        for name, got in scores.items():
+            c = CLASS_NAMES.index(name)
+            p, t = pred == c, target == c
+            if t.any():
+                got.append(2 * float((p & t).sum()) / float(p.sum() + t.sum()))
     network.train()
-    out = {}
-    for name in ("cerebellum", "cistern"):
-        c = CLASS_NAMES.index(name)
-        p, t = pred == c, y[:, 0] == c
-        has = t.sum(axis=(1, 2)) > 0
-        inter = (p & t).sum(axis=(1, 2))
-        d = 2 * inter / np.maximum(p.sum(axis=(1, 2)) + t.sum(axis=(1, 2)), 1)
-        out[name] = float(d[has].mean()) if has.any() else 0.0
-    return out
+    return {name: float(np.mean(v)) if v else 0.0 for name, v in scores.items()}
 
 
 def _draw(pool: PlanePool, n: int, tc_fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -146,9 +140,10 @@ def _draw(pool: PlanePool, n: int, tc_fraction: float, rng: np.random.Generator)
 
 
 def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, *, config: SkullModelConfig = DEFAULT_CONFIG,
-                     options: CerebellumTrainOptions = CerebellumTrainOptions(), progress: Callable[[str], None] | None = None,
-                     seed: int = 0) -> CerebellumTrainResult:
-    """Train (or resume) the posterior-fossa network in ``out_dir`` (see the module docstring)."""
+                     options: CerebellumTrainOptions = CerebellumTrainOptions(), init: str | Path | None = None,
+                     progress: Callable[[str], None] | None = None, seed: int = 0) -> CerebellumTrainResult:
+    """Train (or resume) the posterior-fossa network in ``out_dir`` (see the module docstring). ``init``: a
+    model folder of the same network (any input size) whose weights start a fresh run."""
     import torch
     from monai.losses import DiceCELoss
 
@@ -161,12 +156,17 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     net = build_network(config, out_channels=N_CLASSES)
+    if init is not None:
+        init_config, init_net = read_model_folder(Path(init), out_channels=N_CLASSES, kind="cerebellum")
+        if (init_config.net, init_config.features) != (config.net, config.features):
+            raise NeocusError(f"holds a {init_config.net.value} {list(init_config.features)}, not the {config.net.value} "
+                              f"{list(config.features)} to train", where=init, hint="start from a model of the same network")
+        net.load_state_dict(init_net.state_dict())
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
     resumed = resume_training(out, net=net, opt=opt, sched=sched, config=config.to_dict(), what="cerebellum")
     start, best, best_epoch = resumed.epoch, resumed.best, resumed.best_epoch
     rng = np.random.default_rng([seed, start])
-    x_val, y_val = validation_pairs(val_pool, side=side)
     weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, batch=options.batch_dice, weight=weight)
     t0, losses, epoch = time.perf_counter(), [], start
@@ -175,14 +175,15 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
         run = []
         for _ in range(options.steps_per_epoch):
             idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, rng))
-            xb, yb = augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction, rng=rng)
+            xb, yb = augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction,
+                                   pool_aspect_x=options.pool_aspect_x, rng=rng)
             loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             run.append(float(loss.detach()))
         sched.step()
-        dice = _dice(net, x_val, y_val)
+        dice = validation_dice(net, config, val_pool, n_images=options.val_images)
         losses.append(float(np.mean(run)))
         score = (dice["cerebellum"] + dice["cistern"]) / 2
         if score > best:

@@ -1,6 +1,7 @@
 """Measure one fetal head image: skull mask by the model, ellipse fit, HC / BPD / OFD in mm, centiles for
 a gestational age, flags; ``None`` with the reason for every value that cannot be measured (no pixel
-spacing, no gestational age, no head found, TCD and cisterna magna without a cerebellum model).
+spacing, no gestational age, no head found); TCD and cisterna magna depth on a trans-cerebellar plane
+that the caller names, with the posterior-fossa model (:mod:`neocus.fetal.fossa_measure`).
 
 Refused outright (``NeocusError``): an image that is not a grey B-mode frame (a colour Doppler frame),
 and an impossible gestational age (outside 14-42 weeks).
@@ -12,19 +13,22 @@ import math
 import struct
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from neocus.errors import InputFileError, NeocusError
+from neocus.errors import InputFileError, NeocusError, parse_choice
+from neocus.fetal.cerebellum import CerebellumModel, mask_box_xywh
 from neocus.fetal.ellipse import Ellipse, ellipse_mask, measure_head
+from neocus.fetal.fossa_measure import measure_fossa
 from neocus.fetal.head_centiles import head_centiles
 from neocus.fetal.norms import RangeFlag
 from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
 from neocus.results import AsDict
+from neocus.vocab import FetalPlane
 
 __all__ = ["FetalImage", "HeadResult", "check_ga", "colour_fraction", "draw_overlay", "head_checks", "measure_fetal_head", "read_fetal_image"]
 
@@ -34,8 +38,6 @@ _COLOUR_CHROMA = 40  # max - min channel above this counts as a colour pixel (JP
 MIN_HEAD_AREA_FRACTION = 0.01  # a head mask smaller than 1 % of the image is not a head
 MIN_ELLIPSE_DICE = 0.90  # a head mask must be close to its fitted ellipse
 MIN_MEAN_PROBABILITY = 0.75  # mean head probability inside the mask
-NO_CEREBELLUM = ("no cerebellum / cisterna magna model is bundled: the phantom-trained one (`fetal train cerebellum`) is not "
-                 "good enough yet, see docs/fetal.md (issue #16)")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class HeadResult(AsDict):
     checks: dict[str, float]
     model: str
     seconds: float
+    plane: str | None = None  # the plane the caller gave (no plane classifier is bundled)
+    plane_source: str | None = None  # "given"
+    calipers: dict[str, Any] = field(default_factory=dict)  # TCD / cisterna magna caliper end points (x, y) in pixels
+    fossa_classes: np.ndarray | None = field(default=None, metadata={"to_dict": False})  # posterior-fossa class map
 
 
 def head_checks(prob: np.ndarray, mask: np.ndarray) -> tuple[dict[str, float], str | None]:
@@ -159,10 +165,12 @@ def _centile_fields(measurements, ga_weeks: float | None, reasons: dict[str, str
 
 
 def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float | None = None,
-                       pixel_mm: float | None = None, device: str = "cpu", flip_tta: bool = False) -> tuple[HeadResult, np.ndarray]:
+                       pixel_mm: float | None = None, device: str = "cpu", flip_tta: bool = False,
+                       plane: FetalPlane | str | None = None, fossa_model: CerebellumModel | None = None) -> tuple[HeadResult, np.ndarray]:
     """Measure the head in ``image``; ``pixel_mm`` (mm per pixel) overrides the file's spacing;
-    ``flip_tta`` averages with the mirrored image (twice the time). Returns the result and the head
-    mask (bool ``[H, W]``)."""
+    ``flip_tta`` averages with the mirrored image (twice the time); on a ``plane`` given as
+    trans-cerebellar, ``fossa_model`` measures TCD and cisterna magna depth. Returns the result and the
+    head mask (bool ``[H, W]``)."""
     t0 = time.perf_counter()
     ga = check_ga(ga_weeks)
     spacing, source = (pixel_mm, "given") if pixel_mm is not None else (image.pixel_mm, "image file" if image.pixel_mm else None)
@@ -171,9 +179,12 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
     checks, no_head = head_checks(prob, mask)
     names = ("hc_mm", "bpd_outer_outer_mm", "bpd_outer_inner_mm", "ofd_mm", "cephalic_index", "tcd_mm", "cisterna_magna_mm")
     values: dict[str, float | None] = dict.fromkeys(names)
-    reasons = {"tcd_mm": NO_CEREBELLUM, "cisterna_magna_mm": NO_CEREBELLUM}
+    plane = None if plane is None else parse_choice(FetalPlane, plane, what="plane")
+    box = mask_box_xywh(mask) if no_head is None else None
+    fossa = measure_fossa(image.grey, fossa_model, plane=plane, pixel_mm=spacing, ga_weeks=ga, head_box_xywh=box)
+    reasons = dict(fossa.reasons)
     centiles: dict[str, Any] = {"hc": None, "bpd": None, "ofd": None}
-    flags: dict[str, str] = {}
+    flags: dict[str, str] = dict(fossa.flags)
     ellipse = None
     if no_head:
         for n in names[:5]:
@@ -194,21 +205,50 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
                           bpd_outer_inner_mm=head.bpd_outer_inner_mm, ofd_mm=head.ofd_mm)
             if head.bpd_outer_inner_mm is None:
                 reasons["bpd_outer_inner_mm"] = head.bpd_outer_inner_reason or "not measured"
-            centiles, flags = _centile_fields(head, ga, reasons)
+            centiles, head_flags = _centile_fields(head, ga, reasons)
+            flags.update(head_flags)
+    values.update(fossa.values)
+    centiles.update(fossa.centiles)
     result = HeadResult(head_found=no_head is None, image_shape_hw=tuple(image.grey.shape[:2]), pixel_mm=spacing,
                         pixel_mm_source=source, ga_weeks=ga, measurements=values, centiles=centiles, flags=flags,
                         reasons=reasons, ellipse=ellipse, checks=checks,
-                        model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0)
+                        model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0,
+                        plane=None if plane is None else plane.value, plane_source=None if plane is None else "given",
+                        calipers=fossa.calipers, fossa_classes=fossa.classes)
     return result, mask
+
+
+def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:
+    """Cerebellum (magenta) and cisterna magna (cyan) outlines with their calipers; the text lines."""
+    if result.fossa_classes is not None:
+        from neocus.fetal.cerebellum import masks_from_classes
+
+        masks = masks_from_classes(result.fossa_classes)
+        for name, colour in (("cerebellum", (255, 0, 255)), ("cistern", (255, 255, 0))):
+            contours, _ = cv2.findContours(masks[name].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(img, contours, -1, colour, 1, cv2.LINE_AA)
+    for name, colour in (("tcd", (255, 0, 255)), ("cisterna_magna", (255, 255, 0))):
+        if name in result.calipers:
+            p, q = (tuple(round(v) for v in end) for end in result.calipers[name])
+            cv2.line(img, p, q, colour, 1, cv2.LINE_AA)
+            for end in (p, q):
+                cv2.drawMarker(img, end, colour, cv2.MARKER_CROSS, 10, 2)
+    m = result.measurements
+    return [f"{label} {m[key]:.1f} mm" for label, key in (("TCD", "tcd_mm"), ("CM", "cisterna_magna_mm")) if m.get(key) is not None]
 
 
 def draw_overlay(grey: np.ndarray, result: HeadResult) -> np.ndarray:
     """The image in colour with the fitted skull ellipse (green), the OFD caliper along the major axis
-    and the BPD (outer-outer) caliper along the minor axis (yellow, with end marks), and the HC."""
+    and the BPD (outer-outer) caliper along the minor axis (yellow, with end marks), and the HC; on a
+    trans-cerebellar plane the cerebellum and cisterna magna outlines with the TCD and cisterna magna
+    calipers (magenta, cyan)."""
     img = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    fossa_text = _draw_fossa(img, result)
     e = result.ellipse
     if e is None:
         cv2.putText(img, "no head found", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2, cv2.LINE_AA)
+        for i, t in enumerate(fossa_text):
+            cv2.putText(img, t, (10, 56 + 26 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 0, 255), 2, cv2.LINE_AA)
         return img
     cx, cy = e.center_xy
     th = math.radians(e.angle_deg)
@@ -221,7 +261,7 @@ def draw_overlay(grey: np.ndarray, result: HeadResult) -> np.ndarray:
             cv2.drawMarker(img, end, (0, 255, 255), cv2.MARKER_CROSS, 14, 2)
     m = result.measurements
     text = [f"HC {m['hc_mm']:.1f} mm" if m["hc_mm"] is not None else "HC: no pixel spacing",
-            f"OFD {m['ofd_mm']:.1f} / BPD(o-o) {m['bpd_outer_outer_mm']:.1f} mm" if m["ofd_mm"] is not None else ""]
+            f"OFD {m['ofd_mm']:.1f} / BPD(o-o) {m['bpd_outer_outer_mm']:.1f} mm" if m["ofd_mm"] is not None else "", *fossa_text]
     for i, t in enumerate(x for x in text if x):
         cv2.putText(img, t, (10, 28 + 26 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 255), 2, cv2.LINE_AA)
     return img

@@ -63,14 +63,16 @@ def render_plane_pool(
 
 
 def cached_plane_pool(
-    path: str | Path, n: int, *, seed: int, progress: Callable[[int, int], None] | None = None
+    path: str | Path, n: int, *, seed: int, progress: Callable[[int, int], None] | None = None,
+    render: Callable[..., PlanePool] = render_plane_pool,
 ) -> PlanePool:
     """The pool of ``n`` images of ``seed`` kept in ``path`` (``.npz``): read when it is there, rendered
-    (:func:`render_plane_pool`) and written atomically otherwise. A file holding another number of
+    (``render``: :func:`render_plane_pool`, or :func:`neocus.fetal.fossa_pool.render_fossa_pool`) and
+    written atomically otherwise. A file holding another number of
     images (another ``--cases``) is refused rather than silently reused."""
     path = Path(path)
     if not path.is_file():
-        pool = render_plane_pool(n, seed=seed, progress=progress)
+        pool = render(n, seed=seed, progress=progress)
         with atomic_target(path) as tmp:
             np.savez_compressed(tmp, images=pool.images, labels=pool.labels, planes=pool.planes)
         return pool

@@ -61,6 +61,13 @@ def cistern_depth_px(cistern: np.ndarray, *, through_xy: tuple[float, float], di
                      step_px: float = 0.25) -> float:
     """Longest run (px) of ``cistern`` along the line through ``through_xy`` in ``direction_xy``, sampled
     every ``step_px`` (each sample is the pixel it falls in)."""
+    start, end = _longest_run(cistern, through_xy=through_xy, direction_xy=direction_xy, step_px=step_px)
+    return end - start
+
+
+def _longest_run(cistern: np.ndarray, *, through_xy: tuple[float, float], direction_xy: tuple[float, float],
+                 step_px: float) -> tuple[float, float]:
+    """Start and end (px along ``direction_xy`` from ``through_xy``) of the longest run; (0, 0) when none."""
     m = np.asarray(cistern, bool)
     d = np.asarray(direction_xy, float) / np.linalg.norm(direction_xy)
     reach = float(np.hypot(*m.shape))
@@ -71,10 +78,11 @@ def cistern_depth_px(cistern: np.ndarray, *, through_xy: tuple[float, float], di
     hit = np.zeros(len(t), bool)
     hit[ok] = m[row[ok], col[ok]]
     if not hit.any():
-        return 0.0
+        return 0.0, 0.0
     edges = np.diff(np.concatenate([[0], hit.astype(np.int8), [0]]))
     starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-    return float((ends - starts).max()) * step_px
+    k = int(np.argmax(ends - starts))
+    return float(t[starts[k]]), float(t[starts[k]] + (ends[k] - starts[k]) * step_px)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,9 @@ class PosteriorFossaResult(AsDict):
     cisterna_magna: CentileResult | None
     midline_direction_xy: tuple[float, float] | None
     reasons: dict[str, str]
+    #: caliper end points ((x, y), (x, y)) in pixels, for drawing; ``None`` where not measured
+    tcd_caliper_xy: tuple[tuple[float, float], tuple[float, float]] | None = None
+    cisterna_magna_caliper_xy: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: np.ndarray, *, pixel_mm: float | None,
@@ -98,7 +109,7 @@ def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: n
         raise NeocusError(f"mask shapes differ: {cb.shape}, {cs.shape}, {hd.shape}", where="masks")
     if pixel_mm is not None and not (np.isfinite(pixel_mm) and pixel_mm > 0):
         raise NeocusError(f"pixel size {pixel_mm!r} mm is not a positive number", where="pixel_mm")
-    tcd = cm = direction = None
+    tcd = cm = direction = tcd_caliper = cm_caliper = None
     if (hd | cb | cs).sum() < MIN_AREA_PX:
         reasons["tcd_mm"] = reasons["cisterna_magna_mm"] = "no head found"
     elif cb.sum() < MIN_AREA_PX:
@@ -111,7 +122,15 @@ def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: n
         mid_t = (t.max() + t.min()) / 2
         # a point on the vermis line: the cerebellum's centroid moved across to the middle of its extent
         through = (float(xs.mean() + (mid_t - t.mean()) * n[0]), float(ys.mean() + (mid_t - t.mean()) * n[1]))
-        tcd_px, cm_px = transverse_width_px(cb, direction_xy=direction), cistern_depth_px(cs, through_xy=through, direction_xy=direction)
+        tcd_px = transverse_width_px(cb, direction_xy=direction)
+        run = _longest_run(cs, through_xy=through, direction_xy=direction, step_px=0.25)
+        cm_px = run[1] - run[0]
+        d = np.asarray(direction)
+        along = float((xs * d[0] + ys * d[1]).mean() - (through[0] * d[0] + through[1] * d[1]))
+        mid = np.asarray(through) + along * d  # the vermis line at the cerebellum's mean depth
+        tcd_caliper = tuple(tuple(float(v) for v in mid + (e - mid_t) * n) for e in (t.min() - 0.5, t.max() + 0.5))
+        if cm_px > 0:
+            cm_caliper = tuple(tuple(float(v) for v in np.asarray(through) + e * d) for e in run)
         if pixel_mm is None:
             reasons["tcd_mm"] = reasons["cisterna_magna_mm"] = "no pixel spacing: the image file carries none and none was given"
         else:
@@ -128,4 +147,5 @@ def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: n
         elif value is not None:
             reasons[f"{name}_centile"] = "no gestational age given"
     return PosteriorFossaResult(tcd_mm=tcd, cisterna_magna_mm=cm, tcd=cents["tcd"], cisterna_magna=cents["cisterna_magna"],
-                                midline_direction_xy=direction, reasons=reasons)
+                                midline_direction_xy=direction, reasons=reasons,
+                                tcd_caliper_xy=tcd_caliper if tcd is not None else None, cisterna_magna_caliper_xy=cm_caliper if cm is not None else None)

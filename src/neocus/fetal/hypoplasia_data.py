@@ -24,7 +24,6 @@ import numpy as np
 from neocus.atomic import atomic_target
 from neocus.errors import InputFileError, NeocusError
 from neocus.fetal.cerebellum import class_map, head_crop_matrix
-from neocus.fetal.cerebellum_train import POOL_ASPECT_X
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
 from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
@@ -38,6 +37,7 @@ CONDITIONS: tuple[FetalCondition, ...] = (FetalCondition.NORMAL, FetalCondition.
                                           FetalCondition.MEGA_CISTERNA_MAGNA, FetalCondition.VENTRICULOMEGALY)
 POSITIVE = CONDITIONS.index(FetalCondition.CEREBELLAR_HYPOPLASIA)
 RENDER_HW = (216, 288)
+POOL_ASPECT_X = RENDER_HW[1] / RENDER_HW[0]  # the square pool shrank x this much more than y
 _FIELDS = ("images", "labels", "conditions", "ga_weeks", "pixel_mm", "tcd_centile")
 
 

@@ -6,8 +6,9 @@ turn (:func:`neocus.fetal.hypoplasia_data.render_hypoplasia_pool`). For each mod
 calibrated and raw probability (the temperature and threshold were fitted on the validation pool by
 the training), AUC with the DeLong interval, sensitivity and specificity at the validation threshold,
 the fraction called positive per condition, Brier and ECE before and after calibration; paired DeLong
-tests of each variant against the first (``--models`` order) and against the TCD rule. The networks
-get the image cropped on the true head box (as the validation pool; the box stands in for the zoom).
+tests of every pair of methods. The networks get the image cropped on the true head box (as the
+validation pool; the box stands in for the zoom); a model trained with ``--ga-and-scale`` (named
+``VARIANT+ga_scale``) also gets each image's GA and the crop's true mm per pixel.
 
 The TCD rule (TCD < 5th centile for GA) runs on the true masks (the rule's upper bound) and, with
 ``--seg-model``, on the masks of that posterior-fossa model; it needs the pixel size and the GA (held
@@ -32,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neocus.fetal.hypoplasia_data import CONDITIONS, cached_hypoplasia_pool, crop_inputs, render_hypoplasia_pool
+from neocus.fetal.hypoplasia_data import CONDITIONS, cached_hypoplasia_pool, crop_inputs, crop_mm_per_px, render_hypoplasia_pool
 from neocus.fetal.hypoplasia_eval import binary_summary, tcd_rule
-from neocus.fetal.hypoplasia_model import HypoplasiaCalibration, hypoplasia_logits, load_hypoplasia_model
+from neocus.fetal.hypoplasia_model import HypoplasiaCalibration, hypoplasia_logits, load_hypoplasia_model, side_features
 from neocus.fetal.phantom_masks import structure_masks
 from neocus.results import rounded
 from neocus.stats import auc_score, delong_test_paired
@@ -104,9 +105,11 @@ def main() -> None:
     summary, scores, curves = {"n": len(y), "seed": args.seed, "methods": {}, "tests": {}}, {}, {}
     for folder in args.models:
         model = load_hypoplasia_model(folder)
-        name = model.config.variant.value
+        name = model.config.variant.value + ("+ga_scale" if model.config.ga_and_scale else "")
         x, _ = crop_inputs(pool.images, pool.labels, side=model.config.input_side)
-        logits = hypoplasia_logits(model.net, x)
+        side = (side_features(pool.ga_weeks, crop_mm_per_px(pool.labels, pool.pixel_mm, side=model.config.input_side))
+                if model.config.ga_and_scale else None)
+        logits = hypoplasia_logits(model.net, x, side=side)
         raw, cal = HypoplasiaCalibration().probability(logits), model.calibration.probability(logits)
         s = binary_summary(y, cal, threshold=model.calibration.threshold, conditions=conds, probability=True)
         s_raw = binary_summary(y, raw, threshold=0.5, conditions=conds, probability=True)

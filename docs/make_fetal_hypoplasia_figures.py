@@ -26,8 +26,9 @@ import cv2
 import numpy as np
 
 from neocus.fetal.hypoplasia_cam import grad_cam, heatmap_overlay
-from neocus.fetal.hypoplasia_data import CONDITIONS, POSITIVE, cached_hypoplasia_pool, crop_inputs, crop_mm_per_px
-from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model, predict_hypoplasia, side_features
+from neocus.fetal.hypoplasia_data import CONDITIONS, POSITIVE, cached_hypoplasia_pool, crop_inputs
+from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model, predict_hypoplasia
+from neocus.fetal.hypoplasia_train import pool_fill, pool_inputs
 
 TILE = 180
 REAL = {"cerebellah-hypoplasia": "hypoplasia", "m-magna": "mega cisterna magna"}
@@ -57,9 +58,9 @@ def cam_figure(model, pool, n: int, out: str) -> None:
     pick = [i for i in range(len(pool.conditions)) if pool.conditions[i] == POSITIVE][:n]
     pick += [i for i in range(len(pool.conditions)) if pool.conditions[i] == 0][:n]
     side = model.config.input_side
-    x, target = crop_inputs(pool.images[pick], pool.labels[pick], side=side)
-    feats = (side_features(pool.ga_weeks[pick], crop_mm_per_px(pool.labels[pick], pool.pixel_mm[pick], side=side))
-             if model.config.ga_and_scale else [None] * len(pick))
+    x, target = crop_inputs(pool.images[pick], pool.labels[pick], side=side, fill=pool_fill(pool, model.config, pick))
+    feats = pool_inputs(pool, model.config)[1]
+    feats = [None] * len(pick) if feats is None else feats[pick]
     tiles = []
     for k, i in enumerate(pick):
         p = float(model.calibration.probability(hypoplasia_logits(model.net, x[k:k + 1], side=None if feats[k] is None else feats[k:k + 1]))[0])

@@ -6,8 +6,11 @@ turn (:func:`neocus.fetal.hypoplasia_data.render_hypoplasia_pool`). For each mod
 calibrated and raw probability (the temperature and threshold were fitted on the validation pool by
 the training), AUC with the DeLong interval, sensitivity and specificity at the validation threshold,
 the fraction called positive per condition, Brier and ECE before and after calibration; paired DeLong
-tests of each variant against the first (``--models`` order) and against the TCD rule. The networks
-get the image cropped on the true head box (as the validation pool; the box stands in for the zoom).
+tests of every pair of methods. The networks get the image cropped on the true head box (as the
+validation pool; the box stands in for the zoom); a model trained with ``--ga-and-scale`` (named
+``VARIANT+ga_scale``) also gets each image's GA and the crop's true mm per pixel, and one trained with
+``--median-tcd-px N`` too (``VARIANT+ga_tcdN``) is given the crop zoomed so that the median TCD for the
+GA is N pixels, exactly as in its validation (:func:`neocus.fetal.hypoplasia_train.pool_inputs`).
 
 The TCD rule (TCD < 5th centile for GA) runs on the true masks (the rule's upper bound) and, with
 ``--seg-model``, on the masks of that posterior-fossa model; it needs the pixel size and the GA (held
@@ -32,14 +35,23 @@ from pathlib import Path
 
 import numpy as np
 
-from neocus.fetal.hypoplasia_data import CONDITIONS, cached_hypoplasia_pool, crop_inputs, render_hypoplasia_pool
+from neocus.fetal.hypoplasia_data import CONDITIONS, cached_hypoplasia_pool, render_hypoplasia_pool
 from neocus.fetal.hypoplasia_eval import binary_summary, tcd_rule
 from neocus.fetal.hypoplasia_model import HypoplasiaCalibration, hypoplasia_logits, load_hypoplasia_model
+from neocus.fetal.hypoplasia_train import pool_inputs
 from neocus.fetal.phantom_masks import structure_masks
 from neocus.results import rounded
 from neocus.stats import auc_score, delong_test_paired
 
 RULE_THRESHOLD = 1.6448536269514722  # -z at the 5th centile: TCD centile < 5 <=> -z > this
+
+
+def model_name(config) -> str:
+    """``VARIANT``, ``VARIANT+ga_scale`` (GA and crop scale to the head) or ``VARIANT+ga_tcdN`` (and the crop
+    zoomed so that the median TCD for the GA is N pixels)."""
+    if not config.ga_and_scale:
+        return config.variant.value
+    return config.variant.value + ("+ga_scale" if config.median_tcd_px is None else f"+ga_tcd{config.median_tcd_px:g}")
 
 
 def rule_scores(pool, seg_model=None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -104,9 +116,9 @@ def main() -> None:
     summary, scores, curves = {"n": len(y), "seed": args.seed, "methods": {}, "tests": {}}, {}, {}
     for folder in args.models:
         model = load_hypoplasia_model(folder)
-        name = model.config.variant.value
-        x, _ = crop_inputs(pool.images, pool.labels, side=model.config.input_side)
-        logits = hypoplasia_logits(model.net, x)
+        name = model_name(model.config)
+        x, side = pool_inputs(pool, model.config)
+        logits = hypoplasia_logits(model.net, x, side=side)
         raw, cal = HypoplasiaCalibration().probability(logits), model.calibration.probability(logits)
         s = binary_summary(y, cal, threshold=model.calibration.threshold, conditions=conds, probability=True)
         s_raw = binary_summary(y, raw, threshold=0.5, conditions=conds, probability=True)

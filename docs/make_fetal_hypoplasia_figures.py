@@ -9,7 +9,7 @@
   probability and call (``*`` = called hypoplasia), and a markdown table (``--table``). The real images
   have no pixel size and no GA (and were stretched to 640x640), so the TCD rule cannot run on them;
   the networks get the whole image stretched to their input (no head box). Anecdotal: 19 images, labels
-  unverified.
+  unverified. A model trained with GA and scale is left out of the sheet: it cannot run without them.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python docs/make_fetal_hypoplasia_figures.py --models KEPT [OTHER ...]
         --holdout holdout.npz [--cases 240] [--seed 90017] [--data ../shared/data/real/fetal/fetal-brain] [--cam docs/fetal-hypoplasia-gradcam.png]
@@ -28,6 +28,7 @@ import numpy as np
 from neocus.fetal.hypoplasia_cam import grad_cam, heatmap_overlay
 from neocus.fetal.hypoplasia_data import CONDITIONS, POSITIVE, cached_hypoplasia_pool, crop_inputs
 from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model, predict_hypoplasia
+from neocus.fetal.hypoplasia_train import pool_fill, pool_inputs
 
 TILE = 180
 REAL = {"cerebellah-hypoplasia": "hypoplasia", "m-magna": "mega cisterna magna"}
@@ -57,16 +58,18 @@ def cam_figure(model, pool, n: int, out: str) -> None:
     pick = [i for i in range(len(pool.conditions)) if pool.conditions[i] == POSITIVE][:n]
     pick += [i for i in range(len(pool.conditions)) if pool.conditions[i] == 0][:n]
     side = model.config.input_side
-    x, target = crop_inputs(pool.images[pick], pool.labels[pick], side=side)
+    x, target = crop_inputs(pool.images[pick], pool.labels[pick], side=side, fill=pool_fill(pool, model.config, pick))
+    feats = pool_inputs(pool, model.config)[1]
+    feats = [None] * len(pick) if feats is None else feats[pick]
     tiles = []
     for k, i in enumerate(pick):
-        p = float(model.calibration.probability(hypoplasia_logits(model.net, x[k:k + 1]))[0])
+        p = float(model.calibration.probability(hypoplasia_logits(model.net, x[k:k + 1], side=None if feats[k] is None else feats[k:k + 1]))[0])
         truth = _grey(x[k, 0])
         for c, colour in ((3, (0, 220, 0)), (4, (255, 80, 0))):
             contours, _ = cv2.findContours((target[k, 0] == c).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(truth, contours, -1, colour, 1)
-        pair = np.hstack([truth, heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], block=-1)),
-                          heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], block=-2))])
+        pair = np.hstack([truth, heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], side=feats[k], block=-1)),
+                          heatmap_overlay(x[k, 0], grad_cam(model, x[k, 0], side=feats[k], block=-2))])
         pair = cv2.resize(pair, (3 * TILE, TILE), interpolation=cv2.INTER_NEAREST)
         tiles.append(_caption(pair, [f"hold-out {i}: {CONDITIONS[pool.conditions[i]].value}, GA {pool.ga_weeks[i]:.0f} wk",
                                      f"TCD centile {pool.tcd_centile[i]:.1f}; P(hypoplasia) {p:.2f}"]))
@@ -82,6 +85,7 @@ def real_rows(data: Path) -> list[dict]:
 
 
 def sheet_figure(models: list, data: Path, out: str, table: str | None) -> None:
+    models = [m for m in models if not m.config.ga_and_scale]  # no GA and no pixel size on the real images: cannot run
     lines = ["| image | label | " + " | ".join(f"P {m.config.variant.value}" for m in models) + " | TCD rule |",
              "|---|---|" + "---|" * (len(models) + 1)]
     tiles = []

@@ -44,7 +44,9 @@ def test_pool_has_the_conditions_in_turn_and_hypoplasia_is_positive(pool, tmp_pa
 
 
 def test_augmentation_keeps_image_and_masks_together(pool):
-    x, y = augment_hypoplasia_batch(pool.images, pool.labels, side=48, rng=np.random.default_rng(0))
+    b = augment_hypoplasia_batch(pool.images, pool.labels, side=48, rng=np.random.default_rng(0))
+    x, y = b.x, b.target
+    assert b.mm_per_px is None
     assert x.shape == y.shape == (8, 1, 48, 48)
     assert set(np.unique(y).tolist()) <= {0, 1, 2, 3, 4} and (y == 3).any()  # the cerebellum class survives the crop
     xv, yv = crop_inputs(pool.images, pool.labels, side=48)

@@ -40,6 +40,8 @@ def train_hypoplasia_cmd(
     minutes: float = typer.Option(11.0, "--minutes", help="Stop after the epoch that passes this time budget."),
     side: int = typer.Option(112, "--side", help="Network input side in pixels."),
     seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    ga_and_scale: bool = typer.Option(False, "--ga-and-scale", help="Also give the network the gestational age and the crop's mm per pixel (what `fetal measure` has from --ga and --pixel-mm)."),
+    median_tcd_px: float | None = typer.Option(None, "--median-tcd-px", help="With --ga-and-scale: zoom the crop so that the median TCD for the GA is this many pixels wide (e.g. 30)."),
 ) -> None:
     """Train a cerebellar hypoplasia classifier on trans-cerebellar phantom images (normal, hypoplasia, mega
     cisterna magna, ventriculomegaly) with random per-structure intensities, crops, blur and noise."""
@@ -48,7 +50,7 @@ def train_hypoplasia_cmd(
 
     if not 32 <= side <= 512:
         raise NeocusError(f"input side {side} is outside 32-512 pixels", where="--side", hint="give e.g. --side 112")
-    config = HypoplasiaModelConfig(variant=variant, input_side=side)
+    config = HypoplasiaModelConfig(variant=variant, input_side=side, ga_and_scale=ga_and_scale, median_tcd_px=median_tcd_px)
     options = HypoplasiaTrainOptions(epochs=epochs, steps_per_epoch=steps, minutes=minutes)
     pools = hypoplasia_pools(pool_dir or out, n_cases=n_cases, val_cases=val_cases, seed=seed)
     with err_console.status("training", spinner="dots") as status:

@@ -16,9 +16,9 @@ from neocus.fetal.hypoplasia_model import HypoplasiaModel
 __all__ = ["grad_cam", "heatmap_overlay"]
 
 
-def grad_cam(model: HypoplasiaModel, x: np.ndarray, *, block: int = -1) -> np.ndarray:
-    """Grad-CAM ``[S, S]`` in [0, 1] of one network input ``[S, S]`` through encoder block ``block`` (all
-    zero when no channel pushes the logit up)."""
+def grad_cam(model: HypoplasiaModel, x: np.ndarray, *, side: np.ndarray | None = None, block: int = -1) -> np.ndarray:
+    """Grad-CAM ``[S, S]`` in [0, 1] of one network input ``[S, S]`` (with its side features ``[3]`` for a
+    ``ga_and_scale`` model) through encoder block ``block`` (all zero when no channel pushes the logit up)."""
     import torch
 
     net = model.net
@@ -27,7 +27,7 @@ def grad_cam(model: HypoplasiaModel, x: np.ndarray, *, block: int = -1) -> np.nd
     handle = net.blocks[block].register_forward_hook(lambda _m, _i, out: captured.__setitem__("a", out))
     try:
         t = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None, None].requires_grad_(True)
-        logit, _ = net(t)
+        logit, _ = net(t, None if side is None else torch.from_numpy(np.asarray(side, np.float32).reshape(1, -1)))
         act = captured["a"]
         grad, = torch.autograd.grad(logit.sum(), act)
     finally:

@@ -23,15 +23,15 @@ import numpy as np
 
 from neocus.atomic import atomic_target
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.cerebellum import class_map, head_crop_matrix
+from neocus.fetal.cerebellum import HEAD_FILL, class_map, head_crop_matrix
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
 from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
 from neocus.fetal.plane_data import randomise_appearance, standardise, synth_from_labels
 from neocus.vocab import FetalCondition, FetalPlane
 
-__all__ = ["CONDITIONS", "HypoplasiaPool", "augment_hypoplasia_batch", "cached_hypoplasia_pool", "crop_inputs", "head_box_xywh",
-           "is_positive", "render_hypoplasia_pool"]
+__all__ = ["CONDITIONS", "AugmentedBatch", "HypoplasiaPool", "augment_hypoplasia_batch", "cached_hypoplasia_pool", "crop_inputs",
+           "crop_mm_per_px", "fill_for_scale", "head_box_xywh", "is_positive", "render_hypoplasia_pool"]
 
 CONDITIONS: tuple[FetalCondition, ...] = (FetalCondition.NORMAL, FetalCondition.CEREBELLAR_HYPOPLASIA,
                                           FetalCondition.MEGA_CISTERNA_MAGNA, FetalCondition.VENTRICULOMEGALY)
@@ -119,6 +119,43 @@ def cached_hypoplasia_pool(path: str | Path, n: int, *, seed: int, keep_full: bo
     return pool
 
 
+@dataclass(frozen=True, eq=False)
+class AugmentedBatch:
+    """Network inputs ``x`` ``[B, 1, S, S]`` float32, class-map targets ``target`` (same shape) and, when the
+    pool's pixel sizes were given, the mm per pixel of each crop (``[B]``, else ``None``)."""
+
+    x: np.ndarray
+    target: np.ndarray
+    mm_per_px: np.ndarray | None = None
+
+
+def _mm_per_crop_px(m: np.ndarray, pixel_mm: float, *, pool_side: int, aspect_x: float) -> float:
+    """mm per pixel of a crop made by the 2x3 map ``m`` (crop scale sx = aspect_x * sy, any rotation) from a
+    pool image whose 216-row render of ``pixel_mm`` was squashed to ``pool_side`` rows."""
+    sy = float(np.sqrt(abs(np.linalg.det(m[:, :2])) / aspect_x))
+    return pixel_mm * RENDER_HW[0] / pool_side / sy
+
+
+def crop_mm_per_px(labels: np.ndarray, pixel_mm: np.ndarray, *, side: int, aspect_x: float = POOL_ASPECT_X,
+                   fill: np.ndarray | None = None) -> np.ndarray:
+    """mm per pixel ``[N]`` of the crops :func:`crop_inputs` makes of a pool's images (its true scale: with it
+    the sizes in a crop are real again)."""
+    fills = np.full(len(labels), HEAD_FILL) if fill is None else np.asarray(fill, np.float64)
+    return np.array([_mm_per_crop_px(head_crop_matrix(head_box_xywh(class_map(lab)), out_side=side, aspect_x=aspect_x, fill=float(f)),
+                                     float(px), pool_side=lab.shape[0], aspect_x=aspect_x) for lab, px, f in zip(labels, pixel_mm, fills)])
+
+
+def fill_for_scale(labels: np.ndarray, pixel_mm: np.ndarray, mm_per_px: np.ndarray, *, side: int,
+                   aspect_x: float = POOL_ASPECT_X) -> np.ndarray:
+    """The head fill ``[N]`` (of :func:`crop_inputs`, :func:`augment_hypoplasia_batch`) that makes each pool
+    image's crop ``mm_per_px`` mm per pixel (a head larger than the crop is then cut)."""
+    out = []
+    for lab, px, mm in zip(labels, pixel_mm, mm_per_px):
+        _, _, w, h = head_box_xywh(class_map(lab))
+        out.append(float(px) * RENDER_HW[0] / lab.shape[0] / float(mm) * max(w * aspect_x, h) / side)
+    return np.array(out)
+
+
 def head_box_xywh(mask: np.ndarray) -> tuple[float, float, float, float]:
     """Box (x0, y0, w, h) of the non-zero pixels of a mask or class map (the whole image when nearly empty)."""
     ys, xs = np.nonzero(mask)
@@ -128,23 +165,27 @@ def head_box_xywh(mask: np.ndarray) -> tuple[float, float, float, float]:
     return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
 
 
-def crop_inputs(images: np.ndarray, labels: np.ndarray, *, side: int, aspect_x: float = POOL_ASPECT_X) -> tuple[np.ndarray, np.ndarray]:
+def crop_inputs(images: np.ndarray, labels: np.ndarray, *, side: int, aspect_x: float = POOL_ASPECT_X,
+                fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Network inputs ``[N, 1, side, side]`` (standardised) and class-map targets of a pool's images, cropped
-    around the head of the TRUE label map at the prediction's fill, no randomisation (phantom validation
-    and hold-out: the head box stands in for the sonographer's zoom on the head)."""
+    around the head of the TRUE label map at the prediction's fill (or each image's ``fill``: see
+    :func:`fill_for_scale`), no randomisation (phantom validation and hold-out: the head box stands in for
+    the sonographer's zoom on the head)."""
     xs, ys = [], []
-    for img, lab in zip(images, labels):
+    fills = np.full(len(images), HEAD_FILL) if fill is None else np.asarray(fill, np.float64)
+    for img, lab, f in zip(images, labels, fills):
         target = class_map(lab)
-        m = head_crop_matrix(head_box_xywh(target), out_side=side, aspect_x=aspect_x)
+        m = head_crop_matrix(head_box_xywh(target), out_side=side, aspect_x=aspect_x, fill=float(f))
         xs.append(standardise(cv2.warpAffine(img.astype(np.float32) / 255.0, m, (side, side), flags=cv2.INTER_LINEAR)))
         ys.append(cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST))
     return np.stack(xs)[:, None].astype(np.float32), np.stack(ys)[:, None].astype(np.float32)
 
 
-def _random_crop(target: np.ndarray, *, side: int, rng: np.random.Generator) -> np.ndarray:
-    """Crop around the head (it fills 55-95 %), the pool's squash undone EXACTLY (a stretch would change the
-    ratio of TCD to head width that the label depends on), rotation +-25 deg, shift +-8 %."""
-    m = np.vstack([head_crop_matrix(head_box_xywh(target), out_side=side, fill=rng.uniform(0.55, 0.95), aspect_x=POOL_ASPECT_X),
+def _random_crop(target: np.ndarray, *, side: int, fill: float | None, rng: np.random.Generator) -> np.ndarray:
+    """Crop around the head (it fills 55-95 %, or ``fill`` +-4 %), the pool's squash undone EXACTLY (a stretch
+    would change the ratio of TCD to head width that the label depends on), rotation +-25 deg, shift +-8 %."""
+    f = rng.uniform(0.55, 0.95) if fill is None else fill * rng.uniform(0.96, 1.04)
+    m = np.vstack([head_crop_matrix(head_box_xywh(target), out_side=side, fill=f, aspect_x=POOL_ASPECT_X),
                    [0.0, 0.0, 1.0]])
     rot = cv2.getRotationMatrix2D((side / 2, side / 2), float(rng.uniform(-25.0, 25.0)), 1.0)
     rot[:, 2] += rng.uniform(-0.08, 0.08, 2) * side
@@ -152,16 +193,21 @@ def _random_crop(target: np.ndarray, *, side: int, rng: np.random.Generator) -> 
 
 
 def augment_hypoplasia_batch(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fraction: float = 0.5,
-                             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                             pixel_mm: np.ndarray | None = None, fill: np.ndarray | None = None,
+                             rng: np.random.Generator) -> AugmentedBatch:
     """Randomised inputs ``[B, 1, side, side]`` float32 and class-map targets (SynthSeg style: half painted
     from the label map with a random grey per structure; crop, rotation, shift, flips, blur, gamma,
-    contrast, noise; no change of aspect)."""
+    contrast, noise; no change of aspect); with the pool's ``pixel_mm`` also each crop's mm per pixel;
+    ``fill`` (per image, :func:`fill_for_scale`) sets the zoom to +-4 % instead of a head filling 55-95 %."""
     xs = np.zeros((len(images), 1, side, side), np.float32)
     ys = np.zeros((len(images), 1, side, side), np.float32)
+    mm = np.zeros(len(images))
     for k in range(len(images)):
         target = class_map(labels[k])
         img = synth_from_labels(labels[k], rng) if rng.random() < synth_fraction else images[k].astype(np.float32) / 255.0
-        m = _random_crop(target, side=side, rng=rng)
+        m = _random_crop(target, side=side, fill=None if fill is None else float(fill[k]), rng=rng)
+        if pixel_mm is not None:
+            mm[k] = _mm_per_crop_px(m, float(pixel_mm[k]), pool_side=labels.shape[1], aspect_x=POOL_ASPECT_X)
         img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if rng.random() < 0.5:
@@ -170,4 +216,4 @@ def augment_hypoplasia_batch(images: np.ndarray, labels: np.ndarray, *, side: in
             img, tgt = img[::-1], tgt[::-1]
         xs[k, 0] = standardise(randomise_appearance(img, rng=rng))
         ys[k, 0] = tgt
-    return xs, ys
+    return AugmentedBatch(xs, ys, mm if pixel_mm is not None else None)

@@ -13,7 +13,13 @@ dropout, linear to one logit: P(cerebellar hypoplasia) after a sigmoid):
   area of every class (soft, as fractions of the image): at test time it uses its own predicted masks,
   never true ones.
 
-``forward`` returns ``(logit [B], class logits [B, 5, H, W] or None)``; the class logits are at the
+With ``ga_and_scale`` the head also gets what a sonographer has beside the image (second pass of issue
+#16 point 5): the gestational age and the crop's mm per pixel (three numbers, :data:`N_SIDE`, made by
+:func:`neocus.fetal.hypoplasia_model.side_features`), which scale and shift the pooled image features
+(FiLM, Perez et al., AAAI 2018) and are concatenated to them before the linear layer: the label is
+TCD below the 5th centile FOR THE GA, which a crop on the head (scale gone) cannot tell.
+
+``forward(x, side=None)`` returns ``(logit [B], class logits [B, 5, H, W] or None)``; the class logits are at the
 input resolution.
 """
 
@@ -26,6 +32,7 @@ import torch.nn.functional as F
 N_SEG_CLASSES = 5  # neocus.fetal.cerebellum.CLASS_NAMES
 ATTENTION_CLASSES = (3, 4)  # cerebellum, cistern
 FPN_CHANNELS = 32
+N_SIDE = 3  # GA, GA squared, log mm per pixel (standardised)
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -37,7 +44,8 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 class HypoplasiaNet(nn.Module):
     """See the module docstring; ``variant`` is ``unconstrained``, ``auxseg`` or ``attention``."""
 
-    def __init__(self, variant: str, channels: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.2) -> None:
+    def __init__(self, variant: str, channels: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.2,
+                 ga_and_scale: bool = False) -> None:
         super().__init__()
         self.variant = variant
         c0 = channels[0]
@@ -49,7 +57,11 @@ class HypoplasiaNet(nn.Module):
                                       nn.ReLU(inplace=True), nn.Conv2d(FPN_CHANNELS, N_SEG_CLASSES, 1)) if with_seg else None
         n_feat = channels[-1] + (FPN_CHANNELS + N_SEG_CLASSES if variant == "attention" else 0)
         self.drop = nn.Dropout(dropout)
-        self.fc = nn.Linear(n_feat, 1)
+        self.film = nn.Linear(N_SIDE, 2 * n_feat) if ga_and_scale else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+        self.fc = nn.Linear(n_feat + (N_SIDE if ga_and_scale else 0), 1)
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats, h = [], self.stem(x)
@@ -65,11 +77,20 @@ class HypoplasiaNet(nn.Module):
             p = F.interpolate(p, size=f.shape[-2:], mode="nearest") + lat(f)
         return p
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def head(self, pooled: torch.Tensor, side: torch.Tensor | None) -> torch.Tensor:
+        """The hypoplasia logit ``[B]`` of the pooled features (FiLM by and concatenation of ``side``)."""
+        if self.film is None:
+            return self.fc(self.drop(pooled))[:, 0]
+        if side is None:
+            raise ValueError("this network needs the GA and the mm per pixel (side features)")
+        gamma, beta = self.film(side).chunk(2, dim=1)
+        return self.fc(torch.cat([self.drop(pooled * (1.0 + gamma) + beta), side], dim=1))[:, 0]
+
+    def forward(self, x: torch.Tensor, side: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         feats = self.encode(x)
         pooled = feats[-1].mean(dim=(2, 3))
         if self.seg_head is None:
-            return self.fc(self.drop(pooled))[:, 0], None
+            return self.head(pooled, side), None
         p = self.decode(feats)
         seg = self.seg_head(p)
         if self.variant == "attention":
@@ -78,7 +99,7 @@ class HypoplasiaNet(nn.Module):
             inside = (p * att).sum(dim=(2, 3)) / att.sum(dim=(2, 3)).clamp_min(1e-3)
             areas = torch.log(prob.mean(dim=(2, 3)) + 1e-4)
             pooled = torch.cat([pooled, inside, areas], dim=1)
-        return self.fc(self.drop(pooled))[:, 0], F.interpolate(seg, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(pooled, side), F.interpolate(seg, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
     def cam_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last encoder block's feature map (the layer Grad-CAM explains)."""

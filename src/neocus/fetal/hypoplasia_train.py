@@ -5,7 +5,10 @@ all four conditions), with the same seed, batches, steps and optimiser, so the a
 network's use of the anatomy only. Each batch is randomised in the SynthSeg style of
 :func:`neocus.fetal.hypoplasia_data.augment_hypoplasia_batch` (random per-structure grey levels for half
 of it, crop around the head, rotation, flips, blur, gamma, contrast, noise; never a change of aspect,
-which would move the TCD-to-head ratio the label depends on), so the network must learn shape.
+which would move the TCD-to-head ratio the label depends on), so the network must learn shape. A
+``ga_and_scale`` network also gets each image's GA and its crop's mm per pixel (the scale of the random
+crop, :class:`~neocus.fetal.hypoplasia_data.AugmentedBatch`); with ``median_tcd_px`` the crop is zoomed
+so that the median TCD for the GA is that many pixels (+-4 %) instead of a random zoom.
 Loss: binary cross-entropy of the hypoplasia logit; the ``auxseg`` and ``attention`` variants add
 ``seg_weight`` x MONAI ``DiceCELoss`` of their predicted class map against the true masks.
 
@@ -26,13 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from neocus.errors import NeocusError
-from neocus.fetal.hypoplasia_data import HypoplasiaPool, augment_hypoplasia_batch, crop_inputs
+from neocus.fetal.hypoplasia_data import HypoplasiaPool, augment_hypoplasia_batch, crop_inputs, crop_mm_per_px, fill_for_scale
 from neocus.fetal.hypoplasia_model import (HypoplasiaCalibration, HypoplasiaModel, HypoplasiaModelConfig, build_hypoplasia_net,
-                                           config_dict, hypoplasia_logits, save_hypoplasia_model)
+                                           config_dict, crop_target_mm_per_px, hypoplasia_logits, save_hypoplasia_model, side_features)
 from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
 
-__all__ = ["HypoplasiaTrainOptions", "HypoplasiaTrainResult", "fit_hypoplasia_calibration", "train_hypoplasia"]
+__all__ = ["HypoplasiaTrainOptions", "HypoplasiaTrainResult", "fit_hypoplasia_calibration", "pool_fill", "pool_inputs", "train_hypoplasia"]
 
 METRICS_NAME = "metrics.jsonl"
 
@@ -77,6 +80,22 @@ def fit_hypoplasia_calibration(y_true, logits) -> HypoplasiaCalibration:
     return HypoplasiaCalibration(temperature=temperature, threshold=float(np.clip(thr, 0.0, 1.0)))
 
 
+def pool_fill(pool: HypoplasiaPool, config: HypoplasiaModelConfig, idx=slice(None)) -> np.ndarray | None:
+    """Per-image head fill of a ``median_tcd_px`` model's crops of ``pool[idx]`` (``None``: the default zoom)."""
+    target = crop_target_mm_per_px(pool.ga_weeks[idx], config)
+    return None if target is None else fill_for_scale(pool.labels[idx], pool.pixel_mm[idx], target, side=config.input_side)
+
+
+def pool_inputs(pool: HypoplasiaPool, config: HypoplasiaModelConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """Network inputs ``[N, 1, S, S]`` of a validation / hold-out pool (crop on the true head box, no
+    randomisation) and, for a ``ga_and_scale`` model, their side features ``[N, 3]`` (GA, crop scale)."""
+    fill = pool_fill(pool, config)
+    x, _ = crop_inputs(pool.images, pool.labels, side=config.input_side, fill=fill)
+    if not config.ga_and_scale:
+        return x, None
+    return x, side_features(pool.ga_weeks, crop_mm_per_px(pool.labels, pool.pixel_mm, side=config.input_side, fill=fill))
+
+
 def _seg_loss(weight: float):
     from monai.losses import DiceCELoss
 
@@ -105,7 +124,7 @@ def train_hypoplasia(pool: HypoplasiaPool, val_pool: HypoplasiaPool, out_dir: st
     resumed = resume_training(out, net=net, opt=opt, sched=sched, config=config_dict(config), what="hypoplasia")
     start, best_auc, best_epoch = resumed.epoch, resumed.best, resumed.best_epoch
     rng = np.random.default_rng([seed, start])
-    x_val, _ = crop_inputs(val_pool.images, val_pool.labels, side=config.input_side)
+    x_val, side_val = pool_inputs(val_pool, config)
     bce, seg_loss = torch.nn.BCEWithLogitsLoss(), _seg_loss(options.seg_weight)
     y_all = torch.from_numpy(pool.positive.astype(np.float32))
     t0 = time.perf_counter()
@@ -115,18 +134,20 @@ def train_hypoplasia(pool: HypoplasiaPool, val_pool: HypoplasiaPool, out_dir: st
         losses = []
         for _ in range(options.steps_per_epoch):
             idx = np.sort(rng.choice(len(pool.images), options.batch_size, replace=False))
-            x, target = augment_hypoplasia_batch(pool.images[idx], pool.labels[idx], side=config.input_side,
-                                                 synth_fraction=options.synth_fraction, rng=rng)
-            logit, seg = net(torch.from_numpy(x))
+            b = augment_hypoplasia_batch(pool.images[idx], pool.labels[idx], side=config.input_side, synth_fraction=options.synth_fraction,
+                                         pixel_mm=pool.pixel_mm[idx] if config.ga_and_scale else None, fill=pool_fill(pool, config, idx),
+                                         rng=rng)
+            side = torch.from_numpy(side_features(pool.ga_weeks[idx], b.mm_per_px)) if config.ga_and_scale else None
+            logit, seg = net(torch.from_numpy(b.x), side)
             loss = bce(logit, y_all[idx])
             if seg is not None:
-                loss = loss + seg_loss(seg, torch.from_numpy(target))
+                loss = loss + seg_loss(seg, torch.from_numpy(b.target))
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
-        logits = hypoplasia_logits(net, x_val)
+        logits = hypoplasia_logits(net, x_val, side=side_val)
         auc = auc_score(y_val, logits)
         if auc >= best_auc:
             best_auc, best_epoch = auc, epoch

@@ -91,7 +91,8 @@ def _case_row(case, models: PhantomModels) -> dict:
     if models.hypoplasia is not None:
         from neocus.fetal.hypoplasia_model import predict_hypoplasia
 
-        pred = predict_hypoplasia(grey, models.hypoplasia, head_box_xywh=head_box_xywh(class_map(labels)))
+        pred = predict_hypoplasia(grey, models.hypoplasia, head_box_xywh=head_box_xywh(class_map(labels)), ga_weeks=rec.get("ga_weeks"),
+                                  pixel_mm=rec.get("pixel_mm"))
         row["hypoplasia_probability"], row["hypoplasia_flag"] = pred.probability, pred.flag
     if models.cerebellum is not None:
         from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa

@@ -27,12 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from neocus.errors import NeocusError
 from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, CerebellumModel, class_map, head_crop_matrix, predict_posterior_fossa
-from neocus.fetal.plane_data import PLANES, PlanePool, randomise_appearance, standardise, synth_from_labels
+from neocus.fetal.plane_data import PLANES, PlanePool, synth_from_labels, warp_flip_randomise
 from neocus.fetal.skull_model import SkullModelConfig, build_network, read_model_folder, save_skull_model
 from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
@@ -104,14 +103,7 @@ def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fr
         rot = np.array([[c, s, h - c * h - s * h + rng.uniform(-0.08, 0.08) * side],
                         [-s, c, h + s * h - c * h + rng.uniform(-0.08, 0.08) * side], [0.0, 0.0, 1.0]])
         m = (rot @ m)[:2]
-        img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        if rng.random() < 0.5:
-            img, tgt = img[:, ::-1], tgt[:, ::-1]
-        if rng.random() < 0.5:
-            img, tgt = img[::-1], tgt[::-1]
-        xs[k, 0] = standardise(randomise_appearance(img, rng=rng))
-        ys[k, 0] = tgt
+        xs[k, 0], ys[k, 0] = warp_flip_randomise(img, target, m, side=side, rng=rng)
     return xs, ys
 
 

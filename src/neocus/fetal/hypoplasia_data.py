@@ -27,7 +27,7 @@ from neocus.fetal.cerebellum import HEAD_FILL, class_map, head_crop_matrix
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
 from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
-from neocus.fetal.plane_data import randomise_appearance, standardise, synth_from_labels
+from neocus.fetal.plane_data import standardise, synth_from_labels, warp_flip_randomise
 from neocus.vocab import FetalCondition, FetalPlane
 
 __all__ = ["CONDITIONS", "AugmentedBatch", "HypoplasiaPool", "augment_hypoplasia_batch", "cached_hypoplasia_pool", "crop_inputs",
@@ -208,12 +208,5 @@ def augment_hypoplasia_batch(images: np.ndarray, labels: np.ndarray, *, side: in
         m = _random_crop(target, side=side, fill=None if fill is None else float(fill[k]), rng=rng)
         if pixel_mm is not None:
             mm[k] = _mm_per_crop_px(m, float(pixel_mm[k]), pool_side=labels.shape[1], aspect_x=POOL_ASPECT_X)
-        img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        if rng.random() < 0.5:
-            img, tgt = img[:, ::-1], tgt[:, ::-1]
-        if rng.random() < 0.5:
-            img, tgt = img[::-1], tgt[::-1]
-        xs[k, 0] = standardise(randomise_appearance(img, rng=rng))
-        ys[k, 0] = tgt
+        xs[k, 0], ys[k, 0] = warp_flip_randomise(img, target, m, side=side, rng=rng)
     return AugmentedBatch(xs, ys, mm if pixel_mm is not None else None)

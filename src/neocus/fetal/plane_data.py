@@ -194,3 +194,17 @@ def standardise(img: np.ndarray, *, highpass_sigma: float = 0.0) -> np.ndarray:
     if highpass_sigma > 0:
         img = img - cv2.GaussianBlur(img, (0, 0), highpass_sigma)
     return (img - img.mean()) / max(float(img.std()), 1e-6)
+
+
+def warp_flip_randomise(img: np.ndarray, target: np.ndarray, m: np.ndarray, *, side: int,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One training pair from an image and its class map: both warped by the 2x3 affine ``m`` to
+    ``side x side``, flipped left-right and up-down at random (together), then the image's appearance
+    randomised (:func:`randomise_appearance`) and standardised."""
+    img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    tgt = cv2.warpAffine(target, m, (side, side), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if rng.random() < 0.5:
+        img, tgt = img[:, ::-1], tgt[:, ::-1]
+    if rng.random() < 0.5:
+        img, tgt = img[::-1], tgt[::-1]
+    return standardise(randomise_appearance(img, rng=rng)), tgt

@@ -13,7 +13,7 @@ from neocus.errors import NeocusError
 
 hie_app = _group("hie", "HIE lesion segmentation on neonatal diffusion MRI (ADC, Z-ADC); research software, not a clinical device.")
 
-_FLAGS = {"channel": "--channels", "model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
+_FLAGS = {"loss region": "--loss-region", "channel": "--channels", "model": "--model-kind", "loss": "--loss", "patch": "--patch", "level": "--level", "folds": "--folds", "device": "--device"}
 
 
 def _flagged(exc: NeocusError) -> NeocusError:
@@ -41,6 +41,7 @@ def train(
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds (by patient)."),
     model_kind: str = typer.Option("unet25d", "--model-kind", help="unet25d, dynunet25d or unet3d."),
     loss: str = typer.Option("dicece", "--loss", help="dice, ce, dicece, dicefocal or tversky."),
+    loss_region: str = typer.Option("all", "--loss-region", help="Where the loss is computed: all, or zlow (the post-processing gate, dilated 2 voxels in-plane; dicece and the zlow channel only)."),
     channels: str = typer.Option("adc,zadc,zlow", "--channels", help="Input channels: adc, zadc, zlow (Z-ADC < -2), comma-separated, adc first."),
     patch: str = typer.Option("", "--patch", help="Training patch: H,W (2.5-D, default 128,128) or Z,H,W (3-D, default 16,96,96)."),
     epochs: int = typer.Option(30, "--epochs", help="Epochs per fold."),
@@ -72,12 +73,12 @@ def train(
         is3d = model_kind == ModelKind.UNET3D.value
         config = ModelConfig(
             model=model_kind, loss=loss, channels=tuple(c.strip() for c in channels.split(",")),
-            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (channels == "adc" or is3d) else 0.2, tta_flip=tta,
+            patch=_patch(patch) if patch else ((16, 96, 96) if is3d else (128, 128)), zadc_dropout=0.0 if (channels == "adc" or is3d) else 0.2, tta_flip=tta, loss_region=loss_region,
         )
     except NeocusError as exc:
         raise _flagged(exc) from None
     except ValueError as exc:
-        raise NeocusError(str(exc), where="--patch / --channels", hint="2.5-D models take H,W, unet3d Z,H,W; channels start with adc") from None
+        raise NeocusError(str(exc), where="--patch / --channels / --loss-region", hint="2.5-D models take H,W, unet3d Z,H,W; channels start with adc; --loss-region zlow needs --loss dicece and the zlow channel") from None
     options = TrainOptions(folds=folds, epochs=epochs, steps_per_epoch=steps, batch_size=batch or (2 if is3d else 8), lr=lr, device=device, init_from=init)
     with err_console.status("training", spinner="dots") as status:
         try:

@@ -40,6 +40,14 @@ class LossKind(StrEnum):
     TVERSKY = "tversky"
 
 
+class LossRegion(StrEnum):
+    ALL = "all"  # every voxel of the patch
+    ZLOW = "zlow"  # only the zlow voxels (the post-processing gate) dilated by LOSS_REGION_MARGIN in-plane
+
+
+LOSS_REGION_MARGIN = 2  # voxels, in-plane (a 5 x 5 square per slice); fixed before any result was seen
+
+
 class Channel(StrEnum):
     ADC = "adc"
     ZADC = "zadc"
@@ -58,15 +66,19 @@ class ModelConfig:
     patch: tuple[int, ...] = (128, 128)  # training patch: [H, W] for 2.5-D, [Z, H, W] for 3-D
     zadc_dropout: float = 0.2  # chance to blank the Z-ADC channel in training, so ADC alone still works
     tta_flip: bool = False  # inference: mean of the prediction and that of the left-right mirrored input
+    loss_region: LossRegion = LossRegion.ALL  # training: where the loss is computed (zlow needs dicece and the zlow channel)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", parse_choice(ModelKind, self.model, what="model"))
         object.__setattr__(self, "loss", parse_choice(LossKind, self.loss, what="loss"))
+        object.__setattr__(self, "loss_region", parse_choice(LossRegion, self.loss_region, what="loss region"))
         object.__setattr__(self, "channels", tuple(parse_choice(Channel, c, what="channel") for c in self.channels))
         object.__setattr__(self, "features", tuple(int(f) for f in self.features))
         object.__setattr__(self, "patch", tuple(int(p) for p in self.patch))
         if not self.channels or self.channels[0] is not Channel.ADC:
             raise ValueError("the ADC channel is required, first")
+        if self.loss_region is LossRegion.ZLOW and (Channel.ZLOW not in self.channels or self.loss is not LossKind.DICE_CE):
+            raise ValueError("the zlow loss region needs the zlow channel and the dicece loss")
         want = 2 if self.model.is_25d else 3
         if len(self.patch) != want:
             raise ValueError(f"{self.model.value} needs a {want}-D patch, got {self.patch}")
@@ -125,6 +137,29 @@ def build_loss(kind: LossKind | str) -> torch.nn.Module:
     return TverskyLoss(**common, include_background=False, batch=True, alpha=0.3, beta=0.7)
 
 
+class RegionDiceCELoss(torch.nn.Module):
+    """Dice + cross-entropy restricted to a region (``[B, 1, ...]``, 0 / 1): outside it the logits are
+    replaced by a fixed certain background and the label by background, so that those voxels add
+    nothing to MONAI's Dice (batch, lesion channel) and carry no gradient; the cross-entropy is the mean
+    over the region's voxels only (0 when the batch has none)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from monai.losses import DiceLoss
+
+        self.dice = DiceLoss(to_onehot_y=True, softmax=True, include_background=False, batch=True)
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+        inside = region > 0.5
+        certain = torch.zeros_like(output)
+        certain[:, 1:] = -1e4
+        logits = torch.where(inside, output, certain)
+        label = torch.where(inside, target, torch.zeros_like(target))
+        ce = torch.nn.functional.cross_entropy(output, target[:, 0].long(), reduction="none")
+        keep = inside[:, 0].to(ce.dtype)
+        return self.dice(logits, label) + (ce * keep).sum() / keep.sum().clamp(min=1.0)
+
+
 @dataclass
 class DeepSupervisionLoss:
     """Applies ``loss`` to each head of a deep-supervision output (``[B, heads, C, ...]``), weights halving."""
@@ -132,10 +167,11 @@ class DeepSupervisionLoss:
     loss: torch.nn.Module
     weights: list[float] = field(default_factory=list)
 
-    def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def __call__(self, output: torch.Tensor, target: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
+        extra = () if region is None else (region,)
         if output.dim() == target.dim():
-            return self.loss(output, target)
+            return self.loss(output, target, *extra)
         heads = output.shape[1]
         weights = [0.5**i for i in range(heads)]
-        total = sum(w * self.loss(output[:, i], target) for i, w in enumerate(weights))
+        total = sum(w * self.loss(output[:, i], target, *extra) for i, w in enumerate(weights))
         return total / sum(weights)

@@ -29,9 +29,9 @@ from neocus.hie import postprocess as pp
 from neocus.hie.components import ComponentMaps, describe, fit_filter, maps_from_image
 from neocus.hie.infer import CONFIG_NAME, POSTPROCESS_NAME, predict_proba
 from neocus.hie.metrics import case_metrics, case_rows_csv, dice, report_json, summarise
-from neocus.hie.models import Channel, DeepSupervisionLoss, ModelConfig, build_loss, build_network
+from neocus.hie.models import Channel, DeepSupervisionLoss, LossRegion, ModelConfig, RegionDiceCELoss, build_loss, build_network
 from neocus.hie.reading import find_cases, load_dataset_case
-from neocus.hie.transforms import preprocess, train_transforms
+from neocus.hie.transforms import loss_region_mask, preprocess, train_transforms
 from neocus.results import AsDict
 
 
@@ -110,15 +110,21 @@ def _reseed(seed: int, transforms) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _draw_batch(samples: Sequence[Sample], transforms, batch_size: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = [], []
+def _draw_batch(
+    samples: Sequence[Sample], transforms, batch_size: int, rng: np.random.Generator, regions: Mapping[str, np.ndarray] | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """A batch of augmented patches: images, labels and, when ``regions`` is given, each patch's loss region."""
+    images, labels, masks = [], [], []
     for idx in rng.integers(0, len(samples), size=batch_size):
         s = samples[int(idx)]
-        out = transforms({"image": s.image, "label": s.label, "brain": s.brain})
+        data = {"image": s.image, "label": s.label, "brain": s.brain} | ({"region": regions[s.case_id]} if regions is not None else {})
+        out = transforms(data)
         out = out[0] if isinstance(out, list) else out
         images.append(torch.as_tensor(np.asarray(out["image"]), dtype=torch.float32))
         labels.append(torch.as_tensor(np.asarray(out["label"])).long())
-    return torch.stack(images), torch.stack(labels)
+        if regions is not None:
+            masks.append(torch.as_tensor(np.asarray(out["region"]), dtype=torch.float32))
+    return torch.stack(images), torch.stack(labels), (torch.stack(masks) if masks else None)
 
 
 def train_fold(
@@ -139,7 +145,9 @@ def train_fold(
     torch.manual_seed(seed)
     net = build_network(config).to(options.device)
     draw_offset = _load_init(net, init_weights) if init_weights is not None else 0  # fresh draws, not the earlier run's
-    loss_fn = DeepSupervisionLoss(build_loss(config.loss))
+    gated = config.loss_region is LossRegion.ZLOW
+    loss_fn = DeepSupervisionLoss(RegionDiceCELoss() if gated else build_loss(config.loss))
+    regions = {s.case_id: loss_region_mask(s.image, config) for s in train} if gated else None
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
     transforms = train_transforms(config)
@@ -159,8 +167,8 @@ def train_fold(
         net.train()
         losses = []
         for _ in range(options.steps_per_epoch):
-            x, y = _draw_batch(train, transforms, options.batch_size, rng)
-            loss = loss_fn(net(x.to(options.device)), y.to(options.device))
+            x, y, region = _draw_batch(train, transforms, options.batch_size, rng, regions)
+            loss = loss_fn(net(x.to(options.device)), y.to(options.device), None if region is None else region.to(options.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

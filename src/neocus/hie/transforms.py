@@ -27,7 +27,7 @@ from monai.transforms import (
     Spacingd,
 )
 
-from neocus.hie.models import Channel, ModelConfig
+from neocus.hie.models import LOSS_REGION_MARGIN, Channel, LossRegion, ModelConfig
 from neocus.hie.reading import HieCase
 
 ZADC_SCALE = 5.0  # z-scores are clipped to +-10 in BONBID; /5 keeps them near unit scale
@@ -128,6 +128,8 @@ class RandSliceStackd(Randomizable, MapTransform):
         d = dict(data)
         d["image"] = slice_stack(np.asarray(d["image"]), self._z, context=self.context)
         d["label"] = np.asarray(d["label"])[:, self._z]
+        if "region" in d:
+            d["region"] = np.asarray(d["region"])[:, self._z]
         d.pop("brain", None)
         return d
 
@@ -193,7 +195,8 @@ def train_transforms(config: ModelConfig, *, pos_fraction: float = 0.6) -> Compo
     """The random part for training: lesion-aware patch draw, flips, small rotations, elastic (2.5-D),
     intensity shift / scale and noise (ADC planes only), and Z-ADC dropout."""
     spatial = len(config.patch)
-    keys = ["image", "label"]
+    keys = ["image", "label"] + (["region"] if config.loss_region is LossRegion.ZLOW else [])
+    nearest = ("nearest",) * (len(keys) - 1)
     steps: list = []
     if config.model.is_25d:
         steps.append(RandSliceStackd(context=config.context, pos_fraction=pos_fraction))
@@ -201,10 +204,10 @@ def train_transforms(config: ModelConfig, *, pos_fraction: float = 0.6) -> Compo
         SpatialPadd(keys, spatial_size=config.patch),
         RandCropByPosNegLabeld(keys, label_key="label", spatial_size=config.patch, pos=1.0, neg=1.0, num_samples=1, allow_smaller=False),
         RandFlipd(keys, prob=0.5, spatial_axis=spatial - 1),  # left-right
-        RandRotated(keys, range_x=0.26, prob=0.3, mode=("bilinear", "nearest"), padding_mode="zeros"),
+        RandRotated(keys, range_x=0.26, prob=0.3, mode=("bilinear", *nearest), padding_mode="zeros"),
     ]
     if spatial == 2:
-        steps.append(Rand2DElasticd(keys, spacing=(24, 24), magnitude_range=(0.5, 1.5), prob=0.15, mode=("bilinear", "nearest"), padding_mode="zeros"))
+        steps.append(Rand2DElasticd(keys, spacing=(24, 24), magnitude_range=(0.5, 1.5), prob=0.15, mode=("bilinear", *nearest), padding_mode="zeros"))
     adc = channel_planes(config, (Channel.ADC,))  # intensity changes touch ADC only: z-scores keep their meaning
     steps += [
         RandOnPlanesd(RandShiftIntensity(offsets=0.1, prob=0.3), planes=adc),
@@ -215,6 +218,17 @@ def train_transforms(config: ModelConfig, *, pos_fraction: float = 0.6) -> Compo
     if z_derived.size and config.zadc_dropout > 0:
         steps.append(RandBlankChanneld("image", planes=z_derived, prob=config.zadc_dropout))
     return Compose(steps)
+
+
+def loss_region_mask(image: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """The training loss region of a preprocessed ``image`` ``[C, Z, Y, X]`` (uint8 ``[1, Z, Y, X]``):
+    its ``zlow`` channel (brain voxels with Z-ADC below -2) dilated by :data:`LOSS_REGION_MARGIN`
+    voxels in-plane (a square, each slice on its own)."""
+    from scipy.ndimage import binary_dilation
+
+    zlow = np.asarray(image[config.channels.index(Channel.ZLOW)]) > 0.5
+    side = 2 * LOSS_REGION_MARGIN + 1
+    return binary_dilation(zlow, structure=np.ones((1, side, side), dtype=bool))[None].astype(np.uint8)
 
 
 def channel_planes(config: ModelConfig, channels: Sequence[Channel]) -> np.ndarray:

@@ -134,6 +134,8 @@ def test_cli_segment_and_evaluate(trained, dataset, tmp_path, capsys):
         (["hie", "train", "--data", ".", "--out", "o", "--model-kind", "vnet"], "unknown model 'vnet'"),
         (["hie", "train", "--data", ".", "--out", "o", "--loss", "l2"], "unknown loss"),
         (["hie", "train", "--data", ".", "--out", "o", "--patch", "16"], "--patch"),
+        (["hie", "train", "--data", ".", "--out", "o", "--loss-region", "edge"], "unknown loss region 'edge'"),
+        (["hie", "train", "--data", ".", "--out", "o", "--loss-region", "zlow", "--loss", "dice"], "zlow loss region needs"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys, args, message):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from neocus.atomic import atomic_write_text
+from neocus.bundled import bundled_model_dir
 from neocus.diagnose.calibrate import Calibration, fit_calibration, reliability, reliability_plot
 from neocus.diagnose.config import CalibrationMethod, DiagnosisConfig, config_json, load_config
 from neocus.diagnose.model import DiagnosisNet
@@ -24,7 +25,7 @@ from neocus.errors import InputFileError, NeocusError
 
 CONFIG_FILE = "config.json"
 CALIBRATION_FILE = "calibration.json"
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[3] / "models" / "diagnosis"
+DEFAULT_BUNDLE = bundled_model_dir("diagnosis")
 
 
 def write_bundle(out: Path, *, config: DiagnosisConfig, results: Sequence, cases: Mapping) -> Path:

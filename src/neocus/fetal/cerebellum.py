@@ -24,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from neocus.bundled import bundled_model_dir
 from neocus.fetal.phantom_masks import MASK_NAMES, structure_masks
 from neocus.fetal.skull_model import SkullModelConfig, network_input, read_model_folder
 
@@ -55,7 +56,7 @@ class CerebellumModel:
 
 def default_cerebellum_dir() -> Path:
     """The bundled model: ``models/fetal/cerebellum`` at the top of the source tree."""
-    return Path(__file__).resolve().parents[3] / "models" / "fetal" / "cerebellum"
+    return bundled_model_dir("fetal", "cerebellum")
 
 
 def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu") -> CerebellumModel:

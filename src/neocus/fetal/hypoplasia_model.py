@@ -27,9 +27,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.fetal.cerebellum import HEAD_FILL, head_crop_matrix
 from neocus.fetal.plane_data import standardise
+from neocus.fetal.skull_model import half_state_dict
 from neocus.results import AsDict
 
 __all__ = ["HypoplasiaCalibration", "HypoplasiaModel", "HypoplasiaModelConfig", "HypoplasiaPrediction", "HypoplasiaVariant",
@@ -124,7 +126,7 @@ def side_features(ga_weeks, mm_per_px) -> np.ndarray:
 
 
 def default_hypoplasia_model_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "models" / "fetal" / "hypoplasia"
+    return bundled_model_dir("fetal", "hypoplasia")
 
 
 def save_hypoplasia_model(model: HypoplasiaModel, out_dir: str | Path) -> None:
@@ -136,7 +138,7 @@ def save_hypoplasia_model(model: HypoplasiaModel, out_dir: str | Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_NAME).write_text(json.dumps(config_dict(model.config), indent=1) + "\n", encoding="utf-8")
     (out / CALIBRATION_NAME).write_text(json.dumps(model.calibration.to_dict(), indent=1) + "\n", encoding="utf-8")
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.net.state_dict().items()}
+    state = half_state_dict(model.net)
     with atomic_target(out / WEIGHTS_NAME) as tmp:
         torch.save(state, tmp)
 

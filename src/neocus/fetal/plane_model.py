@@ -17,8 +17,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError
 from neocus.fetal.plane_data import PLANES, standardise
+from neocus.fetal.skull_model import half_state_dict
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
@@ -67,7 +69,7 @@ class PlanePrediction(AsDict):
 
 
 def default_plane_model_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "models" / "fetal" / "plane"
+    return bundled_model_dir("fetal", "plane")
 
 
 def save_plane_model(model: PlaneModel, out_dir: str | Path) -> None:
@@ -76,7 +78,7 @@ def save_plane_model(model: PlaneModel, out_dir: str | Path) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_NAME).write_text(json.dumps(asdict(model.config), indent=1) + "\n", encoding="utf-8")
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.net.state_dict().items()}
+    state = half_state_dict(model.net)
     torch.save(state, out / WEIGHTS_NAME)
 
 

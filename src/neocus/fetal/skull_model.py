@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from neocus.atomic import atomic_target, atomic_write_text
+from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.results import AsDict, from_plain
 
@@ -32,6 +33,7 @@ __all__ = [
     "SkullNet",
     "build_network",
     "default_model_dir",
+    "half_state_dict",
     "letterbox",
     "load_skull_model",
     "network_input",
@@ -146,7 +148,14 @@ class SkullModel:
 
 def default_model_dir() -> Path:
     """The bundled model: ``models/fetal/skull`` at the top of the source tree."""
-    return Path(__file__).resolve().parents[3] / "models" / "fetal" / "skull"
+    return bundled_model_dir("fetal", "skull")
+
+
+def half_state_dict(network: Any) -> dict[str, Any]:
+    """The network's parameters and buffers on the CPU, floating-point ones as float16 (how every fetal
+    model folder stores its weights)."""
+    return {k: v.detach().to("cpu").half() if v.is_floating_point() else v.detach().to("cpu")
+            for k, v in network.state_dict().items()}
 
 
 def save_skull_model(network: Any, config: SkullModelConfig, out_dir: str | Path) -> Path:
@@ -155,10 +164,8 @@ def save_skull_model(network: Any, config: SkullModelConfig, out_dir: str | Path
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").half() if v.is_floating_point() else v.detach().to("cpu")
-             for k, v in network.state_dict().items()}
     with atomic_target(out / WEIGHTS_NAME) as tmp:
-        torch.save(state, tmp)
+        torch.save(half_state_dict(network), tmp)
     atomic_write_text(out / CONFIG_NAME, json.dumps(config.to_dict(), indent=2) + "\n")
     return out
 

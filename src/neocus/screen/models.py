@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neocus.bundled import BUNDLED_MODELS
 from neocus.errors import InputFileError
 
 DETECTOR_FILES = ("model.onnx", "default.onnx", "model.pt", "default.pt")  # onnxruntime first: faster on the CPU (docs/screen.md)
-BUNDLED_MODELS = Path(__file__).resolve().parents[3] / "models"
 
 
 @dataclass(frozen=True)

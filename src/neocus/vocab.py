@@ -324,6 +324,16 @@ class FetalPlane(StrEnum):
     OTHER = "other"
 
 
+# The brain planes as FETAL_PLANES_DB (Burgos-Artizzu et al., Sci Rep 2020) spells them in its metadata
+# (the fetal-brain data's ``brain_plane_fpdb`` column).
+FPDB_BRAIN_PLANE: dict[str, FetalPlane] = {
+    "Trans-thalamic": FetalPlane.TRANS_THALAMIC,
+    "Trans-ventricular": FetalPlane.TRANS_VENTRICULAR,
+    "Trans-cerebellum": FetalPlane.TRANS_CEREBELLAR,
+    "Other": FetalPlane.OTHER,
+}
+
+
 class FetalCondition(StrEnum):
     """What a fetal head phantom case shows (one per case)."""
 

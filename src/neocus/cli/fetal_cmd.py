@@ -25,14 +25,15 @@ def measure_cmd(
     model: Path | None = typer.Option(None, "--model", help="Skull model folder (default: the bundled models/fetal/skull)."),
     flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the left-right mirrored image (twice the time)."),
     plane: str | None = typer.Option(None, "--plane", help="The plane of the image (trans-cerebellar, trans-thalamic, trans-ventricular, other); "
-                                     "TCD and cisterna magna depth are measured on a trans-cerebellar one (no plane classifier is bundled)."),
+                                     "without it the plane model recognises it. TCD and cisterna magna depth are measured on a trans-cerebellar one."),
+    plane_model: Path | None = typer.Option(None, "--plane-model", help="Plane model folder (default: the bundled models/fetal/plane)."),
     fossa_model: Path | None = typer.Option(None, "--fossa-model", help="Posterior-fossa model folder (default: the bundled models/fetal/cerebellum)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus measurement in --out."),
 ) -> None:
     """Measure the fetal head in one image: skull mask, fitted ellipse, HC / BPD / OFD in mm, centiles for
-    --ga; on a --plane trans-cerebellar image also TCD and cisterna magna depth; a value that cannot be
-    measured is null in result.json with the reason."""
+    --ga; the plane (--plane, else recognised by the plane model); on a trans-cerebellar plane also TCD
+    and cisterna magna depth; a value that cannot be measured is null in result.json with the reason."""
     import cv2
 
     from neocus.atomic import atomic_write_folder, check_output_dir
@@ -49,14 +50,17 @@ def measure_cmd(
         raise NeocusError(f"pixel size {pixel_mm!r} mm is not plausible", where="--pixel-mm", hint="give mm per pixel, e.g. 0.15")
     plane_given = None if plane is None else parse_choice(FetalPlane, plane.strip().lower().replace("-", "_"), what="--plane")
     frame = read_fetal_image(image)
-    fossa = None
-    if plane_given is FetalPlane.TRANS_CEREBELLAR:
+    fossa, planes = None, None
+    if plane_given is None:
+        with err_console.status("loading the plane model", spinner="dots"):
+            planes = _plane_model_or_none(plane_model)
+    if plane_given is FetalPlane.TRANS_CEREBELLAR or planes is not None:
         with err_console.status("loading the posterior-fossa model", spinner="dots"):
             fossa = load_cerebellum_model(fossa_model if fossa_model is not None else default_cerebellum_dir())
     with err_console.status("loading the skull model", spinner="dots"):
         skull = load_skull_model(model, device=parse_device(device))
     result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta,
-                                      plane=plane_given, fossa_model=fossa)
+                                      plane=plane_given, plane_model=planes, fossa_model=fossa)
     files = {
         "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
         "mask.png": cv2.imencode(".png", mask.astype("uint8") * 255)[1].tobytes(),
@@ -72,11 +76,24 @@ def measure_cmd(
         cent = result.centiles["hc"]
         extra = f", centile {cent['centile']:.0f} at {ga:g} weeks" if cent else ""
         console.print(f"HC {m['hc_mm']:.1f} mm, OFD {m['ofd_mm']:.1f} mm, BPD (outer-outer) {m['bpd_outer_outer_mm']:.1f} mm{extra}", highlight=False)
-    if plane_given is FetalPlane.TRANS_CEREBELLAR:
+    if result.plane_probabilities is not None:
+        console.print(f"plane {result.plane} (recognised, probability {result.plane_probabilities[result.plane]:.2f})", highlight=False)
+    elif result.plane is None:
+        err_console.print(f"[yellow]warning:[/] {escape(result.reasons['plane'])}", highlight=False)
+    if result.plane == FetalPlane.TRANS_CEREBELLAR.value:
         for key, label in (("tcd_mm", "TCD"), ("cisterna_magna_mm", "cisterna magna depth")):
             value = m[key]
             console.print(f"{label} {value:.1f} mm" if value is not None else f"{label}: null ({escape(result.reasons[key])})", highlight=False)
     console.print(f"wrote result.json, mask.png, overlay.png to {escape(str(out))} ({result.seconds:.2f} s)", highlight=False)
+
+
+def _plane_model_or_none(folder: Path | None):
+    """The plane model of ``folder``, else the bundled one; ``None`` when none is given and none is bundled."""
+    from neocus.fetal.plane_model import CONFIG_NAME, default_plane_model_dir, load_plane_model
+
+    if folder is None and not (default_plane_model_dir() / CONFIG_NAME).is_file():
+        return None
+    return load_plane_model(folder)
 
 
 @fetal_train_app.command("skull")
@@ -202,25 +219,69 @@ def simulate_cmd(
 @fetal_train_app.command("plane")
 def train_plane_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Model folder (re-running the same command resumes)."),
+    real: Path | None = typer.Option(None, "--real", help="Train on the real labelled images of this fetal-brain folder (labels.csv with brain_plane_fpdb) instead of the phantom."),
+    init: Path | None = typer.Option(None, "--init", help="With --real: start from this plane model (e.g. a phantom-trained one) instead of random weights."),
+    folds: int = typer.Option(0, "--folds", help="With --real: first cross-validate in this many patient-grouped folds (cv.json), then train on all images; 0: no cross-validation."),
+    heavy: bool = typer.Option(False, "--heavy", help="With --real: heavy augmentation (elastic deformation, wider ranges)."),
     n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn)."),
     val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
-    epochs: int = typer.Option(9, "--epochs", help="Epochs (cosine decay over them)."),
-    minutes: float = typer.Option(15.0, "--minutes", help="Stop after the epoch that passes this time budget."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Epochs (cosine decay over them); default 9 on the phantom, 60 with --real."),
+    minutes: float = typer.Option(15.0, "--minutes", help="Phantom: stop after the epoch that passes this time budget."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the phantom images or the folds, the weights and the randomisation."),
     highpass_sigma: float = typer.Option(0.0, "--highpass", help="Feed the image minus its Gaussian blur of this sigma (input pixels); 0: off."),
 ) -> None:
-    """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other)
-    on fetal head phantom images only, with random per-structure intensities, blur and noise."""
+    """Train the fetal plane classifier (trans-thalamic / trans-ventricular / trans-cerebellar / other):
+    on fetal head phantom images (random per-structure intensities, blur and noise), or with --real on
+    real labelled images, optionally from a phantom-trained model (--init) and cross-validated first (--folds)."""
     from neocus.fetal.plane_model import PlaneModelConfig
     from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
 
+    if real is not None:
+        _train_plane_real(real, out, init=init, folds=folds, heavy=heavy, epochs=60 if epochs is None else epochs, seed=seed,
+                          config=PlaneModelConfig(highpass_sigma=highpass_sigma))
+        return
+    if init is not None or folds or heavy:
+        raise NeocusError("--init, --folds and --heavy apply to training on real images", where="--real", hint="give --real DIR, or drop them")
     pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
     with err_console.status("training", spinner="dots") as status:
         result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
-                             options=PlaneTrainOptions(epochs=epochs, minutes=minutes),
+                             options=PlaneTrainOptions(epochs=9 if epochs is None else epochs, minutes=minutes),
                              progress=lambda m: status.update(escape(m)), seed=seed)
     console.print(f"{result.epochs_done} epochs in {result.seconds:.0f} s (resumed after epoch {result.resumed_from_epoch}); best phantom "
                   f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
+
+
+def _train_plane_real(data: Path, out: Path, *, init: Path | None, folds: int, heavy: bool, epochs: int, seed: int, config) -> None:
+    """``fetal train plane --real``: cross-validation (``cv.json``, kept when it is there) and the model trained on all images."""
+    import numpy as np
+
+    from neocus.atomic import atomic_target
+    from neocus.fetal.plane_cv import out_of_fold_cnn, summarise_planes
+    from neocus.fetal.plane_model import load_plane_model
+    from neocus.fetal.plane_real import RealTrainOptions, patient_stratified_folds, read_real_planes, train_plane_real
+    from neocus.results import rounded
+
+    if epochs < 1:
+        raise NeocusError(f"{epochs} epochs", where="--epochs", hint="give 1 or more")
+    images = read_real_planes(data, side=config.input_side)
+    start = load_plane_model(init) if init is not None else None
+    options = RealTrainOptions(epochs=epochs, heavy=heavy)
+    out.mkdir(parents=True, exist_ok=True)
+    if folds and not (out / "cv.json").is_file():
+        fold_ids = patient_stratified_folds(images.planes, images.groups, n_folds=folds, seed=seed)
+        with err_console.status("cross-validation", spinner="dots") as status:
+            prob = out_of_fold_cnn(images, fold_ids, config=config, options=options, init=start, seed=seed,
+                                   progress=lambda m: status.update(escape(m)))
+        summary = summarise_planes(images.planes, prob.argmax(1), images.groups, rng=np.random.default_rng(seed))
+        with atomic_target(out / "cv.json") as tmp:
+            tmp.write_text(json.dumps(rounded({"folds": folds, "seed": seed, "init": str(init) if init else None, "heavy": heavy,
+                                               "epochs": epochs, **summary.to_dict()}, 4), indent=1) + "\n", encoding="utf-8")
+        console.print(f"{folds}-fold cross-validation by patient: accuracy {summary.accuracy.estimate:.3f}, balanced accuracy "
+                      f"{summary.balanced_accuracy:.3f} ({summary.balanced_accuracy_ci.low:.3f}-{summary.balanced_accuracy_ci.high:.3f}); wrote cv.json", highlight=False)
+    with err_console.status("training on all images", spinner="dots") as status:
+        _, result = train_plane_real(images, out, config=config, options=options, init=start, progress=lambda m: status.update(escape(m)), seed=seed)
+    console.print(f"{result.epochs_done} epochs on {len(images.planes)} real images in {result.seconds:.0f} s (resumed after epoch "
+                  f"{result.resumed_from_epoch}); wrote {escape(str(out))}", highlight=False)
 
 
 def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int, fossa: bool = False) -> dict:

@@ -1,12 +1,9 @@
 """TCD and cisterna magna depth for ``fetal measure``: the posterior-fossa model
 (:mod:`neocus.fetal.cerebellum`) on a trans-cerebellar plane, the measurement of
 :mod:`neocus.fetal.posterior_fossa`, centiles and flags against :mod:`neocus.fetal.norms`, caliper end
-points for the overlay; ``None`` with the reason for every value that cannot be made (the plane is not
-trans-cerebellar or was not said, no cerebellum model, no head or cerebellum found, no pixel spacing,
-no gestational age for the centile).
-
-No plane classifier is bundled (issue #16: the phantom-trained one does not transfer to real images),
-so the caller says the plane; the result says it was given, not recognised.
+points for the overlay; ``None`` with the reason for every value that cannot be made (the plane, given
+or recognised, is not trans-cerebellar, or there is none; no cerebellum model, no head or cerebellum
+found, no pixel spacing, no gestational age for the centile).
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from neocus.vocab import FetalPlane
 __all__ = ["FossaFields", "measure_fossa"]
 
 NAMES = ("tcd", "cisterna_magna")
-NO_PLANE = ("the plane was not given and no plane classifier is bundled: TCD and cisterna magna depth are measured only on "
+NO_PLANE = ("the plane was not given and no plane model recognised it: TCD and cisterna magna depth are measured only on "
             "a trans-cerebellar plane (give `plane`)")
 NO_MODEL = "no posterior-fossa (cerebellum) model was loaded"
 
@@ -49,15 +46,15 @@ def _null(reason: str) -> FossaFields:
 
 
 def measure_fossa(grey: np.ndarray, model: CerebellumModel | None, *, plane: FetalPlane | str | None,
-                  pixel_mm: float | None, ga_weeks: float | None,
+                  plane_source: str = "given", pixel_mm: float | None, ga_weeks: float | None,
                   head_box_xywh: tuple[float, float, float, float] | None = None) -> FossaFields:
-    """TCD and cisterna magna depth of a grey image whose ``plane`` the caller gives (see the module
-    docstring); ``head_box_xywh`` (the skull model's head) spares the posterior-fossa model its whole-image pass."""
+    """TCD and cisterna magna depth of a grey image whose ``plane`` was given or recognised
+    (``plane_source``, named in the reason on another plane; see the module docstring); ``head_box_xywh`` (the skull model's head) spares the posterior-fossa model its whole-image pass."""
     if plane is None:
         return _null(NO_PLANE)
     plane = parse_choice(FetalPlane, plane, what="plane")
     if plane is not FetalPlane.TRANS_CEREBELLAR:
-        return _null(f"measured only on a trans-cerebellar plane; the plane given is {plane.value}")
+        return _null(f"measured only on a trans-cerebellar plane; the plane {plane_source} is {plane.value}")
     if model is None:
         return _null(NO_MODEL)
     # from the skull model's box one crop is enough: a refinement crop changed the Dice by < 0.001 on 20 phantom hold-out cases

@@ -1,7 +1,8 @@
 """Measure one fetal head image: skull mask by the model, ellipse fit, HC / BPD / OFD in mm, centiles for
 a gestational age, flags; ``None`` with the reason for every value that cannot be measured (no pixel
-spacing, no gestational age, no head found); TCD and cisterna magna depth on a trans-cerebellar plane
-that the caller names, with the posterior-fossa model (:mod:`neocus.fetal.fossa_measure`).
+spacing, no gestational age, no head found); the plane, given by the caller or recognised by the plane
+model (:mod:`neocus.fetal.plane_model`, trained on real images), and TCD and cisterna magna depth on a
+trans-cerebellar plane with the posterior-fossa model (:mod:`neocus.fetal.fossa_measure`).
 
 Refused outright (``NeocusError``): an image that is not a grey B-mode frame (a colour Doppler frame),
 and an impossible gestational age (outside 14-42 weeks).
@@ -26,6 +27,7 @@ from neocus.fetal.ellipse import Ellipse, ellipse_mask, measure_head
 from neocus.fetal.fossa_measure import measure_fossa
 from neocus.fetal.head_centiles import head_centiles
 from neocus.fetal.norms import RangeFlag
+from neocus.fetal.plane_model import PlaneModel, predict_planes
 from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
@@ -121,8 +123,9 @@ class HeadResult(AsDict):
     checks: dict[str, float]
     model: str
     seconds: float
-    plane: str | None = None  # the plane the caller gave (no plane classifier is bundled)
-    plane_source: str | None = None  # "given"
+    plane: str | None = None  # the plane the caller gave or the plane model recognised (None: neither, reason under "plane")
+    plane_source: str | None = None  # "given" or "recognised"
+    plane_probabilities: dict[str, float] | None = None  # the plane model's probability of each plane (when recognised)
     calipers: dict[str, Any] = field(default_factory=dict)  # TCD / cisterna magna caliper end points (x, y) in pixels
     fossa_classes: np.ndarray | None = field(default=None, metadata={"to_dict": False})  # posterior-fossa class map
 
@@ -164,13 +167,29 @@ def _centile_fields(measurements, ga_weeks: float | None, reasons: dict[str, str
     return out, flags
 
 
+NO_PLANE_REASON = "the plane was not given and no plane model was loaded"
+
+
+def _plane_of(grey: np.ndarray, plane: FetalPlane | str | None,
+              plane_model: PlaneModel | None) -> tuple[FetalPlane | None, str | None, dict[str, float] | None]:
+    """The plane given (it wins), else the one ``plane_model`` recognises (4-flip averaged), with its
+    source and the class probabilities; ``None`` three times when there is neither."""
+    if plane is not None:
+        return parse_choice(FetalPlane, plane, what="plane"), "given", None
+    if plane_model is None:
+        return None, None, None
+    pred = predict_planes([grey], plane_model)[0]
+    return pred.plane, "recognised", pred.probabilities
+
+
 def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float | None = None,
                        pixel_mm: float | None = None, device: str = "cpu", flip_tta: bool = False,
-                       plane: FetalPlane | str | None = None, fossa_model: CerebellumModel | None = None) -> tuple[HeadResult, np.ndarray]:
+                       plane: FetalPlane | str | None = None, plane_model: PlaneModel | None = None,
+                       fossa_model: CerebellumModel | None = None) -> tuple[HeadResult, np.ndarray]:
     """Measure the head in ``image``; ``pixel_mm`` (mm per pixel) overrides the file's spacing;
-    ``flip_tta`` averages with the mirrored image (twice the time); on a ``plane`` given as
-    trans-cerebellar, ``fossa_model`` measures TCD and cisterna magna depth. Returns the result and the
-    head mask (bool ``[H, W]``)."""
+    ``flip_tta`` averages with the mirrored image (twice the time); the ``plane`` given wins, else
+    ``plane_model`` recognises it; on a trans-cerebellar plane ``fossa_model`` measures TCD and cisterna
+    magna depth. Returns the result and the head mask (bool ``[H, W]``)."""
     t0 = time.perf_counter()
     ga = check_ga(ga_weeks)
     spacing, source = (pixel_mm, "given") if pixel_mm is not None else (image.pixel_mm, "image file" if image.pixel_mm else None)
@@ -179,10 +198,12 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
     checks, no_head = head_checks(prob, mask)
     names = ("hc_mm", "bpd_outer_outer_mm", "bpd_outer_inner_mm", "ofd_mm", "cephalic_index", "tcd_mm", "cisterna_magna_mm")
     values: dict[str, float | None] = dict.fromkeys(names)
-    plane = None if plane is None else parse_choice(FetalPlane, plane, what="plane")
+    plane, plane_source, plane_prob = _plane_of(image.grey, plane, plane_model)
     box = mask_box_xywh(mask) if no_head is None else None
-    fossa = measure_fossa(image.grey, fossa_model, plane=plane, pixel_mm=spacing, ga_weeks=ga, head_box_xywh=box)
+    fossa = measure_fossa(image.grey, fossa_model, plane=plane, plane_source=plane_source or "given", pixel_mm=spacing, ga_weeks=ga, head_box_xywh=box)
     reasons = dict(fossa.reasons)
+    if plane is None:
+        reasons["plane"] = NO_PLANE_REASON
     centiles: dict[str, Any] = {"hc": None, "bpd": None, "ofd": None}
     flags: dict[str, str] = dict(fossa.flags)
     ellipse = None
@@ -213,7 +234,7 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
                         pixel_mm_source=source, ga_weeks=ga, measurements=values, centiles=centiles, flags=flags,
                         reasons=reasons, ellipse=ellipse, checks=checks,
                         model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0,
-                        plane=None if plane is None else plane.value, plane_source=None if plane is None else "given",
+                        plane=None if plane is None else plane.value, plane_source=plane_source, plane_probabilities=plane_prob,
                         calipers=fossa.calipers, fossa_classes=fossa.classes)
     return result, mask
 

@@ -130,7 +130,7 @@ def head_crop(image: np.ndarray, labels: np.ndarray, *, out_side: int, fill: flo
     return standardise(img, highpass_sigma=highpass_sigma)
 
 
-def _elastic(img: np.ndarray, *, amplitude_px: float, rng: np.random.Generator) -> np.ndarray:
+def elastic(img: np.ndarray, *, amplitude_px: float, rng: np.random.Generator) -> np.ndarray:
     """A smooth random deformation (displacements from a 5x5 grid of normals, cubic upsampling)."""
     n = img.shape[0]
     dx, dy = (cv2.resize(rng.normal(0.0, amplitude_px, (5, 5)).astype(np.float32), (n, n), interpolation=cv2.INTER_CUBIC) for _ in range(2))
@@ -166,7 +166,7 @@ def augment_batch(
             img = images[k].astype(np.float32) / 255.0
         img = cv2.warpAffine(img, _crop_matrix(labels[k], out_side, rng), (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if clutter:
-            img = _clutter(_elastic(img, amplitude_px=out_side * 0.03, rng=rng), rng=rng)
+            img = _clutter(elastic(img, amplitude_px=out_side * 0.03, rng=rng), rng=rng)
         if rng.random() < 0.5:
             img = img[:, ::-1]
         if rng.random() < 0.5:

@@ -28,6 +28,7 @@ import numpy as np
 from neocus.errors import InputFileError, NeocusError
 from neocus.fetal.plane_data import PLANES, elastic, randomise_appearance, standardise
 from neocus.fetal.plane_model import PlaneModel, PlaneModelConfig, build_plane_net, load_plane_model, save_plane_model
+from neocus.fetal.plane_train import train_step
 from neocus.fetal.train_state import TrainingState, resume_training, save_training
 from neocus.results import AsDict
 from neocus.vocab import FPDB_BRAIN_PLANE
@@ -207,11 +208,7 @@ def train_plane_real(
             if len(idx) < 2:  # batch norm needs two images
                 continue
             x = torch.from_numpy(augment_real(data.images[idx], heavy=options.heavy, rng=rng))
-            loss = loss_fn(net(x), torch.from_numpy(data.planes[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
+            losses.append(train_step(net, opt, loss_fn, x, torch.from_numpy(data.planes[idx])))
         sched.step()
         losses_by_epoch.append(float(np.mean(losses)))
         if out is not None:

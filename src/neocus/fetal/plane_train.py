@@ -62,6 +62,15 @@ def _accuracy(net, x: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean())
 
 
+def train_step(net, opt, loss_fn, x, y) -> float:
+    """One optimiser step on the batch ``x`` with targets ``y``; the loss before the step."""
+    loss = loss_fn(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
 def train_plane(
     pool: PlanePool,
     val_pool: PlanePool,
@@ -98,11 +107,7 @@ def train_plane(
             idx = np.sort(order[k:k + options.batch_size])
             x = torch.from_numpy(augment_batch(pool.images[idx], pool.labels[idx], out_side=config.input_side, synth_fraction=options.synth_fraction, clutter=options.clutter,
                                                    highpass_sigma=config.highpass_sigma, rng=rng))
-            loss = loss_fn(net(x), torch.from_numpy(pool.planes[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
+            losses.append(train_step(net, opt, loss_fn, x, torch.from_numpy(pool.planes[idx])))
         sched.step()
         acc = _accuracy(net, x_val, y_val)
         if acc > best_acc:

@@ -2,7 +2,7 @@
 2-core CPU).
 
 Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20] [--flip-tta]
-       [--plane trans_cerebellar [--fossa-model DIR]]
+       [--plane trans_cerebellar [--fossa-model DIR]] [--recognise [--plane-model DIR]]
 
 Times, per call and after 3 warm-up calls: the whole measurement (``measure_fetal_head``: network with
 left-right flip averaging, mask, ellipse fit, HC / BPD / OFD, centiles) and, apart, the network
@@ -11,6 +11,9 @@ timed once and not counted in the per-call figures. Default image: ../shared/dat
 images/005_HC.png (800x540), default model: the bundled models/fetal/skull. With ``--plane
 trans_cerebellar`` the measurement also runs the posterior-fossa model (default: the bundled
 models/fetal/cerebellum) for TCD and cisterna magna depth, and that model's cascade is timed apart.
+With ``--recognise`` (no ``--plane``) the plane model (default: the bundled models/fetal/plane)
+recognises the plane as ``fetal measure`` does without ``--plane``; the posterior-fossa model is loaded
+and runs when the plane recognised is trans-cerebellar; plane recognition is timed apart.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def main() -> None:
     ap.add_argument("--flip-tta", action="store_true", help="also average with the mirrored image (as fetal measure --flip-tta)")
     ap.add_argument("--plane", default=None, help="trans_cerebellar: also TCD and cisterna magna depth (as fetal measure --plane)")
     ap.add_argument("--fossa-model", type=Path, default=None)
+    ap.add_argument("--recognise", action="store_true", help="recognise the plane with the plane model (as fetal measure without --plane)")
+    ap.add_argument("--plane-model", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -57,16 +62,23 @@ def main() -> None:
     from neocus.fetal.skull_model import load_skull_model, predict_skull_probability
 
     model = load_skull_model(args.model)
-    fossa = load_cerebellum_model(args.fossa_model or default_cerebellum_dir()) if args.plane else None
-    kw = {"plane": args.plane, "fossa_model": fossa}
+    from neocus.fetal.plane_model import load_plane_model, predict_planes
+
+    fossa = load_cerebellum_model(args.fossa_model or default_cerebellum_dir()) if args.plane or args.recognise else None
+    planes = load_plane_model(args.plane_model) if args.recognise else None
+    kw = {"plane": args.plane, "fossa_model": fossa, "plane_model": planes}
     print(f"imports + model load: {time.perf_counter() - t0:.2f} s (not counted below); torch threads {args.threads}")
     image = read_fetal_image(args.image)
     print(f"image {args.image.name}: {image.grey.shape[1]}x{image.grey.shape[0]}")
     result, _ = measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158, **kw)
+    if planes is not None:
+        print(f"plane recognised: {result.plane} (probabilities {', '.join(f'{k} {v:.2f}' for k, v in result.plane_probabilities.items())})")
     _show("fetal measure (whole)", _times(lambda: measure_fetal_head(image, model, ga_weeks=20, pixel_mm=0.1158, flip_tta=args.flip_tta, **kw),
                                           args.repeats))
     if fossa is not None:
         _show("posterior-fossa cascade", _times(lambda: predict_posterior_fossa(image.grey, fossa), args.repeats))
+    if planes is not None:
+        _show("plane recognition only", _times(lambda: predict_planes([image.grey], planes), args.repeats))
     _show("network probability only", _times(lambda: predict_skull_probability(image.grey, model, flip_tta=args.flip_tta), args.repeats))
     _show("overlay drawing", _times(lambda: draw_overlay(image.grey, result), args.repeats))
 

@@ -10,7 +10,10 @@ Recipes (``--recipes``, default all):
 - ``phantom``: the same, started from the phantom-trained plane model (``--phantom-model``);
 - ``phantom_heavy``: as ``phantom`` with heavy augmentation (elastic deformation, wider ranges);
 - ``scratch_heavy``: as ``scratch`` with heavy augmentation;
-- ``logreg_phantom``: logistic regression on the frozen phantom network's pooled features;
+- ``logreg_phantom``: logistic regression on the frozen phantom network's pooled features (4-flip averaged);
+- ``head_phantom``: the same logistic regression folded into the phantom network's last layer
+  (:func:`neocus.fetal.plane_cv.fit_logistic_head`) and predicted as ``fetal measure`` predicts
+  (4-flip averaged probabilities): the recipe of the bundled models/fetal/plane;
 - ``logreg_thumb``: logistic regression on a 16x16 thumbnail and a grey histogram (no network at all).
 
 Each seed draws its own folds (``patient_stratified_folds(seed=seed)``) and its own network seeds; all
@@ -31,17 +34,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neocus.fetal.plane_cv import network_features, out_of_fold_cnn, out_of_fold_logistic, summarise_planes, thumbnail_features
+from neocus.fetal.plane_cv import network_features, out_of_fold_cnn, out_of_fold_head, out_of_fold_logistic, summarise_planes, thumbnail_features
 from neocus.fetal.plane_data import PLANES
 from neocus.fetal.plane_model import load_plane_model
 from neocus.fetal.plane_real import RealTrainOptions, patient_stratified_folds, read_real_planes
 from neocus.results import rounded
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "fetal" / "fetal-brain"
-RECIPES = ("scratch", "phantom", "phantom_heavy", "scratch_heavy", "logreg_phantom", "logreg_thumb")
+RECIPES = ("scratch", "phantom", "phantom_heavy", "scratch_heavy", "logreg_phantom", "logreg_thumb", "head_phantom")
 
 
 def _oof(recipe: str, data, folds, *, phantom, epochs: int, seed: int) -> np.ndarray:
+    if recipe == "head_phantom":
+        return out_of_fold_head(data, folds, model=phantom)
     if recipe.startswith("logreg"):
         feats = network_features(data.images, phantom) if recipe == "logreg_phantom" else thumbnail_features(data.images)
         return out_of_fold_logistic(feats, data.planes, folds)

@@ -189,3 +189,42 @@ def test_saved_tiny_model_round_trip(tmp_path):
     model = PlaneModel(net=build_plane_net(TINY).eval(), config=TINY)
     save_plane_model(model, tmp_path)
     assert load_plane_model(tmp_path).config == TINY
+
+
+def test_logistic_head_is_a_plane_model_matching_the_logistic_regression(folder, tmp_path):
+    from neocus.fetal.plane_cv import fit_logistic_head, out_of_fold_head
+
+    data = read_real_planes(folder, side=32)
+    base = PlaneModel(net=build_plane_net(TINY).eval(), config=TINY)
+    head = fit_logistic_head(data, base)
+    for k, v in base.net.state_dict().items():  # the body is frozen, only the last layer changes
+        assert np.array_equal(v.numpy(), head.net.state_dict()[k].numpy()) != k.startswith(f"{len(base.net) - 1}.")
+    # the folded layer gives the logistic regression's own probabilities on the (flip-averaged) features
+    import torch
+    from neocus.fetal.plane_cv import _logistic
+
+    feats = network_features(data.images, base)
+    clf = _logistic(0.1).fit(feats, data.planes)
+    with torch.no_grad():
+        prob = torch.softmax(head.net[-1](torch.from_numpy(feats)), 1).numpy()
+    assert np.allclose(prob, clf.predict_proba(feats), atol=1e-4)
+    save_plane_model(head, tmp_path / "head")
+    assert load_plane_model(tmp_path / "head").config == TINY
+    folds = patient_stratified_folds(data.planes, data.groups, n_folds=3, seed=0)
+    assert out_of_fold_head(data, folds, model=base).shape == (28, 4)
+    with pytest.raises(NeocusError, match="of the 4 planes"):
+        fit_logistic_head(data.subset(np.flatnonzero(data.planes < 3)), base)
+
+
+def test_cli_head_only_needs_init_and_writes_a_model(folder, tmp_path, capsys):
+    init = tmp_path / "init"
+    save_plane_model(PlaneModel(net=build_plane_net(PlaneModelConfig(input_side=32, channels=(4, 8))).eval(),
+                                config=PlaneModelConfig(input_side=32, channels=(4, 8))), init)
+    out = tmp_path / "head"
+    assert main(["fetal", "train", "plane", "--real", str(folder), "--init", str(init), "--head-only", "--folds", "3", "--out", str(out)]) == 0
+    cv = json.loads((out / "cv.json").read_text())
+    assert cv["head_only"] is True and cv["n_images"] == 28
+    assert load_plane_model(out).config.input_side == 32
+    capsys.readouterr()
+    assert main(["fetal", "train", "plane", "--real", str(folder), "--head-only", "--out", str(tmp_path / "z")]) != 0
+    assert "--init" in capsys.readouterr().err

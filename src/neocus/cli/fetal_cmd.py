@@ -223,6 +223,8 @@ def train_plane_cmd(
     init: Path | None = typer.Option(None, "--init", help="With --real: start from this plane model (e.g. a phantom-trained one) instead of random weights."),
     folds: int = typer.Option(0, "--folds", help="With --real: first cross-validate in this many patient-grouped folds (cv.json), then train on all images; 0: no cross-validation."),
     heavy: bool = typer.Option(False, "--heavy", help="With --real: heavy augmentation (elastic deformation, wider ranges)."),
+    head_only: bool = typer.Option(False, "--head-only", help="With --real and --init: keep the --init network frozen and fit only its last layer "
+                                   "(a logistic regression on its pooled features; seconds, no epochs)."),
     n_cases: int = typer.Option(3200, "--cases", help="Phantom training images (planes in turn)."),
     val_cases: int = typer.Option(400, "--val-cases", help="Phantom validation images (another seed)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Epochs (cosine decay over them); default 9 on the phantom, 60 with --real."),
@@ -237,11 +239,13 @@ def train_plane_cmd(
     from neocus.fetal.plane_train import PlaneTrainOptions, train_plane
 
     if real is not None:
-        _train_plane_real(real, out, init=init, folds=folds, heavy=heavy, epochs=60 if epochs is None else epochs, seed=seed,
-                          config=PlaneModelConfig(highpass_sigma=highpass_sigma))
+        if head_only and init is None:
+            raise NeocusError("--head-only fits the last layer of a given network", where="--init", hint="give --init MODEL_DIR (a phantom-trained plane model)")
+        _train_plane_real(real, out, init=init, folds=folds, heavy=heavy, head_only=head_only, epochs=60 if epochs is None else epochs,
+                          seed=seed, config=PlaneModelConfig(highpass_sigma=highpass_sigma))
         return
-    if init is not None or folds or heavy:
-        raise NeocusError("--init, --folds and --heavy apply to training on real images", where="--real", hint="give --real DIR, or drop them")
+    if init is not None or folds or heavy or head_only:
+        raise NeocusError("--init, --folds, --heavy and --head-only apply to training on real images", where="--real", hint="give --real DIR, or drop them")
     pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed)
     with err_console.status("training", spinner="dots") as status:
         result = train_plane(pools["pool.npz"], pools["val_pool.npz"], out, config=PlaneModelConfig(highpass_sigma=highpass_sigma),
@@ -251,33 +255,41 @@ def train_plane_cmd(
                   f"validation accuracy {result.best_validation_accuracy:.3f} at epoch {result.best_epoch}; wrote {escape(str(out))}", highlight=False)
 
 
-def _train_plane_real(data: Path, out: Path, *, init: Path | None, folds: int, heavy: bool, epochs: int, seed: int, config) -> None:
-    """``fetal train plane --real``: cross-validation (``cv.json``, kept when it is there) and the model trained on all images."""
+def _train_plane_real(data: Path, out: Path, *, init: Path | None, folds: int, heavy: bool, head_only: bool, epochs: int, seed: int, config) -> None:
+    """``fetal train plane --real``: cross-validation (``cv.json``, kept when it is there) and the model
+    trained on all images (with ``head_only``: ``init``'s last layer fitted, the rest frozen)."""
     import numpy as np
 
     from neocus.atomic import atomic_target
-    from neocus.fetal.plane_cv import out_of_fold_cnn, summarise_planes
-    from neocus.fetal.plane_model import load_plane_model
+    from neocus.fetal.plane_cv import fit_logistic_head, out_of_fold_cnn, out_of_fold_head, summarise_planes
+    from neocus.fetal.plane_model import load_plane_model, save_plane_model
     from neocus.fetal.plane_real import RealTrainOptions, patient_stratified_folds, read_real_planes, train_plane_real
     from neocus.results import rounded
 
     if epochs < 1:
         raise NeocusError(f"{epochs} epochs", where="--epochs", hint="give 1 or more")
-    images = read_real_planes(data, side=config.input_side)
     start = load_plane_model(init) if init is not None else None
+    config = start.config if start is not None else config  # the network of the model started from
+    images = read_real_planes(data, side=config.input_side)
     options = RealTrainOptions(epochs=epochs, heavy=heavy)
     out.mkdir(parents=True, exist_ok=True)
     if folds and not (out / "cv.json").is_file():
         fold_ids = patient_stratified_folds(images.planes, images.groups, n_folds=folds, seed=seed)
         with err_console.status("cross-validation", spinner="dots") as status:
-            prob = out_of_fold_cnn(images, fold_ids, config=config, options=options, init=start, seed=seed,
-                                   progress=lambda m: status.update(escape(m)))
+            prob = (out_of_fold_head(images, fold_ids, model=start) if head_only else
+                    out_of_fold_cnn(images, fold_ids, config=config, options=options, init=start, seed=seed,
+                                    progress=lambda m: status.update(escape(m))))
         summary = summarise_planes(images.planes, prob.argmax(1), images.groups, rng=np.random.default_rng(seed))
         with atomic_target(out / "cv.json") as tmp:
-            tmp.write_text(json.dumps(rounded({"folds": folds, "seed": seed, "init": str(init) if init else None, "heavy": heavy,
-                                               "epochs": epochs, **summary.to_dict()}, 4), indent=1) + "\n", encoding="utf-8")
+            recipe = {"head_only": True} if head_only else {"heavy": heavy, "epochs": epochs}
+            tmp.write_text(json.dumps(rounded({"folds": folds, "seed": seed, "init": str(init) if init else None, **recipe,
+                                               **summary.to_dict()}, 4), indent=1) + "\n", encoding="utf-8")
         console.print(f"{folds}-fold cross-validation by patient: accuracy {summary.accuracy.estimate:.3f}, balanced accuracy "
                       f"{summary.balanced_accuracy:.3f} ({summary.balanced_accuracy_ci.low:.3f}-{summary.balanced_accuracy_ci.high:.3f}); wrote cv.json", highlight=False)
+    if head_only:
+        save_plane_model(fit_logistic_head(images, start), out)
+        console.print(f"fitted the last layer of {escape(str(init))} on {len(images.planes)} real images; wrote {escape(str(out))}", highlight=False)
+        return
     with err_console.status("training on all images", spinner="dots") as status:
         _, result = train_plane_real(images, out, config=config, options=options, init=start, progress=lambda m: status.update(escape(m)), seed=seed)
     console.print(f"{result.epochs_done} epochs on {len(images.planes)} real images in {result.seconds:.0f} s (resumed after epoch "

@@ -1,7 +1,9 @@
 """Cross-validation of fetal plane recognition on real images (issue #16 point 4): out-of-fold
 probabilities of the plane network trained per fold (:func:`out_of_fold_cnn`), of a logistic
 regression on frozen features (:func:`out_of_fold_logistic` with :func:`network_features` or
-:func:`thumbnail_features`), and their summary with intervals (:func:`summarise_planes`).
+:func:`thumbnail_features`), of a frozen network whose last layer is such a logistic regression
+(:func:`fit_logistic_head`, :func:`out_of_fold_head`: a plane model folder like any other), and their
+summary with intervals (:func:`summarise_planes`).
 
 Every image is predicted by a model that never saw its patient (the folds come from
 :func:`neocus.fetal.plane_real.patient_stratified_folds`).
@@ -15,13 +17,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from neocus.errors import NeocusError
 from neocus.fetal.plane_data import PLANES, standardise
 from neocus.fetal.plane_model import PlaneModel, PlaneModelConfig, predict_planes
 from neocus.fetal.plane_real import RealPlaneSet, RealTrainOptions, train_plane_real
 from neocus.results import AsDict
 from neocus.stats import Interval, ProportionResult, proportion
 
-__all__ = ["PlaneCvSummary", "network_features", "out_of_fold_cnn", "out_of_fold_logistic", "summarise_planes", "thumbnail_features"]
+__all__ = ["PlaneCvSummary", "network_features", "fit_logistic_head", "out_of_fold_cnn", "out_of_fold_head", "out_of_fold_logistic", "summarise_planes", "thumbnail_features"]
 
 
 @dataclass(frozen=True)
@@ -116,14 +119,50 @@ def thumbnail_features(images: np.ndarray, *, side: int = 16, bins: int = 16) ->
 def out_of_fold_logistic(features: np.ndarray, planes: np.ndarray, folds: np.ndarray, *, c: float = 0.1) -> np.ndarray:
     """Probabilities ``[N, 4]`` of a class-balanced, standardised logistic regression (scikit-learn,
     L2 strength ``1 / c``) trained on the other folds."""
+    prob = np.zeros((len(planes), len(PLANES)))
+    for k in range(int(folds.max()) + 1):
+        test = folds == k
+        clf = _logistic(c).fit(features[~test], planes[~test])
+        prob[np.ix_(test, clf.classes_)] = clf.predict_proba(features[test])
+    return prob
+
+
+def _logistic(c: float):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    prob = np.zeros((len(planes), len(PLANES)))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
+
+
+def fit_logistic_head(data: RealPlaneSet, model: PlaneModel, *, c: float = 0.1) -> PlaneModel:
+    """A copy of ``model`` (e.g. the phantom-trained one) whose body stays frozen and whose last layer is
+    a class-balanced logistic regression (scikit-learn, L2 strength ``1 / c``) fitted to its pooled
+    features (:func:`network_features`) of ``data``, the standardisation folded into the layer's
+    weights: the result loads, saves and predicts like any plane model."""
+    import copy
+
+    import torch
+
+    if len(set(data.planes.tolist())) != len(PLANES):
+        raise NeocusError(f"the images hold {len(set(data.planes.tolist()))} of the {len(PLANES)} planes", where="data",
+                          hint="a logistic head needs examples of every plane")
+    clf = _logistic(c).fit(network_features(data.images, model), data.planes)
+    scaler, lr = clf[0], clf[-1]
+    weight = lr.coef_ / scaler.scale_[None, :]
+    bias = lr.intercept_ - weight @ scaler.mean_
+    net = copy.deepcopy(model.net).eval()
+    with torch.no_grad():
+        net[-1].weight.copy_(torch.from_numpy(weight.astype(np.float32)))
+        net[-1].bias.copy_(torch.from_numpy(bias.astype(np.float32)))
+    return PlaneModel(net=net, config=model.config)
+
+
+def out_of_fold_head(data: RealPlaneSet, folds: np.ndarray, *, model: PlaneModel, c: float = 0.1) -> np.ndarray:
+    """Probabilities ``[N, 4]`` of each image from :func:`fit_logistic_head` fitted on the other folds,
+    predicted as ``fetal measure`` predicts (:func:`neocus.fetal.plane_model.predict_planes`, 4-flip averaged)."""
+    prob = np.zeros((len(data.images), len(PLANES)))
     for k in range(int(folds.max()) + 1):
         test = folds == k
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
-        clf.fit(features[~test], planes[~test])
-        prob[np.ix_(test, clf.classes_)] = clf.predict_proba(features[test])
+        prob[test] = _probabilities(fit_logistic_head(data.subset(np.flatnonzero(~test)), model, c=c), data.images[test])
     return prob

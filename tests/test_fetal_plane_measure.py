@@ -91,3 +91,13 @@ def test_plane_probabilities_are_rounded_floats_in_json(tmp_path):
     result = _measure(plane_model=fixed_plane_model(FetalPlane.OTHER))
     text = json.dumps(result.to_dict())
     assert np.isclose(sum(json.loads(text)["plane_probabilities"].values()), 1.0)
+
+
+def test_overlay_names_the_plane_and_its_source():
+    from neocus.fetal.measure import _draw_fossa
+
+    result = _measure(plane_model=fixed_plane_model(FetalPlane.TRANS_THALAMIC))
+    img = cv2.cvtColor(_tc_image(), cv2.COLOR_GRAY2BGR)
+    assert _draw_fossa(img, result)[0].startswith("plane trans-thalamic (recognised 0.9")
+    assert _draw_fossa(img, _measure(plane="other"))[0] == "plane other (given)"
+    assert _draw_fossa(img, _measure()) == []

@@ -240,7 +240,8 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
 
 
 def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:
-    """Cerebellum (magenta) and cisterna magna (cyan) outlines with their calipers; the text lines."""
+    """Cerebellum (magenta) and cisterna magna (cyan) outlines with their calipers; the text lines
+    (the plane and where it came from, TCD, cisterna magna depth)."""
     if result.fossa_classes is not None:
         from neocus.fetal.cerebellum import masks_from_classes
 
@@ -255,7 +256,11 @@ def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:
             for end in (p, q):
                 cv2.drawMarker(img, end, colour, cv2.MARKER_CROSS, 10, 2)
     m = result.measurements
-    return [f"{label} {m[key]:.1f} mm" for label, key in (("TCD", "tcd_mm"), ("CM", "cisterna_magna_mm")) if m.get(key) is not None]
+    plane = []
+    if result.plane is not None:
+        prob = f" {result.plane_probabilities[result.plane]:.2f}" if result.plane_probabilities else ""
+        plane = [f"plane {result.plane.replace('_', '-')} ({result.plane_source}{prob})"]
+    return plane + [f"{label} {m[key]:.1f} mm" for label, key in (("TCD", "tcd_mm"), ("CM", "cisterna_magna_mm")) if m.get(key) is not None]
 
 
 def draw_overlay(grey: np.ndarray, result: HeadResult) -> np.ndarray:

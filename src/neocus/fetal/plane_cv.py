@@ -24,7 +24,7 @@ from neocus.fetal.plane_real import RealPlaneSet, RealTrainOptions, train_plane_
 from neocus.results import AsDict
 from neocus.stats import Interval, ProportionResult, proportion
 
-__all__ = ["PlaneCvSummary", "network_features", "fit_logistic_head", "out_of_fold_cnn", "out_of_fold_head", "out_of_fold_logistic", "summarise_planes", "thumbnail_features"]
+__all__ = ["PlaneCvSummary", "balanced_accuracy", "fit_logistic_head", "network_features", "out_of_fold_cnn", "out_of_fold_head", "out_of_fold_logistic", "summarise_planes", "thumbnail_features"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class PlaneCvSummary(AsDict):
     planes: list[str]
 
 
-def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the planes present in ``y_true`` (indices into :data:`PLANES`)."""
     recalls = [float(np.mean(y_pred[y_true == k] == k)) for k in range(len(PLANES)) if np.any(y_true == k)]
     return float(np.mean(recalls))
 
@@ -58,7 +59,7 @@ def summarise_planes(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray,
     boot = []
     for _ in range(n_boot):
         idx = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
-        boot.append(_balanced(y_true[idx], y_pred[idx]))
+        boot.append(balanced_accuracy(y_true[idx], y_pred[idx]))
     alpha = (1.0 - level) / 2
     ci = Interval(float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha)), level, "patient bootstrap percentile")
     confusion = np.zeros((len(PLANES), len(PLANES)), np.int64)
@@ -67,7 +68,7 @@ def summarise_planes(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray,
               for k, p in enumerate(PLANES)}
     return PlaneCvSummary(n_images=len(y_true), n_patients=len(names),
                           accuracy=proportion(int(np.trace(confusion)), len(y_true), level=level, what="accuracy"),
-                          balanced_accuracy=_balanced(y_true, y_pred), balanced_accuracy_ci=ci, recall=recall,
+                          balanced_accuracy=balanced_accuracy(y_true, y_pred), balanced_accuracy_ci=ci, recall=recall,
                           confusion=confusion.tolist(), planes=[p.value for p in PLANES])
 
 

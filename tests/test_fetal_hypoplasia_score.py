@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from neocus.errors import InputFileError, NeocusError
-from neocus.fetal.cerebellum_train import cerebellum_size, size_weights
+from neocus.fetal.cerebellum_train import CerebellumTrainOptions, cerebellum_size, size_weights
 from neocus.fetal.hypoplasia_score import (FEATURES, HypoplasiaScore, fit_hypoplasia_score, hypoplasia_probability, load_hypoplasia_score,
                                            save_hypoplasia_score, score_features)
 from neocus.fetal.norms import FetalMeasure, assess
@@ -100,3 +100,6 @@ def test_size_weights_favour_large_cerebella():
     assert w.sum() == pytest.approx(1.0) and w[0] < w[1] < w[2]
     assert w[2] / w[1] == pytest.approx((sizes[2] / sizes[1]) ** 4)
     assert size_weights(pool, power=0.0) == pytest.approx(np.full(3, 1 / 3))
+    for bad in ({"size_power": -1.0}, {"aspect_jitter": 1.0}, {"aspect_jitter": -0.1}):
+        with pytest.raises(NeocusError):
+            CerebellumTrainOptions(**bad)

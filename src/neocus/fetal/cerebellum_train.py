@@ -3,7 +3,9 @@
 The images are a :class:`~neocus.fetal.plane_data.PlanePool` of head crops with isotropic pixels
 (:func:`neocus.fetal.fossa_pool.render_fossa_pool`; a squashed pool such as the plane recogniser's
 gives its squash as ``pool_aspect_x``). Each batch draws trans-cerebellar images with probability
-``tc_fraction`` (the others teach that a plane without a cerebellum has none), then randomises them in
+``tc_fraction`` (the others teach that a plane without a cerebellum has none), each with weight
+(cerebellum size relative to the head / the pool's median) ** ``size_power`` (:func:`size_weights`: large
+cerebella, late in gestation, were rare in the pool and cut short; docs/fetal.md), then randomises them in
 the SynthSeg style of :mod:`neocus.fetal.plane_data`: half are painted from the label map with a random
 grey level per structure, all get a crop around the head (the head fills 50-95 %: the head finder's
 whole-image pass sees a small head, its crops one at :data:`~neocus.fetal.cerebellum.HEAD_FILL`;

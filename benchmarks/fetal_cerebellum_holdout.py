@@ -1,5 +1,6 @@
 """Posterior-fossa segmentation on phantom hold-out: cerebellum and cistern Dice, TCD and cisterna
-magna depth from the predicted masks against the phantom's truth, per condition.
+magna depth from the predicted masks against the phantom's truth, per condition and per GA band
+(18-25, 25-32, 32-40 weeks).
 
 Renders trans-cerebellar cases ``0..N-1`` of ``--seed`` (never a training seed: `fetal train
 cerebellum` uses the pools of seeds 1000 + s and 2000 + s) with the conditions normal, cerebellar
@@ -28,6 +29,7 @@ from neocus.fetal.posterior_fossa import measure_posterior_fossa
 from neocus.vocab import FetalCondition, FetalPlane
 
 CONDITIONS = (FetalCondition.NORMAL, FetalCondition.CEREBELLAR_HYPOPLASIA, FetalCondition.MEGA_CISTERNA_MAGNA)
+GA_BANDS = ((18.0, 25.0), (25.0, 32.0), (32.0, 40.0))  # weeks, [lower, upper): the phantom draws GA in [18, 40)
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -59,13 +61,19 @@ def _mae(rows: list[dict], key: str, truth: str) -> tuple[float | None, int]:
 
 def summarise(rows: list[dict]) -> dict:
     out = {}
-    for name, sel in [("all", rows)] + [(c.value, [r for r in rows if r["condition"] == c.value]) for c in CONDITIONS]:
+    groups = [("all", rows)] + [(c.value, [r for r in rows if r["condition"] == c.value]) for c in CONDITIONS]
+    groups += [(f"ga_{lo:g}-{hi:g}", [r for r in rows if lo <= r["ga_weeks"] < hi]) for lo, hi in GA_BANDS]
+    for name, sel in groups:
+        if not sel:
+            continue
         s = {"n": len(sel)}
         for k in ("cerebellum_dice", "cistern_dice", "head_dice"):
             s[k] = float(np.mean([r[k] for r in sel]))
         for k, key, truth in (("tcd", "tcd_mm", "tcd_true_mm"), ("cm", "cm_mm", "cm_true_mm"),
                               ("tcd_true_masks", "tcd_from_true_masks_mm", "tcd_true_mm"), ("cm_true_masks", "cm_from_true_masks_mm", "cm_true_mm")):
             s[f"{k}_mae_mm"], s[f"{k}_null"] = _mae(sel, key, truth)
+        err = [r["tcd_mm"] - r["tcd_true_mm"] for r in sel if r["tcd_mm"] is not None]
+        s["tcd_mean_error_mm"] = float(np.mean(err)) if err else None
         out[name] = s
     return out
 
@@ -90,10 +98,10 @@ def main() -> None:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(summary, fh, indent=1)
     fmt = lambda v: "null" if v is None else f"{v:.3f}"  # noqa: E731
-    print("group | n | cerebellum Dice | cistern Dice | head Dice | TCD MAE mm (null) | CM MAE mm (null) | TCD MAE true masks | CM MAE true masks")
+    print("group | n | cerebellum Dice | cistern Dice | head Dice | TCD MAE mm (null) | TCD mean error mm | CM MAE mm (null) | TCD MAE true masks | CM MAE true masks")
     for name, s in summary.items():
         print(f"{name} | {s['n']} | {s['cerebellum_dice']:.3f} | {s['cistern_dice']:.3f} | {s['head_dice']:.3f} | {fmt(s['tcd_mae_mm'])} ({s['tcd_null']}) | "
-              f"{fmt(s['cm_mae_mm'])} ({s['cm_null']}) | {fmt(s['tcd_true_masks_mae_mm'])} | {fmt(s['cm_true_masks_mae_mm'])}")
+              f"{fmt(s['tcd_mean_error_mm'])} | {fmt(s['cm_mae_mm'])} ({s['cm_null']}) | {fmt(s['tcd_true_masks_mae_mm'])} | {fmt(s['cm_true_masks_mae_mm'])}")
 
 
 if __name__ == "__main__":

@@ -330,6 +330,7 @@ def train_cerebellum_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of the phantom images, the weights and the randomisation."),
     small_weight: float = typer.Option(4.0, "--small-weight", help="Loss weight of the cerebellum and cistern classes (others 1)."),
     val_images: int = typer.Option(24, "--val-images", help="Trans-cerebellar validation images scored after each epoch."),
+    size_power: float = typer.Option(4.0, "--size-power", help="Draw trans-cerebellar images with weight (cerebellum size / median) ** this (0: uniform)."),
 ) -> None:
     """Train the posterior-fossa segmentation (skull, brain, cerebellum, cisterna magna) on fetal head
     phantom images only, with random per-structure intensities, crops, blur and noise."""
@@ -338,7 +339,8 @@ def train_cerebellum_cmd(
 
     features = DEFAULT_CONFIG.features if net == SkullNet.BASICUNET.value else (8, 16, 32, 64, 128)
     config = SkullModelConfig(net=net, features=features, input_shape_hw=DEFAULT_CONFIG.input_shape_hw)
-    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, lr=lr, minutes=minutes, small_weight=small_weight, val_images=val_images)
+    options = CerebellumTrainOptions(epochs=epochs, steps_per_epoch=steps, lr=lr, minutes=minutes, small_weight=small_weight, val_images=val_images,
+                                     size_power=size_power)
     pools = _phantom_pools(out, n_cases=n_cases, val_cases=val_cases, seed=seed, fossa=True)
     with err_console.status("training", spinner="dots") as status:
         result = train_cerebellum(pools["pool.npz"], pools["val_pool.npz"], out, config=config, options=options, init=init,

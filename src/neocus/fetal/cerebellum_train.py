@@ -3,7 +3,9 @@
 The images are a :class:`~neocus.fetal.plane_data.PlanePool` of head crops with isotropic pixels
 (:func:`neocus.fetal.fossa_pool.render_fossa_pool`; a squashed pool such as the plane recogniser's
 gives its squash as ``pool_aspect_x``). Each batch draws trans-cerebellar images with probability
-``tc_fraction`` (the others teach that a plane without a cerebellum has none), then randomises them in
+``tc_fraction`` (the others teach that a plane without a cerebellum has none), each with weight
+(cerebellum size relative to the head / the pool's median) ** ``size_power`` (:func:`size_weights`: large
+cerebella, late in gestation, were rare in the pool and cut short; docs/fetal.md), then randomises them in
 the SynthSeg style of :mod:`neocus.fetal.plane_data`: half are painted from the label map with a random
 grey level per structure, all get a crop around the head (the head fills 50-95 %: the head finder's
 whole-image pass sees a small head, its crops one at :data:`~neocus.fetal.cerebellum.HEAD_FILL`;
@@ -37,8 +39,8 @@ from neocus.fetal.train_state import TrainingState, resume_training, save_traini
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
-__all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "train_cerebellum",
-           "validation_dice"]
+__all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "cerebellum_size", "size_weights",
+           "train_cerebellum", "validation_dice"]
 
 METRICS_NAME = "metrics.jsonl"
 DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(192, 192))
@@ -60,12 +62,15 @@ class CerebellumTrainOptions(AsDict):
     batch_dice: bool = True  # Dice over the whole batch rather than per image (steadier for small structures)
     val_images: int = 48  # trans-cerebellar validation images scored after each epoch
     pool_aspect_x: float = 1.0  # how much more the pool shrank x than y (1: isotropic pixels)
+    aspect_jitter: float = 0.0  # random x stretch of each crop, +- this fraction (0.1 before: it blurs the width TCD is)
+    size_power: float = 4.0  # trans-cerebellar images drawn with weight (cerebellum size / median) ** size_power (0: uniform)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
             raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
-        if self.val_images < 1 or not self.pool_aspect_x > 0:
-            raise NeocusError("validation images must be at least 1 and the pool aspect positive", where="val_images")
+        if self.val_images < 1 or not self.pool_aspect_x > 0 or not 0 <= self.aspect_jitter < 1 or self.size_power < 0:
+            raise NeocusError("validation images must be at least 1, the pool aspect positive, the aspect jitter in [0, 1) and the "
+                              "size power not negative", where="val_images")
         if not self.small_weight > 0:
             raise NeocusError(f"class weight {self.small_weight!r} is not positive", where="small_weight")
 
@@ -89,7 +94,7 @@ def _head_box(target: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fraction: float = 0.5,
-                  pool_aspect_x: float = 1.0, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  pool_aspect_x: float = 1.0, aspect_jitter: float = 0.0, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Randomised inputs ``[B, 1, side, side]`` float32 and targets ``[B, 1, side, side]`` (class indices)."""
     xs = np.zeros((len(images), 1, side, side), np.float32)
     ys = np.zeros((len(images), 1, side, side), np.float32)
@@ -97,7 +102,7 @@ def augment_pairs(images: np.ndarray, labels: np.ndarray, *, side: int, synth_fr
         target = class_map(labels[k])
         img = synth_from_labels(labels[k], rng) if rng.random() < synth_fraction else images[k].astype(np.float32) / 255.0
         m = np.vstack([head_crop_matrix(_head_box(target), out_side=side, fill=rng.uniform(0.5, 0.95),
-                                        aspect_x=pool_aspect_x * rng.uniform(0.9, 1.1)), [0.0, 0.0, 1.0]])
+                                        aspect_x=pool_aspect_x * rng.uniform(1 - aspect_jitter, 1 + aspect_jitter)), [0.0, 0.0, 1.0]])
         a = np.deg2rad(rng.uniform(-25.0, 25.0))
         c, s, h = np.cos(a), np.sin(a), side / 2
         rot = np.array([[c, s, h - c * h - s * h + rng.uniform(-0.08, 0.08) * side],
@@ -125,10 +130,30 @@ def validation_dice(network, config: SkullModelConfig, pool: PlanePool, *, n_ima
     return {name: float(np.mean(v)) if v else 0.0 for name, v in scores.items()}
 
 
-def _draw(pool: PlanePool, n: int, tc_fraction: float, rng: np.random.Generator) -> np.ndarray:
+def cerebellum_size(labels: np.ndarray) -> float:
+    """sqrt(cerebellum area / head area) of one label map (0 without a cerebellum): the cerebellum's size
+    relative to the head, whatever the crop's scale."""
+    target = class_map(labels)
+    head = int((target > 0).sum())
+    return float(np.sqrt((target == CLASS_NAMES.index("cerebellum")).sum() / head)) if head else 0.0
+
+
+def size_weights(pool: PlanePool, *, power: float) -> np.ndarray:
+    """Draw weights (summing to 1) of the trans-cerebellar images of ``pool``: (size / median size) ** power.
+    Large cerebella (late gestation, mega cisterna magna) are rare in a pool drawn uniformly in GA and
+    were where the TCD was missed (docs/fetal.md)."""
+    tc = np.nonzero(pool.planes == TC)[0]
+    if power == 0:
+        return np.full(len(tc), 1.0 / len(tc))
+    size = np.array([cerebellum_size(pool.labels[i]) for i in tc])
+    w = (np.maximum(size, 1e-3) / max(float(np.median(size)), 1e-3)) ** power
+    return w / w.sum()
+
+
+def _draw(pool: PlanePool, n: int, tc_fraction: float, tc_weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     tc, other = np.nonzero(pool.planes == TC)[0], np.nonzero(pool.planes != TC)[0]
     pick_tc = rng.random(n) < tc_fraction if len(other) else np.ones(n, bool)
-    return np.where(pick_tc, rng.choice(tc, n), rng.choice(other if len(other) else tc, n))
+    return np.where(pick_tc, rng.choice(tc, n, p=tc_weights), rng.choice(other if len(other) else tc, n))
 
 
 def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, *, config: SkullModelConfig = DEFAULT_CONFIG,
@@ -161,14 +186,15 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
     rng = np.random.default_rng([seed, start])
     weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, batch=options.batch_dice, weight=weight)
+    tc_weights = size_weights(pool, power=options.size_power)
     t0, losses, epoch = time.perf_counter(), [], start
     net.train()
     for epoch in range(start + 1, options.epochs + 1):
         run = []
         for _ in range(options.steps_per_epoch):
-            idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, rng))
+            idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, tc_weights, rng))
             xb, yb = augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction,
-                                   pool_aspect_x=options.pool_aspect_x, rng=rng)
+                                   pool_aspect_x=options.pool_aspect_x, aspect_jitter=options.aspect_jitter, rng=rng)
             loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,137 @@
+"""Cerebellar hypoplasia on phantom hold-out: the TCD rule on predicted masks, the anatomy-constrained
+score (:mod:`neocus.fetal.hypoplasia_score`) and the classifiers, as one ablation with paired DeLong tests.
+
+Two pools of trans-cerebellar phantom images (:func:`neocus.fetal.hypoplasia_data.cached_hypoplasia_pool`,
+full 216x288 renders kept): the **validation** pool (``--val``, seed 4000, 400 images: the hypoplasia
+classifier's own validation seed, never trained on) and the **hold-out** (``--holdout``, seed 90017,
+240 images: the classifier's hold-out). On each image the posterior-fossa model (``--seg-model``)
+predicts the masks; :func:`~neocus.fetal.posterior_fossa.measure_posterior_fossa` gives the TCD and
+cisterna magna z-scores for the GA (held at 36 weeks after 36, as the phantom holds its norms there;
+as in benchmarks/fetal_hypoplasia_ablation.py). Methods:
+
+* ``tcd_rule``: -z of the TCD (no TCD: 0, counted in ``n_missing``), called at the 5th centile;
+* ``score``: the logistic score over (TCD z, cisterna magna z), fitted on the validation pool only
+  (``--write-score`` keeps it: the bundled ``models/fetal/hypoplasia_score.json``);
+* with ``--classifiers``: each classifier's logit (a GA-aware model gets GA and scale, as in its
+  validation), and ``score+CLASSIFIER``, the logistic over (TCD z, cisterna magna z, logit), fitted on
+  the validation pool only;
+* ``tcd_rule_true_masks``: the rule on the phantom's true masks (the ceiling).
+
+Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_score.py --seg-model DIR
+       --val val.npz --holdout holdout.npz [--classifiers DIR ...] [--cache DIR] [--write-score FILE] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neocus.fetal.hypoplasia_data import cached_hypoplasia_pool
+from neocus.fetal.hypoplasia_score import fit_hypoplasia_score, save_hypoplasia_score
+from neocus.results import rounded
+from neocus.stats import delong_test_paired, roc_auc
+
+RULE_THRESHOLD = 1.6448536269514722  # -z at the 5th centile
+
+
+def measure_pool(pool, seg_model) -> dict[str, np.ndarray]:
+    """TCD and cisterna magna z-scores per image from the predicted masks and (TCD) from the true masks; NaN where none."""
+    from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
+    from neocus.fetal.phantom_masks import structure_masks
+    from neocus.fetal.posterior_fossa import measure_posterior_fossa
+
+    def z(r):
+        return np.nan if r is None or r.z is None else float(r.z)
+
+    out: dict[str, list[float]] = {"tcd_z": [], "cm_z": [], "true_tcd_z": []}
+    for img, lab, px, ga in zip(pool.full_images, pool.full_labels, pool.pixel_mm, pool.ga_weeks):
+        m = masks_from_classes(predict_posterior_fossa(img, seg_model)[1])
+        r = measure_posterior_fossa(m["cerebellum"], m["cistern"], m["head"], pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))
+        t = structure_masks(lab)
+        rt = measure_posterior_fossa(t["cerebellum"], t["cistern"], t["skull"] | t["brain"], pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))
+        out["tcd_z"].append(z(r.tcd))
+        out["cm_z"].append(z(r.cisterna_magna))
+        out["true_tcd_z"].append(z(rt.tcd))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def classifier_logits(pool, folders) -> dict[str, np.ndarray]:
+    from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model
+    from neocus.fetal.hypoplasia_train import pool_inputs
+
+    out = {}
+    for folder in folders:
+        model = load_hypoplasia_model(folder)
+        x, side = pool_inputs(pool, model.config)
+        out[f"logit:{Path(folder).name}"] = hypoplasia_logits(model.net, x, side=side)
+    return out
+
+
+def features(pool, seg_model, classifiers, cache: Path | None, tag: str) -> dict[str, np.ndarray]:
+    path = None if cache is None else cache / f"features_{tag}.npz"
+    if path is not None and path.is_file():
+        return dict(np.load(path))
+    f = measure_pool(pool, seg_model) | classifier_logits(pool, classifiers)
+    if path is not None:
+        np.savez(path, **f)
+    return f
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seg-model", required=True)
+    ap.add_argument("--val", required=True, help="validation pool .npz (seed 4000, 400 images; rendered when missing)")
+    ap.add_argument("--holdout", required=True, help="hold-out pool .npz (seed 90017, 240 images; rendered when missing)")
+    ap.add_argument("--classifiers", nargs="*", default=[])
+    ap.add_argument("--cache", help="folder for the per-image features (re-used when there)")
+    ap.add_argument("--write-score", help="write the score fitted on the validation pool here (JSON)")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    from neocus.fetal.cerebellum import load_cerebellum_model
+
+    seg = load_cerebellum_model(args.seg_model)
+    cache = Path(args.cache) if args.cache else None
+    val = cached_hypoplasia_pool(args.val, 400, seed=4000, keep_full=True)
+    hold = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True)
+    fv, fh = (features(p, seg, args.classifiers, cache, t) for p, t in ((val, "val"), (hold, "holdout")))
+    yv, yh = val.positive, hold.positive
+    logits = [k for k in fh if k.startswith("logit:")]
+    score = fit_hypoplasia_score(np.c_[fv["tcd_z"], fv["cm_z"]], yv, fitted_on="phantom validation pool, seed 4000, 400 images")
+    if args.write_score:
+        save_hypoplasia_score(score, args.write_score)
+    scores = {"tcd_rule": -np.nan_to_num(fh["tcd_z"], nan=0.0),
+              "score": score.probability(np.nan_to_num(np.c_[fh["tcd_z"], fh["cm_z"]], nan=0.0))}
+    summary = {"n": int(len(yh)), "n_positive": int(yh.sum()), "score": score.to_dict(), "methods": {}, "tests": {},
+               "n_missing_tcd": int(np.isnan(fh["tcd_z"]).sum()), "n_missing_cm": int(np.isnan(fh["cm_z"]).sum())}
+    for k in logits:
+        name = k.removeprefix("logit:")
+        scores[name] = fh[k]
+        from sklearn.linear_model import LogisticRegression
+
+        xv = np.clip(np.nan_to_num(np.c_[fv["tcd_z"], fv["cm_z"], fv[k]], nan=0.0), -6, 6)
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(xv, yv)
+        scores[f"score+{name}"] = lr.predict_proba(np.clip(np.nan_to_num(np.c_[fh["tcd_z"], fh["cm_z"], fh[k]], nan=0.0), -6, 6))[:, 1]
+        summary[f"coef_score+{name}"] = [*lr.coef_[0].tolist(), float(lr.intercept_[0])]
+    scores["tcd_rule_true_masks"] = -np.nan_to_num(fh["true_tcd_z"], nan=0.0)
+    for name, s in scores.items():
+        r = roc_auc(yh, s)
+        summary["methods"][name] = {"auc": r.auc, "ci": [r.ci.low, r.ci.high]}
+    rule_call = scores["tcd_rule"] >= RULE_THRESHOLD
+    score_call = scores["score"] >= score.threshold
+    for name, call in (("tcd_rule", rule_call), ("score", score_call)):
+        summary["methods"][name] |= {"sensitivity": float(call[yh == 1].mean()), "specificity": float(1 - call[yh == 0].mean())}
+    for a, b in itertools.combinations(scores, 2):
+        t = delong_test_paired(yh, scores[a], scores[b])
+        summary["tests"][f"{a} vs {b}"] = {"difference": t.difference, "ci": [t.ci.low, t.ci.high], "p_value": t.p_value}
+    text = json.dumps(rounded(summary, 4), indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,11 @@ Levers (off by default; each is recorded in ``probe.json`` under ``options``):
 ``--anatomy mri --mri-data DIR`` (the subjects' anatomy from real neonatal brains,
 :mod:`neocus.phantom.mri_head`: the same seeds, presets, views, stills per view, augmentation and
 network, but each subject is one of the ADC volumes of ``DIR`` (BONBID-HIE layout) instead of
-``new_subject``; the hold-out subjects come from other patients than the training ones).
+``new_subject``; the hold-out subjects come from other patients than the training ones),
+``--anatomy mixed`` (a second training source beside the analytic phantom: the even training subjects are
+analytic phantom subjects, the odd ones MRI heads, each exactly as in the run of its own anatomy, so the
+same 1000 stills, seeds, presets and views; the hold-out holds both kinds and ``probe.json`` reports
+each under ``holdout_by_anatomy``).
 
 Real stills are named like the NCLS ones: ``COR1-3`` = AHV / TVV / BV, ``SAG1`` = MSV, ``SAG2-3`` =
 parasagittal; each ``--real`` folder holds them directly or in sub-folders (one per exam)::
@@ -30,7 +34,7 @@ parasagittal; each ``--real`` folder holds them directly or in sub-folders (one 
     -> OUT/probe.json: real_accuracy, phantom_accuracy, confusion matrices, per folder and per image the
        prediction and its probability
 
-Size: ~525 lines, one script on purpose: the fixed recipe, its data paths (analytic and MRI
+Size: ~580 lines, one script on purpose: the fixed recipe, its data paths (analytic and MRI
 anatomy) and every lever stay together so a run is reproducible from one file.
 
 ``--cache DIR`` keeps the rendered phantom set, keyed by the recipe and a hash of the phantom's source
@@ -68,7 +72,7 @@ from neocus.phantom import get_preset, new_subject, standard_still  # noqa: E402
 from neocus.phantom.api import PRESET_POPULATION  # noqa: E402
 from neocus.phantom.randomise import randomise_still  # noqa: E402
 from neocus.phantom.style_transfer import fda_transfer, histogram_match  # noqa: E402
-from neocus.vocab import VIEW_PLANE, Plane, View  # noqa: E402
+from neocus.vocab import VIEW_PLANE, View  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------
 # The fixed recipe (change it only with a new baseline in docs/sim2real.md)
@@ -90,6 +94,8 @@ VIEW_CLASS = {View.AHV: 0, View.TVV: 1, View.BV: 2, View.MSV: 3, View.RPSV: PARA
 REAL_NAME_CLASS = {"COR1": 0, "COR2": 1, "COR3": 2, "SAG1": 3, "SAG2": PARASAGITTAL, "SAG3": PARASAGITTAL}
 REAL_NAME = re.compile(r"^(COR[123]|SAG[123])\.(png|jpe?g|bmp|tiff?)$", re.IGNORECASE)
 CORONAL_CLASSES = (0, 1, 2)
+VIEWS_PER_SUBJECT = 5  # AHV, TVV, BV, MSV, one parasagittal side
+ANATOMIES = ("phantom", "mri", "mixed")
 
 RECIPE = {
     "seed": SEED, "train_subjects": TRAIN_SUBJECTS, "holdout_subjects": HOLDOUT_SUBJECTS,
@@ -146,7 +152,9 @@ def _render_set(seeds: Sequence[int], stills_per_view: int, appearance: str, wha
         shoot = shooter(i, seed, preset_name)
         scan = get_preset(preset_name).vary(rng=rng)
         side = View.RPSV if i % 2 == 0 else View.LPSV
-        for view in (View.AHV, View.TVV, View.BV, View.MSV, side):
+        views = (View.AHV, View.TVV, View.BV, View.MSV, side)
+        assert len(views) == VIEWS_PER_SUBJECT
+        for view in views:
             for _ in range(stills_per_view):
                 frame = shoot(view, scan, rng)
                 image = apply_appearance(frame, appearance, plane=VIEW_PLANE[view], rng=rng)
@@ -235,6 +243,39 @@ def mri_sets(
     if target is not None:
         _save_sets(target, train, hold, json.dumps(info))
     return train, hold, False, info
+
+
+def interleave_subjects(even: ImageSet, odd: ImageSet, *, per_subject: int) -> ImageSet:
+    """Subject ``i``'s stills (``per_subject`` consecutive images, as :func:`_render_set` writes them) from
+    ``even`` where ``i`` is even and from ``odd`` where it is odd: two sets of the same subject seeds,
+    presets and views become one of the same size, half of its subjects from each."""
+    n = len(even.labels)
+    if len(odd.labels) != n or n % per_subject or not np.array_equal(even.labels, odd.labels):
+        raise ValueError(f"sets of {n} and {len(odd.labels)} stills do not hold the same subjects and views")
+    from_odd = (np.arange(n) // per_subject) % 2 == 1
+    fields = ("images", "masks", "tissue", "labels")
+    arrays = [np.where(from_odd.reshape(-1, *[1] * (getattr(even, f).ndim - 1)), getattr(odd, f), getattr(even, f)) for f in fields]
+    return ImageSet(*arrays)
+
+
+def training_data(args: argparse.Namespace, console: Console) -> tuple[ImageSet, dict[str, ImageSet], bool, dict[str, object] | None]:
+    """(training set, hold-out set per anatomy, whether all came from the cache, the MRI patients) of
+    ``args.anatomy``; ``mixed`` interleaves the subjects of the two anatomies' own sets."""
+    sets: dict[str, tuple[ImageSet, ImageSet]] = {}
+    cached, mri_info = True, None
+    if args.anatomy in ("phantom", "mixed"):
+        train, hold, cached = phantom_sets(args.appearance, args.cache)
+        sets["phantom"] = (train, hold)
+    if args.anatomy in ("mri", "mixed"):
+        train, hold, cached_mri, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console, dilate_mm=args.mri_dilate)
+        sets["mri"] = (train, hold)
+        cached = cached and cached_mri
+    holdouts = {name: hold for name, (_, hold) in sets.items()}
+    if args.anatomy == "mixed":
+        train = interleave_subjects(sets["phantom"][0], sets["mri"][0], per_subject=VIEWS_PER_SUBJECT * STILLS_PER_VIEW)
+    else:
+        train = sets[args.anatomy][0]
+    return train, holdouts, cached, mri_info
 
 
 def _phantom_hash(appearance: str, *, extra: str = "") -> str:
@@ -417,6 +458,18 @@ def _confusion(y_true: np.ndarray, y_pred: np.ndarray) -> list[list[int]]:
     return m.tolist()
 
 
+def holdout_by_anatomy(holdouts: dict[str, ImageSet], pred_hold: np.ndarray) -> dict[str, dict[str, object]]:
+    """Accuracy, count and confusion of each anatomy's hold-out; ``pred_hold`` covers the hold-outs in order."""
+    out, start = {}, 0
+    for name, h in holdouts.items():
+        y, pr = h.labels, pred_hold[start : start + len(h.labels)]
+        out[name] = {"accuracy": round(float((pr == y).mean()), 4), "n": int(len(y)), "confusion": _confusion(y, pr)}
+        start += len(y)
+    if start != len(pred_hold):
+        raise ValueError(f"{len(pred_hold)} predictions for {start} hold-out stills")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------------
@@ -436,9 +489,10 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="seed of the network's initialisation and augmentation only (the phantom set stays fixed); "
                          "change it only to measure run-to-run spread")
     ap.add_argument("--style-frames", type=Path, nargs="*", default=[], help="unlabelled real sweeps (videos) for --style")
-    ap.add_argument("--anatomy", choices=("phantom", "mri"), default="phantom",
-                    help="the subjects' anatomy: the analytic phantom, or real neonatal brains (MRI, --mri-data)")
-    ap.add_argument("--mri-data", type=Path, default=None, help="BONBID-HIE folder (1ADC_ss/, 3LABEL/) for --anatomy mri")
+    ap.add_argument("--anatomy", choices=ANATOMIES, default="phantom",
+                    help="the subjects' anatomy: the analytic phantom, real neonatal brains (MRI, --mri-data), "
+                         "or mixed (half of the training subjects each; hold-out of both, reported apart)")
+    ap.add_argument("--mri-data", type=Path, default=None, help="BONBID-HIE folder (1ADC_ss/, 3LABEL/) for --anatomy mri / mixed")
     ap.add_argument("--mri-dilate", type=float, default=0.0,
                     help="--anatomy mri: grow the lateral ventricles of every other patient by this many mm (ventriculomegaly)")
     return ap.parse_args(argv)
@@ -449,15 +503,12 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
     cv2.setNumThreads(1)
     if args.style != "none" and not args.style_frames:
         raise NeocusError("a style needs real frames", where="style_frames", hint="give unlabelled real sweeps, e.g. the NCLS sweep videos")
+    if args.anatomy != "phantom" and args.mri_data is None:
+        raise NeocusError(f"the {args.anatomy} anatomy needs MRI volumes", where="mri_data", hint="give the BONBID-HIE folder")
     t0 = time.perf_counter()
     real = real_stills(args.real)
-    mri_info: dict[str, object] | None = None
-    if args.anatomy == "mri":
-        if args.mri_data is None:
-            raise NeocusError("the MRI anatomy needs its volumes", where="mri_data", hint="give the BONBID-HIE folder")
-        train_set, hold_set, cached, mri_info = mri_sets(args.mri_data, args.appearance, args.cache, console, dilate_mm=args.mri_dilate)
-    else:
-        train_set, hold_set, cached = phantom_sets(args.appearance, args.cache)
+    train_set, holdouts, cached, mri_info = training_data(args, console)
+    hold_set = ImageSet(*(np.concatenate([getattr(h, f) for h in holdouts.values()]) for f in ("images", "masks", "tissue", "labels")))
     t_render = time.perf_counter() - t0
     console.print(f"{len(train_set.labels)} training stills, {len(hold_set.labels)} hold-out stills "
                   f"({'cache' if cached else f'rendered in {t_render:.0f} s'}), {len(real)} real stills")
@@ -496,6 +547,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
         "classes": list(CLASSES),
         "confusion_real": _confusion(y_real, pred_real),
         "confusion_phantom": _confusion(hold_set.labels, pred_hold),
+        "holdout_by_anatomy": holdout_by_anatomy(holdouts, pred_hold),
         "real_mean_probability_of_prediction": round(float(p_real.max(1).mean()), 4),
         "folders": folders,
         "recipe": RECIPE,
@@ -518,8 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "probe.json", json.dumps(result, indent=1) + "\n")
+    holdouts = ", ".join(f"{k} {v['accuracy']:.3f}" for k, v in result["holdout_by_anatomy"].items())  # type: ignore[union-attr]
     console.print(f"real {result['real_correct']}/{result['real_n']} (plane {result['real_plane_accuracy']:.2f}), "
-                  f"phantom hold-out {result['phantom_accuracy']:.3f}; confusion (real, rows = truth {CLASSES}): "
+                  f"hold-out {result['phantom_accuracy']:.3f} ({holdouts}); confusion (real, rows = truth {CLASSES}): "
                   f"{result['confusion_real']}; {result['seconds']} s -> {args.out / 'probe.json'}", markup=False)
     return 0
 

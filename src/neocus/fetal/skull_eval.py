@@ -27,7 +27,7 @@ from neocus.errors import NeocusError
 from neocus.fetal.ellipse import ellipse_mask, measure_head
 from neocus.fetal.hc18 import Hc18Item, load_hc18_annotation, load_hc18_image, read_hc18
 from neocus.fetal.measure import head_checks
-from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
+from neocus.fetal.skull_model import SkullModel, head_measurements, predict_skull_probability, skull_mask_from_probability
 from neocus.fetal.skull_train import SPLIT_NAME
 from neocus.results import AsDict, rounded
 
@@ -103,7 +103,7 @@ def _row(item: Hc18Item, model: SkullModel, *, device: str, flip_tta: bool) -> I
     mask = skull_mask_from_probability(prob)
     base["head_check"] = head_checks(prob, mask)[1]
     try:
-        head = measure_head(mask, pixel_mm=item.pixel_mm)
+        head = head_measurements(prob, mask, model.config, pixel_mm=item.pixel_mm)
     except NeocusError as exc:
         return ImageRow(**base, hc_mm=None, hc_difference_mm=None, skull_dice=None, mask_dice=None,
                         hausdorff_mm=None, error=exc.what)

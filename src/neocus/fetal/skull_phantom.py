@@ -69,25 +69,27 @@ def _hc18_frame(labels: np.ndarray, *, out_hw: tuple[int, int], rng: np.random.G
     return np.array([[s, 0.0, ow / 2 - s * cx], [0.0, s, oh / 2 - s * cy]])
 
 
+def _random_case(plane: FetalPlane, *, render_hw: tuple[int, int], rng: np.random.Generator):
+    """One phantom case of ``plane``: condition drawn as in the phantom dataset, look and GA uniform."""
+    conds = list(CONDITION_WEIGHTS)
+    condition = conds[int(rng.choice(len(conds), p=list(CONDITION_WEIGHTS.values())))]
+    look = list(FetalLook)[int(rng.integers(len(FetalLook)))]
+    return simulate_fetal_image(float(rng.uniform(*GA_RANGE_WEEKS)), plane=plane, condition=condition, look=look,
+                                out_size_hw=render_hw, rng=rng)
+
+
 def render_skull_pool(n: int, *, seed: int, out_hw: tuple[int, int] = (176, 256), render_hw: tuple[int, int] = (324, 480),
                       progress: Callable[[int, int], None] | None = None) -> PlanePool:
     """Render ``n`` phantom cases (the standard planes in turn) as HC18-like crops ``[n, *out_hw]`` with
     their label maps; deterministic per ``seed`` (case ``i`` uses ``default_rng([seed, i])``)."""
-    images = np.zeros((n, *out_hw), np.uint8)
-    labels = np.zeros((n, *out_hw), np.uint8)
-    planes = np.zeros(n, np.int64)
-    conds = list(CONDITION_WEIGHTS)
+    images, labels = np.zeros((n, *out_hw), np.uint8), np.zeros((n, *out_hw), np.uint8)
+    planes = np.arange(n, dtype=np.int64) % len(STANDARD_PLANES)
     for i in range(n):
         rng = case_rng(seed, i)
-        cond = conds[int(rng.choice(len(conds), p=list(CONDITION_WEIGHTS.values())))]
-        look = list(FetalLook)[int(rng.integers(len(FetalLook)))]
-        plane = STANDARD_PLANES[i % len(STANDARD_PLANES)]
-        img = simulate_fetal_image(float(rng.uniform(*GA_RANGE_WEEKS)), plane=plane, condition=cond, look=look,
-                                   out_size_hw=render_hw, rng=rng)
+        img = _random_case(STANDARD_PLANES[planes[i]], render_hw=render_hw, rng=rng)
         m = _hc18_frame(img.labels, out_hw=out_hw, rng=rng)
         images[i] = cv2.warpAffine(img.image, m, out_hw[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         labels[i] = cv2.warpAffine(img.labels, m, out_hw[::-1], flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        planes[i] = i % len(STANDARD_PLANES)
         if progress is not None:
             progress(i + 1, n)
     return PlanePool(images=images, labels=labels, planes=planes)

@@ -1,12 +1,14 @@
-"""Judge a skull model on a folder in the HC18 layout: per image, the head mask predicted by the model,
-the ellipse fitted to it, HC from that ellipse and the CSV pixel size against the CSV HC, skull Dice and
-Hausdorff distance of the fitted (filled) ellipse against the sonographer's. Summary in ``metrics.json``
+"""Judge a skull model on a folder in the HC18 layout: per image, the head predicted by the model, the
+ellipse fitted to it as ``fetal measure`` fits it (sub-pixel, :func:`neocus.fetal.skull_model.head_measurements`),
+HC from that ellipse less the model's edge offset and the CSV pixel size against the CSV HC, skull Dice
+and Hausdorff distance of the fitted (filled) ellipse against the sonographer's. Summary in ``metrics.json``
 (top level: ``hc_mae_mm``, ``hc_mean_difference_mm``, ``skull_dice``, ``hausdorff_mm``), one row per
 image in ``images.csv``.
 
 Besides the model's error, the summary gives the HC of the sonographer's own filled mask against the CSV
-(``reference_mask_hc_mean_difference_mm``, about +0.8 mm on the shared HC18 images: the filled region's
-edge lies about one pixel outside the ellipse whose perimeter the CSV gives; docs/fetal.md).
+(``reference_mask_hc_mean_difference_mm``, pixel-centre fit, no offset: about +0.8 mm on the shared HC18
+images: the filled region's edge lies about one pixel outside the ellipse whose perimeter the CSV gives,
+the offset a model's measurement takes off; docs/fetal.md).
 """
 
 from __future__ import annotations

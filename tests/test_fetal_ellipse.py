@@ -87,3 +87,57 @@ def test_empty_or_tiny_mask_is_no_head():
         measure_head(tiny, pixel_mm=0.1)
     with pytest.raises(NeocusError, match="2-D"):
         measure_head(np.zeros((2, 5, 5, 5)), pixel_mm=0.1)
+
+
+def _soft_ellipse(e: Ellipse, shape_hw: tuple[int, int]) -> np.ndarray:
+    """A smooth 'probability' whose 0.5 iso-line is exactly the ellipse ``e``."""
+    yy, xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]].astype(np.float64)
+    t = math.radians(e.angle_deg)
+    dx, dy = xx - e.center_xy[0], yy - e.center_xy[1]
+    u, v = dx * math.cos(t) + dy * math.sin(t), -dx * math.sin(t) + dy * math.cos(t)
+    r = np.sqrt((u / e.semi_major_px) ** 2 + (v / e.semi_minor_px) ** 2)
+    return 1.0 / (1.0 + np.exp((r - 1.0) * 60.0))
+
+
+@pytest.mark.parametrize("angle", [0.0, 25.0, -70.0])
+def test_iso_contour_fit_is_sub_pixel(angle):
+    from neocus.fetal.ellipse import fit_iso_contour
+
+    truth = Ellipse((400.3, 270.6), 200.4, 150.7, angle, 0.0)
+    fit = fit_iso_contour(_soft_ellipse(truth, (540, 800)))
+    assert fit.center_xy == pytest.approx(truth.center_xy, abs=0.03)
+    assert fit.semi_major_px == pytest.approx(200.4, abs=0.05)
+    assert fit.semi_minor_px == pytest.approx(150.7, abs=0.05)
+    assert (fit.angle_deg - angle + 90) % 180 - 90 == pytest.approx(0.0, abs=0.1)
+
+
+def test_iso_contour_of_a_mask_runs_half_a_pixel_outside_the_pixel_centres():
+    from neocus.fetal.ellipse import fit_iso_contour
+
+    mask = ellipse_mask(Ellipse((300.0, 250.0), 180.0, 120.0, 15.0, 0.0), shape_hw=(500, 640))
+    centres = fit_skull_ellipses(mask).outer
+    iso = fit_iso_contour(mask.astype(np.float32))
+    assert iso.semi_major_px - centres.semi_major_px == pytest.approx(0.5, abs=0.1)
+    assert iso.semi_minor_px - centres.semi_minor_px == pytest.approx(0.5, abs=0.1)
+    region = np.zeros_like(mask)
+    region[:, :50] = True  # a region far from the head: no line there
+    with pytest.raises(NeocusError, match="no head region"):
+        fit_iso_contour(mask.astype(np.float32), region=region)
+    with pytest.raises(NeocusError, match="no head region"):
+        fit_iso_contour(np.zeros((50, 60)))
+
+
+def test_edge_offset_and_measurement_shrunk_by_it():
+    from neocus.fetal.ellipse import edge_offset_px, measure_ellipses, offset_ellipse
+    from neocus.fetal.ellipse import SkullEllipses
+
+    fitted = Ellipse((100.0, 80.0), 100.0, 80.0, 0.0, 0.0)
+    assert edge_offset_px(fitted, perimeter_px=ramanujan_perimeter(97.0, 77.0)) == pytest.approx(3.0, abs=1e-9)
+    assert edge_offset_px(fitted, perimeter_px=ramanujan_perimeter(101.5, 81.5)) == pytest.approx(-1.5, abs=1e-9)
+    m = measure_ellipses(SkullEllipses(outer=fitted, inner=None), pixel_mm=0.2, edge_offset_px=2.0)
+    assert m.hc_mm == pytest.approx(ramanujan_perimeter(98.0, 78.0) * 0.2, rel=1e-12)
+    assert m.ofd_mm == pytest.approx(2 * 98.0 * 0.2) and m.bpd_outer_outer_mm == pytest.approx(2 * 78.0 * 0.2)
+    assert m.cephalic_index == pytest.approx(78.0 / 98.0) and m.ellipses.outer == fitted and m.edge_offset_px == 2.0
+    assert offset_ellipse(fitted, by_px=1.0).semi_minor_px == 81.0
+    with pytest.raises(NeocusError, match="leaves no ellipse"):
+        offset_ellipse(fitted, by_px=-80.0)

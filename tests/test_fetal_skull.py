@@ -156,3 +156,85 @@ def test_cli_train_resumes_and_refuses_a_foreign_folder(tmp_path, capsys):
     assert "not a neocus skull training" in capsys.readouterr().err
     assert main([*args, "--net", "resnet"]) != 0
     assert "resnet" in capsys.readouterr().err
+
+
+def test_head_measurements_take_the_model_edge_offset_off_in_image_pixels():
+    from neocus.fetal.ellipse import Ellipse, ramanujan_perimeter
+    from neocus.fetal.skull_model import head_measurements, network_identity
+
+    e = Ellipse((400.0, 270.0), 200.0, 150.0, 20.0, 0.0)
+    yy, xx = np.mgrid[0:540, 0:800].astype(np.float64)
+    t = np.deg2rad(20.0)
+    u, v = (xx - 400) * np.cos(t) + (yy - 270) * np.sin(t), -(xx - 400) * np.sin(t) + (yy - 270) * np.cos(t)
+    prob = (1.0 / (1.0 + np.exp((np.sqrt((u / 200) ** 2 + (v / 150) ** 2) - 1.0) * 60.0))).astype(np.float32)
+    config = SkullModelConfig(edge_offset_input_px=0.64)  # letterbox scale 0.32 at 540x800: 2 image pixels
+    m = head_measurements(prob, prob > 0.5, config, pixel_mm=0.1)
+    assert m.edge_offset_px == pytest.approx(2.0)
+    assert m.ellipses.outer.semi_major_px == pytest.approx(e.semi_major_px, abs=0.05)
+    assert m.hc_mm == pytest.approx(ramanujan_perimeter(198.0, 148.0) * 0.1, abs=0.01)
+    assert network_identity(config) == SkullModelConfig()
+    with pytest.raises(NeocusError, match="edge offset"):
+        SkullModelConfig(edge_offset_input_px=float("nan"))
+
+
+def test_annotation_edge_offset_of_drawn_masks_is_their_iso_line(tmp_path):
+    from neocus.fetal.skull_train import annotation_edge_offset
+
+    items = read_hc18(make_hc18_folder(tmp_path / "d", n=4, shape_hw=(240, 352))).items
+    scale = letterbox((240, 352), input_shape_hw=(176, 256)).scale
+    # the CSV gives the drawn ellipse itself; the masks' iso-line runs about half a pixel outside it
+    assert annotation_edge_offset(items, input_shape_hw=(176, 256)) / scale == pytest.approx(0.5, abs=0.3)
+
+
+def test_training_records_the_annotation_offset_and_warm_starts(tmp_path):
+    from neocus.fetal.skull_model import read_model_folder
+
+    root = make_hc18_folder(tmp_path / "d", n=10)
+    init = tmp_path / "init"
+    torch.manual_seed(5)
+    save_skull_model(build_network(TINY), TINY, init)
+    opts = SkullTrainOptions(epochs=1, batch_size=4, lr=1e-12, init_dir=init)
+    train_skull(root, tmp_path / "warm", config=TINY, options=opts, seed=1)
+    cfg, warm = read_model_folder(tmp_path / "warm")
+    assert cfg.edge_offset_input_px > 0  # recorded from the training masks
+    _, start = read_model_folder(init)
+    for k, v in start.state_dict().items():  # lr ~ 0: the weights are still the initial ones
+        assert torch.allclose(warm.state_dict()[k], v, atol=1e-3), k
+    with pytest.raises(NeocusError, match="phantom images or warm start"):
+        train_skull(root, tmp_path / "warm", config=TINY, options=SkullTrainOptions(epochs=1, batch_size=4), seed=1)
+    other = SkullModelConfig(net="basicunet", features=(8, 4, 8, 8, 16, 4), input_shape_hw=(48, 64))
+    save_skull_model(build_network(other), other, tmp_path / "wide")
+    with pytest.raises(NeocusError, match="same network"):
+        train_skull(root, tmp_path / "bad", config=TINY, options=SkullTrainOptions(epochs=1, batch_size=4, init_dir=tmp_path / "wide"), seed=1)
+    with pytest.raises(InputFileError):
+        train_skull(root, tmp_path / "bad2", config=TINY, options=SkullTrainOptions(epochs=1, batch_size=4, init_dir=tmp_path / "none"), seed=1)
+
+
+def test_phantom_training_renders_once_and_resumes(tmp_path, monkeypatch):
+    import neocus.fetal.skull_phantom as sp
+
+    root = make_hc18_folder(tmp_path / "d", n=10)
+    opts = SkullTrainOptions(epochs=1, batch_size=4, lr=1e-2, phantom_images=8)
+    first = train_skull(root, tmp_path / "pre", config=TINY, options=opts, seed=2)
+    assert first.epochs_done == 1 and (tmp_path / "pre" / "phantom_pool.npz").is_file() and np.isfinite(first.losses).all()
+    assert json.loads((tmp_path / "pre" / "config.json").read_text())["edge_offset_input_px"] == 0.0
+    monkeypatch.setattr(sp, "render_skull_pool", lambda *a, **k: pytest.fail("the pool is rendered again"))
+    longer = SkullTrainOptions(epochs=2, batch_size=4, lr=1e-2, phantom_images=8)
+    assert train_skull(root, tmp_path / "pre", config=TINY, options=longer, seed=2).resumed_from_epoch == 1
+    with pytest.raises(NeocusError, match="phantom images"):
+        train_skull(root, tmp_path / "pre", config=TINY, options=SkullTrainOptions(epochs=2, batch_size=4, phantom_images=12), seed=2)
+    with pytest.raises(NeocusError, match="phantom images"):
+        SkullTrainOptions(batch_size=8, phantom_images=3)
+
+
+def test_cli_train_phantom_and_init_errors_are_one_line(tmp_path, capsys):
+    from neocus.cli import main
+
+    root = make_hc18_folder(tmp_path / "d", n=10)
+    base = ["fetal", "train", "skull", "--data", str(root), "--epochs", "1", "--batch", "4"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--phantom", "2"]) != 0
+    err = capsys.readouterr().err
+    assert "phantom images" in err and "Traceback" not in err
+    assert main([*base, "--out", str(tmp_path / "b"), "--init", str(tmp_path / "nowhere")]) != 0
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "Traceback" not in err

@@ -105,16 +105,22 @@ def train_skull_cmd(
     batch: int = typer.Option(8, "--batch", help="Images per optimiser step."),
     lr: float = typer.Option(3e-3, "--lr", help="Learning rate (AdamW, cosine decay)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split by file number, the weights and the augmentation."),
+    phantom: int = typer.Option(0, "--phantom", help="Train on this many fetal phantom images (rendered into --out) instead of "
+                                "the HC18 training images; --data still gives the validation images. 0: the real images."),
+    init: Path | None = typer.Option(None, "--init", help="Skull model folder whose weights start the training (warm start, "
+                                     "e.g. a --phantom run); same network and input size."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Train a skull segmentation network (Dice + cross-entropy) on a split by file number; writes the
-    model, split.json, metrics.jsonl and a checkpoint after every epoch."""
+    model, split.json, metrics.jsonl and a checkpoint after every epoch. Phantom pretraining, then
+    fine-tuning: `--phantom 1000 --out PRE`, then `--init PRE --out RUN`."""
     from neocus.fetal.skull_model import SkullModelConfig, SkullNet
     from neocus.fetal.skull_train import SPLIT_NAME, SkullTrainOptions, train_skull
 
     features = (16, 16, 32, 64, 128, 16) if net == SkullNet.BASICUNET.value else (16, 32, 64, 128)
     config = SkullModelConfig(net=net, features=features)
-    options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=parse_device(device))
+    options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=parse_device(device), phantom_images=phantom,
+                                init_dir=init)
     if out.exists() and any(out.iterdir()):
         if not (out / SPLIT_NAME).is_file():
             raise NeocusError("the output folder exists and is not a neocus skull training", where=out, hint="choose a new folder")

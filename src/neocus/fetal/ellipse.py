@@ -5,7 +5,10 @@ direct least-squares ellipse fit (Fitzgibbon, Pilu, Fisher, IEEE TPAMI 21:476-48
 least-squares conic fit constrained to be an ellipse: closed form, no iterations, always an ellipse
 (a free conic fit can return a hyperbola on a partial skull), about 0.1 ms for a few thousand points.
 Contour points on the image border are left out of the fit, so a skull cut off by the edge of the
-image is fitted from the part that is seen, not from the straight cut.
+image is fitted from the part that is seen, not from the straight cut. A network's head probability is
+fitted sub-pixel instead (:func:`fit_iso_contour`: the same fit on its 0.5 iso-line, marching squares
+by ``contourpy``), and a known edge offset (the width of the annotation line the network learnt) is
+taken off both semi-axes before measuring (:func:`measure_ellipses`, :func:`edge_offset_px`).
 
 Diameters (all from the fitted ellipses, in mm through an isotropic pixel spacing):
 
@@ -41,8 +44,12 @@ __all__ = [
     "HeadMeasurements",
     "SkullEllipses",
     "ellipse_mask",
+    "edge_offset_px",
+    "fit_iso_contour",
     "fit_skull_ellipses",
+    "measure_ellipses",
     "measure_head",
+    "offset_ellipse",
     "ramanujan_perimeter",
 ]
 
@@ -84,7 +91,8 @@ class HeadMeasurements(AsDict):
     bpd_outer_inner_mm: float | None
     bpd_outer_inner_reason: str | None
     cephalic_index: float  # BPD / OFD, both outer-outer
-    ellipses: SkullEllipses
+    ellipses: SkullEllipses  # as fitted; HC, OFD and BPD come from them shrunk by ``edge_offset_px``
+    edge_offset_px: float = 0.0
 
 
 def ramanujan_perimeter(a: float, b: float) -> float:
@@ -174,8 +182,15 @@ def _check_pixel_mm(pixel_mm: float | None) -> float:
 def measure_head(mask: np.ndarray, *, pixel_mm: float | None) -> HeadMeasurements:
     """HC, OFD and BPD in mm from a skull mask (filled ellipse or ring) and an isotropic pixel size."""
     spacing = _check_pixel_mm(pixel_mm)
-    ellipses = fit_skull_ellipses(mask)
-    outer = ellipses.outer
+    return measure_ellipses(fit_skull_ellipses(mask), pixel_mm=spacing)
+
+
+def measure_ellipses(ellipses: SkullEllipses, *, pixel_mm: float | None, edge_offset_px: float = 0.0) -> HeadMeasurements:
+    """HC, OFD and BPD in mm from fitted skull ellipses, each semi-axis first shrunk by ``edge_offset_px``
+    (how far outside the measured skull line the fitted edge lies, e.g. the width of a drawn annotation
+    line a model learnt; :func:`edge_offset_px`)."""
+    spacing = _check_pixel_mm(pixel_mm)
+    outer = offset_ellipse(ellipses.outer, by_px=-edge_offset_px)
     if ellipses.inner is not None:
         bpd_oi: float | None = (outer.semi_minor_px + ellipses.inner.semi_minor_px) * spacing
         reason = None
@@ -191,7 +206,68 @@ def measure_head(mask: np.ndarray, *, pixel_mm: float | None) -> HeadMeasurement
         bpd_outer_inner_reason=reason,
         cephalic_index=outer.semi_minor_px / outer.semi_major_px,
         ellipses=ellipses,
+        edge_offset_px=float(edge_offset_px),
     )
+
+
+def offset_ellipse(ellipse: Ellipse, *, by_px: float) -> Ellipse:
+    """The ellipse with both semi-axes grown by ``by_px`` (shrunk when negative), same centre and angle."""
+    a, b = ellipse.semi_major_px + by_px, ellipse.semi_minor_px + by_px
+    if b <= 0:
+        raise NeocusError(f"an offset of {by_px:g} px leaves no ellipse of semi-axes {ellipse.semi_major_px:.2f}, "
+                          f"{ellipse.semi_minor_px:.2f} px", where="edge offset", hint="give an offset smaller than the head")
+    return Ellipse(ellipse.center_xy, a, b, ellipse.angle_deg, ellipse.fit_rms_px)
+
+
+def fit_iso_contour(prob: np.ndarray, *, level: float = 0.5, region: np.ndarray | None = None) -> Ellipse:
+    """Sub-pixel ellipse: Fitzgibbon fit to the ``level`` iso-line of a probability (or 0/1) map
+    (marching squares, ``contourpy``; the line enclosing the largest area), in the pixel-centre
+    coordinates of :func:`fit_skull_ellipses`. On a 0/1 mask the iso-line runs along the pixel edges,
+    half a pixel outside the centres of the boundary pixels that :func:`fit_skull_ellipses` fits.
+    ``region`` (bool ``[H, W]``) keeps only the lines within 2 pixels of it."""
+    import contourpy
+
+    z = np.asarray(prob, np.float64)
+    if z.ndim != 2:
+        raise NeocusError(f"a probability map must be 2-D [H, W], got shape {z.shape}", where="probability")
+    x0 = y0 = 0
+    if region is not None:
+        near = cv2.dilate(np.asarray(region, np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        ys, xs = np.nonzero(near)
+        if len(xs):  # only the box around the region (a third of the time on a head filling half the image)
+            y0, x0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+            box = (slice(y0, int(ys.max()) + 2), slice(x0, int(xs.max()) + 2))
+            z, near = z[box], near[box]
+        z = np.where(near, z, 0.0)
+    lines = [ln + (x0, y0) for ln in contourpy.contour_generator(z=z).lines(level) if len(ln) >= 3]
+    if not lines:
+        raise NeocusError("the skull map has no head region to fit", where="probability",
+                          hint="give a map with a head (values above the level)")
+
+    def area(ln: np.ndarray) -> float:
+        x, y = ln[:, 0], ln[:, 1]
+        return abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))) / 2
+
+    fit = _fit(max(lines, key=area), np.shape(prob))
+    if fit is None:
+        raise NeocusError("the skull region is too small or too cut off to fit an ellipse", where="probability",
+                          hint=f"the head's outline needs at least {_MIN_CONTOUR_POINTS} points inside the image")
+    return fit
+
+
+def edge_offset_px(fitted: Ellipse, *, perimeter_px: float) -> float:
+    """By how many pixels both semi-axes of ``fitted`` must shrink for its perimeter to be
+    ``perimeter_px`` (negative: grow), e.g. a sonographer's filled mask against the HC the sonographer gave."""
+    from scipy.optimize import brentq
+
+    a, b = fitted.semi_major_px, fitted.semi_minor_px
+    if not perimeter_px > 0:
+        raise NeocusError(f"perimeter {perimeter_px!r} px is not positive", where="perimeter")
+    try:
+        return float(brentq(lambda d: ramanujan_perimeter(a - d, b - d) - perimeter_px, -perimeter_px, b - 1e-9))
+    except ValueError:  # no root: the perimeter is below that of the flattest ellipse the offset can give
+        raise NeocusError(f"no offset of the {a:.1f} x {b:.1f} px ellipse gives a perimeter of {perimeter_px:.1f} px",
+                          where="perimeter", hint="the HC and the mask do not belong to one head") from None
 
 
 def ellipse_mask(ellipse: Ellipse, *, shape_hw: tuple[int, int]) -> np.ndarray:

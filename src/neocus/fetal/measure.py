@@ -23,12 +23,12 @@ import numpy as np
 
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.fetal.cerebellum import CerebellumModel, mask_box_xywh
-from neocus.fetal.ellipse import Ellipse, ellipse_mask, measure_head
+from neocus.fetal.ellipse import Ellipse, ellipse_mask
 from neocus.fetal.fossa_measure import measure_fossa
 from neocus.fetal.head_centiles import head_centiles
 from neocus.fetal.norms import RangeFlag
 from neocus.fetal.plane_model import PlaneModel, predict_planes
-from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
+from neocus.fetal.skull_model import SkullModel, head_measurements, predict_skull_probability, skull_mask_from_probability
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
@@ -212,7 +212,7 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
             reasons[n] = no_head
         mask = np.zeros_like(mask)
     else:
-        head = measure_head(mask, pixel_mm=spacing if spacing is not None else 1.0)
+        head = head_measurements(prob, mask, model.config, pixel_mm=spacing if spacing is not None else 1.0)
         ellipse = head.ellipses.outer
         values["cephalic_index"] = head.cephalic_index
         if spacing is None:

@@ -1,12 +1,14 @@
-"""Judge a skull model on a folder in the HC18 layout: per image, the head mask predicted by the model,
-the ellipse fitted to it, HC from that ellipse and the CSV pixel size against the CSV HC, skull Dice and
-Hausdorff distance of the fitted (filled) ellipse against the sonographer's. Summary in ``metrics.json``
+"""Judge a skull model on a folder in the HC18 layout: per image, the head predicted by the model, the
+ellipse fitted to it as ``fetal measure`` fits it (sub-pixel, :func:`neocus.fetal.skull_model.head_measurements`),
+HC from that ellipse less the model's edge offset and the CSV pixel size against the CSV HC, skull Dice
+and Hausdorff distance of the fitted (filled) ellipse against the sonographer's. Summary in ``metrics.json``
 (top level: ``hc_mae_mm``, ``hc_mean_difference_mm``, ``skull_dice``, ``hausdorff_mm``), one row per
 image in ``images.csv``.
 
 Besides the model's error, the summary gives the HC of the sonographer's own filled mask against the CSV
-(``reference_mask_hc_mean_difference_mm``, about +0.8 mm on the shared HC18 images: the filled region's
-edge lies about one pixel outside the ellipse whose perimeter the CSV gives; docs/fetal.md).
+(``reference_mask_hc_mean_difference_mm``, pixel-centre fit, no offset: about +0.8 mm on the shared HC18
+images: the filled region's edge lies about one pixel outside the ellipse whose perimeter the CSV gives,
+the offset a model's measurement takes off; docs/fetal.md).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from neocus.errors import NeocusError
 from neocus.fetal.ellipse import ellipse_mask, measure_head
 from neocus.fetal.hc18 import Hc18Item, load_hc18_annotation, load_hc18_image, read_hc18
 from neocus.fetal.measure import head_checks
-from neocus.fetal.skull_model import SkullModel, predict_skull_probability, skull_mask_from_probability
+from neocus.fetal.skull_model import SkullModel, head_measurements, predict_skull_probability, skull_mask_from_probability
 from neocus.fetal.skull_train import SPLIT_NAME
 from neocus.results import AsDict, rounded
 
@@ -103,7 +105,7 @@ def _row(item: Hc18Item, model: SkullModel, *, device: str, flip_tta: bool) -> I
     mask = skull_mask_from_probability(prob)
     base["head_check"] = head_checks(prob, mask)[1]
     try:
-        head = measure_head(mask, pixel_mm=item.pixel_mm)
+        head = head_measurements(prob, mask, model.config, pixel_mm=item.pixel_mm)
     except NeocusError as exc:
         return ImageRow(**base, hc_mm=None, hc_difference_mm=None, skull_dice=None, mask_dice=None,
                         hausdorff_mm=None, error=exc.what)

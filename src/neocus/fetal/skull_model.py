@@ -11,7 +11,8 @@ dict, so the bundled model stays small). The network segments the head as the *f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 from neocus.atomic import atomic_target, atomic_write_text
 from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError, NeocusError, parse_choice
+from neocus.fetal.ellipse import HeadMeasurements, SkullEllipses, fit_iso_contour, measure_ellipses
 from neocus.results import AsDict, from_plain
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "build_network",
     "default_model_dir",
     "half_state_dict",
+    "head_measurements",
+    "network_identity",
     "letterbox",
     "load_skull_model",
     "network_input",
@@ -56,13 +60,21 @@ class SkullNet(StrEnum):
 
 @dataclass(frozen=True)
 class SkullModelConfig(AsDict):
-    """What a skull model is: its network and width, and the network input size (H, W)."""
+    """What a skull model is: its network and width, and the network input size (H, W); and how far
+    outside the skull line its head edge lies (``edge_offset_input_px``, in network input pixels: the
+    HC18 filled annotations lie about one image pixel outside the ellipse of the sonographer's HC, and a
+    model trained on them learns that edge; :func:`head_measurements` takes it off)."""
 
     net: SkullNet = SkullNet.BASICUNET
     features: tuple[int, ...] = (16, 16, 32, 64, 128, 16)
     input_shape_hw: tuple[int, int] = (176, 256)
+    edge_offset_input_px: float = 0.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "edge_offset_input_px", float(self.edge_offset_input_px))
+        if not math.isfinite(self.edge_offset_input_px) or abs(self.edge_offset_input_px) > 8:
+            raise NeocusError(f"edge offset {self.edge_offset_input_px} input pixels is impossible", where="edge_offset_input_px",
+                              hint="a head edge lies within a few pixels of the skull line")
         object.__setattr__(self, "net", parse_choice(SkullNet, self.net, what="net"))
         object.__setattr__(self, "features", tuple(int(f) for f in self.features))
         object.__setattr__(self, "input_shape_hw", tuple(int(v) for v in self.input_shape_hw))
@@ -233,3 +245,19 @@ def skull_mask_from_probability(prob: np.ndarray, *, threshold: float = 0.5) -> 
     filled = np.zeros(prob.shape, np.uint8)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
     return filled.astype(bool)
+
+
+def network_identity(config: SkullModelConfig) -> SkullModelConfig:
+    """``config`` without what the measurement adds (the edge offset): what must match to resume a
+    training or to warm-start one from another model's weights."""
+    return replace(config, edge_offset_input_px=0.0)
+
+
+def head_measurements(prob: np.ndarray, mask: np.ndarray, config: SkullModelConfig, *, pixel_mm: float) -> HeadMeasurements:
+    """HC, OFD and BPD from a head probability map: the sub-pixel ellipse of its 0.5 iso-line around
+    ``mask`` (:func:`neocus.fetal.ellipse.fit_iso_contour`), shrunk by the model's edge offset brought to
+    the image's pixels. A ``NeocusError`` when there is no ellipse to fit."""
+    box = letterbox(prob.shape[:2], input_shape_hw=config.input_shape_hw)
+    outer = fit_iso_contour(prob, region=mask)
+    return measure_ellipses(SkullEllipses(outer=outer, inner=None), pixel_mm=pixel_mm,
+                            edge_offset_px=config.edge_offset_input_px / box.scale)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +23,18 @@ import numpy as np
 from neocus.atomic import atomic_target, atomic_write_text
 from neocus.errors import NeocusError
 from neocus.fetal.hc18 import Hc18Item, load_hc18_annotation, load_hc18_image, read_hc18
-from neocus.fetal.skull_model import SkullModelConfig, build_network, mask_input, network_input, save_skull_model
-from neocus.results import AsDict
+from neocus.fetal.ellipse import edge_offset_px, fit_iso_contour
+from neocus.fetal.skull_model import (SkullModelConfig, build_network, letterbox, mask_input, network_identity, network_input,
+                                      save_skull_model)
+from neocus.results import AsDict, from_plain
 
-__all__ = ["SPLIT_NAME", "SkullSplit", "SkullTrainOptions", "SkullTrainResult", "split_by_number", "train_skull"]
+__all__ = ["SPLIT_NAME", "SkullSplit", "SkullTrainOptions", "SkullTrainResult", "annotation_edge_offset", "split_by_number",
+           "train_skull"]
 
 SPLIT_NAME = "split.json"
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "metrics.jsonl"
+PHANTOM_POOL_NAME = "phantom_pool.npz"
 Progress = Callable[[str], None]
 
 
@@ -54,10 +58,17 @@ class SkullTrainOptions(AsDict):
     test_fraction: float = 0.2
     validation_fraction: float = 0.1
     device: str = "cpu"
+    phantom_images: int = 0  # > 0: train on this many fetal phantom images instead of the HC18 training images
+    init_dir: Path | None = None  # a skull model folder whose weights start the training (warm start)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise NeocusError("epochs and batch size must be at least 1 and the learning rate positive", where="epochs")
+        if self.phantom_images < 0 or 0 < self.phantom_images < self.batch_size:
+            raise NeocusError(f"{self.phantom_images} phantom images: give 0 (real images) or at least one batch "
+                              f"({self.batch_size})", where="phantom_images")
+        if self.init_dir is not None:
+            object.__setattr__(self, "init_dir", Path(self.init_dir))
         if not (0 <= self.test_fraction < 0.9 and 0 < self.validation_fraction < 0.5):
             raise NeocusError("test fraction must be in [0, 0.9) and validation fraction in (0, 0.5)", where="test_fraction")
 
@@ -101,6 +112,57 @@ def _arrays(items: Sequence[Hc18Item], config: SkullModelConfig) -> tuple[np.nda
     return np.stack(xs)[:, None], np.stack(ys)[:, None].astype(np.float32)
 
 
+def _training_source(items: Sequence[Hc18Item], out: Path, *, config: SkullModelConfig, options: SkullTrainOptions,
+                     say: Progress, seed: int) -> tuple[Callable[[int, np.random.Generator], dict], int]:
+    """How training image ``i`` is drawn (before augmentation), and how many there are: the HC18
+    training images as they are, or, with ``options.phantom_images``, phantom images (rendered once
+    into ``out``, :func:`neocus.fetal.skull_phantom.render_skull_pool`) randomised at every draw."""
+    if not options.phantom_images:
+        say(f"reading {len(items)} training images")
+        x_tr, y_tr = _arrays(items, config)
+        return (lambda i, _rng: {"image": x_tr[i], "mask": y_tr[i]}), len(x_tr)
+    from neocus.fetal.plane_data import cached_plane_pool
+    from neocus.fetal.skull_phantom import phantom_sample, render_skull_pool
+
+    def render(n: int, *, seed: int, progress: Callable[[int, int], None] | None = None):
+        return render_skull_pool(n, seed=seed, out_hw=config.input_shape_hw, progress=progress)
+
+    pool = cached_plane_pool(out / PHANTOM_POOL_NAME, options.phantom_images, seed=seed, render=render,
+                             progress=lambda k, n: say(f"rendering phantom image {k}/{n}"))
+
+    def draw(i: int, rng: np.random.Generator) -> dict:
+        x, y = phantom_sample(pool.images[i], pool.labels[i], rng=rng)
+        return {"image": x, "mask": y}
+    return draw, options.phantom_images
+
+
+def annotation_edge_offset(items: Sequence[Hc18Item], *, input_shape_hw: tuple[int, int]) -> float:
+    """How far (network input pixels, mean over ``items``) the edge of the sonographers' filled masks
+    lies outside the ellipse whose perimeter is their HC in the CSV: each mask's sub-pixel ellipse
+    (:func:`neocus.fetal.ellipse.fit_iso_contour`) against the CSV HC (:func:`neocus.fetal.ellipse.edge_offset_px`),
+    in the image's pixels, times the image's letterbox scale. A model trained on these masks learns
+    their edge; its measurement takes this offset off (``SkullModelConfig.edge_offset_input_px``)."""
+    offsets = []
+    for it in items:
+        mask = load_hc18_annotation(it)
+        fitted = fit_iso_contour(mask.astype(np.float32))
+        scale = letterbox(mask.shape, input_shape_hw=input_shape_hw).scale
+        offsets.append(edge_offset_px(fitted, perimeter_px=it.hc_mm / it.pixel_mm) * scale)
+    return float(np.mean(offsets))
+
+
+def _init_weights(init_dir: Path, config: SkullModelConfig) -> dict:
+    """The float32 state dict of the skull model folder ``init_dir``, which must be the same network."""
+    from neocus.fetal.skull_model import read_model_folder
+
+    init_config, network = read_model_folder(init_dir)
+    if network_identity(init_config) != network_identity(config):
+        raise NeocusError(f"is a {init_config.net.value} {init_config.features} model at {init_config.input_shape_hw}, "
+                          f"not the {config.net.value} {config.features} at {config.input_shape_hw} being trained",
+                          where=init_dir, hint="warm-start from a model of the same network and input size")
+    return network.state_dict()
+
+
 def _augment(seed: int):
     from monai.transforms import Compose, RandAffined, RandFlipd, RandGaussianNoised, RandScaleIntensityd
 
@@ -129,6 +191,10 @@ def _dice_lowres(network, x: np.ndarray, y: np.ndarray, device: str) -> float:
     return float(np.mean(2 * inter / np.maximum(pred.sum(axis=(1, 2, 3)) + truth.sum(axis=(1, 2, 3)), 1)))
 
 
+# what a resumed run must share besides network and split (with the defaults of runs written before them)
+_SOURCE_OPTIONS = {"phantom_images": 0, "init_dir": None}
+
+
 def _read_state(out: Path, config: SkullModelConfig, split: SkullSplit, options: SkullTrainOptions) -> dict | None:
     import torch
 
@@ -136,8 +202,11 @@ def _read_state(out: Path, config: SkullModelConfig, split: SkullSplit, options:
     if not split_path.is_file():
         return None
     saved = json.loads(split_path.read_text(encoding="utf-8"))
-    if saved.get("config") != json.loads(json.dumps(config.to_dict())) or saved.get("split") != json.loads(json.dumps(split.to_dict())):
-        raise NeocusError("holds a training with another network, input size, data or split", where=out,
+    opts, before = json.loads(json.dumps(options.to_dict())), {**_SOURCE_OPTIONS, **saved.get("options", {})}
+    source = any(before[k] != opts[k] for k in _SOURCE_OPTIONS)
+    same_net = network_identity(from_plain(SkullModelConfig, saved.get("config", {}), where=split_path)) == network_identity(config)
+    if not same_net or saved.get("split") != json.loads(json.dumps(split.to_dict())) or source:
+        raise NeocusError("holds a training with another network, input size, data, split, phantom images or warm start", where=out,
                           hint="re-run with the same options to resume, or choose a new `out` folder")
     ckpt = out / CHECKPOINT_NAME
     return torch.load(ckpt, map_location="cpu", weights_only=False) if ckpt.is_file() else None
@@ -157,11 +226,17 @@ def train_skull(data_dir: str | Path, out_dir: str | Path, *, config: SkullModel
                             validation_fraction=options.validation_fraction, seed=seed)
     state = _read_state(out, config, split, options)
     by_name = {it.name: it for it in hc18.items}
-    say(f"reading {len(split.train) + len(split.validation)} images")
-    x_tr, y_tr = _arrays([by_name[n] for n in split.train], config)
+    if state is None:
+        out.mkdir(parents=True, exist_ok=True)
+    if not options.phantom_images:  # the head edge the real masks teach (phantom targets run along the skull's middle)
+        config = replace(config, edge_offset_input_px=round(annotation_edge_offset(
+            [by_name[n] for n in split.train], input_shape_hw=config.input_shape_hw), 4))
+    draw, n_train = _training_source([by_name[n] for n in split.train], out, config=config, options=options, say=say, seed=seed)
     x_va, y_va = _arrays([by_name[n] for n in split.validation], config)
     torch.manual_seed(seed)
     network = build_network(config).to(options.device)
+    if options.init_dir is not None and state is None:
+        network.load_state_dict(_init_weights(options.init_dir, config))
     optim = torch.optim.AdamW(network.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, T_max=options.epochs)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
@@ -174,15 +249,14 @@ def train_skull(data_dir: str | Path, out_dir: str | Path, *, config: SkullModel
         torch.set_rng_state(state["torch_rng"])
         start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
     else:
-        out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / SPLIT_NAME, json.dumps({"config": config.to_dict(), "split": split.to_dict(),
                                                         "options": options.to_dict()}, indent=1) + "\n")
     augment, losses = _augment(seed + 7919 * start), []
     network.train()
     for epoch in range(start, options.epochs):
-        te, order, run = time.perf_counter(), rng.permutation(len(x_tr)), []
+        te, order, run = time.perf_counter(), rng.permutation(n_train), []
         for b in range(0, len(order) - options.batch_size + 1, options.batch_size):
-            batch = [augment({"image": x_tr[i], "mask": y_tr[i]}) for i in order[b:b + options.batch_size]]
+            batch = [augment(draw(int(i), rng)) for i in order[b:b + options.batch_size]]
             xb = torch.stack([torch.as_tensor(np.asarray(s["image"])) for s in batch]).float().to(options.device)
             yb = torch.stack([torch.as_tensor(np.asarray(s["mask"])) for s in batch]).float().round().to(options.device)
             loss = loss_fn(network(xb), yb)

@@ -42,6 +42,7 @@ def test_recognised_trans_cerebellar_plane_gives_tcd_with_probabilities():
     assert result.measurements["tcd_mm"] == pytest.approx(80 * 0.25, abs=0.75)
     out = result.to_dict()
     assert out["plane_probabilities"]["trans_cerebellar"] > 0.9 and "plane" not in out["reasons"]
+    assert len(out["warnings"]) == 1 and "recognised, not given" in out["warnings"][0]  # the reader is told to check it
 
 
 def test_recognised_other_plane_gives_null_tcd_with_the_reason():
@@ -56,7 +57,7 @@ def test_recognised_other_plane_gives_null_tcd_with_the_reason():
 def test_given_plane_overrides_the_model():
     result = _measure(plane="trans_cerebellar", plane_model=fixed_plane_model(FetalPlane.OTHER))
     assert result.plane == "trans_cerebellar" and result.plane_source == "given" and result.plane_probabilities is None
-    assert result.measurements["tcd_mm"] is not None
+    assert result.measurements["tcd_mm"] is not None and result.warnings == ()
     result = _measure(plane="other", plane_model=fixed_plane_model(FetalPlane.TRANS_CEREBELLAR))
     assert result.plane == "other" and result.measurements["tcd_mm"] is None
     assert "the plane given is other" in result.reasons["tcd_mm"]
@@ -77,7 +78,8 @@ def test_cli_recognises_the_plane_and_the_flag_overrides_it(tmp_path, capsys):
     assert res["plane"] == "trans_ventricular" and res["plane_source"] == "recognised"
     assert res["plane_probabilities"]["trans_ventricular"] > 0.9
     assert res["measurements"]["tcd_mm"] is None and "recognised is trans_ventricular" in res["reasons"]["tcd_mm"]
-    assert "plane trans_ventricular (recognised" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "plane trans_ventricular (recognised" in printed.out and "recognised, not given" in printed.err
     assert main([*args, "--plane", "other", "--out", str(tmp_path / "b")]) == 0
     res = json.loads((tmp_path / "b" / "result.json").read_text())
     assert res["plane"] == "other" and res["plane_source"] == "given" and res["plane_probabilities"] is None

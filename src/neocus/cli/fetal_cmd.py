@@ -78,6 +78,8 @@ def measure_cmd(
         console.print(f"HC {m['hc_mm']:.1f} mm, OFD {m['ofd_mm']:.1f} mm, BPD (outer-outer) {m['bpd_outer_outer_mm']:.1f} mm{extra}", highlight=False)
     if result.plane_probabilities is not None:
         console.print(f"plane {result.plane} (recognised, probability {result.plane_probabilities[result.plane]:.2f})", highlight=False)
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     elif result.plane is None:
         err_console.print(f"[yellow]warning:[/] {escape(result.reasons['plane'])}", highlight=False)
     if result.plane == FetalPlane.TRANS_CEREBELLAR.value:

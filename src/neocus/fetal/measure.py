@@ -127,6 +127,7 @@ class HeadResult(AsDict):
     plane_source: str | None = None  # "given" or "recognised"
     plane_probabilities: dict[str, float] | None = None  # the plane model's probability of each plane (when recognised)
     calipers: dict[str, Any] = field(default_factory=dict)  # TCD / cisterna magna caliper end points (x, y) in pixels
+    warnings: tuple[str, ...] = ()  # what the reader must check (e.g. a plane recognised, not given)
     fossa_classes: np.ndarray | None = field(default=None, metadata={"to_dict": False})  # posterior-fossa class map
 
 
@@ -168,6 +169,8 @@ def _centile_fields(measurements, ga_weeks: float | None, reasons: dict[str, str
 
 
 NO_PLANE_REASON = "the plane was not given and no plane model was loaded"
+RECOGNISED_PLANE_WARNING = ("the plane was recognised, not given: the bundled plane model names the right plane in about half "
+                            "of real images (models/fetal/plane/MODEL_CARD.md), so check it and give the plane when you know it")
 
 
 def _plane_of(grey: np.ndarray, plane: FetalPlane | str | None,
@@ -235,7 +238,8 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
                         reasons=reasons, ellipse=ellipse, checks=checks,
                         model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0,
                         plane=None if plane is None else plane.value, plane_source=plane_source, plane_probabilities=plane_prob,
-                        calipers=fossa.calipers, fossa_classes=fossa.classes)
+                        calipers=fossa.calipers, fossa_classes=fossa.classes,
+                        warnings=(RECOGNISED_PLANE_WARNING,) if plane_source == "recognised" else ())
     return result, mask
 
 

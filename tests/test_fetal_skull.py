@@ -208,6 +208,15 @@ def test_training_records_the_annotation_offset_and_warm_starts(tmp_path):
         train_skull(root, tmp_path / "bad", config=TINY, options=SkullTrainOptions(epochs=1, batch_size=4, init_dir=tmp_path / "wide"), seed=1)
     with pytest.raises(InputFileError):
         train_skull(root, tmp_path / "bad2", config=TINY, options=SkullTrainOptions(epochs=1, batch_size=4, init_dir=tmp_path / "none"), seed=1)
+    # a larger input of the same network starts from the same weights (fully convolutional), with its own offset
+    larger = SkullModelConfig(net="basicunet", features=TINY.features, input_shape_hw=(64, 96))
+    train_skull(root, tmp_path / "big", config=larger, options=opts, seed=1)
+    big_cfg, big = read_model_folder(tmp_path / "big")
+    assert big_cfg.input_shape_hw == (64, 96)
+    ratio = letterbox((120, 176), input_shape_hw=(64, 96)).scale / letterbox((120, 176), input_shape_hw=TINY.input_shape_hw).scale
+    assert big_cfg.edge_offset_input_px == pytest.approx(cfg.edge_offset_input_px * ratio, rel=0.15)
+    for k, v in start.state_dict().items():
+        assert torch.allclose(big.state_dict()[k], v, atol=1e-3), k
 
 
 def test_phantom_training_renders_once_and_resumes(tmp_path, monkeypatch):
@@ -238,3 +247,7 @@ def test_cli_train_phantom_and_init_errors_are_one_line(tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "b"), "--init", str(tmp_path / "nowhere")]) != 0
     err = capsys.readouterr().err
     assert "nowhere" in err and "Traceback" not in err
+    for bad in ("224by320", "200x320"):
+        assert main([*base, "--out", str(tmp_path / "c"), "--input-hw", bad]) != 0
+        err = capsys.readouterr().err
+        assert "input" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -110,7 +110,8 @@ def train_skull_cmd(
     phantom: int = typer.Option(0, "--phantom", help="Train on this many fetal phantom images (rendered into --out) instead of "
                                 "the HC18 training images; --data still gives the validation images. 0: the real images."),
     init: Path | None = typer.Option(None, "--init", help="Skull model folder whose weights start the training (warm start, "
-                                     "e.g. a --phantom run); same network and input size."),
+                                     "e.g. a --phantom run); same network, any input size."),
+    input_hw: str = typer.Option("176x256", "--input-hw", help="Network input size HxW (multiples of 16); images are letterboxed to it."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Train a skull segmentation network (Dice + cross-entropy) on a split by file number; writes the
@@ -120,7 +121,7 @@ def train_skull_cmd(
     from neocus.fetal.skull_train import SPLIT_NAME, SkullTrainOptions, train_skull
 
     features = (16, 16, 32, 64, 128, 16) if net == SkullNet.BASICUNET.value else (16, 32, 64, 128)
-    config = SkullModelConfig(net=net, features=features)
+    config = SkullModelConfig(net=net, features=features, input_shape_hw=_parse_size_hw(input_hw, flag="--input-hw", example="224x320"))
     options = SkullTrainOptions(epochs=epochs, batch_size=batch, lr=lr, device=parse_device(device), phantom_images=phantom,
                                 init_dir=init)
     if out.exists() and any(out.iterdir()):
@@ -189,11 +190,11 @@ def _evaluate_phantom(data: Path, out: Path, *, plane_model: Path | None, cerebe
                   f"; wrote {escape(str(out))}", highlight=False)
 
 
-def _parse_size_hw(text: str) -> tuple[int, int]:
+def _parse_size_hw(text: str, *, flag: str = "--size", example: str = "432x576") -> tuple[int, int]:
     try:
         h, w = (int(t) for t in text.lower().split("x"))
     except ValueError:
-        raise NeocusError(f"image size {text!r} is not HxW", where="--size", hint="give e.g. 432x576 (height x width)") from None
+        raise NeocusError(f"image size {text!r} is not HxW", where=flag, hint=f"give e.g. {example} (height x width)") from None
     return h, w
 
 

@@ -59,7 +59,7 @@ class SkullTrainOptions(AsDict):
     validation_fraction: float = 0.1
     device: str = "cpu"
     phantom_images: int = 0  # > 0: train on this many fetal phantom images instead of the HC18 training images
-    init_dir: Path | None = None  # a skull model folder whose weights start the training (warm start)
+    init_dir: Path | None = None  # a skull model folder (same network, any input size) whose weights start the training
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
@@ -152,14 +152,15 @@ def annotation_edge_offset(items: Sequence[Hc18Item], *, input_shape_hw: tuple[i
 
 
 def _init_weights(init_dir: Path, config: SkullModelConfig) -> dict:
-    """The float32 state dict of the skull model folder ``init_dir``, which must be the same network."""
+    """The float32 state dict of the skull model folder ``init_dir``, which must be the same network and
+    widths; its input size may differ (the networks are fully convolutional)."""
     from neocus.fetal.skull_model import read_model_folder
 
     init_config, network = read_model_folder(init_dir)
-    if network_identity(init_config) != network_identity(config):
-        raise NeocusError(f"is a {init_config.net.value} {init_config.features} model at {init_config.input_shape_hw}, "
-                          f"not the {config.net.value} {config.features} at {config.input_shape_hw} being trained",
-                          where=init_dir, hint="warm-start from a model of the same network and input size")
+    if (init_config.net, init_config.features) != (config.net, config.features):
+        raise NeocusError(f"is a {init_config.net.value} {list(init_config.features)} model, not the {config.net.value} "
+                          f"{list(config.features)} being trained", where=init_dir,
+                          hint="warm-start from a model of the same network and widths (any input size)")
     return network.state_dict()
 
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,16 @@ def lut(ids: object) -> np.ndarray:
     t = np.zeros(256, dtype=bool)
     t[np.asarray(list(ids), dtype=np.int64)] = True
     return t
+
+
+def on_rows(fn: Callable[[np.ndarray], np.ndarray], p: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``fn(p)[rows]``, computed on those rows only, for a row-wise ``fn`` built on float32 matrix
+    products (:meth:`Ellipsoid.q`, the folding field): BLAS rounds a row the same in any batch of two
+    or more rows, but a one-row product takes another code path, so a lone row of several is
+    evaluated as a pair (same bytes as evaluating all of ``p``, at the cost of the rows kept)."""
+    if len(rows) == 1 and len(p) > 1:
+        return fn(p[np.repeat(rows, 2)])[:1]
+    return fn(p[rows])
 
 
 def rotation_xyz(*, rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:

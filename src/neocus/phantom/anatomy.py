@@ -223,12 +223,13 @@ class NeonatalHead:
         io = np.flatnonzero(outer)
         if len(io):
             do = d[io]
+            po = pts[io]
             # the skull's outer surface (tapered near the fontanelle) matters only between its
             # thinnest and full thickness: beyond, a point is past it whatever the taper
             full = F32(csf_t) + F32(skull_t)
             past = do > full
             shell = np.flatnonzero((do > F32(csf_t)) & ~past)
-            past[shell] = do[shell] > F32(csf_t) + F32(skull_t) * self._bone_taper(pts[io], shell)
+            past[shell] = do[shell] > F32(csf_t) + F32(skull_t) * self._bone_taper(po, shell)
             lay = (do > F32(csf_t)).astype(np.intp) + past + (do > F32(csf_t + skull_t + scalp_t))
             t_of = np.array([Tissue.CSF, Tissue.SKULL, Tissue.SCALP, Tissue.BACKGROUND], dtype=U8)
             p_of = np.array([Part.EXTRA_AXIAL_CSF, Part.SKULL, Part.SCALP, Part.NONE], dtype=U8)
@@ -239,8 +240,8 @@ class NeonatalHead:
                 gap = self._skull_gap(pts[sk])
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
-            self._skull_base(pts[io], io, do, out)  # midline skull base and face under the floor
-            paint_skull_base(self.skull_base, pts[io], io, do, out)  # skull base, orbits, petrous parts: wins where both paint
+            self._skull_base(po, io, do, out)  # midline skull base and face under the floor
+            paint_skull_base(self.skull_base, po, io, do, out)  # skull base, orbits, petrous parts: wins where both paint
         ib = np.flatnonzero(~outer)
         if len(ib):
             pb = pts[ib]

@@ -80,7 +80,7 @@ class SkullBase:
     region ``z_top``, the bone plate (``bone_mm``, ``roof_mm`` over the orbits, beyond the
     ``csf_mm`` of extra-axial CSF, which thins to a fifth at ``z_low``), the petrous part behind ``petrous_y`` and lateral to ``midline_mm``,
     and per side (+1 left, -1 right) the bony ``orbit``, the ``globe`` and the box ``orbit_box`` outside
-    which neither changes a point."""
+    which neither changes a point (key 0: around both sides)."""
 
     centre: np.ndarray
     inv_up: np.ndarray
@@ -97,6 +97,11 @@ class SkullBase:
     globe: dict[int, Ellipsoid]
     scale: float
     orbit_box: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def inv_up_low(self) -> np.ndarray:
+        """``[inv_up, inv_low]`` as rows (indexed by "below the centre")."""
+        return np.stack([self.inv_up, self.inv_low])
 
 
 
@@ -131,8 +136,15 @@ def build_skull_base(o: HeadOutline, s: float, *, ga_weeks: float) -> SkullBase:
         z_top=float(o.c1[2] - 0.25 * o.az), z_low=float(o.c1[2] - 0.9 * o.az), csf_mm=float(o.thick[0]),
         bone_mm=BASE_BONE_MM * s, roof_mm=ORBITAL_ROOF_MM * s, wall_mm=ORBIT_WALL_MM * s,
         petrous_y=float(o.off[1] - 12.0 * s), midline_mm=10.0 * s,
-        orbit=orbit, globe=globe, scale=s, orbit_box={side: _orbit_box(orbit[side], globe[side]) for side in orbit},
+        orbit=orbit, globe=globe, scale=s, orbit_box=_orbit_boxes(orbit, globe),
     )
+
+
+def _orbit_boxes(orbit: dict[int, Ellipsoid], globe: dict[int, Ellipsoid]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """:attr:`SkullBase.orbit_box`: per side and (key 0) around both."""
+    boxes = {side: _orbit_box(orbit[side], globe[side]) for side in orbit}
+    boxes[0] = (np.min([b[0] for b in boxes.values()], axis=0), np.max([b[1] for b in boxes.values()], axis=0))
+    return boxes
 
 
 def _orbit_box(orbit: Ellipsoid, globe: Ellipsoid) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +179,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     csf = csf[cand]
     q = p - base.centre.astype(F32)
     low = q[:, 2] < 0
-    u = q * np.where(low[:, None], base.inv_low, base.inv_up)
+    u = q * base.inv_up_low[low.astype(np.intp)]
     # below its centre the envelope keeps its width longer (|y|^4, |z|^4): the skull base is broad and
     # flat, from the petrous bones out to the mastoids, not the narrowing bottom of an ellipsoid
     uy2, uz2 = u[:, 1] * u[:, 1], u[:, 2] * u[:, 2]
@@ -176,7 +188,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     in_orbit = np.zeros(len(cand), dtype=bool)
     roof = np.zeros(len(cand), dtype=bool)
     # only points in the box of an orbit's roof (q < 1.6) and globe can change: both orbits' box first
-    lo, hi = np.min([b[0] for b in base.orbit_box.values()], axis=0), np.max([b[1] for b in base.orbit_box.values()], axis=0)
+    lo, hi = base.orbit_box[0]
     both = np.flatnonzero(p[:, 1] >= lo[1])
     both = both[(p[both, 1] <= hi[1]) & (p[both, 2] >= lo[2]) & (p[both, 2] <= hi[2])]
     for side, orb in base.orbit.items():

@@ -195,7 +195,7 @@ class NeonatalHead:
                 for sp in subs:
                     sel = np.flatnonzero(sp.occ[cells])
                     if len(sel):
-                        sp.paint(pts[sel], idx[sel], out)
+                        sp.paint(np.take(pts, sel, axis=0), idx[sel], out)
 
             lo = np.min([sp.lo for sp in subs], axis=0)
             hi = np.max([sp.hi for sp in subs], axis=0)
@@ -223,7 +223,7 @@ class NeonatalHead:
         io = np.flatnonzero(outer)
         if len(io):
             do = d[io]
-            po = pts[io]
+            po = np.take(pts, io, axis=0)  # (np.take: a faster row gather than pts[io], same values)
             # the skull's outer surface (tapered near the fontanelle) matters only between its
             # thinnest and full thickness: beyond, a point is past it whatever the taper
             full = F32(csf_t) + F32(skull_t)
@@ -237,20 +237,20 @@ class NeonatalHead:
             part[io] = p_of[lay]
             sk = io[lay == 1]
             if len(sk):
-                gap = self._skull_gap(pts[sk])
+                gap = self._skull_gap(np.take(pts, sk, axis=0))
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
             self._skull_base(po, io, do, out)  # midline skull base and face under the floor
             paint_skull_base(self.skull_base, po, io, do, out)  # skull base, orbits, petrous parts: wins where both paint
         ib = np.flatnonzero(~outer)
         if len(ib):
-            pb = pts[ib]
+            pb = np.take(pts, ib, axis=0)
             self._paint_brain(pb, ib, -d[ib], out)
             # deep region first (one box test), then each painter's cells within it
             cells_b = self._cull.cells(pb)
             inner = np.flatnonzero(self._deep_occ[cells_b])
             if len(inner):
-                pin, iin = pb[inner], ib[inner]
+                pin, iin = np.take(pb, inner, axis=0), ib[inner]
                 cells = cells_b[inner]
                 in_group: dict[str, np.ndarray] = {}
                 for pr, g in zip(self._painters, self._group_of, strict=True):
@@ -259,7 +259,7 @@ class NeonatalHead:
                         gsel = in_group[g] = np.flatnonzero(self._group_occ[g][cells])
                     sel = gsel[pr.occ[cells[gsel]]] if len(gsel) else gsel
                     if len(sel):
-                        pr.paint(pin[sel], iin[sel], out)
+                        pr.paint(np.take(pin, sel, axis=0), iin[sel], out)
         echo = self._echo_table[tissue] * mod
         return TissueSample(tissue=tissue, echo=echo.astype(F32, copy=False), part=part, lesion=lesion)
 
@@ -274,7 +274,7 @@ class NeonatalHead:
             return np.ones(len(rows), F32)
         q = pts - fon.centre.astype(F32)
         h = (q @ fon.normal.astype(F32))[rows]
-        q = q[rows]
+        q = np.take(q, rows, axis=0)
         r = np.sqrt(np.maximum(np.einsum("ij,ij->i", q, q) - h * h, F32(0)))
         r0 = F32(0.5 * min(fon.width_mm, fon.length_mm))
         lo = F32(SKULL_TAPER_MIN)
@@ -309,13 +309,13 @@ class NeonatalHead:
         m = np.flatnonzero(w > 0)
         if not len(m):
             return out
-        qm, hm = q[m], h[m]
+        qm, hm = np.take(q, m, axis=0), h[m]
         r2 = np.maximum(np.einsum("ij,ij->i", qm, qm) - hm * hm, F32(0))
         big = F32(self._contact_r)
         rc = F32(min(CONTACT_RADIUS_MM, 0.9 * self._contact_r))
         g = big - np.sqrt(big * big - np.minimum(r2, rc * rc))
         g *= np.clip(F32(1) - (np.sqrt(r2) - rc) / F32(CONTACT_FADE_MM), 0, 1)
-        out[m] = pts[m] + (g * w[m])[:, None] * nrm
+        out[m] = np.take(pts, m, axis=0) + (g * w[m])[:, None] * nrm
         return out
 
     def _skull_gap(self, p: np.ndarray) -> np.ndarray:
@@ -386,7 +386,7 @@ class NeonatalHead:
         grey = (dsh < cortex) & ~in_fis
         pial = ((dc[shell] < 0.3) | ((medial[shell] < 0.12) & (medial[shell] >= 0))) & ~in_fis
         if self.folding.sulcal_depth > 0:
-            q = p[ic[shell]] - self.outline.c1.astype(F32)
+            q = np.take(p, ic[shell], axis=0) - self.outline.c1.astype(F32)
             r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-3)
             # medial surface: the field is made (nearly) independent of x there, so medial sulci run
             # straight in from the fissure instead of lying along it (the weight is 1 where the

@@ -222,7 +222,8 @@ def skull_base_painter(outline: HeadOutline, s: float) -> Callable[[np.ndarray, 
         low = np.flatnonzero(pts[:, 2] < z_top)  # most of the outside is scalp over the vault: skip it
         if not len(low):
             return
-        x, y, z = pts[low, 0], pts[low, 1], pts[low, 2]
+        pl = np.take(pts, low, axis=0)
+        x, y, z = pl[:, 0], pl[:, 1], pl[:, 2]
         xo = np.abs(x - F32(x_mid))
         near = (xo < half_w) & (y < F32(y_front)) & (d[low] > sh) & (d[low] < sh + base + face)
         cand = np.flatnonzero(near)

@@ -175,7 +175,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     cand = np.flatnonzero((d > csf) & (pts[:, 2] < F32(base.z_top)))
     if not len(cand):
         return
-    p = pts[cand]
+    p = np.take(pts, cand, axis=0)
     csf = csf[cand]
     q = p - base.centre.astype(F32)
     low = q[:, 2] < 0
@@ -193,7 +193,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     both = both[(p[both, 1] <= hi[1]) & (p[both, 2] >= lo[2]) & (p[both, 2] <= hi[2])]
     for side, orb in base.orbit.items():
         lo, hi = base.orbit_box[side]
-        pn = p[both]
+        pn = np.take(p, both, axis=0)
         near = both[(pn[:, 0] >= lo[0]) & (pn[:, 0] <= hi[0]) & (pn[:, 1] >= lo[1]) & (pn[:, 1] <= hi[1]) & (pn[:, 2] >= lo[2]) & (pn[:, 2] <= hi[2])]
         if not len(near):
             continue
@@ -216,7 +216,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     m = np.flatnonzero(inside & ~in_orbit)
     if not len(m):
         return
-    pm, dm = p[m], d[cand[m]]
+    pm, dm = np.take(p, m, axis=0), d[cand[m]]
     bone_t = np.where(roof[m], F32(base.roof_mm), F32(base.bone_mm))
     bone = dm < csf[m] + bone_t
     sel = idx[cand[m]]

@@ -39,8 +39,8 @@ def on_rows(fn: Callable[[np.ndarray], np.ndarray], p: np.ndarray, rows: np.ndar
     or more rows, but a one-row product takes another code path, so a lone row of several is
     evaluated as a pair (same bytes as evaluating all of ``p``, at the cost of the rows kept)."""
     if len(rows) == 1 and len(p) > 1:
-        return fn(p[np.repeat(rows, 2)])[:1]
-    return fn(p[rows])
+        return fn(np.take(p, np.repeat(rows, 2), axis=0))[:1]
+    return fn(np.take(p, rows, axis=0))
 
 
 def rotation_xyz(*, rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:
@@ -244,7 +244,8 @@ class Tube:
         xs = p[:, 0] * F32(self.side)
         if self._xrange is not None:
             # nearest cell's lateral range (the range is padded for the cell's extent)
-            rng = self._xrange[np.rint(gy).astype(np.int32), np.rint(gz).astype(np.int32)]
+            # (flat np.take: faster than 2-D fancy indexing, same values)
+            rng = np.take(self._xrange.reshape(-1, 2), np.rint(gy).astype(np.int32) * nz + np.rint(gz).astype(np.int32), axis=0)
             keep = np.flatnonzero((xs >= rng[:, 0]) & (xs <= rng[:, 1]))
             out = {k: np.zeros(n, dtype=F32) for k in ("t", "v1", "v2", "a", "b", "e")}
             out["q"] = np.full(n, 4.0, dtype=F32)
@@ -260,13 +261,17 @@ class Tube:
     def _eval_cells(self, xs: np.ndarray, gy: np.ndarray, gz: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> dict[str, np.ndarray]:
         fy = (gy - iy)[:, None]
         fz = (gz - iz)[:, None]
-        g = self._grid
-        v = (g[iy, iz] * (1 - fy) + g[iy + 1, iz] * fy) * (1 - fz) + (g[iy, iz + 1] * (1 - fy) + g[iy + 1, iz + 1] * fy) * fz
+        g = self._grid.reshape(-1, 3)
+        nz = self._shape[1]
+        k = iy * nz + iz
+        g00, g10 = np.take(g, k, axis=0), np.take(g, k + nz, axis=0)
+        g01, g11 = np.take(g, k + 1, axis=0), np.take(g, k + (nz + 1), axis=0)
+        v = (g00 * (1 - fy) + g10 * fy) * (1 - fz) + (g01 * (1 - fy) + g11 * fy) * fz
         t, u, e = v[:, 0], v[:, 1], v[:, 2]
         ft = t * self._m1
         i0 = np.minimum(ft.astype(np.int32), int(self._m1) - 1)
         w = (ft - i0)[:, None]
-        prm = self._tab[i0] * (1 - w) + self._tab[i0 + 1] * w
+        prm = np.take(self._tab, i0, axis=0) * (1 - w) + np.take(self._tab, i0 + 1, axis=0) * w
         xc, a, b, c, s = prm[:, 0], prm[:, 1], prm[:, 2], prm[:, 3], prm[:, 4]
         xo = xs - xc
         if self.droop:

@@ -49,12 +49,11 @@ def _subjects(quick: bool) -> list:
 
     gas = [24.5, 27.0, 29.5, 31.0, 33.5, 35.0, 37.5, 39.0, 40.5, 42.0]
     cases = list(CaseType)
-    if quick:
-        cases, gas = cases[::3], gas[::3]
     out = []
-    for i, ct in enumerate(cases):
-        ga = gas[i % len(gas)]
-        out.append((f"{ct.value}-{ga}", sample_subject(100 + i, case_type=ct, ga_weeks=ga, population=Population())))
+    for i, (ct, ga) in enumerate(zip(cases, gas, strict=True)):
+        if quick and i % 3:
+            continue
+        out.append((f"{ct.value}-{ga}-seed{100 + i}", sample_subject(100 + i, case_type=ct, ga_weeks=ga, population=Population())))
     return out
 
 
@@ -71,9 +70,9 @@ def sample_digests(quick: bool) -> dict[str, str]:
                 ts = head.sample(pts + off * sv.plane.normal)
                 res[f"sample/{name}/{view.value}/{tag}"] = _digest(ts.tissue, ts.part, ts.lesion, ts.echo)
         lo, hi = head._cull.lo, head._cull.lo + head._cull.cell * np.array(head._cull.shape)
-        pts = np.random.default_rng(7).uniform(lo, hi, size=(20_000 if quick else 60_000, 3))
-        ts = head.sample(pts)
-        res[f"sample/{name}/box"] = _digest(ts.tissue, ts.part, ts.lesion, ts.echo)
+        n_box = 20_000 if quick else 60_000
+        ts = head.sample(np.random.default_rng(7).uniform(lo, hi, size=(n_box, 3)))
+        res[f"sample/{name}/box{n_box}"] = _digest(ts.tissue, ts.part, ts.lesion, ts.echo)
     return res
 
 

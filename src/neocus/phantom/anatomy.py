@@ -252,12 +252,13 @@ class NeonatalHead:
             if len(inner):
                 pin, iin = np.take(pb, inner, axis=0), ib[inner]
                 cells = cells_b[inner]
-                in_group: dict[str, np.ndarray] = {}
+                in_group: dict[str, tuple[np.ndarray, np.ndarray]] = {}
                 for pr, g in zip(self._painters, self._group_of, strict=True):
-                    gsel = in_group.get(g)
-                    if gsel is None:
-                        gsel = in_group[g] = np.flatnonzero(self._group_occ[g][cells])
-                    sel = gsel[pr.occ[cells[gsel]]] if len(gsel) else gsel
+                    if g not in in_group:
+                        gsel = np.flatnonzero(self._group_occ[g][cells])
+                        in_group[g] = gsel, cells[gsel]
+                    gsel, gcells = in_group[g]
+                    sel = gsel[pr.occ[gcells]] if len(gsel) else gsel
                     if len(sel):
                         pr.paint(np.take(pin, sel, axis=0), iin[sel], out)
         echo = self._echo_table[tissue] * mod

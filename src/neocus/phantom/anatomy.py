@@ -116,7 +116,7 @@ class NeonatalHead:
         lo = np.array([-o.ax - 15, o.c1[1] - o.ay - 15, -75.0 * s - 10])
         hi = np.array([o.ax + 15, o.c1[1] + o.ay + 15, o.c1[2] + o.az + 15])
         self._cull = CullGrid(lo, hi, cell_mm=4.0)
-        self._painters = [replace(pr, occ=self._cull.mask(pr.lo, pr.hi)) for pr in d.painters]
+        self._painters = [replace(pr, occ=pr.occupancy(self._cull)) for pr in d.painters]
         self._deep_occ = np.logical_or.reduce([pr.occ for pr in self._painters])
         # painters grouped by region (left, right, midline above and below the tentorium): a point is
         # tested against a painter's cells only when it lies in its group's cells (same points)

@@ -258,6 +258,39 @@ class Tube:
                 return out
         return self._eval_cells(xs, gy, gz, iy, iz)
 
+    def lateral_cells(self, cull: CullGrid, lo: np.ndarray, hi: np.ndarray, *, shift_x: float = 0.0, eps_mm: float = 0.05) -> np.ndarray:
+        """``cull.mask(lo, hi)`` less the cells where no point can pass :meth:`eval`'s lateral-range test
+        when the tube is evaluated at ``p - (shift_x, 0, 0)``: :meth:`eval` gives such points ``q`` = 4
+        and zeros, so a painter that paints nothing there may skip those cells. Conservative: every
+        (y, z) grid node a point of the cell can round to (one node more each way, cells widened by
+        ``eps_mm``) counts, and the grid's border cells (which hold the points outside it) stay."""
+        occ = cull.mask(lo, hi).reshape(cull.shape)
+        edges = [cull.lo[k] + cull.cell * np.arange(n + 1) for k, n in enumerate(cull.shape)]
+        ny, nz = self._shape
+        inv, g0 = float(self._inv), self._g0.astype(np.float64)
+
+        def nodes(k: int, n: int, g: float) -> tuple[np.ndarray, np.ndarray]:
+            a = np.rint(np.clip((edges[k][:-1] - eps_mm - g) * inv, 0, n - 1.001)).astype(int) - 1
+            b = np.rint(np.clip((edges[k][1:] + eps_mm - g) * inv, 0, n - 1.001)).astype(int) + 1
+            return np.maximum(a, 0), np.minimum(b, n - 1)
+
+        ya, yb = nodes(1, ny, g0[0])
+        za, zb = nodes(2, nz, g0[1])
+        xe = edges[0]
+        x_lo = (xe[:-1] - eps_mm - shift_x) if self.side > 0 else -(xe[1:] + eps_mm - shift_x)
+        x_hi = (xe[1:] + eps_mm - shift_x) if self.side > 0 else -(xe[:-1] - eps_mm - shift_x)
+        nxc, nyc, nzc = cull.shape
+        # per (y cell, z cell): the widest lateral range over its nodes (rows first, then columns)
+        rows_lo = np.stack([self._xrange[ya[j] : yb[j] + 1, :, 0].min(axis=0) for j in range(nyc)])
+        rows_hi = np.stack([self._xrange[ya[j] : yb[j] + 1, :, 1].max(axis=0) for j in range(nyc)])
+        lo_x = np.stack([rows_lo[:, za[k] : zb[k] + 1].min(axis=1) for k in range(nzc)], axis=1)
+        hi_x = np.stack([rows_hi[:, za[k] : zb[k] + 1].max(axis=1) for k in range(nzc)], axis=1)
+        reach = (x_lo[:, None, None] <= hi_x[None]) & (x_hi[:, None, None] >= lo_x[None])
+        reach[[0, -1]] = True
+        reach[:, [0, -1]] = True
+        reach[:, :, [0, -1]] = True
+        return (occ & reach).reshape(-1)
+
     def _eval_cells(self, xs: np.ndarray, gy: np.ndarray, gz: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> dict[str, np.ndarray]:
         fy = (gy - iy)[:, None]
         fz = (gz - iz)[:, None]

@@ -51,7 +51,7 @@ from neocus.phantom.anatomy_sagittal import skull_base_painter
 from neocus.phantom.anatomy_params import AnatomyParams, Fontanelle, VentricleSize  # noqa: F401  (re-exported)
 from neocus.phantom.anatomy_skullbase import build_skull_base, paint_skull_base
 from neocus.phantom.parts import Part, part_structure
-from neocus.phantom.primitives import F32, CullGrid
+from neocus.phantom.primitives import F32, CullGrid, on_rows
 from neocus.phantom.tissues import ECHO, N_TISSUES, Tissue
 from neocus.phantom.types import TissueSample
 from neocus.vocab import Structure
@@ -78,6 +78,15 @@ def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     """Polynomial smooth minimum (smooth union of two signed distances)."""
     h = np.clip(F32(0.5) + F32(0.5 / k) * (b - a), 0, 1)
     return b + (a - b) * h - F32(k) * h * (1 - h)
+
+
+def _region(pr: _Painter) -> str:
+    """The region group of a deep painter, from its box: ``left`` / ``right`` off the midline, else
+    ``pf`` (its centre below the tentorium's level) or ``mid``."""
+    cx, cz = (pr.lo[0] + pr.hi[0]) / 2, (pr.lo[2] + pr.hi[2]) / 2
+    if abs(cx) > 2.0:
+        return "left" if cx > 0 else "right"
+    return "pf" if cz < -15.0 else "mid"
 
 
 class NeonatalHead:
@@ -107,8 +116,12 @@ class NeonatalHead:
         lo = np.array([-o.ax - 15, o.c1[1] - o.ay - 15, -75.0 * s - 10])
         hi = np.array([o.ax + 15, o.c1[1] + o.ay + 15, o.c1[2] + o.az + 15])
         self._cull = CullGrid(lo, hi, cell_mm=4.0)
-        self._painters = [replace(pr, occ=self._cull.mask(pr.lo, pr.hi)) for pr in d.painters]
+        self._painters = [replace(pr, occ=pr.occupancy(self._cull)) for pr in d.painters]
         self._deep_occ = np.logical_or.reduce([pr.occ for pr in self._painters])
+        # painters grouped by region (left, right, midline above and below the tentorium): a point is
+        # tested against a painter's cells only when it lies in its group's cells (same points)
+        self._group_of = [_region(pr) for pr in self._painters]
+        self._group_occ = {g: np.logical_or.reduce([pr.occ for pr, h in zip(self._painters, self._group_of, strict=True) if h == g]) for g in set(self._group_of)}
         self.fontanelle: Fontanelle | None = None  # found below, once the outline is there
         self._contact_r = float(o.ax + sum(o.thick))  # radius of the vertex's curvature (mm)
         for lesion in lesions:
@@ -182,12 +195,15 @@ class NeonatalHead:
                 for sp in subs:
                     sel = np.flatnonzero(sp.occ[cells])
                     if len(sel):
-                        sp.paint(pts[sel], idx[sel], out)
+                        sp.paint(np.take(pts, sel, axis=0), idx[sel], out)
 
             lo = np.min([sp.lo for sp in subs], axis=0)
             hi = np.max([sp.hi for sp in subs], axis=0)
             group = _Painter(f"lesion:{lesion.kind.value}", lo, hi, paint_group, occ=np.logical_or.reduce([sp.occ for sp in subs]))
         self._painters.append(group)
+        key = f"lesion{len(self._painters)}"  # a group of its own
+        self._group_of.append(key)
+        self._group_occ.update({key: group.occ})
         self._deep_occ |= group.occ
 
     # ------------------------------------------------------------------ sample
@@ -207,45 +223,59 @@ class NeonatalHead:
         io = np.flatnonzero(outer)
         if len(io):
             do = d[io]
-            skull_end = F32(csf_t) + F32(skull_t) * self._bone_taper(pts[io])
-            lay = (do > F32(csf_t)).astype(np.intp) + (do > skull_end) + (do > F32(csf_t + skull_t + scalp_t))
+            po = np.take(pts, io, axis=0)  # (np.take: a faster row gather than pts[io], same values)
+            # the skull's outer surface (tapered near the fontanelle) matters only between its
+            # thinnest and full thickness: beyond, a point is past it whatever the taper
+            full = F32(csf_t) + F32(skull_t)
+            past = do > full
+            shell = np.flatnonzero((do > F32(csf_t)) & ~past)
+            past[shell] = do[shell] > F32(csf_t) + F32(skull_t) * self._bone_taper(po, shell)
+            lay = (do > F32(csf_t)).astype(np.intp) + past + (do > F32(csf_t + skull_t + scalp_t))
             t_of = np.array([Tissue.CSF, Tissue.SKULL, Tissue.SCALP, Tissue.BACKGROUND], dtype=U8)
             p_of = np.array([Part.EXTRA_AXIAL_CSF, Part.SKULL, Part.SCALP, Part.NONE], dtype=U8)
             tissue[io] = t_of[lay]
             part[io] = p_of[lay]
             sk = io[lay == 1]
             if len(sk):
-                gap = self._skull_gap(pts[sk])
+                gap = self._skull_gap(np.take(pts, sk, axis=0))
                 tissue[sk[gap]] = Tissue.FONTANELLE
                 part[sk[gap]] = Part.FONTANELLE
-            self._skull_base(pts[io], io, do, out)  # midline skull base and face under the floor
-            paint_skull_base(self.skull_base, pts[io], io, do, out)  # skull base, orbits, petrous parts: wins where both paint
+            self._skull_base(po, io, do, out)  # midline skull base and face under the floor
+            paint_skull_base(self.skull_base, po, io, do, out)  # skull base, orbits, petrous parts: wins where both paint
         ib = np.flatnonzero(~outer)
         if len(ib):
-            pb = pts[ib]
+            pb = np.take(pts, ib, axis=0)
             self._paint_brain(pb, ib, -d[ib], out)
             # deep region first (one box test), then each painter's cells within it
             cells_b = self._cull.cells(pb)
             inner = np.flatnonzero(self._deep_occ[cells_b])
             if len(inner):
-                pin, iin = pb[inner], ib[inner]
+                pin, iin = np.take(pb, inner, axis=0), ib[inner]
                 cells = cells_b[inner]
-                for pr in self._painters:
-                    sel = np.flatnonzero(pr.occ[cells])
+                in_group: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+                for pr, g in zip(self._painters, self._group_of, strict=True):
+                    if g not in in_group:
+                        gsel = np.flatnonzero(self._group_occ[g][cells])
+                        in_group[g] = gsel, cells[gsel]
+                    gsel, gcells = in_group[g]
+                    sel = gsel[pr.occ[gcells]] if len(gsel) else gsel
                     if len(sel):
-                        pr.paint(pin[sel], iin[sel], out)
+                        pr.paint(np.take(pin, sel, axis=0), iin[sel], out)
         echo = self._echo_table[tissue] * mod
         return TissueSample(tissue=tissue, echo=echo.astype(F32, copy=False), part=part, lesion=lesion)
 
-    def _bone_taper(self, pts: np.ndarray) -> np.ndarray:
-        """Fraction (0..1) of the full skull thickness at points of the skull shell: the bone thins
-        toward the fontanelle's margin (to ``SKULL_TAPER_MIN`` of it at half the fontanelle's width
-        from its axis, full ``SKULL_TAPER_MM`` further out); the soft tissue over it fills the rest."""
+    def _bone_taper(self, pts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Fraction (0..1) of the full skull thickness at ``pts[rows]``, points of the skull shell: the
+        bone thins toward the fontanelle's margin (to ``SKULL_TAPER_MIN`` of it at half the fontanelle's
+        width from its axis, full ``SKULL_TAPER_MM`` further out); the soft tissue over it fills the
+        rest. (The depth along the axis is a matrix-vector product over all of ``pts``: its rounding
+        depends on the batch.)"""
         fon = self.fontanelle
         if fon is None:
-            return np.ones(len(pts), F32)
+            return np.ones(len(rows), F32)
         q = pts - fon.centre.astype(F32)
-        h = q @ fon.normal.astype(F32)
+        h = (q @ fon.normal.astype(F32))[rows]
+        q = np.take(q, rows, axis=0)
         r = np.sqrt(np.maximum(np.einsum("ij,ij->i", q, q) - h * h, F32(0)))
         r0 = F32(0.5 * min(fon.width_mm, fon.length_mm))
         lo = F32(SKULL_TAPER_MIN)
@@ -269,14 +299,25 @@ class NeonatalHead:
         c = fon.centre.astype(F32)
         nrm = fon.normal.astype(F32)
         q = pts - c
-        h = q @ nrm
-        r2 = np.maximum(np.einsum("ij,ij->i", q, q) - h * h, F32(0))
+        h = q @ nrm  # (a matrix-vector product: its rounding depends on the batch, so over all points)
+        w = np.clip(F32(1) - h / F32(CONTACT_DEPTH_MM * self.scale), 0, 1)
+        # only points above the contact depth move (w > 0); the others get + 0 * normal, which leaves
+        # every coordinate as it is except a -0.0 where that term is +0.0 (done below, to keep the bytes)
+        out = pts.copy()
+        for j in range(3):
+            if not np.signbit(nrm[j]):
+                out[:, j] += F32(0)
+        m = np.flatnonzero(w > 0)
+        if not len(m):
+            return out
+        qm, hm = np.take(q, m, axis=0), h[m]
+        r2 = np.maximum(np.einsum("ij,ij->i", qm, qm) - hm * hm, F32(0))
         big = F32(self._contact_r)
         rc = F32(min(CONTACT_RADIUS_MM, 0.9 * self._contact_r))
         g = big - np.sqrt(big * big - np.minimum(r2, rc * rc))
         g *= np.clip(F32(1) - (np.sqrt(r2) - rc) / F32(CONTACT_FADE_MM), 0, 1)
-        w = np.clip(F32(1) - h / F32(CONTACT_DEPTH_MM * self.scale), 0, 1)
-        return (pts + (g * w)[:, None] * nrm).astype(F32, copy=False)
+        out[m] = np.take(pts, m, axis=0) + (g * w[m])[:, None] * nrm
+        return out
 
     def _skull_gap(self, p: np.ndarray) -> np.ndarray:
         """Fontanelle (rhombus) and sutures: soft-tissue gaps in the calvarium (upper skull only)."""
@@ -346,7 +387,7 @@ class NeonatalHead:
         grey = (dsh < cortex) & ~in_fis
         pial = ((dc[shell] < 0.3) | ((medial[shell] < 0.12) & (medial[shell] >= 0))) & ~in_fis
         if self.folding.sulcal_depth > 0:
-            q = p[ic[shell]] - self.outline.c1.astype(F32)
+            q = np.take(p, ic[shell], axis=0) - self.outline.c1.astype(F32)
             r = np.sqrt(np.einsum("ij,ij->i", q, q)) + F32(1e-3)
             # medial surface: the field is made (nearly) independent of x there, so medial sulci run
             # straight in from the fissure instead of lying along it (the weight is 1 where the
@@ -362,16 +403,20 @@ class NeonatalHead:
             u = qw / rw[:, None]
             f = np.cos(u @ self.folding.waves.T + self.folding.phases).sum(axis=1) * F32(np.sqrt(2.0 / len(self.folding.phases)))
             dist = np.abs(f) * r / F32(self.folding.k_fold)  # ~ mm to the primary sulcal sheet
-            f2 = np.cos(u @ self.folding.waves2.T + self.folding.phases2).sum(axis=1) * F32(np.sqrt(2.0 / len(self.folding.phases2)))
-            dist2 = np.abs(f2) * r / F32(self.folding.k_fold2)  # ~ mm to a secondary sheet
             # each sulcus has its own depth: a slow field over directions varies it by +-45 %
             dvar = F32(1.0) + F32(0.45) * np.cos(u @ self.folding.depth_waves.T + self.folding.depth_phases).mean(axis=1) * F32(1.4)
             depth_here = F32(self.folding.sulcal_depth) * dvar
             # secondary sulci only where the primary field is on one side (so they end on, i.e.
-            # branch from, the primary sheets) and only half as deep
-            sec = f > F32(0.35)
+            # branch from, the primary sheets) and only half as deep; their field (~ mm to a
+            # secondary sheet) is only needed there
             depth2 = F32(0.5) * depth_here
-            use2 = sec & (dist2 < dist) & (dsh < depth2 + F32(cortex))
+            maybe2 = np.flatnonzero((f > F32(0.35)) & (dsh < depth2 + F32(cortex)))
+            use2 = np.zeros(len(dist), dtype=bool)
+            dist2 = np.zeros(len(dist), dtype=F32)
+            if len(maybe2):
+                f2 = on_rows(self._secondary_field, u, maybe2)
+                dist2[maybe2] = np.abs(f2) * r[maybe2] / F32(self.folding.k_fold2)
+                use2[maybe2] = dist2[maybe2] < dist[maybe2]
             dist = np.where(use2, dist2, dist)
             depth_here = np.where(use2, depth2, depth_here)
             frac = np.clip(1 - dsh / depth_here, 0, 1)
@@ -386,6 +431,10 @@ class NeonatalHead:
         pl = ssel[pial]
         out.tissue[pl] = Tissue.SULCUS
         out.part[pl] = np.where(in_fis[pial], U8(Part.INTERHEMISPHERIC_FISSURE), lr[pial])
+
+    def _secondary_field(self, u: np.ndarray) -> np.ndarray:
+        """The secondary folding field at directions ``u [N, 3]`` (its sheets are its zeros)."""
+        return np.cos(u @ self.folding.waves2.T + self.folding.phases2).sum(axis=1) * F32(np.sqrt(2.0 / len(self.folding.phases2)))
 
     # ------------------------------------------------------------------ fontanelle, parts
     def _find_fontanelle(self) -> Fontanelle:

@@ -249,7 +249,7 @@ def _midline(
         out.tissue[idx[rim]] = Tissue.SULCUS
 
     lo, hi = cc.lo + [dx, 0, 0], cc.hi + [dx, 0, 0]
-    placed.append((_Painter("cc", lo, hi, paint_cc), "lv_occ1"))
+    placed.append((_Painter("cc", lo, hi, paint_cc, cells=lambda cull: cc.lateral_cells(cull, lo, hi, shift_x=dx)), "lv_occ1"))
     # cingulate sulcus: a curve parallel to the callosum on the medial surfaces (from ~28 weeks)
     cing: Tube | None = None
     if mat > 0.15:
@@ -295,7 +295,7 @@ def _cingulate(cing: Tube, cortex_mm: float) -> Placement:
     clo, chi = cing.lo + [dx, 0, 0], cing.hi + [dx, 0, 0]
     clo[1:] -= cortex_mm
     chi[1:] += cortex_mm
-    return _Painter("cingulate", clo, chi, paint_cing), "cc"
+    return _Painter("cingulate", clo, chi, paint_cing, cells=lambda cull: cing.lateral_cells(cull, clo, chi, shift_x=dx)), "cc"
 
 
 def _third_ventricle(p: AnatomyParams, s: float, *, w3: float, x_med: float) -> tuple[np.ndarray, list[Placement]]:

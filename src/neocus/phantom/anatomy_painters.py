@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neocus.phantom.parts import Part
-from neocus.phantom.primitives import F32, Ellipsoid, Tube, lut
+from neocus.phantom.primitives import F32, CullGrid, Ellipsoid, Tube, lut
 from neocus.phantom.tissues import Tissue
 
 
@@ -29,6 +29,12 @@ class _Painter:
     hi: np.ndarray
     paint: Callable[[np.ndarray, np.ndarray, _Out], None]
     occ: np.ndarray = field(default=None)  # type: ignore[assignment]
+    #: the cells (of a cull grid) it can paint, when finer than its box (a tube's): ``cells(cull)``
+    cells: Callable[[CullGrid], np.ndarray] | None = None
+
+    def occupancy(self, cull: CullGrid) -> np.ndarray:
+        """The flat cells of ``cull`` where this painter can change a point."""
+        return cull.mask(self.lo, self.hi) if self.cells is None else self.cells(cull)
 
 
 @dataclass
@@ -63,14 +69,22 @@ class _ShiftedTube:
     def eval(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return self._t.eval(p - np.array([self._dx, 0, 0], dtype=F32))
 
+    def lateral_cells(self, cull: CullGrid, lo: np.ndarray, hi: np.ndarray, *, shift_x: float = 0.0) -> np.ndarray:
+        return self._t.lateral_cells(cull, lo, hi, shift_x=shift_x + float(self._dx))
+
 
 #: a painter and the name of the painter it is placed before (None: after all others)
 Placement = tuple[_Painter, "str | None"]
 
 
-def painter(name: str, lo: np.ndarray, hi: np.ndarray, paint: Callable[[np.ndarray, np.ndarray, _Out], None]) -> Placement:
-    """A painter placed after all others (its box as float arrays)."""
-    return _Painter(name, np.asarray(lo, float), np.asarray(hi, float), paint), None
+def painter(
+    name: str, lo: np.ndarray, hi: np.ndarray, paint: Callable[[np.ndarray, np.ndarray, _Out], None], *, tube: Tube | None = None, shift_x: float = 0.0
+) -> Placement:
+    """A painter placed after all others (its box as float arrays); one that paints only points inside
+    ``tube`` (evaluated at ``p - (shift_x, 0, 0)``) is culled to the cells the tube can reach."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    cells = None if tube is None else (lambda cull: tube.lateral_cells(cull, lo, hi, shift_x=shift_x))
+    return _Painter(name, lo, hi, paint, cells=cells), None
 
 
 def place(painters: Sequence[_Painter], placements: Iterable[Placement]) -> list[_Painter]:
@@ -122,7 +136,7 @@ def tube_painter(
     lo, hi = tube.lo.copy(), tube.hi.copy()
     lo[0] += shift_x
     hi[0] += shift_x
-    return _Painter(name, lo, hi, paint), before
+    return _Painter(name, lo, hi, paint, cells=lambda cull: tube.lateral_cells(cull, lo, hi, shift_x=shift_x)), before
 
 
 def superellipsoid_painter(name: str, c: np.ndarray, r: np.ndarray, n: float, tissue: Tissue, part: Part) -> Placement:

@@ -70,18 +70,18 @@ def vermis_height_mm(ga_weeks: float) -> float:
 
 
 def _polygon_inside_and_depth(yz: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Even-odd inside test of points ``yz [N, 2]`` against ``poly [M, 2]`` and their distance to its edges."""
-    y, z = yz[:, 0], yz[:, 1]
-    inside = np.zeros(len(yz), dtype=bool)
-    dist = np.full(len(yz), np.inf, dtype=F32)
-    for i in range(len(poly)):
-        (y0, z0), (y1, z1) = poly[i], poly[(i + 1) % len(poly)]
-        cross = (z0 > z) != (z1 > z)
-        yx = y0 + (z - z0) * (y1 - y0) / (z1 - z0 + 1e-12)
-        inside ^= cross & (y < yx)
-        ey, ez = y1 - y0, z1 - z0
-        t = np.clip(((y - y0) * ey + (z - z0) * ez) / (ey * ey + ez * ez), 0, 1)
-        dist = np.minimum(dist, np.hypot(y - y0 - t * ey, z - z0 - t * ez).astype(F32))
+    """Even-odd inside test of points ``yz [N, 2]`` against ``poly [M, 2]`` and their distance to its
+    edges (all edges at once: ``[N, M]`` arrays, the same float32 arithmetic per point and edge as an
+    edge-by-edge loop)."""
+    y, z = yz[:, 0:1], yz[:, 1:2]
+    y0, z0 = poly[:, 0], poly[:, 1]
+    y1, z1 = np.roll(poly[:, 0], -1), np.roll(poly[:, 1], -1)
+    cross = (z0 > z) != (z1 > z)
+    yx = y0 + (z - z0) * (y1 - y0) / (z1 - z0 + 1e-12)
+    inside = np.logical_xor.reduce(cross & (y < yx), axis=1)
+    ey, ez = y1 - y0, z1 - z0
+    t = np.clip(((y - y0) * ey + (z - z0) * ez) / (ey * ey + ez * ez), 0, 1)
+    dist = np.hypot(y - y0 - t * ey, z - z0 - t * ez).astype(F32).min(axis=1, initial=np.inf)
     return inside, dist
 
 
@@ -222,7 +222,8 @@ def skull_base_painter(outline: HeadOutline, s: float) -> Callable[[np.ndarray, 
         low = np.flatnonzero(pts[:, 2] < z_top)  # most of the outside is scalp over the vault: skip it
         if not len(low):
             return
-        x, y, z = pts[low, 0], pts[low, 1], pts[low, 2]
+        pl = np.take(pts, low, axis=0)
+        x, y, z = pl[:, 0], pl[:, 1], pl[:, 2]
         xo = np.abs(x - F32(x_mid))
         near = (xo < half_w) & (y < F32(y_front)) & (d[low] > sh) & (d[low] < sh + base + face)
         cand = np.flatnonzero(near)

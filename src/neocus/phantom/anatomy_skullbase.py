@@ -44,7 +44,7 @@ import numpy as np
 
 from neocus.phantom.anatomy_painters import U8, _Out
 from neocus.phantom.parts import Part
-from neocus.phantom.primitives import F32, Ellipsoid, rotation_xyz
+from neocus.phantom.primitives import F32, Ellipsoid, on_rows, rotation_xyz
 from neocus.phantom.tissues import Tissue
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ class SkullBase:
     inverse half-axes ``inv_up`` above and ``inv_low`` below its centre), the top of the skull-base
     region ``z_top``, the bone plate (``bone_mm``, ``roof_mm`` over the orbits, beyond the
     ``csf_mm`` of extra-axial CSF, which thins to a fifth at ``z_low``), the petrous part behind ``petrous_y`` and lateral to ``midline_mm``,
-    and per side (+1 left, -1 right) the bony ``orbit`` and the ``globe``."""
+    and per side (+1 left, -1 right) the bony ``orbit``, the ``globe`` and the box ``orbit_box`` outside
+    which neither changes a point (key 0: around both sides)."""
 
     centre: np.ndarray
     inv_up: np.ndarray
@@ -95,6 +96,13 @@ class SkullBase:
     orbit: dict[int, Ellipsoid]
     globe: dict[int, Ellipsoid]
     scale: float
+    orbit_box: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def inv_up_low(self) -> np.ndarray:
+        """``[inv_up, inv_low]`` as rows (indexed by "below the centre")."""
+        return np.stack([self.inv_up, self.inv_low])
+
 
 
 def build_skull_base(o: HeadOutline, s: float, *, ga_weeks: float) -> SkullBase:
@@ -128,8 +136,25 @@ def build_skull_base(o: HeadOutline, s: float, *, ga_weeks: float) -> SkullBase:
         z_top=float(o.c1[2] - 0.25 * o.az), z_low=float(o.c1[2] - 0.9 * o.az), csf_mm=float(o.thick[0]),
         bone_mm=BASE_BONE_MM * s, roof_mm=ORBITAL_ROOF_MM * s, wall_mm=ORBIT_WALL_MM * s,
         petrous_y=float(o.off[1] - 12.0 * s), midline_mm=10.0 * s,
-        orbit=orbit, globe=globe, scale=s,
+        orbit=orbit, globe=globe, scale=s, orbit_box=_orbit_boxes(orbit, globe),
     )
+
+
+def _orbit_boxes(orbit: dict[int, Ellipsoid], globe: dict[int, Ellipsoid]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """:attr:`SkullBase.orbit_box`: per side and (key 0) around both."""
+    boxes = {side: _orbit_box(orbit[side], globe[side]) for side in orbit}
+    boxes[0] = (np.min([b[0] for b in boxes.values()], axis=0), np.max([b[1] for b in boxes.values()], axis=0))
+    return boxes
+
+
+def _orbit_box(orbit: Ellipsoid, globe: Ellipsoid) -> tuple[np.ndarray, np.ndarray]:
+    """A float32 box (lo, hi) holding every point where the orbit's ``q < 1.6`` (the reach of the
+    roof over it) or the globe's ``q < 1`` (1 mm margin for rounding): the only points whose paint
+    the orbit can change."""
+    reach = np.sqrt(1.6) * (orbit.hi - orbit.centre)
+    lo = np.minimum(orbit.centre - reach, globe.lo) - 1.0
+    hi = np.maximum(orbit.centre + reach, globe.hi) + 1.0
+    return lo.astype(F32), hi.astype(F32)
 
 
 def _mottle(p: np.ndarray, s: float) -> np.ndarray:
@@ -150,11 +175,11 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     cand = np.flatnonzero((d > csf) & (pts[:, 2] < F32(base.z_top)))
     if not len(cand):
         return
-    p = pts[cand]
+    p = np.take(pts, cand, axis=0)
     csf = csf[cand]
     q = p - base.centre.astype(F32)
     low = q[:, 2] < 0
-    u = q * np.where(low[:, None], base.inv_low, base.inv_up)
+    u = q * base.inv_up_low[low.astype(np.intp)]
     # below its centre the envelope keeps its width longer (|y|^4, |z|^4): the skull base is broad and
     # flat, from the petrous bones out to the mastoids, not the narrowing bottom of an ellipsoid
     uy2, uz2 = u[:, 1] * u[:, 1], u[:, 2] * u[:, 2]
@@ -162,18 +187,28 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     # orbits first: they lie below the anterior fossa floor, inside or at the edge of the envelope
     in_orbit = np.zeros(len(cand), dtype=bool)
     roof = np.zeros(len(cand), dtype=bool)
+    # only points in the box of an orbit's roof (q < 1.6) and globe can change: both orbits' box first
+    lo, hi = base.orbit_box[0]
+    both = np.flatnonzero(p[:, 1] >= lo[1])
+    both = both[(p[both, 1] <= hi[1]) & (p[both, 2] >= lo[2]) & (p[both, 2] <= hi[2])]
     for side, orb in base.orbit.items():
-        qo = orb.q(p)
-        qg = base.globe[side].q(p)
-        # the roof over the orbit (a thin bone plate): points above the orbit within its footprint
-        roof |= qo < F32(1.6)
-        m = np.flatnonzero((qo < F32(1.0)) | (qg < F32(1.0)))
-        if not len(m):
+        lo, hi = base.orbit_box[side]
+        pn = np.take(p, both, axis=0)
+        near = both[(pn[:, 0] >= lo[0]) & (pn[:, 0] <= hi[0]) & (pn[:, 1] >= lo[1]) & (pn[:, 1] <= hi[1]) & (pn[:, 2] >= lo[2]) & (pn[:, 2] <= hi[2])]
+        if not len(near):
             continue
+        qo = on_rows(orb.q, p, near)
+        qg = on_rows(base.globe[side].q, p, near)
+        # the roof over the orbit (a thin bone plate): points above the orbit within its footprint
+        roof[near] |= qo < F32(1.6)
+        mn = np.flatnonzero((qo < F32(1.0)) | (qg < F32(1.0)))
+        if not len(mn):
+            continue
+        m = near[mn]
         in_orbit[m] = True
         r_min = float(orb.radii.min())
-        vit = qg[m] < F32(1.0)
-        wall = (qo[m] > F32((1.0 - base.wall_mm / r_min) ** 2)) & ~vit
+        vit = qg[mn] < F32(1.0)
+        wall = (qo[mn] > F32((1.0 - base.wall_mm / r_min) ** 2)) & ~vit
         sel = idx[cand[m]]
         out.tissue[sel] = np.where(wall, U8(Tissue.SKULL), np.where(vit, U8(Tissue.CSF), U8(Tissue.SCALP)))
         out.part[sel] = Part.ORBIT_LEFT if side > 0 else Part.ORBIT_RIGHT
@@ -181,7 +216,7 @@ def paint_skull_base(base: SkullBase, pts: np.ndarray, idx: np.ndarray, d: np.nd
     m = np.flatnonzero(inside & ~in_orbit)
     if not len(m):
         return
-    pm, dm = p[m], d[cand[m]]
+    pm, dm = np.take(p, m, axis=0), d[cand[m]]
     bone_t = np.where(roof[m], F32(base.roof_mm), F32(base.bone_mm))
     bone = dm < csf[m] + bone_t
     sel = idx[cand[m]]

@@ -171,4 +171,4 @@ def _lv_painters(main: Tube, occ: Tube, side: int, s: float) -> tuple[np.ndarray
         out.tissue[sel] = Tissue.CSF
         out.part[sel] = lvo
 
-    return glomus, [painter(f"lv_occ{side}", occ.lo, occ.hi, paint_occ), painter(f"lv{side}", main.lo, main.hi, paint_main)]
+    return glomus, [painter(f"lv_occ{side}", occ.lo, occ.hi, paint_occ, tube=occ), painter(f"lv{side}", main.lo, main.hi, paint_main, tube=main)]

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,16 @@ def lut(ids: object) -> np.ndarray:
     t = np.zeros(256, dtype=bool)
     t[np.asarray(list(ids), dtype=np.int64)] = True
     return t
+
+
+def on_rows(fn: Callable[[np.ndarray], np.ndarray], p: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``fn(p)[rows]``, computed on those rows only, for a row-wise ``fn`` built on float32 matrix
+    products (:meth:`Ellipsoid.q`, the folding field): BLAS rounds a row the same in any batch of two
+    or more rows, but a one-row product takes another code path, so a lone row of several is
+    evaluated as a pair (same bytes as evaluating all of ``p``, at the cost of the rows kept)."""
+    if len(rows) == 1 and len(p) > 1:
+        return fn(np.take(p, np.repeat(rows, 2), axis=0))[:1]
+    return fn(np.take(p, rows, axis=0))
 
 
 def rotation_xyz(*, rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) -> np.ndarray:
@@ -233,7 +244,8 @@ class Tube:
         xs = p[:, 0] * F32(self.side)
         if self._xrange is not None:
             # nearest cell's lateral range (the range is padded for the cell's extent)
-            rng = self._xrange[np.rint(gy).astype(np.int32), np.rint(gz).astype(np.int32)]
+            # (flat np.take: faster than 2-D fancy indexing, same values)
+            rng = np.take(self._xrange.reshape(-1, 2), np.rint(gy).astype(np.int32) * nz + np.rint(gz).astype(np.int32), axis=0)
             keep = np.flatnonzero((xs >= rng[:, 0]) & (xs <= rng[:, 1]))
             out = {k: np.zeros(n, dtype=F32) for k in ("t", "v1", "v2", "a", "b", "e")}
             out["q"] = np.full(n, 4.0, dtype=F32)
@@ -246,16 +258,53 @@ class Tube:
                 return out
         return self._eval_cells(xs, gy, gz, iy, iz)
 
+    def lateral_cells(self, cull: CullGrid, lo: np.ndarray, hi: np.ndarray, *, shift_x: float = 0.0, eps_mm: float = 0.05) -> np.ndarray:
+        """``cull.mask(lo, hi)`` less the cells where no point can pass :meth:`eval`'s lateral-range test
+        when the tube is evaluated at ``p - (shift_x, 0, 0)``: :meth:`eval` gives such points ``q`` = 4
+        and zeros, so a painter that paints nothing there may skip those cells. Conservative: every
+        (y, z) grid node a point of the cell can round to (one node more each way, cells widened by
+        ``eps_mm``) counts, and the grid's border cells (which hold the points outside it) stay."""
+        occ = cull.mask(lo, hi).reshape(cull.shape)
+        edges = [cull.lo[k] + cull.cell * np.arange(n + 1) for k, n in enumerate(cull.shape)]
+        ny, nz = self._shape
+        inv, g0 = float(self._inv), self._g0.astype(np.float64)
+
+        def nodes(k: int, n: int, g: float) -> tuple[np.ndarray, np.ndarray]:
+            a = np.rint(np.clip((edges[k][:-1] - eps_mm - g) * inv, 0, n - 1.001)).astype(int) - 1
+            b = np.rint(np.clip((edges[k][1:] + eps_mm - g) * inv, 0, n - 1.001)).astype(int) + 1
+            return np.maximum(a, 0), np.minimum(b, n - 1)
+
+        ya, yb = nodes(1, ny, g0[0])
+        za, zb = nodes(2, nz, g0[1])
+        xe = edges[0]
+        x_lo = (xe[:-1] - eps_mm - shift_x) if self.side > 0 else -(xe[1:] + eps_mm - shift_x)
+        x_hi = (xe[1:] + eps_mm - shift_x) if self.side > 0 else -(xe[:-1] - eps_mm - shift_x)
+        nxc, nyc, nzc = cull.shape
+        # per (y cell, z cell): the widest lateral range over its nodes (rows first, then columns)
+        rows_lo = np.stack([self._xrange[ya[j] : yb[j] + 1, :, 0].min(axis=0) for j in range(nyc)])
+        rows_hi = np.stack([self._xrange[ya[j] : yb[j] + 1, :, 1].max(axis=0) for j in range(nyc)])
+        lo_x = np.stack([rows_lo[:, za[k] : zb[k] + 1].min(axis=1) for k in range(nzc)], axis=1)
+        hi_x = np.stack([rows_hi[:, za[k] : zb[k] + 1].max(axis=1) for k in range(nzc)], axis=1)
+        reach = (x_lo[:, None, None] <= hi_x[None]) & (x_hi[:, None, None] >= lo_x[None])
+        reach[[0, -1]] = True
+        reach[:, [0, -1]] = True
+        reach[:, :, [0, -1]] = True
+        return (occ & reach).reshape(-1)
+
     def _eval_cells(self, xs: np.ndarray, gy: np.ndarray, gz: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> dict[str, np.ndarray]:
         fy = (gy - iy)[:, None]
         fz = (gz - iz)[:, None]
-        g = self._grid
-        v = (g[iy, iz] * (1 - fy) + g[iy + 1, iz] * fy) * (1 - fz) + (g[iy, iz + 1] * (1 - fy) + g[iy + 1, iz + 1] * fy) * fz
+        g = self._grid.reshape(-1, 3)
+        nz = self._shape[1]
+        k = iy * nz + iz
+        g00, g10 = np.take(g, k, axis=0), np.take(g, k + nz, axis=0)
+        g01, g11 = np.take(g, k + 1, axis=0), np.take(g, k + (nz + 1), axis=0)
+        v = (g00 * (1 - fy) + g10 * fy) * (1 - fz) + (g01 * (1 - fy) + g11 * fy) * fz
         t, u, e = v[:, 0], v[:, 1], v[:, 2]
         ft = t * self._m1
         i0 = np.minimum(ft.astype(np.int32), int(self._m1) - 1)
         w = (ft - i0)[:, None]
-        prm = self._tab[i0] * (1 - w) + self._tab[i0 + 1] * w
+        prm = np.take(self._tab, i0, axis=0) * (1 - w) + np.take(self._tab, i0 + 1, axis=0) * w
         xc, a, b, c, s = prm[:, 0], prm[:, 1], prm[:, 2], prm[:, 3], prm[:, 4]
         xo = xs - xc
         if self.droop:

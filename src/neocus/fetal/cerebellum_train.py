@@ -35,7 +35,7 @@ from neocus.errors import NeocusError
 from neocus.fetal.cerebellum import CLASS_NAMES, N_CLASSES, CerebellumModel, class_map, head_crop_matrix, predict_posterior_fossa
 from neocus.fetal.plane_data import PLANES, PlanePool, synth_from_labels, warp_flip_randomise
 from neocus.fetal.skull_model import SkullModelConfig, build_network, read_model_folder, save_skull_model
-from neocus.fetal.train_state import TrainingState, resume_training, save_training
+from neocus.fetal.train_state import TrainingState, check_training_budget, resume_training, save_training
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
@@ -66,8 +66,7 @@ class CerebellumTrainOptions(AsDict):
     size_power: float = 4.0  # trans-cerebellar images drawn with weight (cerebellum size / median) ** size_power (0: uniform)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
-            raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+        check_training_budget(self)
         if self.val_images < 1 or not self.pool_aspect_x > 0 or not 0 <= self.aspect_jitter < 1 or self.size_power < 0:
             raise NeocusError("validation images must be at least 1, the pool aspect positive, the aspect jitter in [0, 1) and the "
                               "size power not negative", where="val_images")

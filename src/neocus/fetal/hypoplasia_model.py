@@ -31,7 +31,7 @@ from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError, NeocusError, parse_choice
 from neocus.fetal.cerebellum import HEAD_FILL, head_crop_matrix
 from neocus.fetal.plane_data import standardise
-from neocus.fetal.skull_model import half_state_dict
+from neocus.fetal.skull_model import write_model_folder
 from neocus.results import AsDict
 
 __all__ = ["HypoplasiaCalibration", "HypoplasiaModel", "HypoplasiaModelConfig", "HypoplasiaPrediction", "HypoplasiaVariant",
@@ -130,17 +130,8 @@ def default_hypoplasia_model_dir() -> Path:
 
 
 def save_hypoplasia_model(model: HypoplasiaModel, out_dir: str | Path) -> None:
-    import torch
-
-    from neocus.atomic import atomic_target
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_NAME).write_text(json.dumps(config_dict(model.config), indent=1) + "\n", encoding="utf-8")
-    (out / CALIBRATION_NAME).write_text(json.dumps(model.calibration.to_dict(), indent=1) + "\n", encoding="utf-8")
-    state = half_state_dict(model.net)
-    with atomic_target(out / WEIGHTS_NAME) as tmp:
-        torch.save(state, tmp)
+    write_model_folder(out_dir, model.net, {CONFIG_NAME: config_dict(model.config),
+                                            CALIBRATION_NAME: model.calibration.to_dict()})
 
 
 def load_hypoplasia_model(model_dir: str | Path | None = None) -> HypoplasiaModel:

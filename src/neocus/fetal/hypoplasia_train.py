@@ -32,7 +32,7 @@ from neocus.errors import NeocusError
 from neocus.fetal.hypoplasia_data import HypoplasiaPool, augment_hypoplasia_batch, crop_inputs, crop_mm_per_px, fill_for_scale
 from neocus.fetal.hypoplasia_model import (HypoplasiaCalibration, HypoplasiaModel, HypoplasiaModelConfig, build_hypoplasia_net,
                                            config_dict, crop_target_mm_per_px, hypoplasia_logits, save_hypoplasia_model, side_features)
-from neocus.fetal.train_state import TrainingState, resume_training, save_training
+from neocus.fetal.train_state import TrainingState, check_training_budget, resume_training, save_training
 from neocus.results import AsDict
 
 __all__ = ["HypoplasiaTrainOptions", "HypoplasiaTrainResult", "fit_hypoplasia_calibration", "pool_fill", "pool_inputs", "train_hypoplasia"]
@@ -51,8 +51,7 @@ class HypoplasiaTrainOptions(AsDict):
     seg_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or not self.lr > 0 or not self.minutes > 0:
-            raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+        check_training_budget(self)
         if not self.seg_weight >= 0:
             raise NeocusError(f"segmentation loss weight {self.seg_weight!r} is negative", where="seg_weight")
 

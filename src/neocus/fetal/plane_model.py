@@ -20,7 +20,7 @@ import numpy as np
 from neocus.bundled import bundled_model_dir
 from neocus.errors import InputFileError
 from neocus.fetal.plane_data import PLANES, standardise
-from neocus.fetal.skull_model import half_state_dict
+from neocus.fetal.skull_model import write_model_folder
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
@@ -73,13 +73,7 @@ def default_plane_model_dir() -> Path:
 
 
 def save_plane_model(model: PlaneModel, out_dir: str | Path) -> None:
-    import torch
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_NAME).write_text(json.dumps(asdict(model.config), indent=1) + "\n", encoding="utf-8")
-    state = half_state_dict(model.net)
-    torch.save(state, out / WEIGHTS_NAME)
+    write_model_folder(out_dir, model.net, {CONFIG_NAME: asdict(model.config)})
 
 
 def load_plane_model(model_dir: str | Path | None = None) -> PlaneModel:

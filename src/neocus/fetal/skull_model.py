@@ -36,6 +36,7 @@ __all__ = [
     "build_network",
     "default_model_dir",
     "half_state_dict",
+    "write_model_folder",
     "head_measurements",
     "network_identity",
     "letterbox",
@@ -170,16 +171,23 @@ def half_state_dict(network: Any) -> dict[str, Any]:
             for k, v in network.state_dict().items()}
 
 
-def save_skull_model(network: Any, config: SkullModelConfig, out_dir: str | Path) -> Path:
-    """Write ``config.json`` and ``weights.pt`` (float16) into ``out_dir``."""
+def write_model_folder(out_dir: str | Path, network: Any, files: dict[str, Any]) -> Path:
+    """Write ``weights.pt`` (float16, :func:`half_state_dict`) and each ``files`` entry (name -> a
+    JSON-able dict) into ``out_dir``, every file atomically: how every fetal model folder is written."""
     import torch
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_target(out / WEIGHTS_NAME) as tmp:
         torch.save(half_state_dict(network), tmp)
-    atomic_write_text(out / CONFIG_NAME, json.dumps(config.to_dict(), indent=2) + "\n")
+    for name, content in files.items():
+        atomic_write_text(out / name, json.dumps(content, indent=2) + "\n")
     return out
+
+
+def save_skull_model(network: Any, config: SkullModelConfig, out_dir: str | Path) -> Path:
+    """Write ``config.json`` and ``weights.pt`` (float16) into ``out_dir``."""
+    return write_model_folder(out_dir, network, {CONFIG_NAME: config.to_dict()})
 
 
 def read_model_folder(path: Path, *, out_channels: int = 2, kind: str = "skull") -> tuple[SkullModelConfig, Any]:

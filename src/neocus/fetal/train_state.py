@@ -18,6 +18,14 @@ from neocus.errors import NeocusError
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+def check_training_budget(options: Any) -> None:
+    """Refuse training options whose budget is empty: ``epochs``, ``steps_per_epoch`` and ``batch_size`` at
+    least 1, ``lr`` and ``minutes`` positive (the fields every fetal trainer's options share)."""
+    o = options
+    if o.epochs < 1 or o.steps_per_epoch < 1 or o.batch_size < 1 or not o.lr > 0 or not o.minutes > 0:
+        raise NeocusError("epochs, steps per epoch and batch size must be at least 1, learning rate and minutes positive", where="epochs")
+
+
 @dataclass(frozen=True)
 class TrainingState:
     """Where a run stands: the last finished epoch (0: none) and the best validation score and its epoch."""

@@ -2,7 +2,7 @@
 score (:mod:`neocus.fetal.hypoplasia_score`) and the classifiers, as one ablation with paired DeLong tests.
 
 Two pools of trans-cerebellar phantom images (:func:`neocus.fetal.hypoplasia_data.cached_hypoplasia_pool`,
-full 216x288 renders kept): the **validation** pool (``--val``, seed 4000, 400 images: the hypoplasia
+full renders kept, 216x288 or, with ``--render-hw 432x576``, the phantom's own size): the **validation** pool (``--val``, seed 4000, 400 images: the hypoplasia
 classifier's own validation seed, never trained on) and the **hold-out** (``--holdout``, seed 90017,
 240 images: the classifier's hold-out). On each image the posterior-fossa model (``--seg-model``)
 predicts the masks; :func:`~neocus.fetal.posterior_fossa.measure_posterior_fossa` gives the TCD and
@@ -10,15 +10,22 @@ cisterna magna z-scores for the GA (held at 36 weeks after 36, as the phantom ho
 as in benchmarks/fetal_hypoplasia_ablation.py). Methods:
 
 * ``tcd_rule``: -z of the TCD (no TCD: 0, counted in ``n_missing``), called at the 5th centile;
-* ``score``: the logistic score over (TCD z, cisterna magna z), fitted on the validation pool only
-  (``--write-score`` keeps it: the bundled ``models/fetal/hypoplasia_score.json``);
-* with ``--classifiers``: each classifier's logit (a GA-aware model gets GA and scale, as in its
-  validation), and ``score+CLASSIFIER``, the logistic over (TCD z, cisterna magna z, logit), fitted on
-  the validation pool only;
+* ``score``: the logistic score over (TCD z, cisterna magna z), fitted on the validation pool only;
+* with ``--classifiers``: each classifier's logit on the pool's squashed head crop as in its
+  validation (a GA-aware model gets GA and scale), ``full:CLASSIFIER``, its logit by the single-image
+  path of ``fetal measure`` (:func:`~neocus.fetal.hypoplasia_model.model_input` on the full render, head
+  box of the true head), and ``score+CLASSIFIER``, the logistic over (TCD z, cisterna magna z, logit),
+  fitted on the validation pool only;
 * ``tcd_rule_true_masks``: the rule on the phantom's true masks (the ceiling).
 
+``validation`` in the output: each method's AUC on the validation pool (the fitted scores by 5-fold
+cross-validation there), by which the bundled method is chosen; the hold-out only scores.
+``--write-score FILE`` writes the score fitted on the whole validation pool, fused with the first
+classifier when ``--classifiers`` are given (the bundled ``models/fetal/hypoplasia/hypoplasia_score.json``).
+
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_score.py --seg-model DIR
-       --val val.npz --holdout holdout.npz [--classifiers DIR ...] [--cache DIR] [--write-score FILE] [--json out.json]
+       --val val.npz --holdout holdout.npz [--render-hw 432x576] [--classifiers DIR ...] [--cache DIR]
+       [--write-score FILE] [--json out.json]
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neocus.fetal.hypoplasia_data import cached_hypoplasia_pool
-from neocus.fetal.hypoplasia_score import fit_hypoplasia_score, save_hypoplasia_score
+from neocus.fetal.hypoplasia_data import RENDER_HW, cached_hypoplasia_pool, head_box_xywh
+from neocus.fetal.hypoplasia_score import FEATURES, FUSED_FEATURES, fit_hypoplasia_score, save_hypoplasia_score
 from neocus.results import rounded
 from neocus.stats import delong_test_paired, roc_auc
 
@@ -60,7 +67,10 @@ def measure_pool(pool, seg_model) -> dict[str, np.ndarray]:
 
 
 def classifier_logits(pool, folders) -> dict[str, np.ndarray]:
-    from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model
+    """Each classifier's logits on the pool's crops (``logit:NAME``) and by the single-image path on the full
+    renders (``full:NAME``, GA-aware models only: the path ``fetal measure`` takes)."""
+    from neocus.fetal.cerebellum import class_map
+    from neocus.fetal.hypoplasia_model import hypoplasia_logits, load_hypoplasia_model, model_input
     from neocus.fetal.hypoplasia_train import pool_inputs
 
     out = {}
@@ -68,6 +78,21 @@ def classifier_logits(pool, folders) -> dict[str, np.ndarray]:
         model = load_hypoplasia_model(folder)
         x, side = pool_inputs(pool, model.config)
         out[f"logit:{Path(folder).name}"] = hypoplasia_logits(model.net, x, side=side)
+        if model.config.ga_and_scale:
+            full = [model_input(img, model, head_box_xywh=head_box_xywh(class_map(lab)), ga_weeks=float(ga), pixel_mm=float(px))
+                    for img, lab, ga, px in zip(pool.full_images, pool.full_labels, pool.ga_weeks, pool.pixel_mm)]
+            out[f"full:{Path(folder).name}"] = hypoplasia_logits(model.net, np.stack([f[0] for f in full])[:, None],
+                                                                 side=np.concatenate([f[1] for f in full]))
+    return out
+
+
+def cv_probability(x: np.ndarray, y: np.ndarray, *, features) -> np.ndarray:
+    """5-fold cross-validated probabilities of the score fitted like the bundled one (validation pool only)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.zeros(len(y))
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+        out[test] = fit_hypoplasia_score(x[train], y[train], features=features).probability(np.nan_to_num(x[test], nan=0.0))
     return out
 
 
@@ -88,35 +113,46 @@ def main() -> None:
     ap.add_argument("--holdout", required=True, help="hold-out pool .npz (seed 90017, 240 images; rendered when missing)")
     ap.add_argument("--classifiers", nargs="*", default=[])
     ap.add_argument("--cache", help="folder for the per-image features (re-used when there)")
-    ap.add_argument("--write-score", help="write the score fitted on the validation pool here (JSON)")
+    ap.add_argument("--render-hw", default=f"{RENDER_HW[0]}x{RENDER_HW[1]}", help="render size HxW of both pools (3:4; default 216x288)")
+    ap.add_argument("--write-score", help="write the score fitted on the validation pool here (JSON; fused with the first classifier)")
     ap.add_argument("--json")
     args = ap.parse_args()
     from neocus.fetal.cerebellum import load_cerebellum_model
 
     seg = load_cerebellum_model(args.seg_model)
     cache = Path(args.cache) if args.cache else None
-    val = cached_hypoplasia_pool(args.val, 400, seed=4000, keep_full=True)
-    hold = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True)
+    render_hw = tuple(int(v) for v in args.render_hw.lower().split("x"))
+    val = cached_hypoplasia_pool(args.val, 400, seed=4000, keep_full=True, render_hw=render_hw)
+    hold = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True, render_hw=render_hw)
     fv, fh = (features(p, seg, args.classifiers, cache, t) for p, t in ((val, "val"), (hold, "holdout")))
     yv, yh = val.positive, hold.positive
     logits = [k for k in fh if k.startswith("logit:")]
-    score = fit_hypoplasia_score(np.c_[fv["tcd_z"], fv["cm_z"]], yv, fitted_on="phantom validation pool, seed 4000, 400 images")
-    if args.write_score:
-        save_hypoplasia_score(score, args.write_score)
+    fitted_on = f"phantom validation pool, seed 4000, 400 images rendered at {render_hw[0]}x{render_hw[1]}"
+    score = fit_hypoplasia_score(np.c_[fv["tcd_z"], fv["cm_z"]], yv, fitted_on=fitted_on)
     scores = {"tcd_rule": -np.nan_to_num(fh["tcd_z"], nan=0.0),
               "score": score.probability(np.nan_to_num(np.c_[fh["tcd_z"], fh["cm_z"]], nan=0.0))}
-    summary = {"n": int(len(yh)), "n_positive": int(yh.sum()), "score": score.to_dict(), "methods": {}, "tests": {},
-               "n_missing_tcd": int(np.isnan(fh["tcd_z"]).sum()), "n_missing_cm": int(np.isnan(fh["cm_z"]).sum())}
+    on_val = {"tcd_rule": -np.nan_to_num(fv["tcd_z"], nan=0.0), "score": cv_probability(np.c_[fv["tcd_z"], fv["cm_z"]], yv, features=FEATURES)}
+    summary = {"render_hw": list(render_hw), "n": int(len(yh)), "n_positive": int(yh.sum()), "score": score.to_dict(), "methods": {},
+               "validation": {}, "tests": {}, "n_missing_tcd": int(np.isnan(fh["tcd_z"]).sum()), "n_missing_cm": int(np.isnan(fh["cm_z"]).sum())}
+    written = score
     for k in logits:
         name = k.removeprefix("logit:")
-        scores[name] = fh[k]
-        from sklearn.linear_model import LogisticRegression
-
-        xv = np.clip(np.nan_to_num(np.c_[fv["tcd_z"], fv["cm_z"], fv[k]], nan=0.0), -6, 6)
-        lr = LogisticRegression(C=1.0, max_iter=1000).fit(xv, yv)
-        scores[f"score+{name}"] = lr.predict_proba(np.clip(np.nan_to_num(np.c_[fh["tcd_z"], fh["cm_z"], fh[k]], nan=0.0), -6, 6))[:, 1]
-        summary[f"coef_score+{name}"] = [*lr.coef_[0].tolist(), float(lr.intercept_[0])]
+        scores[name], on_val[name] = fh[k], fv[k]
+        if f"full:{name}" in fh:
+            scores[f"full:{name}"], on_val[f"full:{name}"] = fh[f"full:{name}"], fv[f"full:{name}"]
+        xv, xh = np.c_[fv["tcd_z"], fv["cm_z"], fv[k]], np.c_[fh["tcd_z"], fh["cm_z"], fh[k]]
+        fused = fit_hypoplasia_score(xv, yv, features=FUSED_FEATURES, fitted_on=f"{fitted_on}; classifier {name}")
+        scores[f"score+{name}"] = fused.probability(np.nan_to_num(xh, nan=0.0))
+        on_val[f"score+{name}"] = cv_probability(xv, yv, features=FUSED_FEATURES)
+        summary[f"score+{name}"] = fused.to_dict()
+        written = fused if written is score else written
+    if args.write_score:
+        save_hypoplasia_score(written, args.write_score)
     scores["tcd_rule_true_masks"] = -np.nan_to_num(fh["true_tcd_z"], nan=0.0)
+    on_val["tcd_rule_true_masks"] = -np.nan_to_num(fv["true_tcd_z"], nan=0.0)
+    for name, s in on_val.items():
+        r = roc_auc(yv, s)
+        summary["validation"][name] = {"auc": r.auc, "ci": [r.ci.low, r.ci.high]}
     for name, s in scores.items():
         r = roc_auc(yh, s)
         summary["methods"][name] = {"auc": r.auc, "ci": [r.ci.low, r.ci.high]}

@@ -117,3 +117,21 @@ def test_image_only_model_folder_of_the_first_pass_still_loads(pool, tmp_path):
     model = load_hypoplasia_model(tmp_path)
     assert not model.config.ga_and_scale
     assert 0.0 <= predict_hypoplasia(pool.full_images[0], model).probability <= 1.0
+
+
+def test_pool_at_the_phantom_size_gives_the_same_crop_scale(tmp_path):
+    from neocus.errors import NeocusError
+    from neocus.fetal.hypoplasia_data import DEFAULT_PHANTOM_HW, cached_hypoplasia_pool
+
+    small = render_hypoplasia_pool(2, seed=79, side=64)
+    big = cached_hypoplasia_pool(tmp_path / "big.npz", 2, seed=79, keep_full=True, render_hw=DEFAULT_PHANTOM_HW)
+    assert big.render_hw == DEFAULT_PHANTOM_HW and big.full_images.shape == (2, *DEFAULT_PHANTOM_HW)
+    np.testing.assert_allclose(big.pixel_mm, small.pixel_mm / 2, rtol=0.02)  # the same head at twice the pixels
+    # the crops of the squashed pools come out at the same mm per pixel at either render size
+    np.testing.assert_allclose(crop_mm_per_px(big.labels, big.pixel_mm, side=48, render_h=big.render_hw[0]),
+                               crop_mm_per_px(small.labels, small.pixel_mm, side=48), rtol=0.05)
+    assert cached_hypoplasia_pool(tmp_path / "big.npz", 2, seed=79, render_hw=DEFAULT_PHANTOM_HW).render_hw == DEFAULT_PHANTOM_HW
+    with pytest.raises(NeocusError, match="rendered at 432x576, not 216x288"):
+        cached_hypoplasia_pool(tmp_path / "big.npz", 2, seed=79)
+    with pytest.raises(NeocusError, match="not 3:4"):
+        render_hypoplasia_pool(1, seed=79, render_hw=(432, 432))

@@ -28,12 +28,15 @@ def measure_cmd(
                                      "without it the plane model recognises it. TCD and cisterna magna depth are measured on a trans-cerebellar one."),
     plane_model: Path | None = typer.Option(None, "--plane-model", help="Plane model folder (default: the bundled models/fetal/plane)."),
     fossa_model: Path | None = typer.Option(None, "--fossa-model", help="Posterior-fossa model folder (default: the bundled models/fetal/cerebellum)."),
+    hypoplasia_model: Path | None = typer.Option(None, "--hypoplasia-model", help="Cerebellar hypoplasia model folder (default: the bundled models/fetal/hypoplasia)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     force: bool = typer.Option(False, "--force", help="Replace a previous neocus measurement in --out."),
 ) -> None:
     """Measure the fetal head in one image: skull mask, fitted ellipse, HC / BPD / OFD in mm, centiles for
     --ga; the plane (--plane, else recognised by the plane model); on a trans-cerebellar plane also TCD
-    and cisterna magna depth; a value that cannot be measured is null in result.json with the reason."""
+    and cisterna magna depth and, with --ga and a pixel size, the cerebellar hypoplasia call (calibrated
+    probability, flag, the TCD rule beside it, hypoplasia_heatmap.png); a value that cannot be measured
+    is null in result.json with the reason. Phantom-trained research software, not a clinical device."""
     import cv2
 
     from neocus.atomic import atomic_write_folder, check_output_dir
@@ -50,22 +53,28 @@ def measure_cmd(
         raise NeocusError(f"pixel size {pixel_mm!r} mm is not plausible", where="--pixel-mm", hint="give mm per pixel, e.g. 0.15")
     plane_given = None if plane is None else parse_choice(FetalPlane, plane.strip().lower().replace("-", "_"), what="--plane")
     frame = read_fetal_image(image)
-    fossa, planes = None, None
+    fossa, planes, hypo = None, None, None
     if plane_given is None:
         with err_console.status("loading the plane model", spinner="dots"):
             planes = _plane_model_or_none(plane_model)
     if plane_given is FetalPlane.TRANS_CEREBELLAR or planes is not None:
         with err_console.status("loading the posterior-fossa model", spinner="dots"):
             fossa = load_cerebellum_model(fossa_model if fossa_model is not None else default_cerebellum_dir())
+        with err_console.status("loading the hypoplasia model", spinner="dots"):
+            hypo = _hypoplasia_model_or_none(hypoplasia_model)
     with err_console.status("loading the skull model", spinner="dots"):
         skull = load_skull_model(model, device=parse_device(device))
     result, mask = measure_fetal_head(frame, skull, ga_weeks=ga, pixel_mm=pixel_mm, device=device, flip_tta=flip_tta,
-                                      plane=plane_given, plane_model=planes, fossa_model=fossa)
+                                      plane=plane_given, plane_model=planes, fossa_model=fossa, hypoplasia_model=hypo)
     files = {
         "result.json": (json.dumps(rounded(result.to_dict(), 4), indent=2) + "\n").encode(),
         "mask.png": cv2.imencode(".png", mask.astype("uint8") * 255)[1].tobytes(),
         "overlay.png": cv2.imencode(".png", draw_overlay(frame.grey, result))[1].tobytes(),
     }
+    if result.hypoplasia_heatmap is not None:
+        from neocus.fetal.hypoplasia_measure import HEATMAP_NAME
+
+        files[HEATMAP_NAME] = cv2.imencode(".png", result.hypoplasia_heatmap)[1].tobytes()
     atomic_write_folder(files, out, force=force)
     m = result.measurements
     if not result.head_found:
@@ -86,7 +95,30 @@ def measure_cmd(
         for key, label in (("tcd_mm", "TCD"), ("cisterna_magna_mm", "cisterna magna depth")):
             value = m[key]
             console.print(f"{label} {value:.1f} mm" if value is not None else f"{label}: null ({escape(result.reasons[key])})", highlight=False)
-    console.print(f"wrote result.json, mask.png, overlay.png to {escape(str(out))} ({result.seconds:.2f} s)", highlight=False)
+        _print_hypoplasia(result)
+    console.print(f"wrote {', '.join(files)} to {escape(str(out))} ({result.seconds:.2f} s)", highlight=False)
+
+
+def _print_hypoplasia(result) -> None:
+    h = result.hypoplasia
+    if h is None:
+        err_console.print(f"[yellow]hypoplasia:[/] null ({escape(result.reasons['hypoplasia'])})", highlight=False)
+        return
+    rule = h.tcd_rule
+    rule_text = f"TCD rule: {'hypoplasia' if rule['call'] else 'normal'} (centile {rule['tcd_centile']:.1f})" if rule["call"] is not None \
+        else f"TCD rule: null ({rule['reason']})"
+    console.print(f"hypoplasia probability {h.probability:.2f} ({h.method}), {'FLAGGED' if h.flag else 'not flagged'} at "
+                  f"{h.threshold:.2f}; {escape(rule_text)}", highlight=False)
+
+
+def _hypoplasia_model_or_none(folder: Path | None):
+    """The hypoplasia model of ``folder``, else the bundled one; ``None`` when none is given and none is bundled."""
+    from neocus.fetal.hypoplasia_measure import load_hypoplasia_bundle
+    from neocus.fetal.hypoplasia_model import CONFIG_NAME, default_hypoplasia_model_dir
+
+    if folder is None and not (default_hypoplasia_model_dir() / CONFIG_NAME).is_file():
+        return None
+    return load_hypoplasia_bundle(folder)
 
 
 def _plane_model_or_none(folder: Path | None):

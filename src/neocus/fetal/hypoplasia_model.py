@@ -36,7 +36,7 @@ from neocus.results import AsDict
 
 __all__ = ["HypoplasiaCalibration", "HypoplasiaModel", "HypoplasiaModelConfig", "HypoplasiaPrediction", "HypoplasiaVariant",
            "build_hypoplasia_net", "crop_target_mm_per_px", "default_hypoplasia_model_dir", "hypoplasia_input", "hypoplasia_logits", "load_hypoplasia_model",
-           "predict_hypoplasia", "save_hypoplasia_model", "side_features"]
+           "model_input", "predict_hypoplasia", "prediction_of", "save_hypoplasia_model", "side_features"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.pt"
@@ -96,6 +96,7 @@ class HypoplasiaPrediction(AsDict):
     flag: bool
     threshold: float
     variant: HypoplasiaVariant
+    logit: float | None = None  # the network's logit (before the temperature)
 
 
 def build_hypoplasia_net(config: HypoplasiaModelConfig) -> Any:
@@ -183,11 +184,10 @@ def hypoplasia_logits(net: Any, x: np.ndarray, *, side: np.ndarray | None = None
     return np.concatenate(out)
 
 
-def predict_hypoplasia(grey: np.ndarray, model: HypoplasiaModel, *, head_box_xywh: tuple[float, float, float, float] | None = None,
-                       ga_weeks: float | None = None, pixel_mm: float | None = None) -> HypoplasiaPrediction:
-    """Calibrated P(cerebellar hypoplasia) of one grey trans-cerebellar image. A ``ga_and_scale`` model
-    needs ``ga_weeks`` and ``pixel_mm`` (a ``NeocusError`` without them: it never guesses) and crops
-    isotropically (the whole image when there is no head box), so the crop's mm per pixel is known."""
+def model_input(grey: np.ndarray, model: HypoplasiaModel, *, head_box_xywh: tuple[float, float, float, float] | None = None,
+                ga_weeks: float | None = None, pixel_mm: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network input ``[S, S]`` of one grey image and, for a ``ga_and_scale`` model, its side features
+    ``[1, 3]`` (see :func:`predict_hypoplasia`)."""
     side = model.config.input_side
     features, fill = None, HEAD_FILL
     if model.config.ga_and_scale:
@@ -201,12 +201,24 @@ def predict_hypoplasia(grey: np.ndarray, model: HypoplasiaModel, *, head_box_xyw
         if target is not None:  # the zoom that gives the crop that scale
             fill = float(pixel_mm) / float(target[0]) * max(head_box_xywh[2:]) / side
         features = side_features(ga_weeks, float(pixel_mm) / head_crop_matrix(head_box_xywh, out_side=side, fill=fill)[0, 0])
-    x = hypoplasia_input(grey, side=side, head_box_xywh=head_box_xywh, fill=fill)[None, None]
-    logit = float(hypoplasia_logits(model.net, x, side=features)[0])
+    return hypoplasia_input(grey, side=side, head_box_xywh=head_box_xywh, fill=fill), features
+
+
+def predict_hypoplasia(grey: np.ndarray, model: HypoplasiaModel, *, head_box_xywh: tuple[float, float, float, float] | None = None,
+                       ga_weeks: float | None = None, pixel_mm: float | None = None) -> HypoplasiaPrediction:
+    """Calibrated P(cerebellar hypoplasia) of one grey trans-cerebellar image. A ``ga_and_scale`` model
+    needs ``ga_weeks`` and ``pixel_mm`` (a ``NeocusError`` without them: it never guesses) and crops
+    isotropically (the whole image when there is no head box), so the crop's mm per pixel is known."""
+    x, features = model_input(grey, model, head_box_xywh=head_box_xywh, ga_weeks=ga_weeks, pixel_mm=pixel_mm)
+    return prediction_of(float(hypoplasia_logits(model.net, x[None, None], side=features)[0]), model)
+
+
+def prediction_of(logit: float, model: HypoplasiaModel) -> HypoplasiaPrediction:
+    """The calibrated prediction of one logit of ``model``."""
     cal = model.calibration
     p = float(cal.probability(logit))
     return HypoplasiaPrediction(probability=p, raw_probability=float(HypoplasiaCalibration().probability(logit)),
-                                flag=p >= cal.threshold, threshold=cal.threshold, variant=model.config.variant)
+                                flag=p >= cal.threshold, threshold=cal.threshold, variant=model.config.variant, logit=float(logit))
 
 
 def config_dict(config: HypoplasiaModelConfig) -> dict:

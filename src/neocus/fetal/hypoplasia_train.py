@@ -82,7 +82,8 @@ def fit_hypoplasia_calibration(y_true, logits) -> HypoplasiaCalibration:
 def pool_fill(pool: HypoplasiaPool, config: HypoplasiaModelConfig, idx=slice(None)) -> np.ndarray | None:
     """Per-image head fill of a ``median_tcd_px`` model's crops of ``pool[idx]`` (``None``: the default zoom)."""
     target = crop_target_mm_per_px(pool.ga_weeks[idx], config)
-    return None if target is None else fill_for_scale(pool.labels[idx], pool.pixel_mm[idx], target, side=config.input_side)
+    return None if target is None else fill_for_scale(pool.labels[idx], pool.pixel_mm[idx], target, side=config.input_side,
+                                                      render_h=pool.render_hw[0])
 
 
 def pool_inputs(pool: HypoplasiaPool, config: HypoplasiaModelConfig) -> tuple[np.ndarray, np.ndarray | None]:
@@ -92,7 +93,8 @@ def pool_inputs(pool: HypoplasiaPool, config: HypoplasiaModelConfig) -> tuple[np
     x, _ = crop_inputs(pool.images, pool.labels, side=config.input_side, fill=fill)
     if not config.ga_and_scale:
         return x, None
-    return x, side_features(pool.ga_weeks, crop_mm_per_px(pool.labels, pool.pixel_mm, side=config.input_side, fill=fill))
+    return x, side_features(pool.ga_weeks, crop_mm_per_px(pool.labels, pool.pixel_mm, side=config.input_side, fill=fill,
+                                                          render_h=pool.render_hw[0]))
 
 
 def _seg_loss(weight: float):
@@ -135,6 +137,7 @@ def train_hypoplasia(pool: HypoplasiaPool, val_pool: HypoplasiaPool, out_dir: st
             idx = np.sort(rng.choice(len(pool.images), options.batch_size, replace=False))
             b = augment_hypoplasia_batch(pool.images[idx], pool.labels[idx], side=config.input_side, synth_fraction=options.synth_fraction,
                                          pixel_mm=pool.pixel_mm[idx] if config.ga_and_scale else None, fill=pool_fill(pool, config, idx),
+                                         render_h=pool.render_hw[0],
                                          rng=rng)
             side = torch.from_numpy(side_features(pool.ga_weeks[idx], b.mm_per_px)) if config.ga_and_scale else None
             logit, seg = net(torch.from_numpy(b.x), side)

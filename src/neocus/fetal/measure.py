@@ -2,7 +2,9 @@
 a gestational age, flags; ``None`` with the reason for every value that cannot be measured (no pixel
 spacing, no gestational age, no head found); the plane, given by the caller or recognised by the plane
 model (:mod:`neocus.fetal.plane_model`, trained on real images), and TCD and cisterna magna depth on a
-trans-cerebellar plane with the posterior-fossa model (:mod:`neocus.fetal.fossa_measure`).
+trans-cerebellar plane with the posterior-fossa model (:mod:`neocus.fetal.fossa_measure`), and there the
+cerebellar hypoplasia call (:mod:`neocus.fetal.hypoplasia_measure`: calibrated probability, flag, the TCD
+rule beside it, heatmap).
 
 Refused outright (``NeocusError``): an image that is not a grey B-mode frame (a colour Doppler frame),
 and an impossible gestational age (outside 14-42 weeks).
@@ -26,6 +28,7 @@ from neocus.fetal.cerebellum import CerebellumModel, mask_box_xywh
 from neocus.fetal.ellipse import Ellipse, ellipse_mask
 from neocus.fetal.fossa_measure import measure_fossa
 from neocus.fetal.head_centiles import head_centiles
+from neocus.fetal.hypoplasia_measure import HypoplasiaBundle, HypoplasiaCall, assess_hypoplasia, no_call_reason
 from neocus.fetal.norms import RangeFlag
 from neocus.fetal.plane_model import PlaneModel, predict_planes
 from neocus.fetal.skull_model import SkullModel, head_measurements, predict_skull_probability, skull_mask_from_probability
@@ -128,7 +131,9 @@ class HeadResult(AsDict):
     plane_probabilities: dict[str, float] | None = None  # the plane model's probability of each plane (when recognised)
     calipers: dict[str, Any] = field(default_factory=dict)  # TCD / cisterna magna caliper end points (x, y) in pixels
     warnings: tuple[str, ...] = ()  # what the reader must check (e.g. a plane recognised, not given)
+    hypoplasia: HypoplasiaCall | None = None  # the cerebellar hypoplasia call (None: reason under "hypoplasia")
     fossa_classes: np.ndarray | None = field(default=None, metadata={"to_dict": False})  # posterior-fossa class map
+    hypoplasia_heatmap: np.ndarray | None = field(default=None, metadata={"to_dict": False})  # BGR Grad-CAM picture
 
 
 def head_checks(prob: np.ndarray, mask: np.ndarray) -> tuple[dict[str, float], str | None]:
@@ -188,11 +193,13 @@ def _plane_of(grey: np.ndarray, plane: FetalPlane | str | None,
 def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float | None = None,
                        pixel_mm: float | None = None, device: str = "cpu", flip_tta: bool = False,
                        plane: FetalPlane | str | None = None, plane_model: PlaneModel | None = None,
-                       fossa_model: CerebellumModel | None = None) -> tuple[HeadResult, np.ndarray]:
+                       fossa_model: CerebellumModel | None = None,
+                       hypoplasia_model: HypoplasiaBundle | None = None) -> tuple[HeadResult, np.ndarray]:
     """Measure the head in ``image``; ``pixel_mm`` (mm per pixel) overrides the file's spacing;
     ``flip_tta`` averages with the mirrored image (twice the time); the ``plane`` given wins, else
     ``plane_model`` recognises it; on a trans-cerebellar plane ``fossa_model`` measures TCD and cisterna
-    magna depth. Returns the result and the head mask (bool ``[H, W]``)."""
+    magna depth and ``hypoplasia_model`` makes the hypoplasia call. Returns the result and the head mask
+    (bool ``[H, W]``)."""
     t0 = time.perf_counter()
     ga = check_ga(ga_weeks)
     spacing, source = (pixel_mm, "given") if pixel_mm is not None else (image.pixel_mm, "image file" if image.pixel_mm else None)
@@ -233,12 +240,20 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
             flags.update(head_flags)
     values.update(fossa.values)
     centiles.update(fossa.centiles)
+    hypo, heatmap = None, None
+    no_call = no_call_reason(hypoplasia_model, plane=plane, plane_source=plane_source, ga_weeks=ga, pixel_mm=spacing,
+                             head_found=box is not None)
+    if no_call is None:
+        hypo, heatmap = assess_hypoplasia(image.grey, hypoplasia_model, ga_weeks=ga, pixel_mm=spacing, head_box_xywh=box,
+                                          centiles=fossa.centiles, reasons=reasons)
+    else:
+        reasons["hypoplasia"] = no_call
     result = HeadResult(head_found=no_head is None, image_shape_hw=tuple(image.grey.shape[:2]), pixel_mm=spacing,
                         pixel_mm_source=source, ga_weeks=ga, measurements=values, centiles=centiles, flags=flags,
                         reasons=reasons, ellipse=ellipse, checks=checks,
                         model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0,
                         plane=None if plane is None else plane.value, plane_source=plane_source, plane_probabilities=plane_prob,
-                        calipers=fossa.calipers, fossa_classes=fossa.classes,
+                        calipers=fossa.calipers, fossa_classes=fossa.classes, hypoplasia=hypo, hypoplasia_heatmap=heatmap,
                         warnings=(RECOGNISED_PLANE_WARNING,) if plane_source == "recognised" else ())
     return result, mask
 

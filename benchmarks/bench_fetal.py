@@ -2,7 +2,7 @@
 2-core CPU).
 
 Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20] [--flip-tta]
-       [--plane trans_cerebellar [--fossa-model DIR]] [--recognise [--plane-model DIR]]
+       [--plane trans_cerebellar [--fossa-model DIR] [--hypoplasia [--hypoplasia-model DIR]]] [--recognise [--plane-model DIR]]
 
 Times, per call and after 3 warm-up calls: the whole measurement (``measure_fetal_head``: network with
 left-right flip averaging, mask, ellipse fit, HC / BPD / OFD, centiles) and, apart, the network
@@ -13,7 +13,9 @@ trans_cerebellar`` the measurement also runs the posterior-fossa model (default:
 models/fetal/cerebellum) for TCD and cisterna magna depth, and that model's cascade is timed apart.
 With ``--recognise`` (no ``--plane``) the plane model (default: the bundled models/fetal/plane)
 recognises the plane as ``fetal measure`` does without ``--plane``; the posterior-fossa model is loaded
-and runs when the plane recognised is trans-cerebellar; plane recognition is timed apart.
+and runs when the plane recognised is trans-cerebellar; plane recognition is timed apart. With
+``--hypoplasia`` the cerebellar hypoplasia call (default: the bundled models/fetal/hypoplasia: classifier,
+fused score, Grad-CAM heatmap) runs too, as in ``fetal measure``, and is timed apart.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def main() -> None:
     ap.add_argument("--fossa-model", type=Path, default=None)
     ap.add_argument("--recognise", action="store_true", help="recognise the plane with the plane model (as fetal measure without --plane)")
     ap.add_argument("--plane-model", type=Path, default=None)
+    ap.add_argument("--hypoplasia", action="store_true", help="also the hypoplasia call (as fetal measure with --ga on a trans-cerebellar plane)")
+    ap.add_argument("--hypoplasia-model", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -67,6 +71,10 @@ def main() -> None:
     fossa = load_cerebellum_model(args.fossa_model or default_cerebellum_dir()) if args.plane or args.recognise else None
     planes = load_plane_model(args.plane_model) if args.recognise else None
     kw = {"plane": args.plane, "fossa_model": fossa, "plane_model": planes}
+    if args.hypoplasia:
+        from neocus.fetal.hypoplasia_measure import load_hypoplasia_bundle
+
+        kw["hypoplasia_model"] = load_hypoplasia_bundle(args.hypoplasia_model)
     print(f"imports + model load: {time.perf_counter() - t0:.2f} s (not counted below); torch threads {args.threads}")
     image = read_fetal_image(args.image)
     print(f"image {args.image.name}: {image.grey.shape[1]}x{image.grey.shape[0]}")
@@ -77,6 +85,14 @@ def main() -> None:
                                           args.repeats))
     if fossa is not None:
         _show("posterior-fossa cascade", _times(lambda: predict_posterior_fossa(image.grey, fossa), args.repeats))
+    if kw.get("hypoplasia_model") is not None and result.hypoplasia is not None:
+        from neocus.fetal.hypoplasia_measure import assess_hypoplasia
+
+        box = (result.ellipse.center_xy[0] - result.ellipse.semi_major_px, result.ellipse.center_xy[1] - result.ellipse.semi_major_px,
+               2 * result.ellipse.semi_major_px, 2 * result.ellipse.semi_major_px)
+        _show("hypoplasia call only", _times(lambda: assess_hypoplasia(image.grey, kw["hypoplasia_model"], ga_weeks=20, pixel_mm=0.1158,
+                                                                       head_box_xywh=box, centiles=result.centiles, reasons=result.reasons),
+                                             args.repeats))
     if planes is not None:
         _show("plane recognition only", _times(lambda: predict_planes([image.grey], planes), args.repeats))
     _show("network probability only", _times(lambda: predict_skull_probability(image.grey, model, flip_tta=args.flip_tta), args.repeats))

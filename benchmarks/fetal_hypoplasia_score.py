@@ -21,7 +21,8 @@ as in benchmarks/fetal_hypoplasia_ablation.py). Methods:
 ``validation`` in the output: each method's AUC on the validation pool (the fitted scores by 5-fold
 cross-validation there), by which the bundled method is chosen; the hold-out only scores.
 ``--write-score FILE`` writes the score fitted on the whole validation pool, fused with the first
-classifier when ``--classifiers`` are given (the bundled ``models/fetal/hypoplasia/hypoplasia_score.json``).
+classifier's single-image logit when ``--classifiers`` are given (what ``fetal measure`` computes: the
+bundled ``models/fetal/hypoplasia/hypoplasia_score.json``).
 
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_score.py --seg-model DIR
        --val val.npz --holdout holdout.npz [--render-hw 432x576] [--classifiers DIR ...] [--cache DIR]
@@ -126,7 +127,7 @@ def main() -> None:
     hold = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True, render_hw=render_hw)
     fv, fh = (features(p, seg, args.classifiers, cache, t) for p, t in ((val, "val"), (hold, "holdout")))
     yv, yh = val.positive, hold.positive
-    logits = [k for k in fh if k.startswith("logit:")]
+    logits = [k for k in fh if k.startswith(("logit:", "full:"))]  # the pool crop's, then the single-image path's
     fitted_on = f"phantom validation pool, seed 4000, 400 images rendered at {render_hw[0]}x{render_hw[1]}"
     score = fit_hypoplasia_score(np.c_[fv["tcd_z"], fv["cm_z"]], yv, fitted_on=fitted_on)
     scores = {"tcd_rule": -np.nan_to_num(fh["tcd_z"], nan=0.0),
@@ -134,18 +135,18 @@ def main() -> None:
     on_val = {"tcd_rule": -np.nan_to_num(fv["tcd_z"], nan=0.0), "score": cv_probability(np.c_[fv["tcd_z"], fv["cm_z"]], yv, features=FEATURES)}
     summary = {"render_hw": list(render_hw), "n": int(len(yh)), "n_positive": int(yh.sum()), "score": score.to_dict(), "methods": {},
                "validation": {}, "tests": {}, "n_missing_tcd": int(np.isnan(fh["tcd_z"]).sum()), "n_missing_cm": int(np.isnan(fh["cm_z"]).sum())}
-    written = score
+    fused_scores = {}
     for k in logits:
         name = k.removeprefix("logit:")
         scores[name], on_val[name] = fh[k], fv[k]
-        if f"full:{name}" in fh:
-            scores[f"full:{name}"], on_val[f"full:{name}"] = fh[f"full:{name}"], fv[f"full:{name}"]
         xv, xh = np.c_[fv["tcd_z"], fv["cm_z"], fv[k]], np.c_[fh["tcd_z"], fh["cm_z"], fh[k]]
-        fused = fit_hypoplasia_score(xv, yv, features=FUSED_FEATURES, fitted_on=f"{fitted_on}; classifier {name}")
-        scores[f"score+{name}"] = fused.probability(np.nan_to_num(xh, nan=0.0))
+        fused_scores[name] = fit_hypoplasia_score(xv, yv, features=FUSED_FEATURES, fitted_on=f"{fitted_on}; classifier {name}")
+        scores[f"score+{name}"] = fused_scores[name].probability(np.nan_to_num(xh, nan=0.0))
         on_val[f"score+{name}"] = cv_probability(xv, yv, features=FUSED_FEATURES)
-        summary[f"score+{name}"] = fused.to_dict()
-        written = fused if written is score else written
+        summary[f"score+{name}"] = fused_scores[name].to_dict()
+    # what `fetal measure` runs: the fused score of the first classifier's single-image path (else its pool crops, else the score)
+    first = Path(args.classifiers[0]).name if args.classifiers else None
+    written = fused_scores.get(f"full:{first}", fused_scores.get(first, score))
     if args.write_score:
         save_hypoplasia_score(written, args.write_score)
     scores["tcd_rule_true_masks"] = -np.nan_to_num(fh["true_tcd_z"], nan=0.0)
@@ -156,9 +157,10 @@ def main() -> None:
     for name, s in scores.items():
         r = roc_auc(yh, s)
         summary["methods"][name] = {"auc": r.auc, "ci": [r.ci.low, r.ci.high]}
-    rule_call = scores["tcd_rule"] >= RULE_THRESHOLD
-    score_call = scores["score"] >= score.threshold
-    for name, call in (("tcd_rule", rule_call), ("score", score_call)):
+    calls = {"tcd_rule": scores["tcd_rule"] >= RULE_THRESHOLD, "score": scores["score"] >= score.threshold}
+    for name, fused in fused_scores.items():
+        calls[f"score+{name}"] = scores[f"score+{name}"] >= fused.threshold
+    for name, call in calls.items():
         summary["methods"][name] |= {"sensitivity": float(call[yh == 1].mean()), "specificity": float(1 - call[yh == 0].mean())}
     for a, b in itertools.combinations(scores, 2):
         t = delong_test_paired(yh, scores[a], scores[b])

@@ -97,10 +97,10 @@ def no_call_reason(bundle: HypoplasiaBundle | None, *, plane: FetalPlane | str |
         return f"made only on a trans-cerebellar plane; the plane {plane_source or 'given'} is {plane.value}"
     if bundle is None:
         return NO_MODEL
-    if ga_weeks is None:
-        return "no gestational age: the GA-aware classifier and the TCD centile need it (give `ga_weeks`)"
-    if pixel_mm is None:
-        return "no pixel spacing: the classifier's crop scale and the TCD in mm need it (give `pixel_mm`)"
+    missing = [what for what, value in (("no gestational age (give `ga_weeks`)", ga_weeks), ("no pixel spacing (give `pixel_mm`)", pixel_mm))
+               if value is None]
+    if missing:
+        return f"{' and '.join(missing)}: the GA-aware classifier's crop and the TCD centile need both"
     if not head_found:
         return "no head found: the classifier's crop is centred on the head"
     return None

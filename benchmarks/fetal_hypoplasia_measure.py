@@ -17,18 +17,12 @@ Usage: OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/fetal_hypoplasia_measu
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
+from fetal_hypoplasia_score import rates, report  # the sibling benchmark (benchmarks/ is on the path when run as a script)
 
 from neocus.fetal.hypoplasia_data import DEFAULT_PHANTOM_HW, cached_hypoplasia_pool
-from neocus.results import rounded
 from neocus.stats import roc_auc
-
-
-def _rates(y: np.ndarray, call: np.ndarray) -> dict[str, float]:
-    return {"sensitivity": float(call[y == 1].mean()), "specificity": float(1 - call[y == 0].mean())}
 
 
 def main() -> None:
@@ -66,13 +60,10 @@ def main() -> None:
     for name, s in (("probability", p), ("classifier_alone", np.array([r["classifier"] for r in rows]))):
         a = roc_auc(y[ok], s[ok])
         out[name] = {"auc": a.auc, "ci": [a.ci.low, a.ci.high]}
-    out["probability"] |= _rates(y[ok], np.array([r["flag"] for r in rows])[ok])
+    out["probability"] |= rates(y[ok], np.array([r["flag"] for r in rows])[ok])
     rule = np.array([bool(r["rule"]) for r in rows])
-    out["tcd_rule"] = _rates(y[ok], rule[ok]) | {"n_no_call": sum(r["rule"] is None for r in rows)}
-    text = json.dumps(rounded(out, 4), indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    out["tcd_rule"] = rates(y[ok], rule[ok]) | {"n_no_call": sum(r["rule"] is None for r in rows)}
+    report(out, args.json)
 
 
 if __name__ == "__main__":

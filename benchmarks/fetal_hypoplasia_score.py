@@ -46,6 +46,19 @@ from neocus.stats import delong_test_paired, roc_auc
 RULE_THRESHOLD = 1.6448536269514722  # -z at the 5th centile
 
 
+def rates(y: np.ndarray, call: np.ndarray) -> dict[str, float]:
+    """Sensitivity and specificity of boolean calls against labels."""
+    return {"sensitivity": float(call[y == 1].mean()), "specificity": float(1 - call[y == 0].mean())}
+
+
+def report(summary: dict, json_path: str | None) -> None:
+    """Print the summary as JSON (rounded to 4 places) and write it to ``json_path`` when given."""
+    text = json.dumps(rounded(summary, 4), indent=1)
+    print(text)
+    if json_path:
+        Path(json_path).write_text(text + "\n", encoding="utf-8")
+
+
 def measure_pool(pool, seg_model) -> dict[str, np.ndarray]:
     """TCD and cisterna magna z-scores per image from the predicted masks and (TCD) from the true masks; NaN where none."""
     from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
@@ -161,14 +174,11 @@ def main() -> None:
     for name, fused in fused_scores.items():
         calls[f"score+{name}"] = scores[f"score+{name}"] >= fused.threshold
     for name, call in calls.items():
-        summary["methods"][name] |= {"sensitivity": float(call[yh == 1].mean()), "specificity": float(1 - call[yh == 0].mean())}
+        summary["methods"][name] |= rates(yh, call)
     for a, b in itertools.combinations(scores, 2):
         t = delong_test_paired(yh, scores[a], scores[b])
         summary["tests"][f"{a} vs {b}"] = {"difference": t.difference, "ci": [t.ci.low, t.ci.high], "p_value": t.p_value}
-    text = json.dumps(rounded(summary, 4), indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    report(summary, args.json)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,13 @@ def test_bundled_model_on_a_phantom_trans_cerebellar_image():
     block = result.to_dict()["hypoplasia"]
     assert block["method"] == "score+classifier" and 0.0 < block["probability"] < 1.0
     assert set(block["features"]) == set(FUSED_FEATURES) and block["tcd_rule"]["tcd_centile"] is not None
+
+
+def test_overlay_prints_the_call(model_dir):
+    from neocus.fetal.measure import draw_overlay
+
+    img = _tc_image()
+    with_call = draw_overlay(img, _measure(hypoplasia_model=load_hypoplasia_bundle(model_dir)))
+    without = draw_overlay(img, _measure(hypoplasia_model=None))
+    changed = np.any(with_call != without, axis=2)
+    assert changed.any() and not changed[200:, :].any()  # one more text line, at the top left only

@@ -260,7 +260,7 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
 
 def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:
     """Cerebellum (magenta) and cisterna magna (cyan) outlines with their calipers; the text lines
-    (the plane and where it came from, TCD, cisterna magna depth)."""
+    (the plane and where it came from, TCD, cisterna magna depth, the hypoplasia probability and flag)."""
     if result.fossa_classes is not None:
         from neocus.fetal.cerebellum import masks_from_classes
 
@@ -279,7 +279,9 @@ def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:
     if result.plane is not None:
         prob = f" {result.plane_probabilities[result.plane]:.2f}" if result.plane_probabilities else ""
         plane = [f"plane {result.plane.replace('_', '-')} ({result.plane_source}{prob})"]
-    return plane + [f"{label} {m[key]:.1f} mm" for label, key in (("TCD", "tcd_mm"), ("CM", "cisterna_magna_mm")) if m.get(key) is not None]
+    hypo = [] if result.hypoplasia is None else [
+        f"hypoplasia P {result.hypoplasia.probability:.2f} ({'flagged' if result.hypoplasia.flag else 'not flagged'})"]
+    return plane + [f"{label} {m[key]:.1f} mm" for label, key in (("TCD", "tcd_mm"), ("CM", "cisterna_magna_mm")) if m.get(key) is not None] + hypo
 
 
 def draw_overlay(grey: np.ndarray, result: HeadResult) -> np.ndarray:

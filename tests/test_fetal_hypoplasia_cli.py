@@ -67,6 +67,26 @@ def test_evaluate_phantom_with_a_hypoplasia_model(dataset, hypoplasia_model, tmp
     assert metrics["plane_accuracy"] is None and "plane" in metrics["reasons"]["plane_accuracy"]
 
 
+def test_evaluate_phantom_with_the_bundled_model_uses_the_fused_score(dataset, hypoplasia_model, tmp_path, monkeypatch):
+    import neocus.fetal.plane_model as pm
+
+    monkeypatch.setattr(pm, "default_plane_model_dir", lambda: tmp_path / "none" / "plane")
+    from neocus.fetal.cerebellum import default_cerebellum_dir
+
+    # no --hypoplasia-model: the bundled one (the plane stub also hides the bundled cerebellum folder: give it)
+    assert main(["fetal", "evaluate", "--data", str(dataset), "--out", str(tmp_path / "ev"), "--cerebellum-model", str(default_cerebellum_dir())]) == 0
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["auc"] is not None or "one class" in metrics["reasons"]["auc"]
+    tc = [r for r in csv.DictReader(open(tmp_path / "ev" / "images.csv")) if r["plane"] == "trans_cerebellar"]
+    assert {r["hypoplasia_method"] for r in tc} <= {"score+classifier", "classifier"}
+    assert any(r["hypoplasia_method"] == "score+classifier" for r in tc)  # the fused score of fetal measure where a TCD z was made
+    # a folder without a score file: the classifier alone
+    assert main(["fetal", "evaluate", "--data", str(dataset), "--out", str(tmp_path / "ev2"), "--hypoplasia-model", str(hypoplasia_model),
+                 "--cerebellum-model", str(default_cerebellum_dir())]) == 0
+    rows = [r for r in csv.DictReader(open(tmp_path / "ev2" / "images.csv")) if r["plane"] == "trans_cerebellar"]
+    assert {r["hypoplasia_method"] for r in rows} == {"classifier"}
+
+
 def test_bad_input_is_one_line(dataset, tmp_path, capsys):
     assert main(["fetal", "evaluate", "--data", str(dataset), "--out", str(tmp_path / "e1"), "--hypoplasia-model", str(tmp_path / "nope")]) != 0
     assert main(["fetal", "train", "hypoplasia", "--out", str(tmp_path / "r1"), "--variant", "resnet"]) != 0

@@ -7,9 +7,12 @@ Each model is optional; a metric whose model is missing (or whose images are not
 * ``cerebellum_dice``, ``cistern_dice``, ``tcd_mae_mm``: the posterior-fossa model
   (:mod:`neocus.fetal.cerebellum`) on the trans-cerebellar images, against the dataset's label maps and
   true TCD (mean over images that have the structure; TCD error over images where it was measured);
-* ``auc``: the hypoplasia classifier (:mod:`neocus.fetal.hypoplasia_model`) on the trans-cerebellar
+* ``auc``: the hypoplasia model (:mod:`neocus.fetal.hypoplasia_measure`) on the trans-cerebellar
   images (cerebellar hypoplasia against every other condition), the image cropped on the head box of
-  the dataset's label map, as in the phantom hold-out.
+  the dataset's label map, as in the phantom hold-out: the fused score of ``fetal measure`` (TCD and
+  cisterna magna z-scores from the posterior-fossa model, the classifier's logit) when the folder has
+  one, the posterior-fossa model is loaded and a TCD z-score was made; else the classifier alone
+  (``hypoplasia_method`` in the rows).
 
 Per-image rows go to ``images.csv`` beside ``metrics.json``.
 """
@@ -36,7 +39,7 @@ __all__ = ["PhantomEvaluation", "PhantomModels", "evaluate_phantom_dataset", "lo
 METRICS_NAME = "metrics.json"
 ROWS_NAME = "images.csv"
 ROW_FIELDS = ("case_id", "plane", "condition", "ga_weeks", "plane_predicted", "hypoplasia_probability", "hypoplasia_flag",
-              "cerebellum_dice", "cistern_dice", "tcd_mm", "tcd_true_mm")
+              "hypoplasia_method", "cerebellum_dice", "cistern_dice", "tcd_mm", "tcd_true_mm")
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,12 +91,7 @@ def _case_row(case, models: PhantomModels) -> dict:
         row["plane_predicted"] = predict_planes([grey], models.plane)[0].plane.value
     if case.plane is not FetalPlane.TRANS_CEREBELLAR:
         return row
-    if models.hypoplasia is not None:
-        from neocus.fetal.hypoplasia_model import predict_hypoplasia
-
-        pred = predict_hypoplasia(grey, models.hypoplasia, head_box_xywh=head_box_xywh(class_map(labels)), ga_weeks=rec.get("ga_weeks"),
-                                  pixel_mm=rec.get("pixel_mm"))
-        row["hypoplasia_probability"], row["hypoplasia_flag"] = pred.probability, pred.flag
+    fossa = None
     if models.cerebellum is not None:
         from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
         from neocus.fetal.posterior_fossa import measure_posterior_fossa
@@ -102,9 +100,25 @@ def _case_row(case, models: PhantomModels) -> dict:
         true = structure_masks(labels)
         row["cerebellum_dice"] = _dice(pred_masks["cerebellum"], true["cerebellum"])
         row["cistern_dice"] = _dice(pred_masks["cistern"], true["cistern"]) if true["cistern"].any() else None
-        row["tcd_mm"] = measure_posterior_fossa(pred_masks["cerebellum"], pred_masks["cistern"], pred_masks["head"],
-                                                pixel_mm=rec.get("pixel_mm")).tcd_mm
+        fossa = measure_posterior_fossa(pred_masks["cerebellum"], pred_masks["cistern"], pred_masks["head"],
+                                        pixel_mm=rec.get("pixel_mm"), ga_weeks=rec.get("ga_weeks"))
+        row["tcd_mm"] = fossa.tcd_mm
+    if models.hypoplasia is not None:
+        row |= _hypoplasia_fields(grey, models.hypoplasia, head_box_xywh(class_map(labels)), fossa, rec)
     return row
+
+
+def _hypoplasia_fields(grey: np.ndarray, bundle, box, fossa, rec: dict) -> dict:
+    """Probability, flag and method of the hypoplasia model on one trans-cerebellar image (see the module docstring)."""
+    from neocus.fetal.hypoplasia_model import predict_hypoplasia
+    from neocus.fetal.hypoplasia_score import hypoplasia_probability
+
+    pred = predict_hypoplasia(grey, bundle.model, head_box_xywh=box, ga_weeks=rec.get("ga_weeks"), pixel_mm=rec.get("pixel_mm"))
+    if bundle.score is not None and fossa is not None:
+        s = hypoplasia_probability(fossa, score=bundle.score, classifier_logit=pred.logit)
+        if s.probability is not None:
+            return {"hypoplasia_probability": s.probability, "hypoplasia_flag": s.call, "hypoplasia_method": bundle.method}
+    return {"hypoplasia_probability": pred.probability, "hypoplasia_flag": pred.flag, "hypoplasia_method": "classifier"}
 
 
 def _mean(values) -> float | None:
@@ -168,13 +182,14 @@ def load_phantom_models(*, plane: str | Path | None = None, cerebellum: str | Pa
     """Each model from its folder when given (a broken folder is an error), else the bundled one under
     ``models/fetal/`` when there is one, else ``None`` with the reason in ``missing``."""
     from neocus.fetal.cerebellum import load_cerebellum_model
-    from neocus.fetal.hypoplasia_model import default_hypoplasia_model_dir, load_hypoplasia_model
+    from neocus.fetal.hypoplasia_measure import load_hypoplasia_bundle
+    from neocus.fetal.hypoplasia_model import default_hypoplasia_model_dir
     from neocus.fetal.plane_model import default_plane_model_dir, load_plane_model
 
     bundled = default_plane_model_dir().parent
     specs = {"plane": (plane, default_plane_model_dir(), load_plane_model, ("plane_accuracy",)),
              "cerebellum": (cerebellum, bundled / "cerebellum", load_cerebellum_model, ("cerebellum_dice", "cistern_dice", "tcd_mae_mm")),
-             "hypoplasia": (hypoplasia, default_hypoplasia_model_dir(), load_hypoplasia_model, ("auc",))}
+             "hypoplasia": (hypoplasia, default_hypoplasia_model_dir(), load_hypoplasia_bundle, ("auc",))}
     loaded, missing = {}, {}
     for name, (given, default, load, metrics) in specs.items():
         folder = Path(given) if given is not None else default

@@ -154,3 +154,14 @@ def test_missing_or_corrupt_zoom_folder_and_bad_options(tmp_path, capsys):
     assert main(["fetal", "train", "fossa", "--out", str(tmp_path / "run2"), "--cases", "4", "--margin", "-1"]) != 0
     err = capsys.readouterr().err
     assert "--cases" in err and "--margin" in err and "Traceback" not in err
+
+
+def test_the_bundled_zoom_stage_is_found_by_default():
+    from neocus.fetal.cerebellum import default_cerebellum_dir
+    from neocus.fetal.fossa_zoom import default_zoom_dir
+
+    if not (default_zoom_dir() / ZOOM_NAME).is_file():
+        pytest.skip("no bundled zoom stage in this tree")
+    model = load_cerebellum_model(default_cerebellum_dir())
+    assert model.zoom is not None and model.zoom.path == default_zoom_dir()
+    assert model.zoom.config.input_shape_hw == (160, 160) and model.zoom.settings.margin == pytest.approx(0.3)

@@ -2,7 +2,7 @@
 2-core CPU).
 
 Usage: python benchmarks/bench_fetal.py [--image PNG] [--model DIR] [--threads 1] [--repeats 20] [--flip-tta]
-       [--plane trans_cerebellar [--fossa-model DIR] [--hypoplasia [--hypoplasia-model DIR]]] [--recognise [--plane-model DIR]]
+       [--plane trans_cerebellar [--fossa-model DIR] [--no-zoom] [--hypoplasia [--hypoplasia-model DIR]]] [--recognise [--plane-model DIR]]
 
 Times, per call and after 3 warm-up calls: the whole measurement (``measure_fetal_head``: network with
 left-right flip averaging, mask, ellipse fit, HC / BPD / OFD, centiles) and, apart, the network
@@ -10,7 +10,8 @@ probability alone and the overlay drawing. Prints median, best and worst. Model 
 timed once and not counted in the per-call figures. Default image: ../shared/data/real/fetal/hc18/
 images/005_HC.png (800x540), default model: the bundled models/fetal/skull. With ``--plane
 trans_cerebellar`` the measurement also runs the posterior-fossa model (default: the bundled
-models/fetal/cerebellum) for TCD and cisterna magna depth, and that model's cascade is timed apart.
+models/fetal/cerebellum, with the bundled zoom stage models/fetal/cerebellum_zoom when it is there;
+``--no-zoom``: the first stage alone) for TCD and cisterna magna depth, and that model's cascade is timed apart.
 With ``--recognise`` (no ``--plane``) the plane model (default: the bundled models/fetal/plane)
 recognises the plane as ``fetal measure`` does without ``--plane``; the posterior-fossa model is loaded
 and runs when the plane recognised is trans-cerebellar; plane recognition is timed apart. With
@@ -54,6 +55,7 @@ def main() -> None:
     ap.add_argument("--flip-tta", action="store_true", help="also average with the mirrored image (as fetal measure --flip-tta)")
     ap.add_argument("--plane", default=None, help="trans_cerebellar: also TCD and cisterna magna depth (as fetal measure --plane)")
     ap.add_argument("--fossa-model", type=Path, default=None)
+    ap.add_argument("--no-zoom", action="store_true", help="the posterior-fossa first stage alone (no zoom stage)")
     ap.add_argument("--recognise", action="store_true", help="recognise the plane with the plane model (as fetal measure without --plane)")
     ap.add_argument("--plane-model", type=Path, default=None)
     ap.add_argument("--hypoplasia", action="store_true", help="also the hypoplasia call (as fetal measure with --ga on a trans-cerebellar plane)")
@@ -68,7 +70,9 @@ def main() -> None:
     model = load_skull_model(args.model)
     from neocus.fetal.plane_model import load_plane_model, predict_planes
 
-    fossa = load_cerebellum_model(args.fossa_model or default_cerebellum_dir()) if args.plane or args.recognise else None
+    fossa = load_cerebellum_model(args.fossa_model or default_cerebellum_dir(), zoom=not args.no_zoom) if args.plane or args.recognise else None
+    if fossa is not None:
+        print(f"posterior-fossa zoom stage: {fossa.zoom.path if fossa.zoom is not None else 'none'}")
     planes = load_plane_model(args.plane_model) if args.recognise else None
     kw = {"plane": args.plane, "fossa_model": fossa, "plane_model": planes}
     if args.hypoplasia:

@@ -19,6 +19,7 @@ from neocus.cli import diagnose_cmd  # noqa: E402,F401
 from neocus.cli import diagnosis_cmd  # noqa: E402,F401
 from neocus.cli import evaluate_cmd  # noqa: E402,F401
 from neocus.cli import fetal_cmd  # noqa: E402,F401
+from neocus.cli import fetal_fossa_cmd  # noqa: E402,F401
 from neocus.cli import fetal_hypoplasia_cmd  # noqa: E402,F401
 from neocus.cli import hie_cmd  # noqa: E402,F401
 from neocus.cli import inspect_cmd  # noqa: E402,F401

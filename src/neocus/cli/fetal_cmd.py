@@ -337,11 +337,12 @@ def _train_plane_real(data: Path, out: Path, *, init: Path | None, folds: int, h
                   f"{result.resumed_from_epoch}); wrote {escape(str(out))}", highlight=False)
 
 
-def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int, fossa: bool = False) -> dict:
+def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int, fossa: bool = False, zoom: bool = False) -> dict:
     """The training and validation pools (`pool.npz`, `val_pool.npz` in ``out``, seeds 1000 + seed and
-    2000 + seed; with ``fossa`` the posterior-fossa head crops, `fossa_pool.npz`, `fossa_val_pool.npz`),
+    2000 + seed; with ``fossa`` the posterior-fossa head crops, `fossa_pool.npz`, `fossa_val_pool.npz`; with
+    ``zoom`` whole trans-cerebellar images, `zoom_pool.npz`, `zoom_val_pool.npz`, seeds 5000 + seed and 6000 + seed),
     kept in ``out`` so a re-run resumes on the same images."""
-    from neocus.fetal.fossa_pool import render_fossa_pool
+    from neocus.fetal.fossa_pool import render_fossa_pool, render_zoom_pool
     from neocus.fetal.phantom_dataset import check_dataset_args
     from neocus.fetal.plane_data import cached_plane_pool, render_plane_pool
 
@@ -349,8 +350,10 @@ def _phantom_pools(out: Path, *, n_cases: int, val_cases: int, seed: int, fossa:
     check_dataset_args(val_cases, seed, (216, 288))
     out.mkdir(parents=True, exist_ok=True)
     pools = {}
-    prefix, render = ("fossa_", render_fossa_pool) if fossa else ("", render_plane_pool)
-    for name, n, pool_seed in (("pool.npz", n_cases, 1000 + seed), ("val_pool.npz", val_cases, 2000 + seed)):
+    prefix, render, seeds = ("fossa_", render_fossa_pool, (1000, 2000)) if fossa else ("", render_plane_pool, (1000, 2000))
+    if zoom:
+        prefix, render, seeds = "zoom_", render_zoom_pool, (5000, 6000)
+    for name, n, pool_seed in (("pool.npz", n_cases, seeds[0] + seed), ("val_pool.npz", val_cases, seeds[1] + seed)):
         with err_console.status(f"phantom images: {prefix}{name}", spinner="dots") as status:
             pools[name] = cached_plane_pool(out / f"{prefix}{name}", n, seed=pool_seed, render=render,
                                             progress=lambda i, total: status.update(f"rendering phantom images {i}/{total}"))

@@ -47,11 +47,13 @@ def class_map(labels: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CerebellumModel:
-    """A loaded posterior-fossa model: its configuration (input size square), network in eval mode, folder."""
+    """A loaded posterior-fossa model: its configuration (input size square), network in eval mode, folder,
+    and the zoom stage that refines its cerebellum and cistern (:mod:`neocus.fetal.fossa_zoom`; ``None``: none)."""
 
     config: SkullModelConfig
     network: Any
     path: Path | None
+    zoom: Any = None
 
 
 def default_cerebellum_dir() -> Path:
@@ -59,12 +61,19 @@ def default_cerebellum_dir() -> Path:
     return bundled_model_dir("fetal", "cerebellum")
 
 
-def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu") -> CerebellumModel:
-    """Load a model folder written by ``fetal train cerebellum``; a missing or corrupt file is an ``InputFileError``."""
+def load_cerebellum_model(model_dir: str | Path, *, device: str = "cpu", zoom: str | Path | bool = True) -> CerebellumModel:
+    """Load a model folder written by ``fetal train cerebellum``; a missing or corrupt file is an ``InputFileError``.
+    ``zoom``: the zoom stage's folder (``fetal train fossa``), ``True`` for the bundled one when it is there, ``False`` for none."""
+    from neocus.fetal.fossa_zoom import default_zoom_dir, load_zoom_model
+
     path = Path(model_dir)
     config, network = read_model_folder(path, out_channels=N_CLASSES, kind="cerebellum")
     network.to(device).eval()
-    return CerebellumModel(config=config, network=network, path=path)
+    zoom_dir = default_zoom_dir() if zoom is True else (None if zoom is False else Path(zoom))
+    if zoom is True and not zoom_dir.is_dir():
+        zoom_dir = None
+    zoom_model = load_zoom_model(zoom_dir, device=device) if zoom_dir is not None else None
+    return CerebellumModel(config=config, network=network, path=path, zoom=zoom_model)
 
 
 def head_crop_matrix(box_xywh: tuple[float, float, float, float], *, out_side: int, fill: float = HEAD_FILL,
@@ -117,10 +126,12 @@ def head_region(classes: np.ndarray, *, min_fraction: float = 0.3) -> np.ndarray
 
 
 def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel, *, refine: int = 1,
-                            head_box_xywh: tuple[float, float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                            head_box_xywh: tuple[float, float, float, float] | None = None, zoom: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities ``[C, H, W]`` and the class map ``[H, W]`` of a grey uint8 image at full
     resolution (the cascade of the module docstring, ``refine`` extra crops). ``head_box_xywh`` (x0, y0,
-    w, h in pixels, e.g. from the skull model) replaces the whole-image pass. No head found: all background."""
+    w, h in pixels, e.g. from the skull model) replaces the whole-image pass. No head found: all background.
+    With ``zoom`` and a zoom stage in ``model`` (:func:`neocus.fetal.fossa_zoom.apply_zoom`), the cerebellum
+    and cistern come from it."""
     side = model.config.input_shape_hw[0]
     h, w = image.shape[:2]
     box = head_box_xywh
@@ -140,6 +151,10 @@ def predict_posterior_fossa(image: np.ndarray, model: CerebellumModel, *, refine
         box = mask_box_xywh(head, scale=m[0, 0], offset_xy=(m[0, 2], m[1, 2]))  # the crop is scale + shift: back to the image
     prob = np.stack([cv2.warpAffine(fine[c], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
                                     borderValue=1.0 if c == 0 else 0.0) for c in range(N_CLASSES)])
+    if zoom and model.zoom is not None:
+        from neocus.fetal.fossa_zoom import apply_zoom
+
+        prob = apply_zoom(image, prob, model.zoom)
     return prob, prob.argmax(0).astype(np.uint8)
 
 

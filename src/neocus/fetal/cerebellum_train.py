@@ -40,7 +40,7 @@ from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
 __all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "cerebellum_size", "size_weights",
-           "train_cerebellum", "validation_dice"]
+           "fit_segmentation", "initial_network", "train_cerebellum", "validation_dice"]
 
 METRICS_NAME = "metrics.jsonl"
 DEFAULT_CONFIG = SkullModelConfig(input_shape_hw=(192, 192))
@@ -155,13 +155,25 @@ def _draw(pool: PlanePool, n: int, tc_fraction: float, tc_weights: np.ndarray, r
     return np.where(pick_tc, rng.choice(tc, n, p=tc_weights), rng.choice(other if len(other) else tc, n))
 
 
+def initial_network(config: SkullModelConfig, *, init: str | Path | None = None):
+    """A fresh network of ``config`` with the :data:`~neocus.fetal.cerebellum.CLASS_NAMES` outputs, or with the weights of
+    the model folder ``init`` (a posterior-fossa model of the same network, any input size)."""
+    net = build_network(config, out_channels=N_CLASSES)
+    if init is not None:
+        init_config, init_net = read_model_folder(Path(init), out_channels=N_CLASSES, kind="cerebellum")
+        if (init_config.net, init_config.features) != (config.net, config.features):
+            raise NeocusError(f"holds a {init_config.net.value} {list(init_config.features)}, not the {config.net.value} "
+                              f"{list(config.features)} to train", where=init, hint="start from a model of the same network")
+        net.load_state_dict(init_net.state_dict())
+    return net
+
+
 def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, *, config: SkullModelConfig = DEFAULT_CONFIG,
                      options: CerebellumTrainOptions = CerebellumTrainOptions(), init: str | Path | None = None,
                      progress: Callable[[str], None] | None = None, seed: int = 0) -> CerebellumTrainResult:
     """Train (or resume) the posterior-fossa network in ``out_dir`` (see the module docstring). ``init``: a
     model folder of the same network (any input size) whose weights start a fresh run."""
     import torch
-    from monai.losses import DiceCELoss
 
     if config.input_shape_hw[0] != config.input_shape_hw[1]:
         raise NeocusError(f"input {config.input_shape_hw} is not square", where="input_shape_hw")
@@ -171,43 +183,58 @@ def train_cerebellum(pool: PlanePool, val_pool: PlanePool, out_dir: str | Path, 
     out, side = Path(out_dir), config.input_shape_hw[0]
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    net = build_network(config, out_channels=N_CLASSES)
-    if init is not None:
-        init_config, init_net = read_model_folder(Path(init), out_channels=N_CLASSES, kind="cerebellum")
-        if (init_config.net, init_config.features) != (config.net, config.features):
-            raise NeocusError(f"holds a {init_config.net.value} {list(init_config.features)}, not the {config.net.value} "
-                              f"{list(config.features)} to train", where=init, hint="start from a model of the same network")
-        net.load_state_dict(init_net.state_dict())
+    net = initial_network(config, init=init)
+    tc_weights = size_weights(pool, power=options.size_power)
+
+    def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, tc_weights, rng))
+        return augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction,
+                             pool_aspect_x=options.pool_aspect_x, aspect_jitter=options.aspect_jitter, rng=rng)
+
+    return fit_segmentation(net, out, config=config, options=options, batch=batch, save=lambda n: save_skull_model(n, config, out),
+                            validate=lambda n: validation_dice(n, config, val_pool, n_images=options.val_images), what="cerebellum",
+                            progress=progress, seed=seed)
+
+
+def fit_segmentation(net, out: Path, *, config: SkullModelConfig, options, batch: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]],
+                     save: Callable[[object], object], validate: Callable[[object], dict[str, float]], what: str,
+                     progress: Callable[[str], None] | None = None, seed: int = 0) -> CerebellumTrainResult:
+    """The epoch loop shared by the posterior-fossa trainers (this module's and :mod:`neocus.fetal.fossa_zoom_train`):
+    AdamW with cosine decay over ``options.epochs``, ``options.steps_per_epoch`` batches of ``batch(rng)`` under
+    MONAI ``DiceCELoss`` (cerebellum and cistern weighted ``options.small_weight``), then ``validate(net)`` (Dice of
+    cerebellum and cistern); the best mean is kept with ``save(net)``; ``metrics.jsonl`` and the checkpoint of
+    :mod:`neocus.fetal.train_state` after each epoch (a re-run resumes); stop after the epoch past ``options.minutes``."""
+    import torch
+    from monai.losses import DiceCELoss
+
     opt = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=options.epochs)
-    resumed = resume_training(out, net=net, opt=opt, sched=sched, config=config.to_dict(), what="cerebellum")
+    resumed = resume_training(out, net=net, opt=opt, sched=sched, config=config.to_dict(), what=what)
     start, best, best_epoch = resumed.epoch, resumed.best, resumed.best_epoch
     rng = np.random.default_rng([seed, start])
     weight = torch.tensor([options.small_weight if n in ("cerebellum", "cistern") else 1.0 for n in CLASS_NAMES])
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, batch=options.batch_dice, weight=weight)
-    tc_weights = size_weights(pool, power=options.size_power)
     t0, losses, epoch = time.perf_counter(), [], start
     net.train()
     for epoch in range(start + 1, options.epochs + 1):
         run = []
         for _ in range(options.steps_per_epoch):
-            idx = np.sort(_draw(pool, options.batch_size, options.tc_fraction, tc_weights, rng))
-            xb, yb = augment_pairs(pool.images[idx], pool.labels[idx], side=side, synth_fraction=options.synth_fraction,
-                                   pool_aspect_x=options.pool_aspect_x, aspect_jitter=options.aspect_jitter, rng=rng)
+            xb, yb = batch(rng)
             loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             run.append(float(loss.detach()))
         sched.step()
-        dice = validation_dice(net, config, val_pool, n_images=options.val_images)
+        dice = validate(net)
+        net.train()
         losses.append(float(np.mean(run)))
         score = (dice["cerebellum"] + dice["cistern"]) / 2
         if score > best:
             best, best_epoch = score, epoch
-            save_skull_model(net, config, out)
-        line = {"epoch": epoch, "loss": round(losses[-1], 5), "cerebellum_dice": round(dice["cerebellum"], 4),
-                "cistern_dice": round(dice["cistern"], 4), "seconds": round(time.perf_counter() - t0, 1)}
+            save(net)
+        line = {"epoch": epoch, "loss": round(losses[-1], 5), **{f"{k}_dice": round(v, 4) for k, v in dice.items()},
+                "seconds": round(time.perf_counter() - t0, 1)}
         with open(out / METRICS_NAME, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
         save_training(out, TrainingState(epoch, best, best_epoch), net=net, opt=opt, sched=sched, config=config.to_dict())

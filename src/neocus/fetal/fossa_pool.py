@@ -10,6 +10,9 @@ sees (the plane recogniser's pool, :func:`neocus.fetal.plane_data.render_plane_p
 160 x 160: about 1 mm per pixel across the cerebellum, too coarse for a TCD within 1 mm).
 Conditions are drawn with :data:`FOSSA_CONDITION_WEIGHTS` (the posterior-fossa conditions more often
 than in the phantom dataset). Deterministic per seed.
+
+:func:`render_zoom_pool` keeps whole trans-cerebellar images at the phantom's default size instead (the
+zoom stage, :mod:`neocus.fetal.fossa_zoom`, crops around the posterior fossa at the source resolution).
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ import numpy as np
 from neocus.fetal.phantom_anatomy import LABEL_IDS
 from neocus.fetal.phantom_dataset import case_rng
 from neocus.fetal.phantom_params import GA_RANGE_WEEKS
-from neocus.fetal.phantom_render import FetalLook, simulate_fetal_image
+from neocus.fetal.phantom_render import DEFAULT_OUT_SIZE_HW, FetalLook, simulate_fetal_image
 from neocus.fetal.plane_data import PLANES, PlanePool
 from neocus.vocab import FetalCondition, FetalPlane, FetalStructure
 
-__all__ = ["FOSSA_CONDITION_WEIGHTS", "render_fossa_pool"]
+__all__ = ["FOSSA_CONDITION_WEIGHTS", "render_fossa_pool", "render_zoom_pool"]
 
 FOSSA_CONDITION_WEIGHTS = {FetalCondition.NORMAL: 0.35, FetalCondition.CEREBELLAR_HYPOPLASIA: 0.25,
                            FetalCondition.MEGA_CISTERNA_MAGNA: 0.25, FetalCondition.VENTRICULOMEGALY: 0.15}
@@ -52,6 +55,14 @@ def render_fossa_pool(n: int, *, seed: int, side: int = 256, head_fill: float = 
     images = np.zeros((n, side, side), np.uint8)
     labels = np.zeros((n, side, side), np.uint8)
     planes = np.zeros(n, np.int64)
+    for i, img, plane in _cases(n, seed=seed, tc_fraction=tc_fraction, render_hw=render_hw, progress=progress):
+        images[i], labels[i] = _head_crop(img.image, img.labels, side=side, head_fill=head_fill)
+        planes[i] = plane
+    return PlanePool(images=images, labels=labels, planes=planes)
+
+
+def _cases(n: int, *, seed: int, tc_fraction: float, render_hw: tuple[int, int], progress: Callable[[int, int], None] | None):
+    """Case ``i`` of ``seed`` rendered (condition by :data:`FOSSA_CONDITION_WEIGHTS`, any look, GA uniform), with its plane index."""
     conds, others = list(FOSSA_CONDITION_WEIGHTS), [i for i in range(len(PLANES)) if i != TC]
     for i in range(n):
         rng = case_rng(seed, i)
@@ -60,8 +71,17 @@ def render_fossa_pool(n: int, *, seed: int, side: int = 256, head_fill: float = 
         look = list(FetalLook)[int(rng.integers(len(FetalLook)))]
         img = simulate_fetal_image(float(rng.uniform(*GA_RANGE_WEEKS)), plane=PLANES[plane], condition=cond, look=look,
                                    out_size_hw=render_hw, rng=rng)
-        images[i], labels[i] = _head_crop(img.image, img.labels, side=side, head_fill=head_fill)
-        planes[i] = plane
+        yield i, img, plane
         if progress is not None:
             progress(i + 1, n)
-    return PlanePool(images=images, labels=labels, planes=planes)
+
+
+def render_zoom_pool(n: int, *, seed: int, render_hw: tuple[int, int] = DEFAULT_OUT_SIZE_HW,
+                     progress: Callable[[int, int], None] | None = None) -> PlanePool:
+    """Render ``n`` trans-cerebellar phantom cases at ``render_hw`` and keep the whole images ``[n, H, W]``
+    with their label maps (the zoom stage's training pool; see the module docstring)."""
+    images = np.zeros((n, *render_hw), np.uint8)
+    labels = np.zeros((n, *render_hw), np.uint8)
+    for i, img, _ in _cases(n, seed=seed, tc_fraction=1.0, render_hw=render_hw, progress=progress):
+        images[i], labels[i] = img.image, img.labels
+    return PlanePool(images=images, labels=labels, planes=np.full(n, TC, np.int64))

@@ -6,7 +6,9 @@ plane). As a sonographer's calipers do:
 
 * **TCD** is the widest transverse extent of the cerebellum mask, i.e. the distance between the two
   tangents to the mask parallel to the midline (outer edge to outer edge; pixel centres plus one
-  pixel).
+  pixel). Given the cerebellum's probability map, it is measured sub-pixel instead: the extent of the
+  map's 0.5 iso-line (marching squares, ``contourpy``) near the mask (:func:`transverse_width_iso`; on
+  a 0/1 map the iso-line runs along the pixel edges, so both calipers agree on a mask).
 * **Cisterna magna depth** is measured on the midline through the vermis (the line parallel to the
   midline through the middle of the cerebellum's transverse extent): the longest run of the cistern
   mask along it, from the posterior edge of the vermis to the inner occipital bone.
@@ -19,13 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from neocus.errors import NeocusError
 from neocus.fetal.norms import CentileResult, FetalMeasure, assess
 from neocus.results import AsDict
 
-__all__ = ["PosteriorFossaResult", "cistern_depth_px", "measure_posterior_fossa", "midline_axis", "transverse_width_px"]
+__all__ = ["PosteriorFossaResult", "cistern_depth_px", "iso_extent", "measure_posterior_fossa", "midline_axis", "transverse_width_iso",
+           "transverse_width_px"]
 
 MIN_AREA_PX = 20
 
@@ -55,6 +59,34 @@ def transverse_width_px(mask: np.ndarray, *, direction_xy: tuple[float, float]) 
         return 0.0
     t = xs * _normal(direction_xy)[0] + ys * _normal(direction_xy)[1]
     return float(t.max() - t.min()) + 1.0
+
+
+def iso_extent(prob: np.ndarray, *, direction_xy: tuple[float, float], region: np.ndarray, level: float = 0.5) -> tuple[float, float] | None:
+    """Least and greatest position (px) across ``direction_xy`` of the ``level`` iso-line of ``prob`` within
+    2 pixels of ``region`` (bool; the map is taken as 0 elsewhere), in the coordinates of
+    :func:`transverse_width_px` (x * n_x + y * n_y, n the normal); ``None`` when there is no line."""
+    import contourpy
+
+    near = cv2.dilate(np.asarray(region, np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(near)
+    if len(xs) == 0:
+        return None
+    y0, x0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+    box = (slice(y0, int(ys.max()) + 2), slice(x0, int(xs.max()) + 2))
+    z = np.pad(np.where(near[box], np.asarray(prob, np.float64)[box], 0.0), 1)  # padded: a map touching the edge still closes
+    lines = [ln for ln in contourpy.contour_generator(z=z).lines(level) if len(ln)]
+    if not lines:
+        return None
+    pts = np.concatenate(lines) + (x0 - 1, y0 - 1)
+    n = _normal(direction_xy)
+    t = pts[:, 0] * n[0] + pts[:, 1] * n[1]
+    return float(t.min()), float(t.max())
+
+
+def transverse_width_iso(prob: np.ndarray, *, direction_xy: tuple[float, float], region: np.ndarray, level: float = 0.5) -> float:
+    """Extent (px, sub-pixel) across ``direction_xy`` of the ``level`` iso-line of ``prob`` near ``region`` (:func:`iso_extent`); 0 without one."""
+    ext = iso_extent(prob, direction_xy=direction_xy, region=region, level=level)
+    return 0.0 if ext is None else ext[1] - ext[0]
 
 
 def cistern_depth_px(cistern: np.ndarray, *, through_xy: tuple[float, float], direction_xy: tuple[float, float],
@@ -101,8 +133,9 @@ class PosteriorFossaResult(AsDict):
 
 
 def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: np.ndarray, *, pixel_mm: float | None,
-                            ga_weeks: float | None = None) -> PosteriorFossaResult:
-    """TCD and cisterna magna depth from bool masks of one image (see the module docstring)."""
+                            ga_weeks: float | None = None, cerebellum_prob: np.ndarray | None = None) -> PosteriorFossaResult:
+    """TCD and cisterna magna depth from bool masks of one image (see the module docstring); with
+    ``cerebellum_prob`` (``[H, W]``, the cerebellum class's probability) the TCD is measured sub-pixel on its 0.5 iso-line."""
     reasons: dict[str, str] = {}
     cb, cs, hd = (np.asarray(m, bool) for m in (cerebellum, cistern, head))
     if not (cb.shape == cs.shape == hd.shape):
@@ -122,13 +155,18 @@ def measure_posterior_fossa(cerebellum: np.ndarray, cistern: np.ndarray, head: n
         mid_t = (t.max() + t.min()) / 2
         # a point on the vermis line: the cerebellum's centroid moved across to the middle of its extent
         through = (float(xs.mean() + (mid_t - t.mean()) * n[0]), float(ys.mean() + (mid_t - t.mean()) * n[1]))
-        tcd_px = transverse_width_px(cb, direction_xy=direction)
+        lo, hi = t.min() - 0.5, t.max() + 0.5  # pixel edges
+        if cerebellum_prob is not None:
+            if np.shape(cerebellum_prob) != cb.shape:
+                raise NeocusError(f"cerebellum probability shape {np.shape(cerebellum_prob)} is not the masks' {cb.shape}", where="cerebellum_prob")
+            lo, hi = iso_extent(cerebellum_prob, direction_xy=direction, region=cb) or (lo, hi)
+        tcd_px = hi - lo
         run = _longest_run(cs, through_xy=through, direction_xy=direction, step_px=0.25)
         cm_px = run[1] - run[0]
         d = np.asarray(direction)
         along = float((xs * d[0] + ys * d[1]).mean() - (through[0] * d[0] + through[1] * d[1]))
         mid = np.asarray(through) + along * d  # the vermis line at the cerebellum's mean depth
-        tcd_caliper = tuple(tuple(float(v) for v in mid + (e - mid_t) * n) for e in (t.min() - 0.5, t.max() + 0.5))
+        tcd_caliper = tuple(tuple(float(v) for v in mid + (e - mid_t) * n) for e in (lo, hi))
         if cm_px > 0:
             cm_caliper = tuple(tuple(float(v) for v in np.asarray(through) + e * d) for e in run)
         if pixel_mm is None:

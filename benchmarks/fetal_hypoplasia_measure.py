@@ -27,7 +27,8 @@ from neocus.stats import roc_auc
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--holdout", required=True, help="hold-out pool .npz (seed 90017, 240 images; rendered when missing)")
+    ap.add_argument("--holdout", required=True, help="hold-out pool .npz (240 images of --holdout-seed; rendered when missing)")
+    ap.add_argument("--holdout-seed", type=int, default=90017, help="seed of the hold-out pool (never a training or validation seed; default 90017)")
     ap.add_argument("--render-hw", default=f"{DEFAULT_PHANTOM_HW[0]}x{DEFAULT_PHANTOM_HW[1]}")
     ap.add_argument("--hypoplasia-model", default=None, help="default: the bundled models/fetal/hypoplasia")
     ap.add_argument("--ga-cap", type=float, default=None, help="give fetal measure min(GA, this) instead of the GA")
@@ -39,7 +40,7 @@ def main() -> None:
     from neocus.fetal.skull_model import load_skull_model
 
     render_hw = tuple(int(v) for v in args.render_hw.lower().split("x"))
-    pool = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True, render_hw=render_hw)
+    pool = cached_hypoplasia_pool(args.holdout, 240, seed=args.holdout_seed, keep_full=True, render_hw=render_hw)
     skull, fossa = load_skull_model(None), load_cerebellum_model(default_cerebellum_dir())
     bundle = load_hypoplasia_bundle(args.hypoplasia_model)
     rows = []

@@ -116,6 +116,7 @@ def features(pool, seg_model, classifiers, cache: Path | None, tag: str) -> dict
         return dict(np.load(path))
     f = measure_pool(pool, seg_model) | classifier_logits(pool, classifiers)
     if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **f)
     return f
 
@@ -124,7 +125,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seg-model", required=True)
     ap.add_argument("--val", required=True, help="validation pool .npz (seed 4000, 400 images; rendered when missing)")
-    ap.add_argument("--holdout", required=True, help="hold-out pool .npz (seed 90017, 240 images; rendered when missing)")
+    ap.add_argument("--holdout", required=True, help="hold-out pool .npz (240 images of --holdout-seed; rendered when missing)")
+    ap.add_argument("--holdout-seed", type=int, default=90017, help="seed of the hold-out pool (never a training or validation seed; default 90017)")
     ap.add_argument("--classifiers", nargs="*", default=[])
     ap.add_argument("--cache", help="folder for the per-image features (re-used when there)")
     ap.add_argument("--render-hw", default=f"{RENDER_HW[0]}x{RENDER_HW[1]}", help="render size HxW of both pools (3:4; default 216x288)")
@@ -137,7 +139,7 @@ def main() -> None:
     cache = Path(args.cache) if args.cache else None
     render_hw = tuple(int(v) for v in args.render_hw.lower().split("x"))
     val = cached_hypoplasia_pool(args.val, 400, seed=4000, keep_full=True, render_hw=render_hw)
-    hold = cached_hypoplasia_pool(args.holdout, 240, seed=90017, keep_full=True, render_hw=render_hw)
+    hold = cached_hypoplasia_pool(args.holdout, 240, seed=args.holdout_seed, keep_full=True, render_hw=render_hw)
     fv, fh = (features(p, seg, args.classifiers, cache, t) for p, t in ((val, "val"), (hold, "holdout")))
     yv, yh = val.positive, hold.positive
     logits = [k for k in fh if k.startswith(("logit:", "full:"))]  # the pool crop's, then the single-image path's

@@ -165,3 +165,46 @@ def test_the_bundled_zoom_stage_is_found_by_default():
     model = load_cerebellum_model(default_cerebellum_dir())
     assert model.zoom is not None and model.zoom.path == default_zoom_dir()
     assert model.zoom.config.input_shape_hw == (160, 160) and model.zoom.settings.margin == pytest.approx(0.3)
+    assert model.zoom.settings.flip_tta  # chosen on the validation pool (docs/fetal.md)
+
+
+def test_flip_tta_averages_the_four_flipped_passes_and_keeps_the_fossa():
+    import dataclasses
+
+    import torch
+
+    from neocus.fetal.fossa_zoom import _flip_averaged_probabilities
+
+    torch.manual_seed(0)
+    net = build_network(SkullModelConfig(net="basicunet", features=(4, 4, 8, 8, 16, 4), input_shape_hw=(32, 32)), out_channels=len(CLASS_NAMES)).eval()
+    x = np.random.default_rng(0).normal(size=(32, 32)).astype(np.float32)
+    with torch.inference_mode():
+        by_hand = []
+        for dims in ((), (-1,), (-2,), (-2, -1)):
+            t = torch.from_numpy(x)[None, None]
+            p = torch.softmax(net(t.flip(dims) if dims else t), dim=1)[0]
+            by_hand.append(p.flip(dims) if dims else p)
+    assert np.allclose(_flip_averaged_probabilities(net, x), torch.stack(by_hand).mean(0).numpy(), atol=1e-5)
+    img = _tc_image()
+    prob, _ = predict_posterior_fossa(img, FIRST)
+    flipped = dataclasses.replace(ZOOM, settings=ZoomSettings(margin=ZOOM.settings.margin, flip_tta=True))
+    zoomed = apply_zoom(img, prob, flipped)
+    assert np.allclose(zoomed.sum(0), 1.0, atol=1e-4)
+    assert (zoomed.argmax(0)[355:375, 365:435] == CLASS_NAMES.index("cerebellum")).all()
+
+
+def test_the_subpixel_tcd_ignores_a_thin_leak_of_the_cerebellum_mask():
+    from neocus.fetal.posterior_fossa import opened_region
+
+    yy, xx = np.mgrid[:200, :200]
+    head = (xx - 100) ** 2 / 90**2 + (yy - 100) ** 2 / 60**2 <= 1  # long axis along x: the TCD is measured across y
+    cerebellum = (xx - 100) ** 2 + (yy - 100) ** 2 <= 20**2
+    leak = cerebellum | ((np.abs(xx - 100) <= 1) & (yy >= 100) & (yy <= 135))  # 3 px wide, 15 px past the disc
+    cistern = np.zeros_like(head)
+    kw = {"pixel_mm": 1.0}
+    assert opened_region(leak, radius_px=3.2).sum() == pytest.approx(cerebellum.sum(), rel=0.02)
+    assert opened_region(leak, radius_px=0.4) is not None and (opened_region(leak, radius_px=0.4) == leak).all()
+    plain = measure_posterior_fossa(leak, cistern, head, cerebellum_prob=leak.astype(np.float32), open_fraction=0.0, **kw)
+    opened = measure_posterior_fossa(leak, cistern, head, cerebellum_prob=leak.astype(np.float32), **kw)
+    assert plain.tcd_mm == pytest.approx(41 + 15, abs=1.0)
+    assert 40.5 <= opened.tcd_mm <= 41 + 2 + 0.5  # the leak counts only within the iso-line's 2-px search band around the opened mask

@@ -46,9 +46,12 @@ MAX_BOX_FRACTION = 0.65
 
 @dataclass(frozen=True)
 class ZoomSettings(AsDict):
-    """How the crop is made: ``margin`` (fraction of the box's larger side added on each side)."""
+    """How the crop is made: ``margin`` (fraction of the box's larger side added on each side); ``flip_tta``:
+    average the network's probabilities over the crop and its left-right, up-down and both flips (one batch
+    of four; the network was trained with those flips)."""
 
     margin: float = 0.3
+    flip_tta: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.margin <= 2:
@@ -136,6 +139,18 @@ def _edge_weight(side: int, *, ramp_px: int) -> np.ndarray:
     return np.minimum(r[:, None], r[None, :])
 
 
+def _flip_averaged_probabilities(network: Any, x: np.ndarray) -> np.ndarray:
+    """Class probabilities ``[C, H, W]`` of ``x`` averaged over identity, left-right, up-down and both flips."""
+    import torch
+
+    flips = ((), (-1,), (-2,), (-2, -1))
+    with torch.inference_mode():
+        t = torch.from_numpy(x)[None, None]
+        batch = torch.cat([t.flip(f) if f else t for f in flips])
+        p = torch.softmax(network(batch).float(), dim=1)
+        return torch.stack([p[k].flip(f) if f else p[k] for k, f in enumerate(flips)]).mean(0).numpy()
+
+
 def apply_zoom(image: np.ndarray, prob: np.ndarray, zoom: FossaZoomModel) -> np.ndarray:
     """The first stage's class probabilities ``[C, H, W]`` of a grey uint8 image with the zoom stage's
     cerebellum and cistern put in their place inside the crop around them (the module docstring; the
@@ -153,7 +168,8 @@ def apply_zoom(image: np.ndarray, prob: np.ndarray, zoom: FossaZoomModel) -> np.
         return prob
     side = zoom.config.input_shape_hw[0]
     m = zoom_matrix(box, out_side=side, margin=zoom.settings.margin)
-    fine = _probabilities(zoom.network, _standardise(zoom_crop(image, m, side=side)))
+    crop = _standardise(zoom_crop(image, m, side=side))
+    fine = _flip_averaged_probabilities(zoom.network, crop) if zoom.settings.flip_tta else _probabilities(zoom.network, crop)
     if fine.shape[0] != len(CLASS_NAMES):
         raise NeocusError(f"the zoom model gives {fine.shape[0]} classes, not {len(CLASS_NAMES)}", where="zoom model")
     shape_hw = prob.shape[1:]

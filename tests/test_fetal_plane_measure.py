@@ -42,7 +42,8 @@ def test_recognised_trans_cerebellar_plane_gives_tcd_with_probabilities():
     assert result.measurements["tcd_mm"] == pytest.approx(80 * 0.25, abs=0.75)
     out = result.to_dict()
     assert out["plane_probabilities"]["trans_cerebellar"] > 0.9 and "plane" not in out["reasons"]
-    assert len(out["warnings"]) == 1 and "recognised, not given" in out["warnings"][0]  # the reader is told to check it
+    assert len(out["warnings"]) == 2 and "recognised, not given" in out["warnings"][0]  # the reader is told to check it
+    assert "phantom only" in out["warnings"][1]  # and that the TCD comes from a phantom-trained model
 
 
 def test_recognised_other_plane_gives_null_tcd_with_the_reason():
@@ -57,9 +58,12 @@ def test_recognised_other_plane_gives_null_tcd_with_the_reason():
 def test_given_plane_overrides_the_model():
     result = _measure(plane="trans_cerebellar", plane_model=fixed_plane_model(FetalPlane.OTHER))
     assert result.plane == "trans_cerebellar" and result.plane_source == "given" and result.plane_probabilities is None
-    assert result.measurements["tcd_mm"] is not None and result.warnings == ()
+    from neocus.fetal.measure import PHANTOM_FOSSA_WARNING
+
+    assert result.measurements["tcd_mm"] is not None and result.warnings == (PHANTOM_FOSSA_WARNING,)  # given: no plane warning
     result = _measure(plane="other", plane_model=fixed_plane_model(FetalPlane.TRANS_CEREBELLAR))
     assert result.plane == "other" and result.measurements["tcd_mm"] is None
+    assert result.warnings == ()  # no posterior-fossa figure made: no phantom warning
     assert "the plane given is other" in result.reasons["tcd_mm"]
 
 

@@ -176,6 +176,9 @@ def _centile_fields(measurements, ga_weeks: float | None, reasons: dict[str, str
 NO_PLANE_REASON = "the plane was not given and no plane model was loaded"
 RECOGNISED_PLANE_WARNING = ("the plane was recognised, not given: the bundled plane model names the right plane in about half "
                             "of real images (models/fetal/plane/MODEL_CARD.md), so check it and give the plane when you know it")
+PHANTOM_FOSSA_WARNING = ("TCD, cisterna magna depth and the cerebellar hypoplasia call come from models trained on a fetal head "
+                         "phantom only, never checked against real outlines or diagnoses (models/fetal/cerebellum, cerebellum_zoom "
+                         "and hypoplasia MODEL_CARD.md): research use, not a clinical device")
 
 
 def _plane_of(grey: np.ndarray, plane: FetalPlane | str | None,
@@ -254,8 +257,13 @@ def measure_fetal_head(image: FetalImage, model: SkullModel, *, ga_weeks: float 
                         model=str(model.path.name if model.path else "in memory"), seconds=time.perf_counter() - t0,
                         plane=None if plane is None else plane.value, plane_source=plane_source, plane_probabilities=plane_prob,
                         calipers=fossa.calipers, fossa_classes=fossa.classes, hypoplasia=hypo, hypoplasia_heatmap=heatmap,
-                        warnings=(RECOGNISED_PLANE_WARNING,) if plane_source == "recognised" else ())
+                        warnings=_warnings(plane_source, fossa_made=any(v is not None for v in fossa.values.values()) or hypo is not None))
     return result, mask
+
+
+def _warnings(plane_source: str | None, *, fossa_made: bool) -> tuple[str, ...]:
+    """What the reader must check: a recognised (not given) plane; TCD / hypoplasia figures from phantom-trained models."""
+    return ((RECOGNISED_PLANE_WARNING,) if plane_source == "recognised" else ()) + ((PHANTOM_FOSSA_WARNING,) if fossa_made else ())
 
 
 def _draw_fossa(img: np.ndarray, result: HeadResult) -> list[str]:

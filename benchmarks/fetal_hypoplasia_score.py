@@ -5,8 +5,8 @@ Two pools of trans-cerebellar phantom images (:func:`neocus.fetal.hypoplasia_dat
 full renders kept, 216x288 or, with ``--render-hw 432x576``, the phantom's own size): the **validation** pool (``--val``, seed 4000, 400 images: the hypoplasia
 classifier's own validation seed, never trained on) and the **hold-out** (``--holdout``, seed 90017,
 240 images: the classifier's hold-out). On each image the posterior-fossa model (``--seg-model``)
-predicts the masks; :func:`~neocus.fetal.posterior_fossa.measure_posterior_fossa` gives the TCD and
-cisterna magna z-scores for the GA (held at 36 weeks after 36, as the phantom holds its norms there;
+predicts the masks and :func:`~neocus.fetal.fossa_measure.fossa_measurement` gives the TCD (sub-pixel, as
+``fetal measure``) and cisterna magna z-scores for the GA (held at 36 weeks after 36, as the phantom holds its norms there;
 as in benchmarks/fetal_hypoplasia_ablation.py). Methods:
 
 * ``tcd_rule``: -z of the TCD (no TCD: 0, counted in ``n_missing``), called at the 5th centile;
@@ -61,7 +61,7 @@ def report(summary: dict, json_path: str | None) -> None:
 
 def measure_pool(pool, seg_model) -> dict[str, np.ndarray]:
     """TCD and cisterna magna z-scores per image from the predicted masks and (TCD) from the true masks; NaN where none."""
-    from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
+    from neocus.fetal.fossa_measure import fossa_measurement
     from neocus.fetal.phantom_masks import structure_masks
     from neocus.fetal.posterior_fossa import measure_posterior_fossa
 
@@ -70,8 +70,7 @@ def measure_pool(pool, seg_model) -> dict[str, np.ndarray]:
 
     out: dict[str, list[float]] = {"tcd_z": [], "cm_z": [], "true_tcd_z": []}
     for img, lab, px, ga in zip(pool.full_images, pool.full_labels, pool.pixel_mm, pool.ga_weeks):
-        m = masks_from_classes(predict_posterior_fossa(img, seg_model)[1])
-        r = measure_posterior_fossa(m["cerebellum"], m["cistern"], m["head"], pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))
+        r, _ = fossa_measurement(img, seg_model, pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))  # as fetal measure (sub-pixel TCD)
         t = structure_masks(lab)
         rt = measure_posterior_fossa(t["cerebellum"], t["cistern"], t["skull"] | t["brain"], pixel_mm=float(px), ga_weeks=min(float(ga), 36.0))
         out["tcd_z"].append(z(r.tcd))

@@ -39,7 +39,7 @@ from neocus.fetal.train_state import TrainingState, check_training_budget, resum
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
-__all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "augment_pairs", "cerebellum_size", "size_weights",
+__all__ = ["CerebellumTrainOptions", "CerebellumTrainResult", "DEFAULT_CONFIG", "add_fossa_dice", "augment_pairs", "cerebellum_size", "size_weights",
            "fit_segmentation", "initial_network", "train_cerebellum", "validation_dice"]
 
 METRICS_NAME = "metrics.jsonl"
@@ -118,15 +118,19 @@ def validation_dice(network, config: SkullModelConfig, pool: PlanePool, *, n_ima
     model = CerebellumModel(config=config, network=network, path=None)
     scores: dict[str, list[float]] = {"cerebellum": [], "cistern": []}
     for i in np.nonzero(pool.planes == TC)[0][:n_images]:
-        _, pred = predict_posterior_fossa(pool.images[i], model)
-        target = class_map(pool.labels[i])
-        for name, got in scores.items():
-            c = CLASS_NAMES.index(name)
-            p, t = pred == c, target == c
-            if t.any():
-                got.append(2 * float((p & t).sum()) / float(p.sum() + t.sum()))
+        add_fossa_dice(scores, predict_posterior_fossa(pool.images[i], model)[1], class_map(pool.labels[i]))
     network.train()
     return {name: float(np.mean(v)) if v else 0.0 for name, v in scores.items()}
+
+
+def add_fossa_dice(scores: dict[str, list[float]], pred: np.ndarray, target: np.ndarray) -> None:
+    """Append to ``scores`` (keys among ``cerebellum`` / ``cistern``) the Dice of each class of the class maps
+    ``pred`` against ``target``, where the target has that class."""
+    for name, got in scores.items():
+        c = CLASS_NAMES.index(name)
+        p, t = pred == c, target == c
+        if t.any():
+            got.append(2 * float((p & t).sum()) / float(p.sum() + t.sum()))
 
 
 def cerebellum_size(labels: np.ndarray) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 
 from neocus.errors import NeocusError
 from neocus.fetal.cerebellum import CLASS_NAMES, CerebellumModel, class_map, masks_from_classes, predict_posterior_fossa
-from neocus.fetal.cerebellum_train import CerebellumTrainResult, fit_segmentation, initial_network
+from neocus.fetal.cerebellum_train import CerebellumTrainResult, add_fossa_dice, fit_segmentation, initial_network
 from neocus.fetal.fossa_zoom import ZOOM_NAME, ZoomSettings, fossa_box_xywh, zoom_crop, zoom_matrix
 from neocus.fetal.plane_data import PlanePool, standardise, synth_from_labels, warp_flip_randomise
 from neocus.fetal.skull_model import CONFIG_NAME, SkullModelConfig, write_model_folder
@@ -115,10 +115,7 @@ def zoom_validation_dice(network, config: SkullModelConfig, pool: PlanePool, box
         target = cv2.warpAffine(class_map(pool.labels[i]), m, (side, side), flags=cv2.INTER_NEAREST)
         with torch.inference_mode():
             pred = network(torch.from_numpy(standardise(crop))[None, None]).argmax(1)[0].numpy()
-        for name, c in (("cerebellum", CB), ("cistern", CS)):
-            p, t = pred == c, target == c
-            if t.any():
-                scores[name].append(2 * float((p & t).sum()) / float(p.sum() + t.sum()))
+        add_fossa_dice(scores, pred, target)
     return {name: float(np.mean(v)) if v else 0.0 for name, v in scores.items()}
 
 

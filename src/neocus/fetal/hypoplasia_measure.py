@@ -30,15 +30,15 @@ import cv2
 import numpy as np
 
 from neocus.errors import InputFileError, parse_choice
+from neocus.fetal.hypoplasia_eval import HYPOPLASIA_CENTILE
 from neocus.fetal.hypoplasia_model import HypoplasiaModel, load_hypoplasia_model, model_input, prediction_of
 from neocus.fetal.hypoplasia_score import LOGIT_FEATURE, SCORE_NAME, HypoplasiaScore, load_hypoplasia_score, score_of_features
 from neocus.results import AsDict
 from neocus.vocab import FetalPlane
 
-__all__ = ["HEATMAP_NAME", "HypoplasiaBundle", "HypoplasiaCall", "TCD_RULE_CENTILE", "assess_hypoplasia", "load_hypoplasia_bundle"]
+__all__ = ["HEATMAP_NAME", "HypoplasiaBundle", "HypoplasiaCall", "assess_hypoplasia", "load_hypoplasia_bundle"]
 
 HEATMAP_NAME = "hypoplasia_heatmap.png"
-TCD_RULE_CENTILE = 5.0  # the measurement rule: TCD below the 5th centile for the GA
 HEATMAP_SIDE = 336  # the heatmap picture is drawn this wide (the network sees 112 px)
 NO_MODEL = "no hypoplasia model was loaded"
 
@@ -110,8 +110,8 @@ def _tcd_rule(centiles: dict[str, Any], reasons: dict[str, str]) -> dict[str, An
     tcd = centiles.get("tcd")
     if tcd is None:
         why = reasons.get("tcd_mm") or reasons.get("tcd_centile") or "no TCD centile"
-        return {"call": None, "tcd_centile": None, "below_centile": TCD_RULE_CENTILE, "reason": why}
-    return {"call": bool(tcd["centile"] < TCD_RULE_CENTILE), "tcd_centile": float(tcd["centile"]), "below_centile": TCD_RULE_CENTILE}
+        return {"call": None, "tcd_centile": None, "below_centile": HYPOPLASIA_CENTILE, "reason": why}
+    return {"call": bool(tcd["centile"] < HYPOPLASIA_CENTILE), "tcd_centile": float(tcd["centile"]), "below_centile": HYPOPLASIA_CENTILE}
 
 
 def heatmap_picture(bundle: HypoplasiaBundle, x: np.ndarray, side: np.ndarray | None) -> np.ndarray:

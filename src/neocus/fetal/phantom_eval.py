@@ -93,15 +93,14 @@ def _case_row(case, models: PhantomModels) -> dict:
         return row
     fossa = None
     if models.cerebellum is not None:
-        from neocus.fetal.cerebellum import masks_from_classes, predict_posterior_fossa
-        from neocus.fetal.posterior_fossa import measure_posterior_fossa
+        from neocus.fetal.cerebellum import masks_from_classes
+        from neocus.fetal.fossa_measure import fossa_measurement
 
-        pred_masks = masks_from_classes(predict_posterior_fossa(grey, models.cerebellum)[1])
+        fossa, classes = fossa_measurement(grey, models.cerebellum, pixel_mm=rec.get("pixel_mm"), ga_weeks=rec.get("ga_weeks"))
+        pred_masks = masks_from_classes(classes)
         true = structure_masks(labels)
         row["cerebellum_dice"] = _dice(pred_masks["cerebellum"], true["cerebellum"])
         row["cistern_dice"] = _dice(pred_masks["cistern"], true["cistern"]) if true["cistern"].any() else None
-        fossa = measure_posterior_fossa(pred_masks["cerebellum"], pred_masks["cistern"], pred_masks["head"],
-                                        pixel_mm=rec.get("pixel_mm"), ga_weeks=rec.get("ga_weeks"))
         row["tcd_mm"] = fossa.tcd_mm
     if models.hypoplasia is not None:
         row |= _hypoplasia_fields(grey, models.hypoplasia, head_box_xywh(class_map(labels)), fossa, rec)
